@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ip_vs_sync_auth: top-level entry points. Every target does the set-up it
+# needs (Debian packages, bindgen, virtme-ng, kernel source and a cached
+# kernel build under $(IPVS_AUTH_CACHE), default ~/.cache/ip_vs_sync_auth),
+# so whichever you run first on a fresh Debian bookworm machine just works.
+#
+#   make            build ip_vs_sync_auth.ko (src/ip_vs_sync_auth.ko)
+#   make check      all tests: rustfmt, clippy, cargo test, module build,
+#                   KUnit and integration tests in QEMU
+#   make demo       the two-director demo in QEMU
+#   make test       host tests only (cargo test)
+#   make fmt        reformat the Rust sources
+#   make clean      remove build products from the tree (not the cache)
+
+SHELL := /bin/bash
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+# When Kbuild reads this directory (make -C KDIR M=...), it uses Kbuild,
+# not this file; these targets are for people.
+.PHONY: all setup kernel module check demo test fmt fmtcheck clippy clean
+
+all: module
+
+setup:
+	@$(TOP)/scripts/setup.sh
+
+kernel: setup
+	@$(TOP)/scripts/build-kernel.sh >/dev/null
+
+module: kernel
+	@$(TOP)/scripts/build-module.sh
+
+check:
+	@$(TOP)/scripts/check.sh
+
+demo: module
+	@$(TOP)/qemu/run.sh $(TOP)/qemu/demo.sh
+
+test:
+	cargo test --locked
+
+fmt:
+	/usr/bin/rustfmt --edition 2021 --config-path $(TOP)/.rustfmt.toml \
+		$(TOP)/src/ip_vs_sync_auth_main.rs $(TOP)/src/proto/lib.rs
+
+fmtcheck:
+	/usr/bin/rustfmt --check --edition 2021 --config-path $(TOP)/.rustfmt.toml \
+		$(TOP)/src/ip_vs_sync_auth_main.rs $(TOP)/src/proto/lib.rs
+
+clippy:
+	cargo clippy --locked --all-targets -- -D warnings
+
+clean:
+	-@[ -x $(TOP)/scripts/build-kernel.sh ] && [ -d "$$($(TOP)/scripts/build-kernel.sh --print 2>/dev/null)" ] && \
+		$(TOP)/scripts/build-module.sh clean
+	rm -rf $(TOP)/target $(TOP)/out $(TOP)/src/ip_vs_sync_auth_shim_generated.rs

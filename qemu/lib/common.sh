@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for guest scripts (run under /bin/sh inside the QEMU guest).
+# Tests follow tools/testing/selftests/net/netfilter/ipvs.sh: network
+# namespaces joined by veth pairs, a cleanup trap, and an explicit skip with
+# a reason (exit 4, ksft_skip) when something the test needs is missing.
+
+KSFT_SKIP=4
+: "${IPVS_AUTH_KO:?IPVS_AUTH_KO not set}"
+: "${IPVS_AUTH_OUT:?IPVS_AUTH_OUT not set}"
+
+info() {
+	echo "# $*"
+}
+
+fail() {
+	echo "# FAIL: $*"
+	exit 1
+}
+
+skip() {
+	echo "# SKIP: $*"
+	exit $KSFT_SKIP
+}
+
+checktool() {
+	if ! eval "$1" >/dev/null 2>&1; then
+		skip "$2"
+	fi
+}
+
+# Runs a command in a namespace.
+nsx() {
+	ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# Waits up to $1 seconds for the command "$2..." to succeed.
+wait_for() {
+	limit=$1
+	shift
+	i=0
+	while [ "$i" -lt "$((limit * 5))" ]; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+
+load_ip_vs() {
+	modprobe ip_vs || skip "cannot load ip_vs"
+	modprobe veth || skip "cannot load veth"
+}
+
+load_module() {
+	load_ip_vs
+	insmod "$IPVS_AUTH_KO" || fail "insmod $IPVS_AUTH_KO failed"
+}
+
+unload_module() {
+	if grep -q '^ip_vs_sync_auth ' /proc/modules; then
+		rmmod ip_vs_sync_auth || fail "rmmod ip_vs_sync_auth failed"
+	fi
+}

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The two-director LVS topology shared by the sync tests and the demo.
+#
+#   client 10.0.1.2 --- 10.0.1.1 (VIP) dira 10.0.2.1 --- 10.0.2.2 rs
+#                                       10.0.3.1
+#                                          |  sync LAN (multicast 224.0.0.81:8848)
+#                                       10.0.3.2
+#                                        dirb
+#
+# dira is the master director (a NAT virtual service VIP:80 -> rs:80), dirb
+# the backup. Namespace names carry a per-run suffix so tests cannot collide.
+
+SUFFIX=${SUFFIX:-$$}
+NS_CLIENT=client-$SUFFIX
+NS_DIRA=dira-$SUFFIX
+NS_DIRB=dirb-$SUFFIX
+NS_RS=rs-$SUFFIX
+VIP=10.0.1.1
+CIP=10.0.1.2
+RIP=10.0.2.2
+SYNC_IF_A=sync0
+SYNC_IF_B=sync0
+
+topology_cleanup() {
+	for ns in "$NS_CLIENT" "$NS_DIRA" "$NS_DIRB" "$NS_RS"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	return 0
+}
+
+topology_setup() {
+	for ns in "$NS_CLIENT" "$NS_DIRA" "$NS_DIRB" "$NS_RS"; do
+		ip netns add "$ns" || fail "cannot create netns $ns"
+		nsx "$ns" ip link set lo up
+	done
+	ip link add c0 netns "$NS_CLIENT" type veth peer name a0 netns "$NS_DIRA"
+	ip link add a1 netns "$NS_DIRA" type veth peer name r0 netns "$NS_RS"
+	ip link add "$SYNC_IF_A" netns "$NS_DIRA" type veth peer name "$SYNC_IF_B" netns "$NS_DIRB"
+
+	nsx "$NS_CLIENT" ip addr add "$CIP/24" dev c0
+	nsx "$NS_DIRA" ip addr add "$VIP/24" dev a0
+	nsx "$NS_DIRA" ip addr add 10.0.2.1/24 dev a1
+	nsx "$NS_DIRA" ip addr add 10.0.3.1/24 dev "$SYNC_IF_A"
+	nsx "$NS_DIRB" ip addr add 10.0.3.2/24 dev "$SYNC_IF_B"
+	nsx "$NS_RS" ip addr add "$RIP/24" dev r0
+	nsx "$NS_CLIENT" ip link set c0 up
+	nsx "$NS_DIRA" ip link set a0 up
+	nsx "$NS_DIRA" ip link set a1 up
+	nsx "$NS_DIRA" ip link set "$SYNC_IF_A" up
+	nsx "$NS_DIRB" ip link set "$SYNC_IF_B" up
+	nsx "$NS_RS" ip link set r0 up
+	nsx "$NS_RS" ip route add default via 10.0.2.1
+	nsx "$NS_DIRA" ip route add 224.0.0.0/4 dev "$SYNC_IF_A"
+	nsx "$NS_DIRB" ip route add 224.0.0.0/4 dev "$SYNC_IF_B"
+	nsx "$NS_DIRA" sysctl -qw net.ipv4.ip_forward=1
+
+	# The real server answers every TCP connection on port 80 with "pong".
+	nsx "$NS_RS" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo pong' &
+	wait_for 5 nsx "$NS_RS" sh -c "ss -ltn | grep -q ':80 '" || fail "real server did not start"
+
+	nsx "$NS_DIRA" ipvsadm -A -t "$VIP:80" -s rr || fail "ipvsadm -A failed"
+	nsx "$NS_DIRA" ipvsadm -a -t "$VIP:80" -r "$RIP:80" -m || fail "ipvsadm -a failed"
+}
+
+# Starts the sync daemons with the given extra ipvsadm options.
+start_sync() {
+	nsx "$NS_DIRA" ipvsadm --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 "$@" ||
+		fail "cannot start the master sync daemon"
+	nsx "$NS_DIRB" ipvsadm --start-daemon backup --mcast-interface "$SYNC_IF_B" --syncid 150 "$@" ||
+		fail "cannot start the backup sync daemon"
+}
+
+# Opens $1 TCP connections from the client through the VIP; each must get
+# the real server's answer.
+make_connections() {
+	n=$1
+	i=0
+	while [ "$i" -lt "$n" ]; do
+		reply=$(nsx "$NS_CLIENT" socat -T 5 - "TCP:$VIP:80" </dev/null 2>/dev/null)
+		[ "$reply" = pong ] || fail "connection $i through the VIP failed (got '$reply')"
+		i=$((i + 1))
+	done
+}
+
+# Number of IPVS connection entries from the client in namespace $1.
+conn_count() {
+	nsx "$1" ipvsadm -Lnc | grep -c " $CIP:"
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the cached test kernel with virtme-ng under TCG (never KVM: it does
+# not work on these machines) with the host's root file system, and runs one
+# guest script from this repository inside it. Returns the script's exit
+# status; its output goes to stdout.
+#
+#   qemu/run.sh GUEST_SCRIPT [ARG...]
+#
+# The guest sees the repository read-only at the same path and $IPVS_AUTH_OUT
+# (default: out/ in the repository) read-write, for logs and results.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+# shellcheck source=scripts/env.sh
+. "$top/scripts/env.sh"
+
+[ $# -ge 1 ] || die "usage: qemu/run.sh GUEST_SCRIPT [ARG...]"
+script=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+shift
+KBUILD=$("$top/scripts/build-kernel.sh" --print)
+[ -f "$KBUILD/.ip_vs_sync_auth-built" ] || die "no kernel build at $KBUILD: run 'make kernel'"
+
+out=${IPVS_AUTH_OUT:-$top/out}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+args=""
+for a in "$@"; do
+	args="$args '$a'"
+done
+cmd="cd '$top' && IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KSRC='$KSRC' sh '$script'$args"
+
+# A guest that hangs must not hang CI.
+timeout --foreground "${IPVS_AUTH_VM_TIMEOUT:-1200}" \
+	vng --run "$KBUILD" --disable-kvm --cpus 2 --memory 2G \
+	--rwdir "$out" --exec "$cmd" </dev/null

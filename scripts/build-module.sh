@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds ip_vs_sync_auth.ko out of tree against the cached kernel build, with
+# the kernel's clippy lints on (CLIPPY=1). Any compiler or clippy warning
+# fails the build: the module must stay warning-free.
+#
+#   scripts/build-module.sh [clean]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+
+KBUILD=$("$here/build-kernel.sh" --print)
+[ -f "$KBUILD/.ip_vs_sync_auth-built" ] || KBUILD=$("$here/build-kernel.sh")
+
+if [ "${1:-}" = clean ]; then
+	# shellcheck disable=SC2086
+	make -s -C "$KBUILD" M="$top" $KMAKE_VARS clean
+	exit 0
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# shellcheck disable=SC2086
+if ! make -C "$KBUILD" M="$top" $KMAKE_VARS CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver \
+	-j"$(nproc)" modules >"$log" 2>&1; then
+	cat "$log" >&2
+	die "module build failed"
+fi
+if grep -qiE '(^|[^a-z_])(warning|error)(\[|:)' "$log"; then
+	cat "$log" >&2
+	die "module build produced warnings"
+fi
+grep -E '^\s+(CC|RUSTC|BINDGEN|LD|MODPOST|CLIPPY)' "$log" >&2 || true
+ko="$top/src/ip_vs_sync_auth.ko"
+[ -f "$ko" ] || die "$ko was not produced"
+modinfo "$ko" | grep -E '^(name|depends|license|vermagic):' >&2
+echo "$ko"

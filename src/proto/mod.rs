@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pure protocol logic of `ip_vs_sync_auth`.
+//!
+//! Everything here is plain `no_std` Rust with no `unsafe`, no allocation and
+//! no dependency on the kernel crate, so it builds both into the module and on
+//! the host, where `cargo test` checks it against reference implementations.
+//! Kernel services (the Crypto API, packets) reach it through small traits
+//! such as [`icv::Mac`], implemented by the module's glue layer.
+
+#![forbid(unsafe_code)]
+
+pub mod icv;
+
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub mod vectors;
