@@ -11,6 +11,8 @@
 #![forbid(unsafe_code)]
 
 pub mod icv;
+pub mod msg;
+pub mod replay;
 
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub mod vectors;
