@@ -28,7 +28,9 @@ HOSTRUSTC=/usr/bin/rustc
 BINDGEN="$TOOLS_DIR/bin/bindgen"
 RUST_LIB_SRC="/usr/src/rustc-$RUST_WEB_VERSION/library"
 LIBCLANG_PATH=/usr/lib/llvm-19/lib
-export RUSTC HOSTRUSTC BINDGEN RUST_LIB_SRC LIBCLANG_PATH
+# Not exported: cargo would pick RUSTC up and build the host crate with a
+# compiler other than its own clippy's. Kernel makes get them as arguments.
+export LIBCLANG_PATH
 
 case ":$PATH:" in
 *":$VENV_DIR/bin:"*) ;;
