@@ -8,3 +8,4 @@
 
 pub(crate) mod hmac;
 pub(crate) mod ipvs;
+pub(crate) mod sync;

@@ -24,18 +24,21 @@ module! {
     license: "GPL",
 }
 
-struct IpVsSyncAuth;
+struct IpVsSyncAuth {
+    _sync: glue::sync::Registration,
+}
 
 impl kernel::Module for IpVsSyncAuth {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // Fail the load now, rather than at the first key, if the kernel
         // cannot provide the seed's algorithm.
         drop(glue::hmac::HmacMd5::new(b"probe")?);
+        let sync = glue::sync::Registration::new()?;
         pr_info!(
             "loaded: hmac(md5) available, IPVS {} sync path present\n",
             glue::ipvs::proto_name(glue::ipvs::IPPROTO_UDP)
         );
-        Ok(IpVsSyncAuth)
+        Ok(IpVsSyncAuth { _sync: sync })
     }
 }
 

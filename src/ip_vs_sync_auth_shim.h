@@ -60,4 +60,94 @@ int ipvsa_memneq(const void *a, const void *b, u32 len);
  */
 const char *ipvsa_ip_vs_proto_name(u32 proto);
 
+/*
+ * ---------------------------------------------------------------------------
+ * Authenticated sync (ip_vs_sync_auth_net.c): netfilter hooks, sockopt,
+ * /proc/net/ip_vs_sync_auth. The C side does the packet mechanics; every
+ * decision is taken by the Rust functions ipvsa_rs_*() declared at the end.
+ * ---------------------------------------------------------------------------
+ */
+
+struct net;
+
+/* Sockopt (PF_INET, level IPPROTO_IP): set = install key / clear, get = status. */
+#define IPVSA_SO_SYNC_AUTH 1168
+/* Longest key accepted (the HMAC-MD5 block size). */
+#define IPVSA_KEY_MAX 64
+/* Sync threads per direction IPVS supports (sync_ports <= 64). */
+#define IPVSA_MAX_STREAMS_PER_MASTER 64
+/* Length of the auth header inserted into each message. */
+#define IPVSA_AUTH_HDR_LEN 16
+
+/* Counter indexes (struct ipvsa_status.counters). */
+#define IPVSA_CNT_TX_SIGNED 0		/* messages authenticated and sent */
+#define IPVSA_CNT_TX_ERROR 1		/* master datagrams dropped: could not sign */
+#define IPVSA_CNT_RX_ACCEPTED 2		/* messages verified and passed to IPVS */
+#define IPVSA_CNT_RX_MALFORMED 3	/* not a complete sync datagram / too short */
+#define IPVSA_CNT_RX_BAD_TTL 4		/* TTL or hop limit not 255 */
+#define IPVSA_CNT_RX_BAD_HEADER 5	/* auth flag missing, size != length */
+#define IPVSA_CNT_RX_REPLAY 6		/* sequence number not above the last */
+#define IPVSA_CNT_RX_BAD_ICV 7		/* ICV mismatch */
+#define IPVSA_CNT_RX_NO_STREAM 8	/* replay table full for a new sender */
+#define IPVSA_CNT_MAX 9
+
+/* Status version reported by the get sockopt. */
+#define IPVSA_STATUS_VERSION 1
+
+/**
+ * struct ipvsa_status - result of getsockopt(IPPROTO_IP, IPVSA_SO_SYNC_AUTH)
+ * @version: IPVSA_STATUS_VERSION
+ * @enabled: 1 if a key is set in this network namespace
+ * @alg: NUL-terminated algorithm name ("hmac-md5-96"), empty if disabled
+ * @streams: senders/threads the backup holds replay state for
+ * @stream_capacity: maximum number of such streams
+ * @counters: IPVSA_CNT_* counters since the module was loaded
+ *
+ * Never contains any key material.
+ */
+struct ipvsa_status {
+	u32 version;
+	u32 enabled;
+	char alg[16];
+	u32 streams;
+	u32 stream_capacity;
+	u64 counters[IPVSA_CNT_MAX];
+};
+
+/* Registers the per-netns state, hooks, sockopt and /proc file. */
+int ipvsa_sync_register(void);
+/* Undoes ipvsa_sync_register(). */
+void ipvsa_sync_unregister(void);
+
+/*
+ * Implemented in Rust (src/glue/sync.rs). @rs is the per-netns state
+ * returned by ipvsa_rs_net_init().
+ */
+/* Allocates the Rust per-netns state, or returns NULL. Process context. */
+void *ipvsa_rs_net_init(void);
+/* Frees it; no hook may be using it any more. Process context. */
+void ipvsa_rs_net_exit(void *rs);
+/* Whether a key is set (the hooks do nothing otherwise). Any context. */
+bool ipvsa_rs_enabled(void *rs);
+/*
+ * Master: authenticates the plaintext message buf[0..len) in place for sync
+ * thread @stream; buf has room for len + IPVSA_AUTH_HDR_LEN bytes. Returns
+ * the new length, or a negative errno (counted; the datagram is dropped).
+ */
+int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 stream);
+/*
+ * Backup: checks the received message buf[0..len) (TTL @ttl, from @saddr,
+ * 16 bytes, IPv4 in the first 4; to UDP port @dport) and strips the auth
+ * header in place. Returns the plaintext length, or a negative errno
+ * (counted; the datagram is dropped).
+ */
+int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u8 ttl, const u8 *saddr,
+		bool v6, u16 dport);
+/* Counts a drop the C side decided (IPVSA_CNT_*). Any context. */
+void ipvsa_rs_count(void *rs, u32 counter);
+/* Installs a key (1..IPVSA_KEY_MAX bytes) or clears it (len 0). Process context. */
+int ipvsa_rs_set_key(void *rs, const u8 *key, u32 len);
+/* Fills @st. Any context. */
+void ipvsa_rs_status(void *rs, struct ipvsa_status *st);
+
 #endif /* _IP_VS_SYNC_AUTH_SHIM_H */

@@ -66,3 +66,16 @@ unload_module() {
 		rmmod ip_vs_sync_auth || fail "rmmod ip_vs_sync_auth failed"
 	fi
 }
+
+SYNCAUTH="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/syncauth.py"
+
+# Prints counter $2 of namespace $1.
+counter() {
+	nsx "$1" $SYNCAUTH counter "$2"
+}
+
+# Fails unless counter $2 of namespace $1 equals $3.
+expect_counter() {
+	got=$(counter "$1" "$2")
+	[ "$got" = "$3" ] || fail "$1: $2 is $got, expected $3"
+}

@@ -57,7 +57,7 @@ topology_setup() {
 	nsx "$NS_DIRA" sysctl -qw net.ipv4.ip_forward=1
 
 	# The real server answers every TCP connection on port 80 with "pong".
-	nsx "$NS_RS" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo pong' &
+	nsx "$NS_RS" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" server 80 &
 	wait_for 5 nsx "$NS_RS" sh -c "ss -ltn | grep -q ':80 '" || fail "real server did not start"
 
 	nsx "$NS_DIRA" ipvsadm -A -t "$VIP:80" -s rr || fail "ipvsadm -A failed"
@@ -75,16 +75,16 @@ start_sync() {
 # Opens $1 TCP connections from the client through the VIP; each must get
 # the real server's answer.
 make_connections() {
-	n=$1
-	i=0
-	while [ "$i" -lt "$n" ]; do
-		reply=$(nsx "$NS_CLIENT" socat -T 5 - "TCP:$VIP:80" </dev/null 2>/dev/null)
-		[ "$reply" = pong ] || fail "connection $i through the VIP failed (got '$reply')"
-		i=$((i + 1))
-	done
+	nsx "$NS_CLIENT" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" client "$VIP" 80 "$1" ||
+		fail "connections through the VIP failed"
 }
 
 # Number of IPVS connection entries from the client in namespace $1.
 conn_count() {
 	nsx "$1" ipvsadm -Lnc | grep -c " $CIP:"
+}
+
+# Waits until the backup lists at least $1 connections from the client.
+wait_backup_conns() {
+	wait_for "${2:-15}" sh -c "[ \$(ip netns exec $NS_DIRB ipvsadm -Lnc | grep -c ' $CIP:') -ge $1 ]"
 }

@@ -10,7 +10,7 @@
 
 N=${N:-20}
 checktool "ipvsadm -v" "ipvsadm is not installed"
-checktool "socat -V" "socat is not installed"
+checktool "/usr/bin/python3 -V" "python3 is not installed"
 load_ip_vs
 unload_module
 trap topology_cleanup EXIT

@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Authenticated sync end to end: both directors load ip_vs_sync_auth and set
+# the same key; the daemons are started with stock ipvsadm and its default
+# TTL of 1. Every connection made through the master must reach the backup;
+# the master's counters show signed messages, the backup's show them
+# accepted with no drop at all -- in particular no TTL drop, which proves
+# the module sends with TTL 255 by itself.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+. "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
+
+N=${N:-200}
+checktool "ipvsadm -v" "ipvsadm is not installed"
+checktool "/usr/bin/python3 -V" "python3 is not installed"
+load_module
+trap topology_cleanup EXIT
+topology_setup
+
+nsx "$NS_DIRA" $SYNCAUTH key set tot0234 || fail "cannot set the master's key"
+nsx "$NS_DIRB" $SYNCAUTH key set tot0234 || fail "cannot set the backup's key"
+nsx "$NS_DIRB" $SYNCAUTH status
+start_sync
+
+make_connections "$N"
+wait_backup_conns "$N" 20 || fail "backup shows $(conn_count "$NS_DIRB") of $N connections"
+info "backup has $(conn_count "$NS_DIRB") of $N connections"
+
+signed=$(counter "$NS_DIRA" tx_signed)
+accepted=$(counter "$NS_DIRB" rx_accepted)
+[ "$signed" -gt 0 ] || fail "master signed nothing"
+[ "$accepted" -gt 0 ] || fail "backup accepted nothing"
+# Messages still in flight may make accepted < signed, never more.
+[ "$accepted" -le "$signed" ] || fail "backup accepted $accepted > $signed signed"
+for c in tx_error rx_drop_malformed rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv rx_drop_no_stream; do
+	expect_counter "$NS_DIRB" "$c" 0
+	expect_counter "$NS_DIRA" "$c" 0
+done
+info "master signed $signed messages, backup accepted $accepted, no drops"
+expect_counter "$NS_DIRB" streams 1
+cat /proc/net/ip_vs_sync_auth >/dev/null || fail "no /proc/net/ip_vs_sync_auth"
+nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth
+nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth | grep -qx "rx_accepted: $accepted" ||
+	fail "/proc does not match the sockopt status"
+
+# Daemon restart (not the module): the master's sequence continues, so the
+# backup keeps accepting.
+nsx "$NS_DIRA" ipvsadm --stop-daemon master || fail "cannot stop the master"
+nsx "$NS_DIRA" ipvsadm --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 ||
+	fail "cannot restart the master"
+before=$(counter "$NS_DIRB" rx_accepted)
+make_connections 10
+wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_accepted) -gt $before ]" ||
+	fail "backup accepted nothing after the master daemon restarted"
+expect_counter "$NS_DIRB" rx_drop_replay 0
+info "master daemon restart: backup still accepts"
+
+# The key can never be read back.
+if nsx "$NS_DIRB" $SYNCAUTH status | grep -q tot0234; then
+	fail "key visible in the status"
+fi
+if grep -a -q tot0234 /proc/net/ip_vs_sync_auth; then
+	fail "key visible in /proc"
+fi

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Test and admin helper for ip_vs_sync_auth.
+
+  syncauth.py key set KEY | key clear        set/clear the key (sockopt 1168)
+  syncauth.py status [--json]                status via getsockopt
+  syncauth.py counter NAME                   one counter from the status
+  syncauth.py send [options]                 send a crafted sync message
+  syncauth.py capture --iface IF --out FILE  save the next sync payload seen
+  syncauth.py resend --file FILE [--ttl N]   send a saved payload again
+
+Crafted messages (send) are IPVS v1 (or v0 with --v0) messages holding
+--conns TCP entries from client --cip, optionally authenticated with --key
+and --seq exactly as the module does (HMAC-MD5-96 over auth header with zero
+ICV || entries || header), and then optionally damaged with --mutate.
+"""
+import argparse
+import errno
+import hashlib
+import hmac
+import json
+import socket
+import struct
+import sys
+
+SO_SYNC_AUTH = 1168
+GROUP = "224.0.0.81"
+PORT = 8848
+COUNTERS = ["tx_signed", "tx_error", "rx_accepted", "rx_drop_malformed",
+            "rx_drop_bad_ttl", "rx_drop_bad_header", "rx_drop_replay",
+            "rx_drop_bad_icv", "rx_drop_no_stream"]
+STATUS_FMT = "=II16sII" + "Q" * len(COUNTERS)
+AUTH_FLAG = 0x0001
+
+
+def ctl_socket():
+    return socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+
+
+def set_key(key):
+    s = ctl_socket()
+    if key:
+        s.setsockopt(socket.IPPROTO_IP, SO_SYNC_AUTH, key)
+    else:
+        s.setsockopt(socket.IPPROTO_IP, SO_SYNC_AUTH, None, 0)
+
+
+def get_status():
+    s = ctl_socket()
+    raw = s.getsockopt(socket.IPPROTO_IP, SO_SYNC_AUTH, struct.calcsize(STATUS_FMT))
+    f = struct.unpack(STATUS_FMT, raw)
+    st = {"version": f[0], "enabled": f[1],
+          "algorithm": f[2].split(b"\0")[0].decode(), "streams": f[3],
+          "stream_capacity": f[4]}
+    st.update(dict(zip(COUNTERS, f[5:])))
+    return st
+
+
+def v4_entry(cip, cport, vip, vport, rip, rport, state=1, proto=6, timeout=300):
+    # struct ip_vs_sync_v4 (36 bytes), ip_vs_sync.c
+    return struct.pack("!BBHIHHHHII4s4s4s", 0, proto, 36, 0, state, cport, vport,
+                       rport, 0, timeout, socket.inet_aton(cip),
+                       socket.inet_aton(vip), socket.inet_aton(rip))
+
+
+def v0_entry(cip, cport, vip, vport, rip, rport, state=1, proto=6):
+    # struct ip_vs_sync_conn_v0 (24 bytes)
+    return struct.pack("!BBHHH4s4s4sHH", 0, proto, cport, vport, rport,
+                       socket.inet_aton(cip), socket.inet_aton(vip),
+                       socket.inet_aton(rip), 0, state)
+
+
+def icv(key, seq, entries, header):
+    a = struct.pack("!I", seq) + bytes(12)
+    return hmac.new(key, a + entries + header, hashlib.md5).digest()[:12]
+
+
+def build(args):
+    ent = v0_entry if args.v0 else v4_entry
+    entries = b"".join(ent(args.cip, args.cport + i, args.vip, 80, args.rip, 80)
+                       for i in range(args.conns))
+    auth = args.key is not None
+    extra = 16 if auth else 0
+    if args.v0:
+        hlen = 4
+        size = hlen + extra + len(entries)
+        header = struct.pack("!BBH", args.conns, args.syncid, size)
+    else:
+        hlen = 8
+        size = hlen + extra + len(entries)
+        spare = AUTH_FLAG if auth and not args.no_flag else 0
+        header = struct.pack("!BBHBBH", 0, args.syncid, size, args.conns, 1, spare)
+    if not auth:
+        return header + entries
+    mac = icv(args.key.encode(), args.seq, entries, header)
+    return header + struct.pack("!I", args.seq) + mac + entries
+
+
+def mutate(msg, how, hlen):
+    b = bytearray(msg)
+    if how == "none":
+        pass
+    elif how == "truncate":
+        b = b[:hlen + 10]
+    elif how == "size":  # size field one too large
+        struct.pack_into("!H", b, 2, struct.unpack_from("!H", b, 2)[0] + 1)
+    elif how == "flip-header":
+        b[1] ^= 0x01  # syncid
+    elif how == "flip-seq":
+        b[hlen + 3] ^= 0x01
+    elif how == "flip-icv":
+        b[hlen + 4] ^= 0x80
+    elif how == "flip-entry":
+        b[-1] ^= 0x01
+    elif how == "oversize":
+        b += bytes(64)  # trailing bytes: size no longer matches
+    else:
+        raise SystemExit(f"unknown mutation {how}")
+    return bytes(b)
+
+
+def send_payload(payload, ttl, src, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+    if src:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+        s.bind((src, 0))
+    s.sendto(payload, (GROUP, port))
+
+
+def capture(iface, out, count, timeout):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    s.bind((iface, 0))
+    s.settimeout(timeout)
+    got = 0
+    with open(out, "wb") as f:
+        while got < count:
+            pkt = s.recv(65535)
+            ihl = (pkt[0] & 0x0F) * 4
+            if pkt[9] != 17:
+                continue
+            dport = struct.unpack_from("!H", pkt, ihl + 2)[0]
+            if dport < PORT or dport >= PORT + 64:
+                continue
+            ulen = struct.unpack_from("!H", pkt, ihl + 4)[0]
+            payload = pkt[ihl + 8:ihl + ulen]
+            f.write(struct.pack("!BH", pkt[8], len(payload)) + payload)
+            got += 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    k = sub.add_parser("key")
+    k.add_argument("op", choices=["set", "clear", "raw"])
+    k.add_argument("key", nargs="?", default="")
+    st = sub.add_parser("status")
+    st.add_argument("--json", action="store_true")
+    c = sub.add_parser("counter")
+    c.add_argument("name")
+    s = sub.add_parser("send")
+    s.add_argument("--key")
+    s.add_argument("--seq", type=int, default=1)
+    s.add_argument("--ttl", type=int, default=255)
+    s.add_argument("--src")
+    s.add_argument("--port", type=int, default=PORT)
+    s.add_argument("--syncid", type=int, default=150)
+    s.add_argument("--conns", type=int, default=1)
+    s.add_argument("--cip", default="10.9.9.9")
+    s.add_argument("--cport", type=int, default=40000)
+    s.add_argument("--vip", default="10.0.1.1")
+    s.add_argument("--rip", default="10.0.2.2")
+    s.add_argument("--v0", action="store_true")
+    s.add_argument("--no-flag", action="store_true")
+    s.add_argument("--mutate", default="none")
+    cap = sub.add_parser("capture")
+    cap.add_argument("--iface", required=True)
+    cap.add_argument("--out", required=True)
+    cap.add_argument("--count", type=int, default=1)
+    cap.add_argument("--timeout", type=float, default=10)
+    r = sub.add_parser("resend")
+    r.add_argument("--file", required=True)
+    r.add_argument("--ttl", type=int, default=255)
+    r.add_argument("--src")
+    r.add_argument("--port", type=int, default=PORT)
+    a = p.parse_args()
+
+    try:
+        if a.cmd == "key":
+            if a.op == "set":
+                set_key(a.key.encode())
+            elif a.op == "raw":  # hex bytes, for length tests
+                set_key(bytes.fromhex(a.key))
+            else:
+                set_key(b"")
+        elif a.cmd == "status":
+            st = get_status()
+            if a.json:
+                print(json.dumps(st))
+            else:
+                for name, val in st.items():
+                    print(f"{name}: {val}")
+        elif a.cmd == "counter":
+            print(get_status()[a.name])
+        elif a.cmd == "send":
+            msg = build(a)
+            msg = mutate(msg, a.mutate, 4 if a.v0 else 8)
+            send_payload(msg, a.ttl, a.src, a.port)
+        elif a.cmd == "capture":
+            capture(a.iface, a.out, a.count, a.timeout)
+        elif a.cmd == "resend":
+            with open(a.file, "rb") as f:
+                data = f.read()
+            _, n = struct.unpack_from("!BH", data, 0)
+            send_payload(data[3:3 + n], a.ttl, a.src, a.port)
+    except OSError as e:
+        print(f"syncauth: {errno.errorcode.get(e.errno, e.errno)}: {e.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Authenticated sync: per network namespace state, and the decisions the
+//! netfilter hooks of `ip_vs_sync_auth_net.c` delegate to Rust.
+//!
+//! The C side locates the UDP payload of a sync datagram and fixes lengths
+//! and checksums; everything else happens here, on plain byte slices, with
+//! the pure logic of [`crate::proto::msg`] and [`crate::proto::replay`]:
+//!
+//! - master: [`NetState::transmit`] numbers and authenticates a message;
+//! - backup: [`NetState::receive`] runs the checks cheapest first (length,
+//!   TTL, header, replay), the ICV last, and strips the auth header.
+//!
+//! The key is published with RCU: readers (softirq, or the master's sync
+//! thread) load it under [`rcu::read_lock`]; a new key replaces the pointer
+//! and the old transform is freed after a grace period, in process context.
+//! A transform's key is never changed while in use.
+
+use crate::glue::hmac::HmacMd5;
+use crate::proto::msg::{self, DropReason};
+use crate::proto::replay::{AdvanceError, ReplayTable, StreamKey};
+use crate::shim;
+use core::ffi::c_void;
+use core::ptr;
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed};
+use kernel::sync::{new_spinlock_irq, rcu, SpinLockIrq};
+
+/// Streams (sender address, sync thread) a backup keeps replay state for.
+const MAX_STREAMS: usize = 64;
+/// Sync threads per master (IPVS's `sync_ports` is at most 64).
+const MASTER_STREAMS: usize = shim::IPVSA_MAX_STREAMS_PER_MASTER as usize;
+/// Number of counters.
+const COUNTERS: usize = shim::IPVSA_CNT_MAX as usize;
+/// Longest key accepted (the HMAC-MD5 block size).
+const KEY_MAX: usize = shim::IPVSA_KEY_MAX as usize;
+/// Name reported for the seed's algorithm.
+const ALG_NAME: &[u8] = b"hmac-md5-96";
+
+/// The C header declares the functions below for the C side to call; make
+/// the compiler check that our definitions have exactly the signatures
+/// bindgen read from it.
+const _: () = {
+    let _ = [shim::ipvsa_rs_net_init, ipvsa_rs_net_init];
+    let _ = [shim::ipvsa_rs_net_exit, ipvsa_rs_net_exit];
+    let _ = [shim::ipvsa_rs_enabled, ipvsa_rs_enabled];
+    let _ = [shim::ipvsa_rs_tx, ipvsa_rs_tx];
+    let _ = [shim::ipvsa_rs_rx, ipvsa_rs_rx];
+    let _ = [shim::ipvsa_rs_count, ipvsa_rs_count];
+    let _ = [shim::ipvsa_rs_set_key, ipvsa_rs_set_key];
+    let _ = [shim::ipvsa_rs_status, ipvsa_rs_status];
+};
+
+/// Counter index for a drop reason of the backup.
+fn drop_counter(reason: DropReason) -> u32 {
+    match reason {
+        DropReason::Malformed => shim::IPVSA_CNT_RX_MALFORMED,
+        DropReason::BadTtl => shim::IPVSA_CNT_RX_BAD_TTL,
+        DropReason::BadHeader => shim::IPVSA_CNT_RX_BAD_HEADER,
+        DropReason::Replay => shim::IPVSA_CNT_RX_REPLAY,
+        DropReason::BadIcv => shim::IPVSA_CNT_RX_BAD_ICV,
+    }
+}
+
+/// The RCU-published key of a network namespace.
+///
+/// # Invariants
+///
+/// The pointer is null or comes from [`KBox::into_raw`] of a
+/// `KBox<HmacMd5>` owned by this slot; readers dereference it only under
+/// the RCU read lock, and it is freed only after a grace period.
+struct KeySlot(Atomic<*mut HmacMd5>);
+
+impl KeySlot {
+    /// Runs `f` with the current key, if any, under the RCU read lock.
+    fn with<R>(&self, f: impl FnOnce(Option<&HmacMd5>) -> R) -> R {
+        let _guard = rcu::read_lock();
+        let p = self.0.load(Acquire);
+        // SAFETY: By the type invariant a non-null pointer is a live
+        // `HmacMd5` that is not freed before this RCU read-side critical
+        // section (held by `_guard` for the whole call of `f`) ends.
+        let key = unsafe { p.as_ref() };
+        f(key)
+    }
+
+    /// Whether a key is set.
+    fn is_set(&self) -> bool {
+        !self.0.load(Relaxed).is_null()
+    }
+
+    /// Publishes `new` (or clears the key) and frees the previous one once
+    /// no reader can hold it. Process context: waits for a grace period.
+    fn replace(&self, new: Option<KBox<HmacMd5>>) {
+        let new = new.map_or(ptr::null_mut(), KBox::into_raw);
+        // INVARIANT: `new` is null or an owned `KBox` pointer.
+        let old = self.0.xchg(new, Full);
+        if !old.is_null() {
+            rcu::synchronize_rcu();
+            // SAFETY: `old` came from `KBox::into_raw` (type invariant), is
+            // no longer reachable through the slot, and the grace period
+            // above ended every reader that could have loaded it.
+            drop(unsafe { KBox::from_raw(old) });
+        }
+    }
+}
+
+impl Drop for KeySlot {
+    fn drop(&mut self) {
+        let p = self.0.load(Relaxed);
+        if !p.is_null() {
+            // SAFETY: The namespace is going away and its hooks are
+            // unregistered (which waits for running hooks), so nobody
+            // reads the slot; `p` came from `KBox::into_raw`.
+            drop(unsafe { KBox::from_raw(p) });
+        }
+    }
+}
+
+/// Authenticated sync state of one network namespace.
+#[pin_data]
+pub(crate) struct NetState {
+    key: KeySlot,
+    /// Backup: last accepted sequence number per stream.
+    #[pin]
+    replay: SpinLockIrq<ReplayTable<MAX_STREAMS>>,
+    /// Master: last sequence number sent, per sync thread. Kept across
+    /// daemon restarts and key changes; reset only with the namespace.
+    tx_seq: [Atomic<u32>; MASTER_STREAMS],
+    counters: [Atomic<u64>; COUNTERS],
+}
+
+impl NetState {
+    /// A new state: no key, no streams, counters at zero.
+    fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            key: KeySlot(Atomic::new(ptr::null_mut())),
+            replay <- new_spinlock_irq!(ReplayTable::new(), "ip_vs_sync_auth_replay"),
+            tx_seq: [const { Atomic::new(0) }; MASTER_STREAMS],
+            counters: [const { Atomic::new(0) }; COUNTERS],
+        })
+    }
+
+    /// Adds one to counter `idx` (an `IPVSA_CNT_*` value).
+    fn count(&self, idx: u32) {
+        if let Some(c) = self.counters.get(idx as usize) {
+            c.add(1, Relaxed);
+        }
+    }
+
+    /// Counts a backup drop and returns the errno the hook reports.
+    fn drop_rx(&self, reason: DropReason) -> Error {
+        self.count(drop_counter(reason));
+        EBADMSG
+    }
+
+    /// Takes the next sequence number of master thread `stream`: 1, 2, ...
+    /// Fails once `u32::MAX` has been used: the key must then change.
+    fn next_seq(&self, stream: usize) -> Result<u32> {
+        let ctr = self.tx_seq.get(stream).ok_or(EINVAL)?;
+        let mut cur = ctr.load(Relaxed);
+        loop {
+            let next = cur.checked_add(1).ok_or(EOVERFLOW)?;
+            match ctr.cmpxchg(cur, next, Relaxed) {
+                Ok(_) => return Ok(next),
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// Master: authenticates the plaintext message `buf[..len]` of sync
+    /// thread `stream` in place (`buf` has 16 bytes more). Returns the new
+    /// length, or `len` if no key is set any more.
+    fn transmit(&self, buf: &mut [u8], len: usize, stream: usize) -> Result<usize> {
+        let res = self.key.with(|key| {
+            let Some(key) = key else {
+                return Ok(len);
+            };
+            let seq = self.next_seq(stream)?;
+            msg::tx_insert_in_place(buf, len, seq, key).map_err(|_| EINVAL)
+        });
+        match res {
+            Ok(n) if n != len => self.count(shim::IPVSA_CNT_TX_SIGNED),
+            Ok(_) => {}
+            Err(_) => self.count(shim::IPVSA_CNT_TX_ERROR),
+        }
+        res
+    }
+
+    /// Backup: checks the received message in `buf` and strips its auth
+    /// header. Returns the plaintext length (or `buf.len()` untouched if no
+    /// key is set any more); any error means drop, and has been counted.
+    fn receive(&self, buf: &mut [u8], ttl: u8, stream: &StreamKey) -> Result<usize> {
+        self.key.with(|key| {
+            let Some(key) = key else {
+                return Ok(buf.len());
+            };
+            // Cheapest first: length, TTL, header fields.
+            let parsed = msg::rx_parse(buf, ttl).map_err(|r| self.drop_rx(r))?;
+            let seq = parsed.seq();
+            // Then the sequence number, before any hashing.
+            self.replay
+                .lock()
+                .check(stream, seq)
+                .map_err(|r| self.drop_rx(r))?;
+            // Only now the ICV. A Crypto API failure also drops: fail closed.
+            if !matches!(parsed.verify(key), Ok(true)) {
+                return Err(self.drop_rx(DropReason::BadIcv));
+            }
+            // Advance only on verified data; another CPU may have accepted a
+            // later message from the stream meanwhile.
+            match self.replay.lock().advance(stream, seq) {
+                Ok(()) => {}
+                Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
+                Err(AdvanceError::Full) => {
+                    self.count(shim::IPVSA_CNT_RX_NO_STREAM);
+                    return Err(ENOSPC);
+                }
+            }
+            let n = msg::rx_strip_in_place(buf).map_err(|r| self.drop_rx(r))?;
+            self.count(shim::IPVSA_CNT_RX_ACCEPTED);
+            Ok(n)
+        })
+    }
+
+    /// Installs `key`, or clears the key if it is empty, and forgets all
+    /// replay state. Process context.
+    fn set_key(&self, key: &[u8]) -> Result {
+        if key.len() > KEY_MAX {
+            return Err(EINVAL);
+        }
+        let new = if key.is_empty() {
+            None
+        } else {
+            Some(KBox::new(HmacMd5::new(key)?, GFP_KERNEL)?)
+        };
+        self.key.replace(new);
+        // After the grace period no message verified with the old key can
+        // still advance the table.
+        self.replay.lock().clear();
+        Ok(())
+    }
+
+    /// Fills the status reported by the get sockopt and /proc.
+    fn status(&self, st: &mut shim::ipvsa_status) {
+        st.version = shim::IPVSA_STATUS_VERSION;
+        st.enabled = u32::from(self.key.is_set());
+        if self.key.is_set() {
+            for (d, s) in st.alg.iter_mut().zip(ALG_NAME) {
+                *d = *s;
+            }
+        }
+        let replay = self.replay.lock();
+        st.streams = replay.len() as u32;
+        st.stream_capacity = replay.capacity() as u32;
+        drop(replay);
+        for (d, c) in st.counters.iter_mut().zip(&self.counters) {
+            *d = c.load(Relaxed);
+        }
+    }
+}
+
+/// Returns the state behind a pointer from [`ipvsa_rs_net_init`].
+///
+/// # Safety
+///
+/// `rs` must come from [`ipvsa_rs_net_init`] and [`ipvsa_rs_net_exit`] must
+/// not have been called on it (nor be running).
+unsafe fn state<'a>(rs: *mut c_void) -> &'a NetState {
+    // SAFETY: Per the function's contract `rs` points to a live, pinned
+    // `NetState` that outlives the returned reference's uses.
+    unsafe { &*rs.cast::<NetState>() }
+}
+
+/// Allocates the state of a new network namespace; null on failure.
+///
+/// # Safety
+///
+/// Process context (it may sleep).
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_net_init() -> *mut c_void {
+    match KBox::pin_init(NetState::new(), GFP_KERNEL) {
+        // SAFETY: The state is never moved out of its allocation: it is
+        // used through the raw pointer and freed by `ipvsa_rs_net_exit`,
+        // which rebuilds the `Pin<KBox>`.
+        Ok(b) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(b) }).cast(),
+        Err(_) => ptr::null_mut(),
+    }
+}
+
+/// Frees a namespace's state (and its key).
+///
+/// # Safety
+///
+/// `rs` must come from [`ipvsa_rs_net_init`], and nothing may use it any
+/// more (the hooks are unregistered). Process context.
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_net_exit(rs: *mut c_void) {
+    if rs.is_null() {
+        return;
+    }
+    // SAFETY: `rs` came from `KBox::into_raw` of a pinned box in
+    // `ipvsa_rs_net_init` and has no other users (function contract).
+    drop(unsafe { Pin::new_unchecked(KBox::from_raw(rs.cast::<NetState>())) });
+}
+
+/// Whether a key is set.
+///
+/// # Safety
+///
+/// `rs` as for [`state`].
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_enabled(rs: *mut c_void) -> bool {
+    // SAFETY: The caller passes a live state.
+    unsafe { state(rs) }.key.is_set()
+}
+
+/// Master: authenticates `buf[..len]` in place; `buf` has 16 more bytes.
+///
+/// # Safety
+///
+/// `rs` as for [`state`]; `buf` valid for reads and writes of `len + 16`
+/// bytes and not accessed by anything else during the call.
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_tx(rs: *mut c_void, buf: *mut u8, len: u32, stream: u32) -> c_int {
+    // SAFETY: The caller passes a live state.
+    let st = unsafe { state(rs) };
+    let len = len as usize;
+    let Some(cap) = len.checked_add(shim::IPVSA_AUTH_HDR_LEN as usize) else {
+        st.count(shim::IPVSA_CNT_TX_ERROR);
+        return EINVAL.to_errno();
+    };
+    // SAFETY: The caller guarantees `buf` is valid and exclusive for `cap`
+    // bytes for the duration of the call.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
+    match st.transmit(buf, len, stream as usize) {
+        Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Backup: checks and strips the message in `buf[..len]`.
+///
+/// # Safety
+///
+/// `rs` as for [`state`]; `buf` valid for reads and writes of `len` bytes
+/// and exclusive during the call; `saddr` valid for reads of 16 bytes.
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_rx(
+    rs: *mut c_void,
+    buf: *mut u8,
+    len: u32,
+    ttl: u8,
+    saddr: *const u8,
+    v6: bool,
+    dport: u16,
+) -> c_int {
+    // SAFETY: The caller passes a live state.
+    let st = unsafe { state(rs) };
+    // SAFETY: The caller guarantees `buf` is valid and exclusive for `len`
+    // bytes for the duration of the call.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf, len as usize) };
+    // SAFETY: The caller guarantees 16 readable bytes at `saddr`; `[u8; 16]`
+    // has alignment 1.
+    let addr = unsafe { *saddr.cast::<[u8; 16]>() };
+    let stream = if v6 {
+        StreamKey::v6(addr, dport)
+    } else {
+        StreamKey::v4([addr[0], addr[1], addr[2], addr[3]], dport)
+    };
+    match st.receive(buf, ttl, &stream) {
+        Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Counts an event the C side decided.
+///
+/// # Safety
+///
+/// `rs` as for [`state`].
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_count(rs: *mut c_void, counter: u32) {
+    // SAFETY: The caller passes a live state.
+    unsafe { state(rs) }.count(counter);
+}
+
+/// Installs (`len > 0`) or clears (`len == 0`) the key.
+///
+/// # Safety
+///
+/// `rs` as for [`state`]; `key` valid for reads of `len` bytes (may be
+/// dangling if `len` is 0). Process context.
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_set_key(rs: *mut c_void, key: *const u8, len: u32) -> c_int {
+    // SAFETY: The caller passes a live state.
+    let st = unsafe { state(rs) };
+    let key: &[u8] = if len == 0 {
+        &[]
+    } else {
+        // SAFETY: The caller guarantees `len` readable bytes at `key`.
+        unsafe { core::slice::from_raw_parts(key, len as usize) }
+    };
+    match st.set_key(key) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Fills `out` with the namespace's status.
+///
+/// # Safety
+///
+/// `rs` as for [`state`]; `out` valid for writes and exclusive.
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_status(rs: *mut c_void, out: *mut shim::ipvsa_status) {
+    // SAFETY: The caller passes a live state and an exclusive `out`.
+    let (st, out) = unsafe { (state(rs), &mut *out) };
+    st.status(out);
+}
+
+/// Registration of the sync hooks, sockopt and /proc file in every network
+/// namespace (present and future); undone when dropped.
+///
+/// # Invariants
+///
+/// `ipvsa_sync_register()` succeeded and `ipvsa_sync_unregister()` has not
+/// been called yet.
+pub(crate) struct Registration(());
+
+impl Registration {
+    /// Registers everything. Process context.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: Called once from module init, in process context.
+        kernel::error::to_result(unsafe { shim::ipvsa_sync_register() })?;
+        // INVARIANT: registration succeeded.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the registration is live; it is
+        // undone exactly once, here, in process context (module exit).
+        unsafe { shim::ipvsa_sync_unregister() };
+    }
+}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ip_vs_sync_auth: packet mechanics of authenticated IPVS sync.
+ *
+ * IPVS exports none of its sync code, so the module works on the wire:
+ *
+ *  - master, NF_INET_LOCAL_OUT: a datagram sent by IPVS's own sync socket
+ *    (a kernel socket, from a kernel thread) to the master's group and
+ *    port range gets the 16-byte auth header and TTL / hop limit 255;
+ *  - backup, NF_INET_LOCAL_IN: a datagram to the backup's group and port
+ *    range is verified and stripped, so that IPVS receives the byte-identical
+ *    plaintext message, or dropped and counted.
+ *
+ * This file only locates headers, makes the skb writable, and fixes lengths
+ * and checksums. What to do with a message is decided in Rust
+ * (src/glue/sync.rs, through the ipvsa_rs_*() functions), which also owns
+ * the per-netns state: key, sequence numbers, replay state and counters.
+ */
+
+#include <linux/capability.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/mutex.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/proc_fs.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/skbuff.h>
+#include <linux/sockptr.h>
+#include <linux/string.h>
+#include <linux/udp.h>
+#include <net/ip.h>
+#include <net/ip6_checksum.h>
+#include <net/ip_vs.h>
+#include <net/ipv6.h>
+#include <net/net_namespace.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
+#include <net/netns/generic.h>
+#include <net/sock.h>
+
+#include "ip_vs_sync_auth_shim.h"
+
+/* LOCAL_IN: before the filter table, so firewall rules see the plaintext. */
+#define IPVSA_PRI_IN (NF_IP_PRI_MANGLE + 1)
+/* LOCAL_OUT: after filter and security, on the message as IPVS built it. */
+#define IPVSA_PRI_OUT (NF_IP_PRI_NAT_SRC + 1)
+
+/**
+ * struct ipvsa_net - per network namespace state of the C side
+ * @rs: the Rust state (ipvsa_rs_net_init())
+ * @defrag6: whether we enabled IPv6 defragmentation in this netns
+ */
+struct ipvsa_net {
+	void *rs;
+	bool defrag6;
+};
+
+static unsigned int ipvsa_net_id __read_mostly;
+/* Serialises configuration changes (key, IPv6 defrag) across netns. */
+static DEFINE_MUTEX(ipvsa_cfg_mutex);
+
+static const char *const ipvsa_counter_names[IPVSA_CNT_MAX] = {
+	[IPVSA_CNT_TX_SIGNED] = "tx_signed",
+	[IPVSA_CNT_TX_ERROR] = "tx_error",
+	[IPVSA_CNT_RX_ACCEPTED] = "rx_accepted",
+	[IPVSA_CNT_RX_MALFORMED] = "rx_drop_malformed",
+	[IPVSA_CNT_RX_BAD_TTL] = "rx_drop_bad_ttl",
+	[IPVSA_CNT_RX_BAD_HEADER] = "rx_drop_bad_header",
+	[IPVSA_CNT_RX_REPLAY] = "rx_drop_replay",
+	[IPVSA_CNT_RX_BAD_ICV] = "rx_drop_bad_icv",
+	[IPVSA_CNT_RX_NO_STREAM] = "rx_drop_no_stream",
+};
+
+/**
+ * struct ipvsa_pkt - where a sync datagram's UDP header is
+ * @thoff: offset of the UDP header from skb->data (the network header)
+ * @stream: sync thread index, destination port minus the base port
+ * @v6: IPv6 datagram
+ */
+struct ipvsa_pkt {
+	unsigned int thoff;
+	u32 stream;
+	bool v6;
+};
+
+enum ipvsa_match {
+	IPVSA_NOT_SYNC,		/* not for the sync daemon: leave alone */
+	IPVSA_SYNC,		/* a sync datagram, @pkt filled in */
+	IPVSA_SYNC_BAD,		/* addressed to the sync daemon, unusable */
+};
+
+/*
+ * Is this datagram addressed to the group and port range of @cfg? Reads the
+ * IPVS daemon configuration without its mutex: a datagram racing with a
+ * daemon start or stop may be classified with the old or the new settings,
+ * never with a mix that matters (each field is read once).
+ */
+static enum ipvsa_match ipvsa_classify(struct sk_buff *skb, u8 pf,
+				       const struct ipvs_sync_daemon_cfg *cfg,
+				       int threads_mask, struct ipvsa_pkt *pkt)
+{
+	const struct udphdr *uh;
+	struct udphdr _uh;
+	u16 port, base;
+
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (READ_ONCE(cfg->mcast_af) != AF_INET ||
+		    iph->daddr != READ_ONCE(cfg->mcast_group.ip) ||
+		    iph->protocol != IPPROTO_UDP)
+			return IPVSA_NOT_SYNC;
+		/* LOCAL_IN runs after reassembly, LOCAL_OUT before fragmentation. */
+		if (ip_is_fragment(iph))
+			return IPVSA_SYNC_BAD;
+		pkt->thoff = skb_network_offset(skb) + ip_hdrlen(skb);
+		pkt->v6 = false;
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		unsigned int off = 0;
+
+		if (READ_ONCE(cfg->mcast_af) != AF_INET6 ||
+		    !ipv6_addr_equal(&ip6h->daddr, &cfg->mcast_group.in6))
+			return IPVSA_NOT_SYNC;
+		/*
+		 * Fragments to the sync group never reach UDP unverified: IPv6
+		 * defragmentation is on while a key is set, so a fragment here
+		 * is one that could not be reassembled.
+		 */
+		if (ipv6_find_hdr(skb, &off, NEXTHDR_FRAGMENT, NULL, NULL) >= 0)
+			return IPVSA_SYNC_BAD;
+		off = 0;
+		if (ipv6_find_hdr(skb, &off, IPPROTO_UDP, NULL, NULL) != IPPROTO_UDP)
+			return IPVSA_NOT_SYNC;
+		pkt->thoff = off;
+		pkt->v6 = true;
+	}
+
+	uh = skb_header_pointer(skb, pkt->thoff, sizeof(_uh), &_uh);
+	if (!uh)
+		return IPVSA_SYNC_BAD;
+	port = ntohs(uh->dest);
+	base = READ_ONCE(cfg->mcast_port);
+	if (port < base || port - base > (u32)threads_mask)
+		return IPVSA_NOT_SYNC;
+	pkt->stream = port - base;
+	return IPVSA_SYNC;
+}
+
+/* Makes the whole datagram linear and writable; returns its UDP header. */
+static struct udphdr *ipvsa_writable(struct sk_buff *skb,
+				     const struct ipvsa_pkt *pkt,
+				     unsigned int *ulen)
+{
+	struct udphdr *uh;
+
+	if (skb_is_gso(skb) || skb_ensure_writable(skb, skb->len))
+		return NULL;
+	if (pkt->thoff + sizeof(*uh) > skb->len)
+		return NULL;
+	uh = (struct udphdr *)(skb->data + pkt->thoff);
+	*ulen = ntohs(uh->len);
+	if (*ulen < sizeof(*uh) || pkt->thoff + *ulen > skb->len)
+		return NULL;
+	return uh;
+}
+
+/*
+ * After the payload changed length: set the UDP, IP lengths and checksums
+ * for a datagram of @ulen UDP bytes ending the skb.
+ */
+static void ipvsa_finish(struct sk_buff *skb, const struct ipvsa_pkt *pkt,
+			 unsigned int ulen, bool set_ttl)
+{
+	struct udphdr *uh = (struct udphdr *)(skb->data + pkt->thoff);
+	__wsum csum;
+
+	uh->len = htons(ulen);
+	uh->check = 0;
+	csum = skb_checksum(skb, pkt->thoff, ulen, 0);
+	if (pkt->v6) {
+		struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+		if (set_ttl)
+			ip6h->hop_limit = 255;
+		ip6h->payload_len = htons(skb->len - skb_network_offset(skb) -
+					  sizeof(*ip6h));
+		uh->check = csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, ulen,
+					    IPPROTO_UDP, csum);
+	} else {
+		struct iphdr *iph = ip_hdr(skb);
+
+		if (set_ttl)
+			iph->ttl = 255;
+		iph->tot_len = htons(skb->len - skb_network_offset(skb));
+		ip_send_check(iph);
+		uh->check = csum_tcpudp_magic(iph->saddr, iph->daddr, ulen,
+					      IPPROTO_UDP, csum);
+	}
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+}
+
+/* Master: authenticate what IPVS's sync threads send. */
+static unsigned int ipvsa_out_hook(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state)
+{
+	struct ipvsa_net *pn = net_generic(state->net, ipvsa_net_id);
+	struct netns_ipvs *ipvs = net_ipvs(state->net);
+	struct sock *sk = skb->sk;
+	struct ipvsa_pkt pkt;
+	struct udphdr *uh;
+	unsigned int ulen;
+	int ret;
+
+	if (!ipvs || !pn->rs || !(READ_ONCE(ipvs->sync_state) & IP_VS_STATE_MASTER))
+		return NF_ACCEPT;
+	/*
+	 * Only IPVS's own sync sockets: kernel sockets, sending from a kernel
+	 * thread. A user process sending to the sync group is never signed,
+	 * or every local user would hold the key.
+	 */
+	if (!sk || !sk->sk_kern_sock || !(current->flags & PF_KTHREAD))
+		return NF_ACCEPT;
+	if (ipvsa_classify(skb, state->pf, &ipvs->mcfg,
+			   READ_ONCE(ipvs->threads_mask), &pkt) == IPVSA_NOT_SYNC)
+		return NF_ACCEPT;
+	if (!ipvsa_rs_enabled(pn->rs))
+		return NF_ACCEPT;
+
+	uh = ipvsa_writable(skb, &pkt, &ulen);
+	if (!uh || pkt.thoff + ulen != skb->len)
+		goto error;
+	if (skb_tailroom(skb) < IPVSA_AUTH_HDR_LEN &&
+	    pskb_expand_head(skb, 0, IPVSA_AUTH_HDR_LEN, GFP_ATOMIC))
+		goto error;
+	skb_put(skb, IPVSA_AUTH_HDR_LEN);
+	uh = (struct udphdr *)(skb->data + pkt.thoff);
+	ret = ipvsa_rs_tx(pn->rs, (u8 *)(uh + 1), ulen - sizeof(*uh), pkt.stream);
+	if (ret < 0)
+		return NF_DROP;	/* counted by Rust: fail closed */
+	if (ret == ulen - sizeof(*uh)) {
+		/* The key was cleared meanwhile: send as IPVS built it. */
+		skb_trim(skb, skb->len - IPVSA_AUTH_HDR_LEN);
+		return NF_ACCEPT;
+	}
+	ipvsa_finish(skb, &pkt, ret + sizeof(*uh), true);
+	skb->ip_summed = CHECKSUM_NONE;
+	return NF_ACCEPT;
+
+error:
+	ipvsa_rs_count(pn->rs, IPVSA_CNT_TX_ERROR);
+	return NF_DROP;
+}
+
+/* Backup: verify and strip before IPVS's receiver sees the message. */
+static unsigned int ipvsa_in_hook(void *priv, struct sk_buff *skb,
+				  const struct nf_hook_state *state)
+{
+	struct ipvsa_net *pn = net_generic(state->net, ipvsa_net_id);
+	struct netns_ipvs *ipvs = net_ipvs(state->net);
+	struct ipvsa_pkt pkt;
+	struct udphdr *uh;
+	unsigned int ulen;
+	u8 saddr[16] = {};
+	u8 ttl;
+	int ret;
+
+	if (!ipvs || !pn->rs || !(READ_ONCE(ipvs->sync_state) & IP_VS_STATE_BACKUP))
+		return NF_ACCEPT;
+	switch (ipvsa_classify(skb, state->pf, &ipvs->bcfg,
+			       READ_ONCE(ipvs->threads_mask), &pkt)) {
+	case IPVSA_NOT_SYNC:
+		return NF_ACCEPT;
+	case IPVSA_SYNC_BAD:
+		if (!ipvsa_rs_enabled(pn->rs))
+			return NF_ACCEPT;
+		goto malformed;
+	case IPVSA_SYNC:
+		break;
+	}
+	/* Without a key the module does nothing. */
+	if (!ipvsa_rs_enabled(pn->rs))
+		return NF_ACCEPT;
+
+	uh = ipvsa_writable(skb, &pkt, &ulen);
+	if (!uh)
+		goto malformed;
+	if (pkt.v6) {
+		ttl = ipv6_hdr(skb)->hop_limit;
+		memcpy(saddr, &ipv6_hdr(skb)->saddr, 16);
+	} else {
+		ttl = ip_hdr(skb)->ttl;
+		memcpy(saddr, &ip_hdr(skb)->saddr, 4);
+	}
+	ret = ipvsa_rs_rx(pn->rs, (u8 *)(uh + 1), ulen - sizeof(*uh), ttl,
+			  saddr, pkt.v6, ntohs(uh->dest));
+	if (ret < 0)
+		return NF_DROP;	/* counted by Rust */
+	if (ret == ulen - sizeof(*uh))
+		return NF_ACCEPT;	/* key cleared meanwhile: untouched */
+	/* Also drops any bytes after the UDP datagram (link padding). */
+	skb_trim(skb, pkt.thoff + ret + sizeof(*uh));
+	ipvsa_finish(skb, &pkt, ret + sizeof(*uh), false);
+	/* The ICV covered every byte; the checksum above is only for taps. */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb->csum_level = 0;
+	return NF_ACCEPT;
+
+malformed:
+	ipvsa_rs_count(pn->rs, IPVSA_CNT_RX_MALFORMED);
+	return NF_DROP;
+}
+
+static const struct nf_hook_ops ipvsa_hook_ops[] = {
+	{
+		.hook = ipvsa_out_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_OUT,
+		.priority = IPVSA_PRI_OUT,
+	},
+	{
+		.hook = ipvsa_in_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = IPVSA_PRI_IN,
+	},
+	{
+		.hook = ipvsa_out_hook,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_OUT,
+		.priority = IPVSA_PRI_OUT,
+	},
+	{
+		.hook = ipvsa_in_hook,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = IPVSA_PRI_IN,
+	},
+};
+
+static int ipvsa_proc_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq_file_single_net(seq);
+	struct ipvsa_net *pn = net_generic(net, ipvsa_net_id);
+	struct ipvsa_status st = {};
+	int i;
+
+	ipvsa_rs_status(pn->rs, &st);
+	seq_printf(seq, "enabled: %u\n", st.enabled);
+	seq_printf(seq, "algorithm: %s\n", st.enabled ? st.alg : "none");
+	seq_printf(seq, "streams: %u/%u\n", st.streams, st.stream_capacity);
+	for (i = 0; i < IPVSA_CNT_MAX; i++)
+		seq_printf(seq, "%s: %llu\n", ipvsa_counter_names[i],
+			   st.counters[i]);
+	return 0;
+}
+
+static int ipvsa_set_ctl(struct sock *sk, int optval, sockptr_t arg,
+			 unsigned int len)
+{
+	struct net *net = sock_net(sk);
+	struct ipvsa_net *pn = net_generic(net, ipvsa_net_id);
+	u8 key[IPVSA_KEY_MAX];
+	int ret;
+
+	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	if (optval != IPVSA_SO_SYNC_AUTH || len > IPVSA_KEY_MAX)
+		return -EINVAL;
+	if (len && copy_from_sockptr(key, arg, len)) {
+		ret = -EFAULT;
+		goto out;
+	}
+
+	mutex_lock(&ipvsa_cfg_mutex);
+	if (len && !pn->defrag6) {
+		/* IPv6 sync fragments must be reassembled before LOCAL_IN. */
+		ret = nf_defrag_ipv6_enable(net);
+		if (ret)
+			goto unlock;
+		pn->defrag6 = true;
+	}
+	ret = ipvsa_rs_set_key(pn->rs, key, len);
+	if (!ret && !len && pn->defrag6) {
+		nf_defrag_ipv6_disable(net);
+		pn->defrag6 = false;
+	}
+unlock:
+	mutex_unlock(&ipvsa_cfg_mutex);
+out:
+	memzero_explicit(key, sizeof(key));
+	return ret;
+}
+
+static int ipvsa_get_ctl(struct sock *sk, int optval, void __user *user,
+			 int *len)
+{
+	struct net *net = sock_net(sk);
+	struct ipvsa_net *pn = net_generic(net, ipvsa_net_id);
+	struct ipvsa_status st = {};
+
+	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	if (optval != IPVSA_SO_SYNC_AUTH || *len < (int)sizeof(st))
+		return -EINVAL;
+	ipvsa_rs_status(pn->rs, &st);
+	if (copy_to_user(user, &st, sizeof(st)))
+		return -EFAULT;
+	*len = sizeof(st);
+	return 0;
+}
+
+static struct nf_sockopt_ops ipvsa_sockopts = {
+	.pf = PF_INET,
+	.set_optmin = IPVSA_SO_SYNC_AUTH,
+	.set_optmax = IPVSA_SO_SYNC_AUTH + 1,
+	.set = ipvsa_set_ctl,
+	.get_optmin = IPVSA_SO_SYNC_AUTH,
+	.get_optmax = IPVSA_SO_SYNC_AUTH + 1,
+	.get = ipvsa_get_ctl,
+	.owner = THIS_MODULE,
+};
+
+static int __net_init ipvsa_net_init(struct net *net)
+{
+	struct ipvsa_net *pn = net_generic(net, ipvsa_net_id);
+	int err;
+
+	pn->rs = ipvsa_rs_net_init();
+	if (!pn->rs)
+		return -ENOMEM;
+	err = nf_register_net_hooks(net, ipvsa_hook_ops,
+				    ARRAY_SIZE(ipvsa_hook_ops));
+	if (err)
+		goto free;
+	if (!proc_create_net_single("ip_vs_sync_auth", 0444, net->proc_net,
+				    ipvsa_proc_show, NULL)) {
+		err = -ENOMEM;
+		goto hooks;
+	}
+	return 0;
+
+hooks:
+	nf_unregister_net_hooks(net, ipvsa_hook_ops, ARRAY_SIZE(ipvsa_hook_ops));
+free:
+	ipvsa_rs_net_exit(pn->rs);
+	pn->rs = NULL;
+	return err;
+}
+
+static void __net_exit ipvsa_net_exit(struct net *net)
+{
+	struct ipvsa_net *pn = net_generic(net, ipvsa_net_id);
+
+	remove_proc_entry("ip_vs_sync_auth", net->proc_net);
+	/* Waits for hooks in flight: nobody uses pn->rs afterwards. */
+	nf_unregister_net_hooks(net, ipvsa_hook_ops, ARRAY_SIZE(ipvsa_hook_ops));
+	if (pn->defrag6)
+		nf_defrag_ipv6_disable(net);
+	pn->defrag6 = false;
+	ipvsa_rs_net_exit(pn->rs);
+	pn->rs = NULL;
+}
+
+static struct pernet_operations ipvsa_net_ops = {
+	.init = ipvsa_net_init,
+	.exit = ipvsa_net_exit,
+	.id = &ipvsa_net_id,
+	.size = sizeof(struct ipvsa_net),
+};
+
+int ipvsa_sync_register(void)
+{
+	int err;
+
+	err = register_pernet_subsys(&ipvsa_net_ops);
+	if (err)
+		return err;
+	err = nf_register_sockopt(&ipvsa_sockopts);
+	if (err)
+		unregister_pernet_subsys(&ipvsa_net_ops);
+	return err;
+}
+
+void ipvsa_sync_unregister(void)
+{
+	nf_unregister_sockopt(&ipvsa_sockopts);
+	unregister_pernet_subsys(&ipvsa_net_ops);
+}
