@@ -3,7 +3,8 @@
 # Guest script for `make demo`: two LVS directors in network namespaces, a
 # client and a real server. Director A (master) balances a NAT virtual
 # service and multicasts its connection table; director B (backup) receives
-# it. ip_vs_sync_auth is loaded on both.
+# it. Both run ip_vs_sync_auth with the same key: the sync is authenticated,
+# and a forged message injected on the sync LAN is dropped and counted.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
@@ -19,22 +20,40 @@ topology_setup
 say "Director A: virtual service $VIP:80 -> real server $RIP:80 (NAT)"
 nsx "$NS_DIRA" ipvsadm -Ln
 
-say "Starting sync daemons: A = master, B = backup (syncid 150, group 224.0.0.81:8848)"
+say "Setting the same sync key on both directors (sockopt 1168)"
+nsx "$NS_DIRA" $SYNCAUTH key set 'demo secret'
+nsx "$NS_DIRB" $SYNCAUTH key set 'demo secret'
+
+say "Starting sync daemons: A = master, B = backup (syncid 150, group 224.0.0.81:8848, stock ipvsadm, ttl=1)"
 start_sync
 nsx "$NS_DIRA" ipvsadm -L --daemon
 nsx "$NS_DIRB" ipvsadm -L --daemon
 
 say "Client $CIP opens 5 connections to $VIP:80"
 make_connections 5
-echo "each answered by the real server"
 
 say "Director A's connection table"
 nsx "$NS_DIRA" ipvsadm -Lnc
 
 say "Waiting for director B to receive the table..."
-wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB ipvsadm -Lnc | grep -c ' $CIP:') -ge 5 ]" ||
-	fail "director B did not receive the connections"
-say "Director B's connection table (synced from A)"
+wait_backup_conns 5 || fail "director B did not receive the connections"
+say "Director B's connection table (synced from A, authenticated)"
 nsx "$NS_DIRB" ipvsadm -Lnc
 
-say "Note: this sync is still plaintext; authenticated sync (--icv-key) is the next milestone."
+say "Director A's counters (/proc/net/ip_vs_sync_auth): every message signed, sent with TTL 255"
+nsx "$NS_DIRA" cat /proc/net/ip_vs_sync_auth
+say "Director B's counters: every message verified, none dropped"
+nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth
+
+say "Attack: a process on the sync LAN injects a connection 10.6.6.6 -> $VIP:80 with a guessed key"
+nsx "$NS_DIRA" $SYNCAUTH send --src 10.0.3.1 --key guessed --seq 99999 --cip 10.6.6.6
+say "Attack: the same entry without any auth header (plain IPVS sync, as upstream sends it)"
+nsx "$NS_DIRA" $SYNCAUTH send --src 10.0.3.1 --cip 10.6.6.6
+sleep 2
+say "Director B's counters after the attacks"
+nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth
+if nsx "$NS_DIRB" ipvsadm -Lnc | grep -q ' 10\.6\.6\.6:'; then
+	fail "the forged entry reached director B"
+fi
+say "Director B's table does not contain 10.6.6.6: both forgeries were dropped"
+nsx "$NS_DIRB" ipvsadm -Lnc
