@@ -10,12 +10,21 @@ if [ $# -gt 0 ]; then
 else
 	tests=$(ls "$IPVS_AUTH_TOP"/qemu/tests/*.sh)
 fi
+# Results also go to a file on the shared directory: the host reads that,
+# so that a lost console cannot lose a verdict.
+TAP="$IPVS_AUTH_OUT/integration.tap"
+: >"$TAP"
+emit() {
+	echo "$*"
+	echo "$*" >>"$TAP"
+}
+
 n=0
 for t in $tests; do
 	n=$((n + 1))
 done
-echo "TAP version 13"
-echo "1..$n"
+emit "TAP version 13"
+emit "1..$n"
 i=0
 failed=0
 for t in $tests; do
@@ -26,10 +35,10 @@ for t in $tests; do
 	rc=$?
 	sed 's/^/    /' "$log"
 	case $rc in
-	0) echo "ok $i $name" ;;
-	4) echo "ok $i $name # SKIP $(grep -m1 '^# SKIP:' "$log" | sed 's/^# SKIP: //')" ;;
+	0) emit "ok $i $name" ;;
+	4) emit "ok $i $name # SKIP $(grep -m1 '^# SKIP:' "$log" | sed 's/^# SKIP: //')" ;;
 	*)
-		echo "not ok $i $name (exit $rc)"
+		emit "not ok $i $name (exit $rc)"
 		failed=$((failed + 1))
 		;;
 	esac

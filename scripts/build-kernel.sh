@@ -32,6 +32,11 @@ key_input() {
 key=$(key_input | sha256sum | cut -c1-16)
 KBUILD="$IPVS_AUTH_CACHE/kbuild/$KERNEL_VERSION-$key"
 
+# For experiments: use another (already built) kernel tree.
+if [ -n "${IPVS_AUTH_KBUILD:-}" ]; then
+	KBUILD=$IPVS_AUTH_KBUILD
+fi
+
 if [ "${1:-}" = --print ]; then
 	echo "$KBUILD"
 	exit 0
