@@ -24,6 +24,7 @@ all: module
 
 setup:
 	@$(TOP)/scripts/setup.sh
+	@$(TOP)/scripts/build-ipvsadm.sh >/dev/null
 
 kernel: setup
 	@$(TOP)/scripts/build-kernel.sh >/dev/null

@@ -20,14 +20,15 @@ topology_setup
 say "Director A: virtual service $VIP:80 -> real server $RIP:80 (NAT)"
 nsx "$NS_DIRA" ipvsadm -Ln
 
-say "Setting the same sync key on both directors (sockopt 1168)"
-nsx "$NS_DIRA" $SYNCAUTH key set 'demo secret'
-nsx "$NS_DIRB" $SYNCAUTH key set 'demo secret'
-
-say "Starting sync daemons: A = master, B = backup (syncid 150, group 224.0.0.81:8848, stock ipvsadm, ttl=1)"
-start_sync
-nsx "$NS_DIRA" ipvsadm -L --daemon
-nsx "$NS_DIRB" ipvsadm -L --daemon
+IPVSADM=${IPVSADM_AUTH:-ipvsadm}
+say "Director A: ipvsadm --start-daemon master --mcast-interface $SYNC_IF_A --syncid 150 --icv-key 'demo secret'"
+nsx "$NS_DIRA" "$IPVSADM" --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 \
+	--icv-key 'demo secret' || fail "cannot start the master"
+say "Director B: ipvsadm --start-daemon backup --mcast-interface $SYNC_IF_B --syncid 150 --icv-key 'demo secret'"
+nsx "$NS_DIRB" "$IPVSADM" --start-daemon backup --mcast-interface "$SYNC_IF_B" --syncid 150 \
+	--icv-key 'demo secret' || fail "cannot start the backup"
+nsx "$NS_DIRA" "$IPVSADM" -L --daemon
+nsx "$NS_DIRB" "$IPVSADM" -L --daemon
 
 say "Client $CIP opens 5 connections to $VIP:80"
 make_connections 5

@@ -30,7 +30,7 @@ args=""
 for a in "$@"; do
 	args="$args '$a'"
 done
-cmd="cd '$top' && IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KSRC='$KSRC' sh '$script'$args"
+cmd="cd '$top' && IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
 
 # A guest that hangs must not hang CI.
 timeout --foreground "${IPVS_AUTH_VM_TIMEOUT:-1200}" \

@@ -17,6 +17,9 @@ RUST_WEB_VERSION=1.96.0
 export KERNEL_VERSION BINDGEN_VERSION VNG_VERSION
 
 TOOLS_DIR="$IPVS_AUTH_CACHE/tools"
+# ipvsadm 1.31 with --icv-key (scripts/build-ipvsadm.sh); Debian's stays in /usr/sbin.
+IPVSADM_AUTH="$IPVS_AUTH_CACHE/ipvsadm/bin/ipvsadm"
+export IPVSADM_AUTH
 VENV_DIR="$IPVS_AUTH_CACHE/venv"
 KSRC="$IPVS_AUTH_CACHE/src/linux-$KERNEL_VERSION"
 export TOOLS_DIR VENV_DIR KSRC

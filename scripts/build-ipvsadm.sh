@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds ipvsadm 1.31 (the upstream tarball of Debian bookworm's ipvsadm
+# source package) with ipvsadm/0001-icv-key.patch applied, which adds
+# `--icv-key KEY`, and installs it as $IPVS_AUTH_CACHE/ipvsadm/bin/ipvsadm.
+# /usr/sbin/ipvsadm is left alone. Idempotent: rebuilds only when the patch
+# or this script changed (sha256 stamp next to the binary).
+#
+# Prints the path of the binary on stdout (last line); the rest goes to stderr.
+#
+#   scripts/build-ipvsadm.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+
+IPVSADM_VERSION=1.31
+PATCH="$top/ipvsadm/0001-icv-key.patch"
+WORK="$IPVS_AUTH_CACHE/ipvsadm"
+BIN="$WORK/bin/ipvsadm"
+STAMP="$WORK/bin/ipvsadm.stamp"
+SRC_LIST=/etc/apt/sources.list.d/ip_vs_sync_auth-src.sources
+BUILD_DEPS=(gcc make patch pkg-config libnl-3-dev libnl-genl-3-dev libpopt-dev)
+
+[ -f "$PATCH" ] || die "$PATCH is missing"
+
+stamp=$(cat "$PATCH" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
+if [ -x "$BIN" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$stamp" ]; then
+	log "ipvsadm $IPVSADM_VERSION with --icv-key: up to date in $BIN"
+	echo "$BIN"
+	exit 0
+fi
+
+[ "$(id -u)" = 0 ] || die "the first build must run as root (it configures apt and installs packages)"
+
+# Print the fields of the enabled deb822 stanzas in /etc/apt as
+# "TYPES|URIS|SUITES|COMPONENTS", one stanza a line.
+deb822_stanzas() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk 'BEGIN { RS = ""; FS = "\n" }
+		{
+			t = u = s = c = ""; en = "yes"
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^[ \t]*#/) continue
+				k = tolower($i); sub(/:.*/, "", k)
+				v = $i; sub(/^[^:]*:[ \t]*/, "", v)
+				if (k == "types") t = v
+				else if (k == "uris") u = v
+				else if (k == "suites") s = v
+				else if (k == "components") c = v
+				else if (k == "enabled") en = tolower(v)
+			}
+			if (en != "no" && t != "") print t "|" u "|" s "|" c
+		}' "$f"
+	done
+}
+
+# One-line-style entries as "TYPE|URI|SUITE|COMPONENTS".
+one_line_entries() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
+			awk '$1 == "deb" || $1 == "deb-src" {
+				c = ""; for (i = 4; i <= NF; i++) c = c " " $i
+				print $1 "|" $2 "|" $3 "|" c
+			}'
+	done
+}
+
+# Is there an entry of TYPE (deb or deb-src) for bookworm main?
+has_bookworm_main() {
+	local type=$1
+	{ deb822_stanzas; one_line_entries; } | awk -F'|' -v type="$type" '
+		function has(list, w,   n, a, i) {
+			n = split(list, a, /[ \t]+/)
+			for (i = 1; i <= n; i++) if (a[i] == w) return 1
+			return 0
+		}
+		has($1, type) && has($3, "bookworm") && has($4, "main") { found = 1 }
+		END { exit !found }'
+}
+
+# The URI of the machine's bookworm `deb` entry (no host name hard-coded).
+bookworm_uri() {
+	{ deb822_stanzas; one_line_entries; } | awk -F'|' '
+		function has(list, w,   n, a, i) {
+			n = split(list, a, /[ \t]+/)
+			for (i = 1; i <= n; i++) if (a[i] == w) return 1
+			return 0
+		}
+		has($1, "deb") && has($3, "bookworm") && has($4, "main") {
+			split($2, u, /[ \t]+/); print u[1]; exit
+		}'
+}
+
+need_update=0
+if has_bookworm_main deb-src; then
+	log "deb-src for bookworm main: present"
+else
+	uri=$(bookworm_uri)
+	[ -n "$uri" ] || die "no bookworm 'deb' entry in /etc/apt to take the mirror from"
+	log "adding deb-src for bookworm main ($uri) in $SRC_LIST"
+	cat >"$SRC_LIST" <<EOF
+Types: deb-src
+URIs: $uri
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+	need_update=1
+fi
+
+missing=()
+for p in "${BUILD_DEPS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ "$need_update" = 1 ]; then
+	log "apt-get update"
+	apt-get update -q >/dev/null
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+	log "installing build dependencies: ${missing[*]}"
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" >/dev/null; then
+		# The package lists may be stale (never updated on this machine).
+		log "install failed; apt-get update and retry"
+		apt-get update -q >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			"${missing[@]}" >/dev/null
+	fi
+else
+	log "build dependencies: all present"
+fi
+
+mkdir -p "$WORK/bin"
+tarball=$(find "$WORK" -maxdepth 1 -name "ipvsadm_$IPVSADM_VERSION.orig.tar.*" | head -n 1)
+if [ -z "$tarball" ]; then
+	log "fetching the upstream tarball of Debian's ipvsadm source package into $WORK"
+	# Only the .orig tarball: Debian's packaging part is not needed (and has
+	# been unavailable before). apt drops to _apt for downloads, which cannot
+	# write into root's cache: fetch into a directory it owns, then move.
+	dl=$(mktemp -d)
+	trap 'rm -rf "$dl"' EXIT
+	chown _apt "$dl" 2>/dev/null || true
+	if ! (cd "$dl" && apt-get source -q --download-only --tar-only ipvsadm/bookworm >&2); then
+		die "apt-get source failed (is the deb-src entry in $SRC_LIST usable?)"
+	fi
+	f=$(find "$dl" -maxdepth 1 -name "ipvsadm_$IPVSADM_VERSION.orig.tar.*" | head -n 1)
+	[ -n "$f" ] || die "apt-get source did not produce ipvsadm_$IPVSADM_VERSION.orig.tar.*"
+	tarball="$WORK/$(basename "$f")"
+	mv "$f" "$tarball.tmp"
+	chown root: "$tarball.tmp"
+	mv "$tarball.tmp" "$tarball"
+else
+	log "upstream tarball: present ($tarball)"
+fi
+
+build="$WORK/build"
+srcdir="$build/ipvsadm-$IPVSADM_VERSION"
+log "unpacking $(basename "$tarball") into $build"
+rm -rf "$build"
+mkdir -p "$build"
+tar -xf "$tarball" -C "$build"
+[ -f "$srcdir/ipvsadm.c" ] || die "unexpected tarball layout: no $srcdir/ipvsadm.c"
+
+log "applying $(basename "$PATCH")"
+patch -d "$srcdir" -p1 -s --no-backup-if-mismatch <"$PATCH" >&2
+
+log "building ipvsadm $IPVSADM_VERSION"
+# Not -j: the upstream Makefile does not order libipvs before ipvsadm.
+if ! make -C "$srcdir" >"$build/make.log" 2>&1; then
+	cat "$build/make.log" >&2
+	die "ipvsadm build failed"
+fi
+[ -x "$srcdir/ipvsadm" ] || die "the build did not produce $srcdir/ipvsadm"
+
+log "installing $BIN"
+install -m 0755 "$srcdir/ipvsadm" "$BIN.tmp"
+mv -f "$BIN.tmp" "$BIN"
+"$BIN" --help | grep -q -- '--icv-key' || die "$BIN has no --icv-key option"
+echo "$stamp" >"$STAMP"
+"$BIN" --version >&2
+echo "$BIN"
