@@ -42,6 +42,21 @@ nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth
 nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth | grep -qx "rx_accepted: $accepted" ||
 	fail "/proc does not match the sockopt status"
 
+# On the wire: TTL 255 (stock ipvsadm asked for 1), flag set, size = length.
+nsx "$NS_DIRB" $SYNCAUTH capture --iface "$SYNC_IF_B" --out "$IPVS_AUTH_OUT/v1.bin" &
+cap=$!
+sleep 1
+make_connections 1
+wait $cap || fail "nothing captured on the sync link"
+desc=$(/usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/syncauth.py" inspect --file "$IPVS_AUTH_OUT/v1.bin")
+info "on the wire: $desc"
+case "$desc" in
+"ttl=255 layout=v1 size="*" spare=0x0001") ;;
+*) fail "unexpected authenticated message on the wire" ;;
+esac
+size=$(echo "$desc" | sed 's/.* size=\([0-9]*\) len=\([0-9]*\) .*/\1 \2/')
+[ "${size% *}" = "${size#* }" ] || fail "size field differs from the payload length"
+
 # Daemon restart (not the module): the master's sequence continues, so the
 # backup keeps accepting.
 nsx "$NS_DIRA" ipvsadm --stop-daemon master || fail "cannot stop the master"

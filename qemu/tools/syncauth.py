@@ -8,6 +8,7 @@
   syncauth.py send [options]                 send a crafted sync message
   syncauth.py capture --iface IF --out FILE  save the next sync payload seen
   syncauth.py resend --file FILE [--ttl N]   send a saved payload again
+  syncauth.py inspect --file FILE            describe a saved payload
 
 Crafted messages (send) are IPVS v1 (or v0 with --v0) messages holding
 --conns TCP entries from client --cip, optionally authenticated with --key
@@ -34,7 +35,8 @@ AUTH_FLAG = 0x0001
 
 
 def ctl_socket():
-    return socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    # Any AF_INET socket reaches the sockopt; a UDP one needs no privilege.
+    return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
 
 def set_key(key):
@@ -178,6 +180,8 @@ def main():
     cap.add_argument("--out", required=True)
     cap.add_argument("--count", type=int, default=1)
     cap.add_argument("--timeout", type=float, default=10)
+    ins = sub.add_parser("inspect")
+    ins.add_argument("--file", required=True)
     r = sub.add_parser("resend")
     r.add_argument("--file", required=True)
     r.add_argument("--ttl", type=int, default=255)
@@ -208,6 +212,15 @@ def main():
             send_payload(msg, a.ttl, a.src, a.port)
         elif a.cmd == "capture":
             capture(a.iface, a.out, a.count, a.timeout)
+        elif a.cmd == "inspect":
+            with open(a.file, "rb") as f:
+                data = f.read()
+            ttl, n = struct.unpack_from("!BH", data, 0)
+            m = data[3:3 + n]
+            layout = "v1" if m[0] == 0 else "v0"
+            spare = struct.unpack_from("!H", m, 6)[0] if layout == "v1" else 0
+            print(f"ttl={ttl} layout={layout} size={struct.unpack_from('!H', m, 2)[0]} "
+                  f"len={len(m)} spare={spare:#06x}")
         elif a.cmd == "resend":
             with open(a.file, "rb") as f:
                 data = f.read()

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Input validation of the key sockopt: every bad length, pointer and
+# privilege combination returns the documented errno and changes nothing.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+
+PROBE="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/sockopt_probe.py"
+NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+
+expect() {
+	want=$1
+	shift
+	got=$("$@" 2>&1)
+	[ "$got" = "$want" ] || fail "'$*' returned '$got', expected '$want'"
+	info "$* -> $got"
+}
+
+load_ip_vs
+unload_module
+expect ENOPROTOOPT $PROBE set-len 4
+info "module not loaded: ENOPROTOOPT"
+
+load_module
+NS=sockopt-$$
+ip netns add "$NS" || fail "cannot create netns"
+trap 'ip netns del $NS' EXIT
+
+enabled() {
+	ip netns exec "$NS" $SYNCAUTH counter enabled
+}
+
+expect OK ip netns exec "$NS" $PROBE set-len 1
+[ "$(enabled)" = 1 ] || fail "1-byte key not installed"
+expect OK ip netns exec "$NS" $PROBE set-len 64
+expect EINVAL ip netns exec "$NS" $PROBE set-len 65
+expect EINVAL ip netns exec "$NS" $PROBE set-len 4096
+expect EFAULT ip netns exec "$NS" $PROBE set-null 16
+[ "$(enabled)" = 1 ] || fail "a rejected call changed the key state"
+expect OK ip netns exec "$NS" $PROBE set-len 0
+[ "$(enabled)" = 0 ] || fail "empty key did not clear"
+expect OK ip netns exec "$NS" $PROBE set-len 0
+info "clearing twice is fine"
+
+expect "OK len=104" ip netns exec "$NS" $PROBE get 104
+expect "OK len=104" ip netns exec "$NS" $PROBE get 4096
+expect EINVAL ip netns exec "$NS" $PROBE get 103
+expect EINVAL ip netns exec "$NS" $PROBE get 0
+expect EFAULT ip netns exec "$NS" $PROBE get-null 104
+
+# Unprivileged callers: no key change, no status.
+ip netns exec "$NS" $PROBE set-len 8 >/dev/null
+expect EPERM ip netns exec "$NS" $NOBODY $PROBE set-len 0
+expect EPERM ip netns exec "$NS" $NOBODY $PROBE set-len 8
+expect EPERM ip netns exec "$NS" $NOBODY $PROBE get 104
+[ "$(enabled)" = 1 ] || fail "an unprivileged caller changed the key"
+
+# IPVS's own range is untouched by our registration.
+expect ENOPROTOOPT ip netns exec "$NS" $PROBE other 1169
+
+# Namespaces are independent: the key above is not the init netns's.
+[ "$($SYNCAUTH counter enabled)" = 0 ] || fail "key leaked into the init namespace"
+
+# CAP_NET_ADMIN over the namespace's own user namespace is enough for it,
+# and for nothing else.
+if [ ! -e /proc/self/ns/user ] || ! unshare -Urn true 2>/dev/null; then
+	info "user namespaces unavailable: user-namespace part not run"
+else
+	out=$($NOBODY unshare -Urn sh -c "$PROBE set-len 8 && $SYNCAUTH counter enabled" 2>&1)
+	[ "$out" = "OK
+1" ] || fail "owner of a user+net namespace could not set its key: $out"
+	info "unprivileged user, own user+net namespace: key set"
+	[ "$($SYNCAUTH counter enabled)" = 0 ] || fail "the init namespace's key changed"
+fi
