@@ -9,7 +9,7 @@
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
-N=${N:-200}
+N=${N:-1000}
 checktool "ipvsadm -v" "ipvsadm is not installed"
 checktool "/usr/bin/python3 -V" "python3 is not installed"
 load_module
