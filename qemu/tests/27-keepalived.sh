@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Daemons started by keepalived: a VRRP pair (Debian's keepalived) whose
+# `lvs_sync_daemon` starts the IPVS master on the VRRP master and the
+# backup on the VRRP backup, over netlink, knowing nothing of
+# authentication. The key is set beforehand with `ipvsadm --icv-key` alone;
+# the counters prove the sync is authenticated.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+. "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
+
+IPVSADM=${IPVSADM_AUTH:-}
+[ -x "$IPVSADM" ] || skip "patched ipvsadm not built (scripts/build-ipvsadm.sh)"
+checktool "keepalived --version" "keepalived is not installed"
+N=${N:-50}
+
+load_module
+trap 'kill $ka_a $ka_b 2>/dev/null; topology_cleanup' EXIT
+topology_setup
+nsx "$NS_DIRA" "$IPVSADM" --icv-key tot0234 || fail "cannot set the master's key"
+nsx "$NS_DIRB" "$IPVSADM" --icv-key tot0234 || fail "cannot set the backup's key"
+
+ka_conf() {
+	cat <<KA
+global_defs {
+	router_id $1
+	lvs_sync_daemon $SYNC_IF_A VI_1 id 150
+}
+vrrp_instance VI_1 {
+	state $2
+	interface $SYNC_IF_A
+	virtual_router_id 51
+	priority $3
+	advert_int 1
+	virtual_ipaddress {
+		10.0.3.100/24
+	}
+}
+KA
+}
+run="$IPVS_AUTH_OUT/ka-$$"
+mkdir -p "$run"
+ka_conf dira MASTER 150 >"$run/a.conf"
+ka_conf dirb BACKUP 100 >"$run/b.conf"
+nsx "$NS_DIRA" keepalived -n -l -P -f "$run/a.conf" -p "$run/a.pid" -r "$run/a.vrrp.pid" \
+	>"$run/a.log" 2>&1 &
+ka_a=$!
+nsx "$NS_DIRB" keepalived -n -l -P -f "$run/b.conf" -p "$run/b.pid" -r "$run/b.vrrp.pid" \
+	>"$run/b.log" 2>&1 &
+ka_b=$!
+
+wait_for 30 sh -c "ip netns exec $NS_DIRA ipvsadm -L --daemon | grep -q 'master sync daemon'" ||
+	{ cat "$run/a.log"; fail "keepalived did not start the master sync daemon"; }
+wait_for 30 sh -c "ip netns exec $NS_DIRB ipvsadm -L --daemon | grep -q 'backup sync daemon'" ||
+	{ cat "$run/b.log"; fail "keepalived did not start the backup sync daemon"; }
+nsx "$NS_DIRA" "$IPVSADM" -L --daemon
+nsx "$NS_DIRB" "$IPVSADM" -L --daemon
+
+make_connections "$N"
+wait_backup_conns "$N" 20 || fail "backup shows $(conn_count "$NS_DIRB") of $N connections"
+signed=$(counter "$NS_DIRA" tx_signed)
+accepted=$(counter "$NS_DIRB" rx_accepted)
+[ "$signed" -gt 0 ] || fail "the keepalived-started master signed nothing"
+[ "$accepted" -gt 0 ] || fail "the keepalived-started backup accepted nothing"
+for c in rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv rx_drop_malformed; do
+	expect_counter "$NS_DIRB" "$c" 0
+done
+info "keepalived pair: $N connections synced; $signed signed, $accepted accepted, no drops"
