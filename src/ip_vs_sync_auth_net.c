@@ -203,6 +203,84 @@ static void ipvsa_finish(struct sk_buff *skb, const struct ipvsa_pkt *pkt,
 		uh->check = CSUM_MANGLED_0;
 }
 
+/*
+ * Master: authenticate one classified sync datagram in place (auth header,
+ * TTL 255, lengths, checksum). Returns the netfilter verdict.
+ */
+static unsigned int ipvsa_tx_skb(void *rs, struct sk_buff *skb,
+				 const struct ipvsa_pkt *pkt)
+{
+	struct udphdr *uh;
+	unsigned int ulen;
+	int ret;
+
+	uh = ipvsa_writable(skb, pkt, &ulen);
+	if (!uh || pkt->thoff + ulen != skb->len)
+		goto error;
+	if (skb_tailroom(skb) < IPVSA_AUTH_HDR_LEN &&
+	    pskb_expand_head(skb, 0, IPVSA_AUTH_HDR_LEN, GFP_ATOMIC))
+		goto error;
+	skb_put(skb, IPVSA_AUTH_HDR_LEN);
+	uh = (struct udphdr *)(skb->data + pkt->thoff);
+	ret = ipvsa_rs_tx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), pkt->stream);
+	if (ret < 0)
+		return NF_DROP;	/* counted by Rust: fail closed */
+	if (ret == ulen - sizeof(*uh)) {
+		/* The key was cleared meanwhile: send as IPVS built it. */
+		skb_trim(skb, skb->len - IPVSA_AUTH_HDR_LEN);
+		return NF_ACCEPT;
+	}
+	ipvsa_finish(skb, pkt, ret + sizeof(*uh), true);
+	skb->ip_summed = CHECKSUM_NONE;
+	return NF_ACCEPT;
+
+error:
+	ipvsa_rs_count(rs, IPVSA_CNT_TX_ERROR);
+	return NF_DROP;
+}
+
+/*
+ * Backup: verify and strip one classified sync datagram in place. Returns
+ * the netfilter verdict.
+ */
+static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
+				 const struct ipvsa_pkt *pkt)
+{
+	struct udphdr *uh;
+	unsigned int ulen;
+	u8 saddr[16] = {};
+	u8 ttl;
+	int ret;
+
+	uh = ipvsa_writable(skb, pkt, &ulen);
+	if (!uh)
+		goto malformed;
+	if (pkt->v6) {
+		ttl = ipv6_hdr(skb)->hop_limit;
+		memcpy(saddr, &ipv6_hdr(skb)->saddr, 16);
+	} else {
+		ttl = ip_hdr(skb)->ttl;
+		memcpy(saddr, &ip_hdr(skb)->saddr, 4);
+	}
+	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), ttl, saddr,
+			  pkt->v6, ntohs(uh->dest));
+	if (ret < 0)
+		return NF_DROP;	/* counted by Rust */
+	if (ret == ulen - sizeof(*uh))
+		return NF_ACCEPT;	/* key cleared meanwhile: untouched */
+	/* Also drops any bytes after the UDP datagram (link padding). */
+	skb_trim(skb, pkt->thoff + ret + sizeof(*uh));
+	ipvsa_finish(skb, pkt, ret + sizeof(*uh), false);
+	/* The ICV covered every byte; the checksum above is only for taps. */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb->csum_level = 0;
+	return NF_ACCEPT;
+
+malformed:
+	ipvsa_rs_count(rs, IPVSA_CNT_RX_MALFORMED);
+	return NF_DROP;
+}
+
 /* Master: authenticate what IPVS's sync threads send. */
 static unsigned int ipvsa_out_hook(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
@@ -211,9 +289,6 @@ static unsigned int ipvsa_out_hook(void *priv, struct sk_buff *skb,
 	struct netns_ipvs *ipvs = net_ipvs(state->net);
 	struct sock *sk = skb->sk;
 	struct ipvsa_pkt pkt;
-	struct udphdr *uh;
-	unsigned int ulen;
-	int ret;
 
 	if (!ipvs || !pn->rs || !(READ_ONCE(ipvs->sync_state) & IP_VS_STATE_MASTER))
 		return NF_ACCEPT;
@@ -229,30 +304,7 @@ static unsigned int ipvsa_out_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (!ipvsa_rs_enabled(pn->rs))
 		return NF_ACCEPT;
-
-	uh = ipvsa_writable(skb, &pkt, &ulen);
-	if (!uh || pkt.thoff + ulen != skb->len)
-		goto error;
-	if (skb_tailroom(skb) < IPVSA_AUTH_HDR_LEN &&
-	    pskb_expand_head(skb, 0, IPVSA_AUTH_HDR_LEN, GFP_ATOMIC))
-		goto error;
-	skb_put(skb, IPVSA_AUTH_HDR_LEN);
-	uh = (struct udphdr *)(skb->data + pkt.thoff);
-	ret = ipvsa_rs_tx(pn->rs, (u8 *)(uh + 1), ulen - sizeof(*uh), pkt.stream);
-	if (ret < 0)
-		return NF_DROP;	/* counted by Rust: fail closed */
-	if (ret == ulen - sizeof(*uh)) {
-		/* The key was cleared meanwhile: send as IPVS built it. */
-		skb_trim(skb, skb->len - IPVSA_AUTH_HDR_LEN);
-		return NF_ACCEPT;
-	}
-	ipvsa_finish(skb, &pkt, ret + sizeof(*uh), true);
-	skb->ip_summed = CHECKSUM_NONE;
-	return NF_ACCEPT;
-
-error:
-	ipvsa_rs_count(pn->rs, IPVSA_CNT_TX_ERROR);
-	return NF_DROP;
+	return ipvsa_tx_skb(pn->rs, skb, &pkt);
 }
 
 /* Backup: verify and strip before IPVS's receiver sees the message. */
@@ -262,11 +314,6 @@ static unsigned int ipvsa_in_hook(void *priv, struct sk_buff *skb,
 	struct ipvsa_net *pn = net_generic(state->net, ipvsa_net_id);
 	struct netns_ipvs *ipvs = net_ipvs(state->net);
 	struct ipvsa_pkt pkt;
-	struct udphdr *uh;
-	unsigned int ulen;
-	u8 saddr[16] = {};
-	u8 ttl;
-	int ret;
 
 	if (!ipvs || !pn->rs || !(READ_ONCE(ipvs->sync_state) & IP_VS_STATE_BACKUP))
 		return NF_ACCEPT;
@@ -275,43 +322,17 @@ static unsigned int ipvsa_in_hook(void *priv, struct sk_buff *skb,
 	case IPVSA_NOT_SYNC:
 		return NF_ACCEPT;
 	case IPVSA_SYNC_BAD:
+		/* Without a key the module does nothing. */
 		if (!ipvsa_rs_enabled(pn->rs))
 			return NF_ACCEPT;
-		goto malformed;
+		ipvsa_rs_count(pn->rs, IPVSA_CNT_RX_MALFORMED);
+		return NF_DROP;
 	case IPVSA_SYNC:
 		break;
 	}
-	/* Without a key the module does nothing. */
 	if (!ipvsa_rs_enabled(pn->rs))
 		return NF_ACCEPT;
-
-	uh = ipvsa_writable(skb, &pkt, &ulen);
-	if (!uh)
-		goto malformed;
-	if (pkt.v6) {
-		ttl = ipv6_hdr(skb)->hop_limit;
-		memcpy(saddr, &ipv6_hdr(skb)->saddr, 16);
-	} else {
-		ttl = ip_hdr(skb)->ttl;
-		memcpy(saddr, &ip_hdr(skb)->saddr, 4);
-	}
-	ret = ipvsa_rs_rx(pn->rs, (u8 *)(uh + 1), ulen - sizeof(*uh), ttl,
-			  saddr, pkt.v6, ntohs(uh->dest));
-	if (ret < 0)
-		return NF_DROP;	/* counted by Rust */
-	if (ret == ulen - sizeof(*uh))
-		return NF_ACCEPT;	/* key cleared meanwhile: untouched */
-	/* Also drops any bytes after the UDP datagram (link padding). */
-	skb_trim(skb, pkt.thoff + ret + sizeof(*uh));
-	ipvsa_finish(skb, &pkt, ret + sizeof(*uh), false);
-	/* The ICV covered every byte; the checksum above is only for taps. */
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
-	skb->csum_level = 0;
-	return NF_ACCEPT;
-
-malformed:
-	ipvsa_rs_count(pn->rs, IPVSA_CNT_RX_MALFORMED);
-	return NF_DROP;
+	return ipvsa_rx_skb(pn->rs, skb, &pkt);
 }
 
 static const struct nf_hook_ops ipvsa_hook_ops[] = {
@@ -490,3 +511,89 @@ void ipvsa_sync_unregister(void)
 	nf_unregister_sockopt(&ipvsa_sockopts);
 	unregister_pernet_subsys(&ipvsa_net_ops);
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
+		   u8 *out, u32 out_size)
+{
+	const struct ipvsa_pkt pkt = { .thoff = sizeof(struct iphdr) };
+	unsigned int put = kind == IPVSA_TEST_SKB_SHORT ? len / 2 : len;
+	struct sk_buff *skb, *clone = NULL;
+	struct iphdr *iph;
+	struct udphdr *uh;
+	unsigned int verdict, ulen;
+	int ret;
+
+	skb = alloc_skb(LL_MAX_HEADER + sizeof(*iph) + sizeof(*uh) + len, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	skb_reserve(skb, LL_MAX_HEADER);
+	skb_reset_network_header(skb);
+	iph = skb_put_zero(skb, sizeof(*iph));
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->ttl = 255;
+	iph->protocol = IPPROTO_UDP;
+	iph->saddr = htonl(0x0a000301);		/* 10.0.3.1 */
+	iph->daddr = htonl(0xe0000051);		/* 224.0.0.81 */
+	skb_set_transport_header(skb, sizeof(*iph));
+	uh = skb_put_zero(skb, sizeof(*uh));
+	uh->source = htons(8848);
+	uh->dest = htons(8848);
+	uh->len = htons(sizeof(*uh) + len);	/* SHORT: more than is there */
+	if (kind == IPVSA_TEST_SKB_PAGED) {
+		struct page *page = alloc_page(GFP_KERNEL);
+
+		if (!page || len > PAGE_SIZE) {
+			if (page)
+				__free_page(page);
+			kfree_skb(skb);
+			return -ENOMEM;
+		}
+		memcpy(page_address(page), msg, len);
+		skb_add_rx_frag(skb, 0, page, 0, len, PAGE_SIZE);
+	} else {
+		skb_put_data(skb, msg, put);
+	}
+	iph->tot_len = htons(skb->len);
+	ip_send_check(iph);
+	if (kind == IPVSA_TEST_SKB_CLONED) {
+		clone = skb_clone(skb, GFP_KERNEL);
+		if (!clone) {
+			kfree_skb(skb);
+			return -ENOMEM;
+		}
+	}
+
+	verdict = tx ? ipvsa_tx_skb(rs, skb, &pkt) : ipvsa_rx_skb(rs, skb, &pkt);
+	if (verdict != NF_ACCEPT) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	/* Headers must describe the new datagram exactly. */
+	iph = ip_hdr(skb);
+	uh = (struct udphdr *)(skb->data + pkt.thoff);
+	ulen = ntohs(uh->len);
+	ret = -EPROTO;
+	if (skb_is_nonlinear(skb) || ntohs(iph->tot_len) != skb->len ||
+	    ip_fast_csum(iph, iph->ihl) || pkt.thoff + ulen != skb->len ||
+	    csum_tcpudp_magic(iph->saddr, iph->daddr, ulen, IPPROTO_UDP,
+			      skb_checksum(skb, pkt.thoff, ulen, 0)))
+		goto out;
+	if (tx && iph->ttl != 255)
+		goto out;
+	/* A clone shares nothing we wrote: it still holds the original. */
+	if (clone && (clone->len != sizeof(*iph) + sizeof(*uh) + len ||
+		      memcmp(clone->data + sizeof(*iph) + sizeof(*uh), msg, len)))
+		goto out;
+	ret = -ENOSPC;
+	if (ulen - sizeof(*uh) > out_size)
+		goto out;
+	memcpy(out, uh + 1, ulen - sizeof(*uh));
+	ret = ulen - sizeof(*uh);
+out:
+	kfree_skb(skb);
+	kfree_skb(clone);
+	return ret;
+}
+#endif

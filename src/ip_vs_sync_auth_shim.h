@@ -150,4 +150,21 @@ int ipvsa_rs_set_key(void *rs, const u8 *key, u32 len);
 /* Fills @st. Any context. */
 void ipvsa_rs_status(void *rs, struct ipvsa_status *st);
 
+/* KUnit only: skb layouts ipvsa_test_skb() builds. */
+#define IPVSA_TEST_SKB_LINEAR 0
+#define IPVSA_TEST_SKB_CLONED 1		/* another reference to the same data */
+#define IPVSA_TEST_SKB_PAGED 2		/* payload in a page fragment */
+#define IPVSA_TEST_SKB_SHORT 3		/* UDP length beyond the data */
+
+/*
+ * KUnit only (CONFIG_KUNIT): builds an IPv4 UDP skb to 224.0.0.81:8848 from
+ * 10.0.3.1 with TTL 255 carrying @msg in layout @kind, runs the master
+ * (@tx) or backup path of @rs on it, checks the resulting IP and UDP
+ * lengths and checksums (and, for a clone, that the clone is untouched),
+ * and copies the resulting UDP payload to @out. Returns its length, or
+ * -EBADMSG if the datagram was dropped, -EPROTO if a header is wrong.
+ */
+int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
+		   u8 *out, u32 out_size);
+
 #endif /* _IP_VS_SYNC_AUTH_SHIM_H */
