@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod icv;
+pub mod isakmp;
 pub mod msg;
 pub mod replay;
 
