@@ -674,6 +674,80 @@ mod tests {
         Ok(())
     }
 
+    /// Shared by the workers of [`replay_concurrent_receivers`].
+    struct Race {
+        backup: Pin<KBox<NetState>>,
+        msgs: KVec<[u8; 60]>,
+        accepted: Atomic<u64>,
+        running: Atomic<i32>,
+    }
+
+    #[test]
+    fn replay_concurrent_receivers() -> Result {
+        use kernel::sync::Arc;
+        use kernel::time::{delay::fsleep, Delta};
+        use kernel::workqueue::system_unbound;
+
+        const K: u32 = 200;
+        const WORKERS: u32 = 4;
+        let v = &SYNC_VECTORS[0];
+        // K messages of one stream, signed in order by a master.
+        let signer = keyed(v.key)?;
+        let mut msgs = KVec::new();
+        for _ in 0..K {
+            let mut buf = [0u8; 60];
+            let len = v.plain.len();
+            buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
+            signer.transmit(&mut buf, len, 0)?;
+            msgs.push(buf, GFP_KERNEL)?;
+        }
+        let race = Arc::new(
+            Race {
+                backup: keyed(v.key)?,
+                msgs,
+                accepted: Atomic::new(0),
+                running: Atomic::new(WORKERS as i32),
+            },
+            GFP_KERNEL,
+        )?;
+        // Several CPUs deliver every message of the stream concurrently:
+        // each sequence number may be accepted at most once in total.
+        for _ in 0..WORKERS {
+            let r = race.clone();
+            system_unbound()
+                .try_spawn(GFP_KERNEL, move || {
+                    let mut mine = 0;
+                    for m in &r.msgs {
+                        let mut buf = *m;
+                        if r.backup.receive(&mut buf, 255, &master()).is_ok() {
+                            mine += 1;
+                        }
+                    }
+                    r.accepted.add(mine, Relaxed);
+                    r.running.fetch_add(-1, Full);
+                })
+                .map_err(|_| ENOMEM)?;
+        }
+        let mut waited = 0;
+        while race.running.load(Acquire) != 0 && waited < 30_000 {
+            fsleep(Delta::from_millis(1));
+            waited += 1;
+        }
+        assert_eq!(race.running.load(Acquire), 0);
+        let accepted = race.accepted.load(Relaxed);
+        let st = &race.backup;
+        assert!(accepted >= 1);
+        assert!(accepted <= u64::from(K));
+        assert_eq!(counter(st, shim::IPVSA_CNT_RX_ACCEPTED), accepted);
+        assert_eq!(
+            counter(st, shim::IPVSA_CNT_RX_REPLAY),
+            u64::from(K * WORKERS) - accepted
+        );
+        assert_eq!(counter(st, shim::IPVSA_CNT_RX_BAD_ICV), 0);
+        assert_eq!(st.replay.lock().last(&master()), Some(K));
+        Ok(())
+    }
+
     #[test]
     fn sequence_numbers_per_thread_and_exhaustion() -> Result {
         let st = keyed(b"k")?;
