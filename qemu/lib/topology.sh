@@ -88,3 +88,18 @@ conn_count() {
 wait_backup_conns() {
 	wait_for "${2:-15}" sh -c "[ \$(ip netns exec $NS_DIRB ipvsadm -Lnc | grep -c ' $CIP:') -ge $1 ]"
 }
+
+# Saves the next sync datagram seen on the backup's sync interface to $1,
+# making connections until one is captured (the capture socket may start
+# after the first message under a slow guest).
+capture_sync() {
+	nsx "$NS_DIRB" $SYNCAUTH capture --iface "$SYNC_IF_B" --out "$1" --timeout 60 &
+	cap=$!
+	tries=0
+	while kill -0 "$cap" 2>/dev/null && [ "$tries" -lt 30 ]; do
+		make_connections 1 >/dev/null
+		sleep 1
+		tries=$((tries + 1))
+	done
+	wait "$cap"
+}

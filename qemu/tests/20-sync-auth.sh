@@ -43,11 +43,7 @@ nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth | grep -qx "rx_accepted: $accepted"
 	fail "/proc does not match the sockopt status"
 
 # On the wire: TTL 255 (stock ipvsadm asked for 1), flag set, size = length.
-nsx "$NS_DIRB" $SYNCAUTH capture --iface "$SYNC_IF_B" --out "$IPVS_AUTH_OUT/v1.bin" &
-cap=$!
-sleep 1
-make_connections 1
-wait $cap || fail "nothing captured on the sync link"
+capture_sync "$IPVS_AUTH_OUT/v1.bin" || fail "nothing captured on the sync link"
 desc=$(/usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/syncauth.py" inspect --file "$IPVS_AUTH_OUT/v1.bin")
 info "on the wire: $desc"
 case "$desc" in

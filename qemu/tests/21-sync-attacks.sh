@@ -68,11 +68,7 @@ attack "lower sequence" rx_drop_replay --key "$KEY" --seq 1
 attack "v0 wrong key" rx_drop_bad_icv --v0 --key wrongkey --seq 1000011
 
 # Replay of a captured valid datagram.
-nsx "$NS_DIRB" $SYNCAUTH capture --iface "$SYNC_IF_B" --out "$IPVS_AUTH_OUT/captured.bin" &
-cap=$!
-sleep 1
-make_connections 1
-wait $cap || fail "no sync datagram captured"
+capture_sync "$IPVS_AUTH_OUT/captured.bin" || fail "no sync datagram captured"
 sleep 1
 before=$(counter "$NS_DIRB" rx_drop_replay)
 nsx "$NS_DIRA" $SYNCAUTH resend --src 10.0.3.1 --file "$IPVS_AUTH_OUT/captured.bin" || fail "resend failed"

@@ -54,11 +54,7 @@ setup_v0() {
 	nsx "$NS_DIRA" sysctl -qw net.ipv4.vs.sync_version=0
 }
 check_v0() {
-	nsx "$NS_DIRB" $SYNCAUTH capture --iface "$SYNC_IF_B" --out "$IPVS_AUTH_OUT/v0.bin" &
-	cap=$!
-	sleep 1
-	make_connections 1
-	wait $cap || fail "v0: nothing captured"
+	capture_sync "$IPVS_AUTH_OUT/v0.bin" || fail "v0: nothing captured"
 	desc=$(/usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/syncauth.py" inspect --file "$IPVS_AUTH_OUT/v0.bin")
 	info "v0: on the wire: $desc"
 	case "$desc" in
