@@ -3,7 +3,7 @@
 """Parses the KTAP our module printed at insmod with the kernel's own parser
 (tools/testing/kunit/kunit.py) and checks that every expected suite ran.
 
-Usage: kunit-summary.py KSRC KTAP_FILE SUITE [SUITE...]
+Usage: kunit/summary.py KSRC KTAP_FILE SUITE [SUITE...]
 Prints one line per test case and a final "KUNIT passed=N failed=N" line;
 exits non-zero if a case failed, the report is unparsable, or a suite is
 missing.
