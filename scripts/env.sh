@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034 # sourced: its variables are used by the scripts
 # Common settings for the ip_vs_sync_auth build and test scripts.
 # Sourced by every script in scripts/ and by the top-level Makefile (through
 # `scripts/env.sh --print`), so that every step sees the same toolchain.

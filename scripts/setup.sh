@@ -14,6 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/env.sh
 . "$here/env.sh"
+# shellcheck source=scripts/apt.sh
+. "$here/apt.sh"
 
 [ "$(id -u)" = 0 ] || die "set-up must run as root (it installs Debian packages)"
 [ "$(uname -m)" = x86_64 ] || die "only x86_64 is supported"
@@ -33,25 +35,14 @@ sources=/etc/apt/sources.list.d/ip_vs_sync_auth-trixie-backports.sources
 pin=/etc/apt/preferences.d/ip_vs_sync_auth-trixie-backports
 need_update=0
 
-# Reuse the mirror this machine already uses for bookworm, so no host name is
-# hard-coded here.
-debian_mirror() {
-	local uri
-	uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		awk '{print $2}' | grep -E '/debian/?$' | head -n 1 || true)
-	if [ -z "$uri" ]; then
-		uri=$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null |
-			awk '{print $2}' | grep -E '/debian/?$' | head -n 1 || true)
-	fi
-	[ -n "$uri" ] || die "cannot find the Debian mirror in /etc/apt; add trixie-backports by hand"
-	printf '%s\n' "$uri"
-}
-
 if [ ! -f "$sources" ]; then
+	# Reuse the mirror this machine already uses for bookworm, so that no
+	# host name is hard-coded here.
+	[ -n "$(bookworm_uri)" ] || die "cannot find the Debian mirror in /etc/apt; add trixie-backports by hand"
 	log "adding the trixie-backports suite (for $KERNEL_SRC_PKG only) at pin priority 50"
 	cat >"$sources" <<EOF
 Types: deb
-URIs: $(debian_mirror)
+URIs: $(bookworm_uri)
 Suites: trixie-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -67,13 +58,9 @@ EOF
 	need_update=1
 fi
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
-		missing+=("$p")
-	fi
-done
+mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 ksrc_installed=$(dpkg-query -W -f='${Status} ${Version}' "$KERNEL_SRC_PKG" 2>/dev/null || true)
+# shellcheck disable=SC2254 # the version is a glob on purpose
 case "$ksrc_installed" in
 "install ok installed "$KERNEL_SRC_PKG_VERSION_GLOB) ;;
 *) missing+=("$KERNEL_SRC_PKG") ;;
