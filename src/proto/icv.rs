@@ -105,26 +105,12 @@ pub fn verify_sync_icv<M: Mac>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::testutil::RustCryptoHmacMd5;
     use super::*;
     use crate::vectors::{RFC2202_CASE5_DIGEST_96, RFC2202_HMAC_MD5};
     use hmac::{Hmac, Mac as _};
     use proptest::prelude::*;
     use std::vec::Vec;
-
-    /// Reference MAC over the RustCrypto crates.
-    struct RustCryptoHmacMd5(Vec<u8>);
-
-    impl Mac for RustCryptoHmacMd5 {
-        type Error = ();
-
-        fn mac(&self, parts: &[&[u8]]) -> Result<[u8; HMAC_MD5_LEN], ()> {
-            let mut h = <Hmac<md5::Md5>>::new_from_slice(&self.0).map_err(|_| ())?;
-            for p in parts {
-                h.update(p);
-            }
-            Ok(h.finalize().into_bytes().into())
-        }
-    }
 
     /// One-shot reference HMAC of a contiguous buffer.
     fn reference(key: &[u8], data: &[u8]) -> [u8; HMAC_MD5_LEN] {

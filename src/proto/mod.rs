@@ -17,3 +17,6 @@ pub mod replay;
 
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub mod vectors;
+
+#[cfg(test)]
+mod testutil;

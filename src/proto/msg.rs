@@ -413,6 +413,7 @@ pub fn tx_insert_in_place<M: Mac>(
 #[cfg(test)]
 mod tests {
     use super::super::icv::{truncate_96, HMAC_MD5_LEN};
+    use super::super::testutil::RustCryptoHmacMd5;
     use super::*;
     use hmac::{Hmac, Mac as _};
     use proptest::prelude::*;
@@ -420,21 +421,6 @@ mod tests {
     use std::vec::Vec;
 
     const KEY: &[u8] = b"tot0234";
-
-    /// Reference MAC over the RustCrypto crates.
-    struct RustCryptoHmacMd5(Vec<u8>);
-
-    impl Mac for RustCryptoHmacMd5 {
-        type Error = ();
-
-        fn mac(&self, parts: &[&[u8]]) -> Result<[u8; HMAC_MD5_LEN], ()> {
-            let mut h = <Hmac<md5::Md5>>::new_from_slice(&self.0).map_err(|_| ())?;
-            for p in parts {
-                h.update(p);
-            }
-            Ok(h.finalize().into_bytes().into())
-        }
-    }
 
     /// A MAC that always fails.
     struct FailingMac;

@@ -147,37 +147,38 @@ pub static SYNC_VECTORS: [SyncVector; 2] = [
 
 #[cfg(test)]
 mod tests {
-    use super::super::icv::{Mac, HMAC_MD5_LEN};
     use super::super::msg::{rx_parse, rx_strip_in_place, tx_insert_in_place};
+    use super::super::testutil::RustCryptoHmacMd5;
     use super::*;
-    use hmac::{Hmac, Mac as _};
-
-    struct Ref(&'static [u8]);
-
-    impl Mac for Ref {
-        type Error = ();
-
-        fn mac(&self, parts: &[&[u8]]) -> Result<[u8; HMAC_MD5_LEN], ()> {
-            let mut h = <Hmac<md5::Md5>>::new_from_slice(self.0).map_err(|_| ())?;
-            for p in parts {
-                h.update(p);
-            }
-            Ok(h.finalize().into_bytes().into())
-        }
-    }
 
     #[test]
     fn pinned_sync_vectors_sign_and_strip() {
         for v in &SYNC_VECTORS {
             let mut buf = [0u8; 128];
             buf[..v.plain.len()].copy_from_slice(v.plain);
-            let n = tx_insert_in_place(&mut buf, v.plain.len(), v.seq, &Ref(v.key)).unwrap();
+            let n = tx_insert_in_place(
+                &mut buf,
+                v.plain.len(),
+                v.seq,
+                &RustCryptoHmacMd5(v.key.to_vec()),
+            )
+            .unwrap();
             assert_eq!(&buf[..n], v.auth, "{}", v.name);
 
             let parsed = rx_parse(v.auth, 255).unwrap();
             assert_eq!(parsed.seq(), v.seq, "{}", v.name);
-            assert!(parsed.verify(&Ref(v.key)).unwrap(), "{}", v.name);
-            assert!(!parsed.verify(&Ref(b"tot0235")).unwrap(), "{}", v.name);
+            assert!(
+                parsed.verify(&RustCryptoHmacMd5(v.key.to_vec())).unwrap(),
+                "{}",
+                v.name
+            );
+            assert!(
+                !parsed
+                    .verify(&RustCryptoHmacMd5(b"tot0235".to_vec()))
+                    .unwrap(),
+                "{}",
+                v.name
+            );
 
             let mut rx = [0u8; 128];
             rx[..v.auth.len()].copy_from_slice(v.auth);
