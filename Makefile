@@ -9,6 +9,7 @@
 #   make check      all tests: rustfmt, clippy, cargo test, module build,
 #                   KUnit and integration tests in QEMU
 #   make demo       the two-director demo in QEMU
+#   make bench      in-kernel benchmark in QEMU (prints numbers)
 #   make test       host tests only (cargo test)
 #   make fmt        reformat the Rust sources
 #   make clean      remove build products from the tree (not the cache)
@@ -18,7 +19,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # When Kbuild reads this directory (make -C KDIR M=...), it uses Kbuild,
 # not this file; these targets are for people.
-.PHONY: all setup kernel module check demo test fmt fmtcheck clippy clean
+.PHONY: all setup kernel module check demo bench test fmt fmtcheck clippy clean
 
 all: module
 
@@ -37,6 +38,10 @@ check:
 
 demo: module
 	@$(TOP)/qemu/run.sh $(TOP)/qemu/demo.sh
+
+# In-kernel benchmark in QEMU (TCG): prints a table, asserts nothing.
+bench: module
+	@$(TOP)/qemu/run.sh $(TOP)/qemu/bench.sh
 
 test:
 	cargo test --locked

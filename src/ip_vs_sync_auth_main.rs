@@ -22,6 +22,12 @@ module! {
     authors: ["ip_vs_sync_auth developers"],
     description: "Authenticated IPVS connection sync and IPsec VPN load balancing",
     license: "GPL",
+    params: {
+        bench: u32 {
+            default: 0,
+            description: "Run the in-kernel benchmark with this many iterations at load (0: no)",
+        },
+    },
 }
 
 struct IpVsSyncAuth {
@@ -34,6 +40,10 @@ impl kernel::Module for IpVsSyncAuth {
         // cannot provide the seed's algorithm.
         drop(glue::hmac::HmacMd5::new(b"probe")?);
         let sync = glue::sync::Registration::new()?;
+        let iters = module_parameters::bench.value();
+        if iters > 0 {
+            glue::sync::bench(iters)?;
+        }
         pr_info!(
             "loaded: hmac(md5) available, IPVS {} sync path present\n",
             glue::ipvs::proto_name(glue::ipvs::IPPROTO_UDP)

@@ -6,8 +6,11 @@
  */
 
 #include <crypto/hash.h>
+#include <crypto/md5.h>
 #include <crypto/utils.h>
 #include <linux/err.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <net/ip_vs.h>
 
 #include "ip_vs_sync_auth_shim.h"
@@ -51,6 +54,40 @@ void ipvsa_hmac_free(struct crypto_shash *tfm)
 int ipvsa_memneq(const void *a, const void *b, u32 len)
 {
 	return crypto_memneq(a, b, len);
+}
+
+u64 ipvsa_ktime_ns(void)
+{
+	return ktime_get_ns();
+}
+
+u64 ipvsa_bench_shash(struct crypto_shash *tfm, const u8 *buf, u32 len,
+		      u32 iters)
+{
+	u8 out[IPVSA_HMAC_MD5_DIGEST_SIZE];
+	u64 t0 = ktime_get_ns();
+	u32 i;
+
+	for (i = 0; i < iters; i++)
+		crypto_shash_tfm_digest(tfm, buf, len, out);
+	return ktime_get_ns() - t0;
+}
+
+u64 ipvsa_bench_lib(const u8 *key, u32 keylen, const u8 *buf, u32 len,
+		    u32 iters)
+{
+	u8 out[MD5_DIGEST_SIZE];
+	struct hmac_md5_key k;
+	u64 t0, t;
+	u32 i;
+
+	hmac_md5_preparekey(&k, key, keylen);
+	t0 = ktime_get_ns();
+	for (i = 0; i < iters; i++)
+		hmac_md5(&k, buf, len, out);
+	t = ktime_get_ns() - t0;
+	memzero_explicit(&k, sizeof(k));
+	return t;
 }
 
 const char *ipvsa_ip_vs_proto_name(u32 proto)

@@ -54,6 +54,15 @@ void ipvsa_hmac_free(struct crypto_shash *tfm);
 /* Constant-time comparison: 0 if equal, 1 otherwise (crypto_memneq()). */
 int ipvsa_memneq(const void *a, const void *b, u32 len);
 
+/* Benchmark helpers (process context): monotonic ns, and the time taken by
+ * @iters bare crypto_shash_tfm_digest() / lib/crypto hmac_md5() calls over
+ * @len bytes -- the floors the module's paths are compared with. */
+u64 ipvsa_ktime_ns(void);
+u64 ipvsa_bench_shash(struct crypto_shash *tfm, const u8 *buf, u32 len,
+		      u32 iters);
+u64 ipvsa_bench_lib(const u8 *key, u32 keylen, const u8 *buf, u32 len,
+		    u32 iters);
+
 /*
  * Returns IPVS's name for an IP protocol. Calling into ip_vs also makes
  * modpost record the module dependency, so ip_vs always loads first.

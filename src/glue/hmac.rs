@@ -7,6 +7,7 @@ use crate::shim;
 use core::ptr::NonNull;
 use kernel::error::{from_err_ptr, to_result};
 use kernel::prelude::*;
+use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// Longest message part list one [`HmacMd5::mac`] call accepts.
 const MAX_PARTS: usize = shim::IPVSA_HMAC_MAX_PARTS as usize;
@@ -26,6 +27,9 @@ const MAX_PARTS: usize = shim::IPVSA_HMAC_MAX_PARTS as usize;
 /// and frees it exactly once, in `Drop`.
 pub(crate) struct HmacMd5 {
     tfm: NonNull<shim::crypto_shash>,
+    /// HMAC computations run with this key (shown by the benchmark, which
+    /// checks that early drops run none).
+    calls: Atomic<u64>,
 }
 
 // SAFETY: The transform is not tied to the thread that created it; it may be
@@ -61,7 +65,22 @@ impl HmacMd5 {
             return Err(e);
         }
         // INVARIANT: `tfm` is live, keyed, and owned by the new object.
-        Ok(Self { tfm })
+        Ok(Self {
+            tfm,
+            calls: Atomic::new(0),
+        })
+    }
+}
+
+impl HmacMd5 {
+    /// Number of HMACs computed with this key so far.
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.load(Relaxed)
+    }
+
+    /// Raw transform, for the benchmark's bare-digest baseline.
+    pub(crate) fn raw(&self) -> *mut shim::crypto_shash {
+        self.tfm.as_ptr()
     }
 }
 
@@ -78,6 +97,7 @@ impl Mac for HmacMd5 {
             buf.len = u32::try_from(part.len()).map_err(|_| EINVAL)?;
         }
         let mut out = [0u8; HMAC_MD5_LEN];
+        self.calls.add(1, Relaxed);
         // SAFETY: By the type invariant `tfm` is a live keyed transform. The
         // first `parts.len()` (at most `MAX_PARTS`) entries of `bufs` each
         // describe a slice borrowed for the whole call, and `out` has room for

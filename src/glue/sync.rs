@@ -446,6 +446,137 @@ impl Drop for Registration {
     }
 }
 
+/// Nanoseconds per operation of `iters` runs of `f`.
+fn per_op(iters: u32, mut f: impl FnMut() -> Result) -> Result<u64> {
+    // SAFETY: `ipvsa_ktime_ns()` has no preconditions.
+    let t0 = unsafe { shim::ipvsa_ktime_ns() };
+    for _ in 0..iters {
+        f()?;
+    }
+    // SAFETY: As above.
+    let t = unsafe { shim::ipvsa_ktime_ns() }.wrapping_sub(t0);
+    Ok(t / u64::from(iters.max(1)))
+}
+
+/// Ratio `a / b` in hundredths, for printing without floating point.
+fn ratio_x100(a: u64, b: u64) -> u64 {
+    a.saturating_mul(100) / b.max(1)
+}
+
+/// In-kernel benchmark, run at load with the module parameter `bench=N`.
+///
+/// Prints to the kernel log, per message size, the time of the master's
+/// sign+insert and the backup's verify+strip against the floors: a bare
+/// `hmac(md5)` shash digest of the same number of bytes (what any
+/// seed-compliant ICV costs) and the lib/crypto `hmac_md5()` call. Then the
+/// cost of the early drops (TTL, replay) and the number of HMACs they ran,
+/// which must be 0. Process context.
+pub(crate) fn bench(iters: u32) -> Result {
+    const KEY: &[u8] = b"ip_vs_sync_auth benchmark key";
+    let st = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
+    st.set_key(KEY)?;
+    let peer = StreamKey::v4([10, 0, 3, 1], 8848);
+    pr_info!("bench: {} iterations per figure, ns/op\n", iters);
+    pr_info!("bench: message   bytes  shash  lib  sign+insert (x shash)  verify+strip (x shash)\n");
+    for (label, entries) in [("full   ", 1448usize), ("1 entry", 36)] {
+        // An IPVS v1 message: header + entries; 1456 + 16 = 1472 on the wire.
+        let plain_len = 8 + entries;
+        let wire_len = plain_len + 16;
+        let mut plain = KVec::from_elem(0x5au8, plain_len, GFP_KERNEL)?;
+        let size = u16::try_from(plain_len).map_err(|_| EINVAL)?.to_be_bytes();
+        for (i, b) in [0, 150, size[0], size[1], 40, 1, 0, 0]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(p) = plain.get_mut(i) {
+                *p = b;
+            }
+        }
+        let mut buf = KVec::from_elem(0u8, wire_len, GFP_KERNEL)?;
+        let mut signed = KVec::from_elem(0u8, wire_len, GFP_KERNEL)?;
+
+        let shash = st.key.with(|key| {
+            let key = key.ok_or(EINVAL)?;
+            // SAFETY: The transform is live (RCU read side held by `with`
+            // and the key is never freed while `st` holds it); `signed` is
+            // valid for `wire_len` bytes.
+            let t = unsafe {
+                shim::ipvsa_bench_shash(key.raw(), signed.as_ptr(), wire_len as u32, iters)
+            };
+            Ok::<u64, Error>(t / u64::from(iters.max(1)))
+        })?;
+        // SAFETY: `KEY` and `signed` are valid for the lengths passed.
+        let lib = unsafe {
+            shim::ipvsa_bench_lib(
+                KEY.as_ptr(),
+                KEY.len() as u32,
+                signed.as_ptr(),
+                wire_len as u32,
+                iters,
+            )
+        } / u64::from(iters.max(1));
+
+        let sign = per_op(iters, || {
+            buf.get_mut(..plain_len)
+                .ok_or(EINVAL)?
+                .copy_from_slice(&plain);
+            st.transmit(&mut buf, plain_len, 0).map(|_| ())
+        })?;
+        signed.copy_from_slice(&buf);
+        let verify = per_op(iters, || {
+            st.replay.lock().clear();
+            buf.copy_from_slice(&signed);
+            st.receive(&mut buf, 255, &peer).map(|_| ())
+        })?;
+        pr_info!(
+            "bench: {}  {:5}  {:5}  {:4}  {:5} ({}.{:02})         {:5} ({}.{:02})\n",
+            label,
+            wire_len,
+            shash,
+            lib,
+            sign,
+            ratio_x100(sign, shash) / 100,
+            ratio_x100(sign, shash) % 100,
+            verify,
+            ratio_x100(verify, shash) / 100,
+            ratio_x100(verify, shash) % 100
+        );
+    }
+
+    // Early drops: TTL 254 and stale sequence numbers must not hash.
+    // A one-entry v1 message (size 44), signed for thread 1.
+    let mut msg = [0u8; 60];
+    msg[..8].copy_from_slice(&[0, 150, 0, 44, 1, 1, 0, 0]);
+    st.replay.lock().clear();
+    st.transmit(&mut msg, 44, 1)?;
+    let signed = msg;
+    st.receive(&mut msg, 255, &peer)?;
+    let calls_before = st.key.with(|k| k.map_or(0, HmacMd5::calls));
+    let ttl = per_op(iters, || {
+        msg.copy_from_slice(&signed);
+        match st.receive(&mut msg, 254, &peer) {
+            Err(_) => Ok(()),
+            Ok(_) => Err(EINVAL),
+        }
+    })?;
+    let stale = per_op(iters, || {
+        msg.copy_from_slice(&signed);
+        match st.receive(&mut msg, 255, &peer) {
+            Err(_) => Ok(()),
+            Ok(_) => Err(EINVAL),
+        }
+    })?;
+    let calls = st.key.with(|k| k.map_or(0, HmacMd5::calls)) - calls_before;
+    pr_info!(
+        "bench: early drops: TTL 254 {} ns/op, stale seq {} ns/op, HMACs run for {} dropped: {}\n",
+        ttl,
+        stale,
+        2 * u64::from(iters),
+        calls
+    );
+    Ok(())
+}
+
 #[kunit_tests(ip_vs_sync_auth_sync)]
 mod tests {
     use super::*;
