@@ -103,3 +103,27 @@ capture_sync() {
 	done
 	wait "$cap"
 }
+
+# Client connections (source address:port) in the IPVS table of namespace $1.
+conn_set() {
+	nsx "$1" ipvsadm -Lnc | awk -v c="$CIP:" '$4 ~ "^"c {print $4}' | sort -u
+}
+
+# Waits up to $1 seconds until every client connection the master still
+# lists is also on the backup. With many connections under a slow guest the
+# first ones may reach TIME_WAIT's end (2 min) before the last are made;
+# such entries leave the master first (the backup's timer started later),
+# so "the master's table is contained in the backup's" still holds.
+wait_backup_has_master_conns() {
+	i=0
+	while [ "$i" -lt "$1" ]; do
+		conn_set "$NS_DIRA" >"$IPVS_AUTH_OUT/conns-master.txt"
+		conn_set "$NS_DIRB" >"$IPVS_AUTH_OUT/conns-backup.txt"
+		missing=$(comm -23 "$IPVS_AUTH_OUT/conns-master.txt" "$IPVS_AUTH_OUT/conns-backup.txt" | wc -l)
+		[ "$missing" = 0 ] && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	echo "# $missing of $(wc -l <"$IPVS_AUTH_OUT/conns-master.txt") master connections missing on the backup"
+	return 1
+}
