@@ -38,8 +38,10 @@ backup=$(conn_count "$NS_DIRB")
 [ "$master" -gt 0 ] || fail "the master lists no connections"
 info "every connection the master lists ($master of $N made) is on the backup ($backup)"
 
-signed=$(counter "$NS_DIRA" tx_signed)
+# Read the backup first: the master may send (and the backup accept) a
+# message between the two reads, never the other way round.
 accepted=$(counter "$NS_DIRB" rx_accepted)
+signed=$(counter "$NS_DIRA" tx_signed)
 [ "$signed" -gt 0 ] || fail "master signed nothing"
 [ "$accepted" -gt 0 ] || fail "backup accepted nothing"
 # Messages still in flight may make accepted < signed, never more.
