@@ -78,7 +78,6 @@ info "replayed capture: dropped as replay"
 
 # An unprivileged local process on the master sending a plaintext message
 # to the sync group: not signed by the master, dropped by the backup.
-signed=$(counter "$NS_DIRA" tx_signed)
 before=$(counter "$NS_DIRB" rx_drop_bad_header)
 nsx "$NS_DIRA" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	$SYNCAUTH send --src 10.0.3.1 || fail "unprivileged send failed"

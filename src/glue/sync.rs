@@ -597,6 +597,15 @@ mod tests {
         Ok(st)
     }
 
+    /// A master keyed for `v` whose thread 0 sends `v.seq` next.
+    fn master_before(v: &crate::proto::vectors::SyncVector) -> Result<Pin<KBox<NetState>>> {
+        let st = keyed(v.key)?;
+        for _ in 1..v.seq {
+            st.next_seq(0)?;
+        }
+        Ok(st)
+    }
+
     fn master() -> StreamKey {
         StreamKey::v4([10, 0, 3, 1], 8848)
     }
@@ -618,10 +627,7 @@ mod tests {
     #[test]
     fn master_output_matches_reference() -> Result {
         for v in &SYNC_VECTORS {
-            let st = keyed(v.key)?;
-            for _ in 1..v.seq {
-                st.next_seq(0)?;
-            }
+            let st = master_before(v)?;
             let mut buf = [0u8; 128];
             let len = v.plain.len();
             buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
@@ -778,10 +784,7 @@ mod tests {
             shim::IPVSA_TEST_SKB_PAGED,
         ] {
             for v in &SYNC_VECTORS {
-                let st = keyed(v.key)?;
-                for _ in 1..v.seq {
-                    st.next_seq(0)?;
-                }
+                let st = master_before(v)?;
                 let (n, out) = through_skb(&st, true, kind, v.plain)?;
                 assert_eq!(out.get(..n), Some(v.auth));
                 assert_eq!(counter(&st, shim::IPVSA_CNT_TX_SIGNED), 1);
