@@ -35,9 +35,19 @@
 //! Expiry: an entry is expired when `now >= expires`
 //! ([`Entry::is_expired`]). [`decide`] treats an expired entry exactly as a
 //! missing one and never modifies it; the caller's garbage collector
-//! removes it later (at most [`Config::soft_expire_quota`] per pass), or the
-//! caller overwrites it when [`decide`] asks to create an entry for the
-//! same key. Verdicts therefore never depend on when the collector runs.
+//! removes it later, or the caller overwrites it when [`decide`] asks to
+//! create an entry for the same key.
+//!
+//! Soft expiry (seed section 4: "a per-service number of entries that
+//! should be softly handled from the expire mechanism"): a service may let
+//! up to N `Established` entries outlive their idle timeout, for clients
+//! whose rekey interval is longer than the timeout. The collector, instead
+//! of removing an `Established` entry whose timeout has passed, extends it
+//! once by another [`Config::established_timeout`] ([`Entry::soft_extend`])
+//! while fewer than N entries of the service are so extended. A soft entry
+//! still passes ESP/AH; the client's next ISAKMP packet makes it a normal
+//! entry again ([`GateEvent::SoftRevived`]); otherwise it expires at the end
+//! of the extension for good. N is 0 by default.
 
 /// Length in bytes of the IKE (v1 and v2) / ISAKMP header.
 pub const IKE_HEADER_LEN: usize = 28;
@@ -392,11 +402,15 @@ pub enum GateEvent {
     EspInitial,
     /// ESP/AH on an `Established` entry. Passed.
     EspPass,
+    /// ISAKMP or keepalive on a soft-expired `Established` entry
+    /// ([`Entry::soft_extend`]): it is a normal entry again, its timer
+    /// refreshed. Passed.
+    SoftRevived,
 }
 
 impl GateEvent {
     /// Every event, in the order of [`Self::index`].
-    pub const ALL: [GateEvent; 15] = [
+    pub const ALL: [GateEvent; 16] = [
         GateEvent::IsakmpBadHeader,
         GateEvent::IsakmpZeroIcookie,
         GateEvent::NattMalformed,
@@ -412,6 +426,7 @@ impl GateEvent {
         GateEvent::EspNoEntry,
         GateEvent::EspInitial,
         GateEvent::EspPass,
+        GateEvent::SoftRevived,
     ];
 
     /// Name of the event, for counters.
@@ -432,6 +447,7 @@ impl GateEvent {
             GateEvent::EspNoEntry => "esp_no_entry",
             GateEvent::EspInitial => "esp_initial",
             GateEvent::EspPass => "esp_pass",
+            GateEvent::SoftRevived => "soft_revived",
         }
     }
 
@@ -453,6 +469,7 @@ impl GateEvent {
             GateEvent::EspNoEntry => 12,
             GateEvent::EspInitial => 13,
             GateEvent::EspPass => 14,
+            GateEvent::SoftRevived => 15,
         }
     }
 
@@ -473,7 +490,8 @@ impl GateEvent {
             | GateEvent::Established
             | GateEvent::EstablishedRefresh
             | GateEvent::KeepaliveNoEntry
-            | GateEvent::EspPass => Verdict::Pass,
+            | GateEvent::EspPass
+            | GateEvent::SoftRevived => Verdict::Pass,
         }
     }
 }
@@ -497,24 +515,16 @@ pub struct Config {
     /// refused ([`GateEvent::InitialCap`]); `Established` entries are not
     /// counted and are never evicted. See [`Config::initial_allowed`].
     pub max_initial: usize,
-    /// Largest number of expired entries one garbage collection pass
-    /// removes, to bound the time spent under the table lock; the rest wait
-    /// for the next pass. Expired entries behave as missing whether or not
-    /// they have been removed, so this bounds work and memory only, never
-    /// changes a verdict. See [`Config::soft_expire_allowed`].
-    pub soft_expire_quota: usize,
 }
 
 impl Config {
     /// The defaults: 30 s in `Initial`, 3600 s in `Established`, direct
-    /// routing, at most 4096 `Initial` entries, at most 1024 entries
-    /// removed per collection pass.
+    /// routing, at most 4096 `Initial` entries.
     pub const DEFAULT: Config = Config {
         initial_timeout: 30,
         established_timeout: 3600,
         nat_mode: false,
         max_initial: 4096,
-        soft_expire_quota: 1024,
     };
 
     /// Whether a new `Initial` entry may be created while `live_initial`
@@ -532,12 +542,6 @@ impl Config {
         } else {
             GateEvent::InitialCap
         }
-    }
-
-    /// Whether a collection pass that has already removed `removed`
-    /// expired entries may remove one more.
-    pub const fn soft_expire_allowed(&self, removed: usize) -> bool {
-        removed < self.soft_expire_quota
     }
 }
 
@@ -567,6 +571,7 @@ pub struct Entry {
     state: State,
     expires: u64,
     rcookie_learned: Option<[u8; 8]>,
+    soft: bool,
 }
 
 impl Entry {
@@ -576,6 +581,7 @@ impl Entry {
             state: State::Initial,
             expires: now.saturating_add(cfg.initial_timeout),
             rcookie_learned: None,
+            soft: false,
         }
     }
 
@@ -593,7 +599,50 @@ impl Entry {
             state: State::Established,
             expires: now.saturating_add(cfg.established_timeout),
             rcookie_learned: None,
+            soft: false,
         }
+    }
+
+    /// Rebuilds an entry from the fields the kernel table stores, as read
+    /// back with [`Self::state`], [`Self::expires`],
+    /// [`Self::responder_cookie`] and [`Self::is_soft`]. Only for
+    /// round-tripping entries that came from [`decide`] or
+    /// [`Self::established_from_sync`].
+    pub const fn from_parts(
+        state: State,
+        expires: u64,
+        rcookie_learned: Option<[u8; 8]>,
+        soft: bool,
+    ) -> Entry {
+        Entry {
+            state,
+            expires,
+            rcookie_learned,
+            soft,
+        }
+    }
+
+    /// Whether the entry is living on past its idle timeout
+    /// ([`Self::soft_extend`]).
+    pub const fn is_soft(&self) -> bool {
+        self.soft
+    }
+
+    /// Soft expiry: if this is an `Established`, not yet extended entry
+    /// whose timeout has passed by `now`, extends it once by
+    /// [`Config::established_timeout`] from its old expiry time and
+    /// returns true. The caller checks the service's quota first.
+    ///
+    /// A collector that runs every P seconds may pass `now + P`, so that an
+    /// entry is extended before its timeout rather than up to P seconds
+    /// after; the extension still counts from the old expiry time.
+    pub fn soft_extend(&mut self, now: u64, cfg: &Config) -> bool {
+        if self.state != State::Established || self.soft || now < self.expires {
+            return false;
+        }
+        self.soft = true;
+        self.expires = self.expires.saturating_add(cfg.established_timeout);
+        true
     }
 
     /// The state.
@@ -660,7 +709,11 @@ impl Entry {
             (Input::Isakmp(_) | Input::Keepalive, State::Established) => {
                 // Cookies change on rekey: never compared once established.
                 self.refresh(now, cfg);
-                GateEvent::EstablishedRefresh
+                if core::mem::replace(&mut self.soft, false) {
+                    GateEvent::SoftRevived
+                } else {
+                    GateEvent::EstablishedRefresh
+                }
             }
             (Input::Isakmp(h), State::Initial) => {
                 if h.rcookie_is_zero() {
@@ -887,20 +940,34 @@ impl<const N: usize> GateTable<N> {
             .is_some_and(|s| s.entry.learn_responder_cookie(rcookie))
     }
 
-    /// Removes expired entries, at most [`Config::soft_expire_quota`] of
-    /// them, and returns how many it removed.
-    pub fn gc(&mut self, now: u64, cfg: &Config) -> usize {
+    /// Removes expired entries and returns how many it removed, except
+    /// that `Established` entries are soft-extended ([`Entry::soft_extend`])
+    /// while fewer than `soft_quota` live entries are (the table stands for
+    /// one service).
+    pub fn gc(&mut self, now: u64, cfg: &Config, soft_quota: usize) -> usize {
+        let mut soft = self.soft_count(now);
         let mut removed: usize = 0;
         for slot in self.slots.iter_mut() {
-            if !cfg.soft_expire_allowed(removed) {
-                break;
+            let Some(s) = slot.as_mut().filter(|s| s.entry.is_expired(now)) else {
+                continue;
+            };
+            if soft < soft_quota && s.entry.soft_extend(now, cfg) && !s.entry.is_expired(now) {
+                soft = soft.saturating_add(1);
+                continue;
             }
-            if slot.as_ref().is_some_and(|s| s.entry.is_expired(now)) {
-                *slot = None;
-                removed = removed.saturating_add(1);
-            }
+            *slot = None;
+            removed = removed.saturating_add(1);
         }
         removed
+    }
+
+    /// Number of live soft-extended entries at `now`.
+    pub fn soft_count(&self, now: u64) -> usize {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| !s.entry.is_expired(now) && s.entry.is_soft())
+            .count()
     }
 
     /// Number of live `Initial` entries at `now`.
@@ -1220,15 +1287,12 @@ mod tests {
         assert!(!c.nat_mode);
         let small = Config {
             max_initial: 2,
-            soft_expire_quota: 1,
             ..Config::DEFAULT
         };
         assert!(small.initial_allowed(1));
         assert!(!small.initial_allowed(2));
         assert_eq!(small.admit_initial(0), GateEvent::InitialCreated);
         assert_eq!(small.admit_initial(5), GateEvent::InitialCap);
-        assert!(small.soft_expire_allowed(0));
-        assert!(!small.soft_expire_allowed(1));
     }
 
     /// Runs `decide` on a single entry slot, inserting on `Create`.
@@ -1550,8 +1614,8 @@ mod tests {
             GateEvent::EspNoEntry
         );
         assert_eq!(t.len(), 1);
-        assert_eq!(t.gc(3603, &DR), 0);
-        assert_eq!(t.gc(3604, &DR), 1);
+        assert_eq!(t.gc(3603, &DR, 0), 0);
+        assert_eq!(t.gc(3604, &DR, 0), 1);
         assert!(t.is_empty());
     }
 
@@ -1702,11 +1766,79 @@ mod tests {
     }
 
     #[test]
-    fn gc_quota() {
+    fn soft_expiry_keeps_up_to_quota_established_entries() {
         let cfg = Config {
-            soft_expire_quota: 2,
+            established_timeout: 100,
             ..DR
         };
+        let a = GateKey::v4([10, 0, 0, 1], [1; 4]);
+        let b = GateKey::v4([10, 0, 0, 2], [1; 4]);
+        let mut t = GateTable::<4>::new();
+        for key in [a, b] {
+            assert_eq!(
+                t.process(&key, &initial_input(), 0, &cfg),
+                GateEvent::InitialCreated
+            );
+            assert_eq!(
+                t.process(&key, &isakmp(RC), 0, &cfg),
+                GateEvent::Established
+            );
+        }
+        assert_eq!(t.gc(99, &cfg, 1), 0);
+        // At 100 both time out: quota 1 keeps one (the first found), soft.
+        assert_eq!(t.gc(100, &cfg, 1), 1);
+        let kept = t.get(&a, 100).copied().unwrap();
+        assert!(kept.is_soft());
+        assert_eq!(kept.expires(), 200);
+        assert_eq!(t.get(&b, 100), None);
+        assert_eq!(t.soft_count(100), 1);
+        // A soft entry still carries ESP; ESP does not revive it.
+        assert_eq!(t.process(&a, &Input::Esp, 150, &cfg), GateEvent::EspPass);
+        assert!(t.get(&a, 150).unwrap().is_soft());
+        // The client's ISAKMP makes it a normal entry again.
+        assert_eq!(
+            t.process(&a, &Input::Keepalive, 160, &cfg),
+            GateEvent::SoftRevived
+        );
+        let e = t.get(&a, 160).copied().unwrap();
+        assert!(!e.is_soft());
+        assert_eq!(e.expires(), 260);
+        assert_eq!(t.soft_count(160), 0);
+        // Never revived: the extension is granted once, then it goes.
+        assert_eq!(t.gc(260, &cfg, 1), 0);
+        assert!(t.get(&a, 260).unwrap().is_soft());
+        assert_eq!(t.process(&a, &Input::Esp, 359, &cfg), GateEvent::EspPass);
+        assert_eq!(t.gc(360, &cfg, 1), 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn soft_extend_rules() {
+        let cfg = Config {
+            established_timeout: 100,
+            ..DR
+        };
+        let mut e = Entry::established_from_sync(0, &cfg);
+        // Not yet expired at 99; a collector looking 1 s ahead extends it.
+        assert!(!e.soft_extend(99, &cfg));
+        assert!(e.soft_extend(100, &cfg));
+        assert_eq!(e.expires(), 200);
+        assert!(!e.soft_extend(250, &cfg), "extended only once");
+        let mut i = Entry::initial(0, &cfg);
+        assert!(!i.soft_extend(1000, &cfg), "INITIAL entries never linger");
+        let round = Entry::from_parts(e.state(), e.expires(), e.responder_cookie(), e.is_soft());
+        assert_eq!(round, e);
+        // Quota 0 (the default): nothing lingers.
+        let mut t = GateTable::<2>::new();
+        t.process(&CLIENT, &initial_input(), 0, &cfg);
+        t.process(&CLIENT, &isakmp(RC), 0, &cfg);
+        assert_eq!(t.gc(100, &cfg, 0), 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn gc_removes_expired_initial_regardless_of_soft_quota() {
+        let cfg = DR;
         let mut t = GateTable::<8>::new();
         for i in 0..5u8 {
             t.process(
@@ -1717,11 +1849,9 @@ mod tests {
             );
         }
         assert_eq!(t.len(), 5);
-        assert_eq!(t.gc(29, &cfg), 0);
-        assert_eq!(t.gc(30, &cfg), 2);
-        assert_eq!(t.gc(30, &cfg), 2);
-        assert_eq!(t.gc(30, &cfg), 1);
-        assert_eq!(t.gc(30, &cfg), 0);
+        assert_eq!(t.gc(29, &cfg, 5), 0);
+        // Soft expiry is for established clients only.
+        assert_eq!(t.gc(30, &cfg, 5), 5);
         assert!(t.is_empty());
         t.process(&CLIENT, &initial_input(), 0, &cfg);
         t.clear();
@@ -1790,7 +1920,6 @@ mod tests {
                 established_timeout: 100,
                 nat_mode,
                 max_initial: 2,
-                soft_expire_quota: 1,
             };
             let keys: [GateKey; 4] =
                 core::array::from_fn(|i| GateKey::v4([10, 0, 0, i as u8], [192, 0, 2, 1]));
@@ -1821,7 +1950,8 @@ mod tests {
                         None
                     }
                     7 => {
-                        t.gc(now, &cfg);
+                        t.gc(now, &cfg, 1);
+                        prop_assert!(t.soft_count(now) <= 1);
                         None
                     }
                     _ => {
@@ -1837,16 +1967,23 @@ mod tests {
                 // for learning and GC, which only touch the current one or
                 // expired ones.
                 for i in 0..keys.len() {
-                    if i != ki {
+                    if i != ki && op != 7 {
                         prop_assert_eq!(before[i], after[i]);
+                    }
+                    // The collector only removes expired entries, or
+                    // revives them as soft.
+                    if op == 7 && before[i] != after[i] {
+                        prop_assert!(before[i].is_none());
+                        prop_assert!(after[i].is_some_and(|e| e.is_soft()));
                     }
                 }
                 prop_assert!(t.len() <= N);
                 prop_assert!(t.initial_count(now) <= cfg.max_initial);
                 let (b, a) = (before[ki], after[ki]);
-                // Nothing becomes established without being INITIAL first.
+                // Nothing becomes established without being INITIAL first
+                // (the collector may revive an expired one as soft).
                 if a.is_some_and(|e| e.state() == State::Established) {
-                    prop_assert!(b.is_some());
+                    prop_assert!(b.is_some() || (op == 7 && a.is_some_and(|e| e.is_soft())));
                 }
                 // A live established entry stays.
                 if b.is_some_and(|e| e.state() == State::Established) {
