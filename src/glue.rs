@@ -7,5 +7,6 @@
 //! and documents the context it may be used from.
 
 pub(crate) mod hmac;
+pub(crate) mod ipsec;
 pub(crate) mod ipvs;
 pub(crate) mod sync;

@@ -30,8 +30,11 @@ module! {
     },
 }
 
+/// Fields drop in declaration order: the sockopt (registered with the sync
+/// part) goes before the IPsec gate's per-netns state it reaches.
 struct IpVsSyncAuth {
     _sync: glue::sync::Registration,
+    _ipsec: glue::ipsec::Registration,
 }
 
 impl kernel::Module for IpVsSyncAuth {
@@ -39,6 +42,7 @@ impl kernel::Module for IpVsSyncAuth {
         // Fail the load now, rather than at the first key, if the kernel
         // cannot provide the seed's algorithm.
         drop(glue::hmac::HmacMd5::new(b"probe")?);
+        let ipsec = glue::ipsec::Registration::new()?;
         let sync = glue::sync::Registration::new()?;
         let iters = module_parameters::bench.value();
         if iters > 0 {
@@ -48,7 +52,10 @@ impl kernel::Module for IpVsSyncAuth {
             "loaded: hmac(md5) available, IPVS {} sync path present\n",
             glue::ipvs::proto_name(glue::ipvs::IPPROTO_UDP)
         );
-        Ok(IpVsSyncAuth { _sync: sync })
+        Ok(IpVsSyncAuth {
+            _sync: sync,
+            _ipsec: ipsec,
+        })
     }
 }
 

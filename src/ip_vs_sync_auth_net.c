@@ -28,6 +28,7 @@
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
 #include <linux/sockptr.h>
 #include <linux/string.h>
 #include <linux/udp.h>
@@ -389,6 +390,15 @@ static int ipvsa_set_ctl(struct sock *sk, int optval, sockptr_t arg,
 
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
+	if (optval == IPVSA_SO_IPSEC) {
+		struct ipvsa_ipsec_cmd cmd;
+
+		if (len != sizeof(cmd))
+			return -EINVAL;
+		if (copy_from_sockptr(&cmd, arg, sizeof(cmd)))
+			return -EFAULT;
+		return ipvsa_ipsec_set(net, &cmd, len);
+	}
 	if (optval != IPVSA_SO_SYNC_AUTH || len > IPVSA_KEY_MAX)
 		return -EINVAL;
 	if (len && copy_from_sockptr(key, arg, len)) {
@@ -425,6 +435,23 @@ static int ipvsa_get_ctl(struct sock *sk, int optval, void __user *user,
 
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
+	if (optval == IPVSA_SO_IPSEC) {
+		struct ipvsa_ipsec_status *ist;
+		int ret = 0;
+
+		if (*len < (int)sizeof(*ist))
+			return -EINVAL;
+		ist = kmalloc(sizeof(*ist), GFP_KERNEL);
+		if (!ist)
+			return -ENOMEM;
+		ipvsa_ipsec_get(net, ist);
+		if (copy_to_user(user, ist, sizeof(*ist)))
+			ret = -EFAULT;
+		else
+			*len = sizeof(*ist);
+		kfree(ist);
+		return ret;
+	}
 	if (optval != IPVSA_SO_SYNC_AUTH || *len < (int)sizeof(st))
 		return -EINVAL;
 	ipvsa_rs_status(pn->rs, &st);
@@ -437,10 +464,10 @@ static int ipvsa_get_ctl(struct sock *sk, int optval, void __user *user,
 static struct nf_sockopt_ops ipvsa_sockopts = {
 	.pf = PF_INET,
 	.set_optmin = IPVSA_SO_SYNC_AUTH,
-	.set_optmax = IPVSA_SO_SYNC_AUTH + 1,
+	.set_optmax = IPVSA_SO_IPSEC + 1,
 	.set = ipvsa_set_ctl,
 	.get_optmin = IPVSA_SO_SYNC_AUTH,
-	.get_optmax = IPVSA_SO_SYNC_AUTH + 1,
+	.get_optmax = IPVSA_SO_IPSEC + 1,
 	.get = ipvsa_get_ctl,
 	.owner = THIS_MODULE,
 };

@@ -159,6 +159,210 @@ int ipvsa_rs_set_key(void *rs, const u8 *key, u32 len);
 /* Fills @st. Any context. */
 void ipvsa_rs_status(void *rs, struct ipvsa_status *st);
 
+/*
+ * ---------------------------------------------------------------------------
+ * IPsec gate (ip_vs_sync_auth_ipsec.c): ISAKMP entries that ESP/AH to a
+ * marked virtual address must follow. The C side owns the hash table, the
+ * hooks, the sockopt and the collector; each decision is taken by the Rust
+ * functions ipvsa_rs_gate_*() (src/glue/ipsec.rs, over src/proto/isakmp.rs).
+ * ---------------------------------------------------------------------------
+ */
+
+/* Sockopt (PF_INET, level IPPROTO_IP): set = struct ipvsa_ipsec_cmd,
+ * get = struct ipvsa_ipsec_status. */
+#define IPVSA_SO_IPSEC 1169
+#define IPVSA_IPSEC_ADD 1	/* mark a virtual address (or update it) */
+#define IPVSA_IPSEC_DEL 2	/* unmark it, dropping its entries */
+#define IPVSA_IPSEC_FLUSH 3	/* unmark every virtual address */
+/* Flags of a service: IPVS forwards it in NAT mode (learn the cookie). */
+#define IPVSA_IPSEC_F_NAT 0x1
+/* Virtual addresses one network namespace may mark. */
+#define IPVSA_IPSEC_MAX_SVC 16
+#define IPVSA_IPSEC_STATUS_VERSION 1
+
+/**
+ * struct ipvsa_ipsec_cmd - argument of setsockopt(IPVSA_SO_IPSEC)
+ * @cmd: IPVSA_IPSEC_ADD, _DEL or _FLUSH
+ * @af: AF_INET or AF_INET6 (ignored by _FLUSH)
+ * @vip: virtual address, network byte order (IPv4 in the first 4 bytes)
+ * @flags: IPVSA_IPSEC_F_*
+ * @soft_quota: established entries that may outlive their timeout
+ */
+struct ipvsa_ipsec_cmd {
+	u32 cmd;
+	u32 af;
+	u8 vip[16];
+	u32 flags;
+	u32 soft_quota;
+};
+
+/* Transport of a gated packet (proto::isakmp::Transport). */
+#define IPVSA_GATE_UDP500 0
+#define IPVSA_GATE_UDP4500 1
+#define IPVSA_GATE_ESP 2
+#define IPVSA_GATE_AH 3
+
+/* Input kinds (proto::isakmp::Input). */
+#define IPVSA_GATE_IN_ISAKMP 0
+#define IPVSA_GATE_IN_KEEPALIVE 1
+#define IPVSA_GATE_IN_ESP 2
+
+/* States of an entry (proto::isakmp::State). */
+#define IPVSA_GATE_INITIAL 1
+#define IPVSA_GATE_ESTABLISHED 2
+
+/* Verdicts (proto::isakmp::Verdict). */
+#define IPVSA_GATE_PASS 0
+#define IPVSA_GATE_DROP 1
+#define IPVSA_GATE_REJECT 2	/* drop and answer with ICMP */
+
+/* Events counted per packet (proto::isakmp::GateEvent::index()). */
+#define IPVSA_GEV_INITIAL_CREATED 3
+#define IPVSA_GEV_ISAKMP_NO_INITIAL 7
+#define IPVSA_GEV_ESTABLISHED_REFRESH 10
+#define IPVSA_GEV_ESP_NO_ENTRY 12
+#define IPVSA_GEV_ESP_PASS 14
+#define IPVSA_GEV_MAX 16
+/* Counters kept by the C side, after the events. */
+#define IPVSA_GCNT_MALFORMED (IPVSA_GEV_MAX + 0)	/* bad IP/UDP header */
+#define IPVSA_GCNT_FAILOVER (IPVSA_GEV_MAX + 1)	/* ESTABLISHED from a synced IPVS entry */
+#define IPVSA_GCNT_LEARNED (IPVSA_GEV_MAX + 2)	/* NAT: responder cookie learned */
+#define IPVSA_GCNT_SOFT_EXTENDED (IPVSA_GEV_MAX + 3)	/* soft expiry granted */
+#define IPVSA_GCNT_EXPIRED (IPVSA_GEV_MAX + 4)	/* entries removed by the collector */
+#define IPVSA_GCNT_NOMEM (IPVSA_GEV_MAX + 5)	/* entry allocation failed: dropped */
+#define IPVSA_GCNT_FRAGMENT (IPVSA_GEV_MAX + 6)	/* unreassembled fragment: dropped */
+#define IPVSA_GCNT_MAX (IPVSA_GEV_MAX + 7)
+
+/**
+ * struct ipvsa_ipsec_svc_info - one marked virtual address, for status
+ * @af: AF_INET or AF_INET6
+ * @vip: the address
+ * @flags: IPVSA_IPSEC_F_*
+ * @soft_quota: soft expiry quota
+ * @entries: entries of this address in the table
+ * @soft: of which living past their timeout
+ */
+struct ipvsa_ipsec_svc_info {
+	u32 af;
+	u8 vip[16];
+	u32 flags;
+	u32 soft_quota;
+	u32 entries;
+	u32 soft;
+};
+
+/**
+ * struct ipvsa_ipsec_status - result of getsockopt(IPVSA_SO_IPSEC)
+ * @version: IPVSA_IPSEC_STATUS_VERSION
+ * @nsvc: valid elements of @svc
+ * @entries: entries in the table (expired ones not yet collected included)
+ * @initial: of which INITIAL (what the cap counts)
+ * @initial_timeout: sysctl ipsec_initial_timeout, seconds
+ * @established_timeout: sysctl ipsec_established_timeout, seconds
+ * @max_initial: sysctl ipsec_max_initial
+ * @counters: IPVSA_GEV_* and IPVSA_GCNT_* counters of this netns
+ * @svc: the marked virtual addresses
+ */
+struct ipvsa_ipsec_status {
+	u32 version;
+	u32 nsvc;
+	u32 entries;
+	u32 initial;
+	u32 initial_timeout;
+	u32 established_timeout;
+	u32 max_initial;
+	u32 pad;
+	u64 counters[IPVSA_GCNT_MAX];
+	struct ipvsa_ipsec_svc_info svc[IPVSA_IPSEC_MAX_SVC];
+};
+
+/**
+ * struct ipvsa_gate_cfg - settings for one decision
+ * @initial_timeout: seconds
+ * @established_timeout: seconds
+ * @max_initial: cap on INITIAL entries
+ * @nat_mode: the service is forwarded in NAT mode
+ */
+struct ipvsa_gate_cfg {
+	u64 initial_timeout;
+	u64 established_timeout;
+	u32 max_initial;
+	u32 nat_mode;
+};
+
+/**
+ * struct ipvsa_gate_input - a classified packet
+ * @kind: IPVSA_GATE_IN_*
+ * @icookie: initiator cookie / SPI (ISAKMP only)
+ * @rcookie: responder cookie / SPI (ISAKMP only)
+ */
+struct ipvsa_gate_input {
+	u32 kind;
+	u8 icookie[8];
+	u8 rcookie[8];
+};
+
+/**
+ * struct ipvsa_gate_state - the state of one entry (proto::isakmp::Entry)
+ * @expires: seconds of the gate's clock
+ * @state: IPVSA_GATE_INITIAL or IPVSA_GATE_ESTABLISHED
+ * @soft: living past its timeout (soft expiry)
+ * @has_rcookie: @rcookie was learned from a real server (NAT mode)
+ * @rcookie: that cookie
+ */
+struct ipvsa_gate_state {
+	u64 expires;
+	u8 state;
+	u8 soft;
+	u8 has_rcookie;
+	u8 rcookie[8];
+};
+
+/* Registers the IPsec gate (per-netns state, hooks, sysctls, /proc). */
+int ipvsa_ipsec_register(void);
+void ipvsa_ipsec_unregister(void);
+/* Sockopt handlers, called by ip_vs_sync_auth_net.c for IPVSA_SO_IPSEC. */
+int ipvsa_ipsec_set(struct net *net, const void *arg, unsigned int len);
+int ipvsa_ipsec_get(struct net *net, struct ipvsa_ipsec_status *st);
+
+/*
+ * Implemented in Rust (src/glue/ipsec.rs); pure functions, any context.
+ *
+ * Classifies the payload of a gated packet: @head holds the first @headlen
+ * bytes of the UDP payload of @plen bytes (ignored for ESP/AH). Returns
+ * true with *@in filled, or false with *@event set to the IPVSA_GEV_*
+ * event of a packet to drop.
+ */
+bool ipvsa_rs_gate_classify(u32 transport, const u8 *head, u32 headlen,
+			    u32 plen, struct ipvsa_gate_input *in, u32 *event);
+/*
+ * The state machine: decides on @in for the entry *@st (NULL: none) at
+ * @now, with @live_initial INITIAL entries in the table. Updates *@st in
+ * place. Returns the IPVSA_GEV_* event; for IPVSA_GEV_INITIAL_CREATED the
+ * caller inserts *@created.
+ */
+u32 ipvsa_rs_gate_decide(const struct ipvsa_gate_cfg *cfg,
+			 const struct ipvsa_gate_input *in,
+			 struct ipvsa_gate_state *st, u32 live_initial, u64 now,
+			 struct ipvsa_gate_state *created);
+/* The verdict of an event (IPVSA_GATE_PASS, _DROP, _REJECT). */
+u32 ipvsa_rs_gate_verdict(u32 event);
+/* Copies the NUL-terminated name of counter @idx (< IPVSA_GCNT_MAX) into
+ * @buf; returns false if @idx is unknown or @size too small. */
+bool ipvsa_rs_gate_counter_name(u32 idx, char *buf, u32 size);
+/* NAT mode: learns the responder cookie of a real server's reply, given as
+ * for ipvsa_rs_gate_classify(); returns whether *@st learned it. */
+bool ipvsa_rs_gate_learn(u32 transport, const u8 *head, u32 headlen,
+			 u32 plen, struct ipvsa_gate_state *st);
+/* Failover: fills *@st as an ESTABLISHED entry created at @now. */
+void ipvsa_rs_gate_from_sync(const struct ipvsa_gate_cfg *cfg, u64 now,
+			     struct ipvsa_gate_state *st);
+/* Soft expiry: extends *@st if it may (see Entry::soft_extend). */
+bool ipvsa_rs_gate_soft_extend(const struct ipvsa_gate_cfg *cfg,
+			       struct ipvsa_gate_state *st, u64 now);
+/* Whether *@st is expired at @now. */
+bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
+
 /* KUnit only: skb layouts ipvsa_test_skb() builds. */
 #define IPVSA_TEST_SKB_LINEAR 0
 #define IPVSA_TEST_SKB_CLONED 1		/* another reference to the same data */

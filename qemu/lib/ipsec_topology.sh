@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The IPsec load-balancing topology: two VPN clients, one director, two real
+# servers (IKE responders that log what reaches them).
+#
+#   cl1 10.0.1.2   fd00:1::2 --- a0 10.0.1.1 fd00:1::1 (VIP)        a1 10.0.2.1 --- rs1 10.0.2.2
+#   cl2 10.0.4.2   fd00:4::2 --- a2 10.0.4.1 fd00:4::1   dir        a3 10.0.5.1 --- rs2 10.0.5.2
+#
+# ipsec_service dr|nat creates the IPVS service: one persistent UDP
+# service on every port of the VIP (so IKE on 500 and NAT-T on 4500 of a
+# client reach the same real server), rs1 and rs2 round robin, and gates
+# the VIP with ipvs-ipsec. Real servers log to $IPVS_AUTH_OUT/rsN.log.
+
+SUFFIX=${SUFFIX:-$$}
+NS_CL1=cl1-$SUFFIX
+NS_CL2=cl2-$SUFFIX
+NS_DIR=dir-$SUFFIX
+NS_RS1=rs1-$SUFFIX
+NS_RS2=rs2-$SUFFIX
+VIP=10.0.1.1
+VIP6=fd00:1::1
+CL1=10.0.1.2
+CL2=10.0.4.2
+CL1_6=fd00:1::2
+RS1=10.0.2.2
+RS2=10.0.5.2
+RS1_6=fd00:2::2
+RS2_6=fd00:5::2
+RS1_COOKIE=a1a1a1a1a1a1a1a1
+RS2_COOKIE=b2b2b2b2b2b2b2b2
+IKEESP="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/ikeesp.py"
+IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"
+
+ipsec_cleanup() {
+	for ns in "$NS_CL1" "$NS_CL2" "$NS_DIR" "$NS_RS1" "$NS_RS2"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	return 0
+}
+
+# link NS_A IF_A ADDR_A NS_B IF_B ADDR_B PREFIX6_A PREFIX6_B
+ipsec_link() {
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+	nsx "$1" ip addr add "$3" dev "$2"
+	nsx "$4" ip addr add "$6" dev "$5"
+	nsx "$1" ip addr add "$7" dev "$2" nodad
+	nsx "$4" ip addr add "$8" dev "$5" nodad
+	nsx "$1" ip link set "$2" up
+	nsx "$4" ip link set "$5" up
+}
+
+ipsec_setup() {
+	for ns in "$NS_CL1" "$NS_CL2" "$NS_DIR" "$NS_RS1" "$NS_RS2"; do
+		ip netns add "$ns" || fail "cannot create netns $ns"
+		nsx "$ns" ip link set lo up
+	done
+	ipsec_link "$NS_CL1" c0 "$CL1/24" "$NS_DIR" a0 "$VIP/24" "$CL1_6/64" "$VIP6/64"
+	ipsec_link "$NS_CL2" c0 "$CL2/24" "$NS_DIR" a2 10.0.4.1/24 fd00:4::2/64 fd00:4::1/64
+	ipsec_link "$NS_RS1" r0 "$RS1/24" "$NS_DIR" a1 10.0.2.1/24 "$RS1_6/64" fd00:2::1/64
+	ipsec_link "$NS_RS2" r0 "$RS2/24" "$NS_DIR" a3 10.0.5.1/24 "$RS2_6/64" fd00:5::1/64
+	nsx "$NS_CL2" ip route add default via 10.0.4.1
+	nsx "$NS_CL2" ip -6 route add default via fd00:4::1
+	for ns in "$NS_RS1" "$NS_RS2"; do
+		gw=10.0.2.1 gw6=fd00:2::1
+		[ "$ns" = "$NS_RS2" ] && gw=10.0.5.1 gw6=fd00:5::1
+		nsx "$ns" ip route add default via "$gw"
+		nsx "$ns" ip -6 route add default via "$gw6"
+	done
+	nsx "$NS_DIR" sysctl -qw net.ipv4.ip_forward=1
+	nsx "$NS_DIR" sysctl -qw net.ipv6.conf.all.forwarding=1
+	# Every ICMP error counts in these tests: no rate limit.
+	nsx "$NS_DIR" sysctl -qw net.ipv4.icmp_ratelimit=0
+	nsx "$NS_DIR" sysctl -qw net.ipv6.icmp.ratelimit=0
+	for n in 1 2; do
+		eval ns=\$NS_RS$n cookie=\$RS${n}_COOKIE
+		: >"$IPVS_AUTH_OUT/rs$n.log"
+		nsx "$ns" $IKEESP responder --cookie "$cookie" --log "$IPVS_AUTH_OUT/rs$n.log" &
+	done
+	wait_for 10 grep -q ready "$IPVS_AUTH_OUT/rs1.log" || fail "rs1 responder did not start"
+	wait_for 10 grep -q ready "$IPVS_AUTH_OUT/rs2.log" || fail "rs2 responder did not start"
+}
+
+# ipsec_service dr|nat [VIP [RS1 RS2]]: the IPVS service and the gate.
+ipsec_service() {
+	mode=$1 vip=${2:-$VIP} r1=${3:-$RS1} r2=${4:-$RS2}
+	flag=-g
+	natopt=
+	if [ "$mode" = nat ]; then
+		flag=-m
+		natopt=--nat
+	else
+		# Direct routing: the real servers own the VIP too.
+		for ns in "$NS_RS1" "$NS_RS2"; do
+			case $vip in
+			*:*) nsx "$ns" ip addr add "$vip/128" dev lo nodad ;;
+			*) nsx "$ns" ip addr add "$vip/32" dev lo ;;
+			esac
+		done
+	fi
+	case $vip in *:*) svc="[$vip]:0" rs1="[$r1]" rs2="[$r2]" ;; *) svc="$vip:0" rs1=$r1 rs2=$r2 ;; esac
+	nsx "$NS_DIR" ipvsadm -A -u "$svc" -s rr -p 600 || fail "ipvsadm -A -u $svc failed"
+	nsx "$NS_DIR" ipvsadm -a -u "$svc" -r "$rs1" $flag || fail "ipvsadm -a $rs1 failed"
+	nsx "$NS_DIR" ipvsadm -a -u "$svc" -r "$rs2" $flag || fail "ipvsadm -a $rs2 failed"
+	nsx "$NS_DIR" $IPSEC add "$vip" $natopt || fail "ipvs-ipsec add $vip failed"
+}
+
+# Counter $1 of the director's gate.
+gate_counter() {
+	nsx "$NS_DIR" $IPSEC counter "$1"
+}
+
+expect_gate_counter() {
+	got=$(gate_counter "$1")
+	[ "$got" = "$2" ] || fail "gate counter $1 is $got, expected $2"
+}
+
+# Lines of kind $2 from source $3 in real server $1's log.
+rs_seen() {
+	grep -c "^$2 $3 " "$IPVS_AUTH_OUT/rs$1.log"
+}
+
+# Waits until real server $1 logged at least $4 lines of kind $2 from $3.
+wait_rs_seen() {
+	wait_for "${5:-5}" sh -c "[ \$(grep -c '^$2 $3 ' $IPVS_AUTH_OUT/rs$1.log) -ge $4 ]"
+}

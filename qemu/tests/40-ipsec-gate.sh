@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# IPsec gate, direct routing, IPv4 (issue tests 1-4): ESP with no entry is
+# answered with ICMP protocol unreachable and reaches no real server; an
+# IKE_SA_INIT (responder cookie 0) makes an INITIAL entry that drops ESP
+# silently and expires; the client's packet with a responder cookie
+# establishes it, and then ESP and AH reach the real server of the client's
+# ISAKMP flow; two clients land on different real servers; ISAKMP and
+# NAT-T keepalives refresh the entry, ESP does not.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+. "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
+
+checktool "ipvsadm -v" "ipvsadm is not installed"
+checktool "/usr/bin/python3 -V" "python3 is not installed"
+load_module
+trap 'ipsec_cleanup; unload_module' EXIT
+ipsec_setup
+ipsec_service dr
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout=60
+nsx "$NS_DIR" $IPSEC list
+
+info "1. ESP with no entry: ICMP protocol unreachable, nothing forwarded"
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1001 --expect icmp || fail "no ICMP for ESP without entry"
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1001 --proto ah --expect icmp || fail "no ICMP for AH without entry"
+expect_gate_counter esp_no_entry 2
+
+info "2. IKE_SA_INIT makes an INITIAL entry: ESP dropped silently"
+rc=$(nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 1111111111111111 --reply-timeout 5) ||
+	fail "no IKE reply through the director"
+info "responder cookie $rc"
+case $rc in
+"$RS1_COOKIE") mine=1 other=2 ;;
+"$RS2_COOKIE") mine=2 other=1 ;;
+*) fail "unexpected responder cookie $rc" ;;
+esac
+expect_gate_counter initial_created 1
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1002 --expect silence || fail "ICMP for ESP on an INITIAL entry"
+expect_gate_counter esp_initial 1
+# A zero initiator cookie is dropped and counted.
+nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 0000000000000000
+wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter isakmp_zero_icookie) = 1 ]" ||
+	fail "zero initiator cookie not counted"
+
+info "3. The client's responder cookie establishes; ESP and AH follow its IKE flow"
+nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 1111111111111111 --rcookie "$rc" --reply-timeout 5 >/dev/null ||
+	fail "no reply to the second IKE message"
+expect_gate_counter established 1
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1003 --expect silence || fail "ICMP for ESP on an ESTABLISHED entry"
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1003 --proto ah --expect silence || fail "ICMP for AH"
+wait_rs_seen "$mine" esp "$CL1" 1 || fail "ESP did not reach rs$mine"
+wait_rs_seen "$mine" ah "$CL1" 1 || fail "AH did not reach rs$mine"
+[ "$(rs_seen "$mine" esp "$CL1")" = 1 ] || fail "rs$mine saw the rejected ESP packets"
+[ "$(rs_seen "$other" esp "$CL1")" = 0 ] || fail "ESP reached the other real server"
+expect_gate_counter esp_pass 2
+
+info "second client lands on the other real server"
+rc2=$(nsx "$NS_CL2" $IKEESP ike --dst "$VIP" --icookie 2222222222222222 --reply-timeout 5) ||
+	fail "no IKE reply for client 2"
+[ "$rc2" != "$rc" ] || fail "both clients went to the same real server (rr, persistence per client)"
+nsx "$NS_CL2" $IKEESP ike --dst "$VIP" --icookie 2222222222222222 --rcookie "$rc2" --reply-timeout 5 >/dev/null ||
+	fail "no reply to client 2's second message"
+nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2001 --expect silence || fail "ICMP for client 2's ESP"
+wait_rs_seen "$other" esp "$CL2" 1 || fail "client 2's ESP did not reach rs$other"
+
+info "4. Timers: INITIAL expires; ISAKMP/keepalive refresh; ESP does not"
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout=3
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout=8
+# The new timeout applies from each entry's next ISAKMP packet.
+nsx "$NS_CL1" $IKEESP keepalive --dst "$VIP"
+# Client 1 now sends only ESP; client 2 keeps sending keepalives.
+i=0
+while [ $i -lt 6 ]; do
+	nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1004
+	nsx "$NS_CL2" $IKEESP keepalive --dst "$VIP"
+	sleep 2
+	i=$((i + 1))
+done
+# More than 8 s since client 1's last ISAKMP packet: expired.
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1005 --expect icmp ||
+	fail "ESTABLISHED entry refreshed by ESP alone"
+nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2002 --expect silence ||
+	fail "keepalives did not keep client 2's entry"
+[ "$(gate_counter established_refresh)" -ge 6 ] || fail "keepalives not counted as refreshes"
+# INITIAL: client 1 starts again and waits past the 3 s timeout.
+nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 3333333333333333 --reply-timeout 5 >/dev/null ||
+	fail "no reply to the new IKE_SA_INIT"
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1006 --expect silence || fail "new INITIAL entry missing"
+sleep 4
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1007 --expect icmp || fail "INITIAL entry did not expire"
+# The collector removes what expired (client 2 has been silent for 8 s
+# by now as well).
+wait_for 12 sh -c "ip netns exec $NS_DIR $IPSEC list | grep -q 'entries=0 '" ||
+	fail "expired entries not collected: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
+[ "$(gate_counter expired)" -ge 2 ] || fail "collector did not count removals"
+nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec
+info "gate works in direct routing mode"

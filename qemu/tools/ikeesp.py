@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Crafts IKE / NAT-T / ESP / AH packets and plays an IKE responder, for the
+IPsec gate tests. Python standard library only (raw sockets; run as root).
+
+  ikeesp.py ike --dst VIP --icookie HEX [--rcookie HEX] [--dport 500|4500]
+                [--sport N] [--v1] [--reply-timeout S]
+      Sends one IKE header (with the non-ESP marker on 4500). With
+      --reply-timeout, waits for the responder's answer and prints its
+      responder cookie in hex (exit 1 if none came).
+  ikeesp.py keepalive --dst VIP            one NAT-T keepalive (4500 -> 4500)
+  ikeesp.py esp --dst VIP --spi N [--proto esp|ah|udp] [--count N]
+                [--expect icmp|silence] [--wait S]
+      Sends ESP (IP proto 50), AH (51) or ESP in UDP 4500. With --expect,
+      listens for ICMP protocol unreachable (ICMPv6 parameter problem,
+      unrecognized next header) about it, and exits 1 if the expectation
+      fails.
+  ikeesp.py responder --cookie HEX --log FILE
+      Real server: answers IKE on UDP 500 and 4500 (IPv4 and IPv6) with the
+      given responder cookie, and logs every IKE, ESP, AH and ESP-in-UDP
+      packet it receives as "<kind> <source> <cookie-or-spi>" lines.
+"""
+import argparse
+import ipaddress
+import select
+import socket
+import struct
+import sys
+import time
+
+IPPROTO_ESP = 50
+IPPROTO_AH = 51
+
+
+def family(addr):
+    return socket.AF_INET6 if ipaddress.ip_address(addr).version == 6 else socket.AF_INET
+
+
+def ike_header(icookie, rcookie, v1=False, extra=b""):
+    version = 0x10 if v1 else 0x20
+    exchange = 2 if v1 else 34   # Main Mode / IKE_SA_INIT
+    length = 28 + len(extra)
+    return (icookie + rcookie + struct.pack("!BBBBII", 0, version, exchange, 0, 0, length)
+            + extra)
+
+
+def udp_socket(fam, port):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fam == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", port))
+    return s
+
+
+def cmd_ike(a):
+    icookie = bytes.fromhex(a.icookie)
+    rcookie = bytes.fromhex(a.rcookie) if a.rcookie else bytes(8)
+    msg = ike_header(icookie, rcookie, a.v1, b"\0" * 8)
+    if a.dport == 4500:
+        msg = bytes(4) + msg
+    sport = a.sport if a.sport is not None else a.dport
+    s = udp_socket(family(a.dst), sport)
+    s.sendto(msg, (a.dst, a.dport))
+    if a.reply_timeout is None:
+        return 0
+    s.settimeout(a.reply_timeout)
+    try:
+        data, _ = s.recvfrom(2048)
+    except socket.timeout:
+        print("no reply", file=sys.stderr)
+        return 1
+    if a.dport == 4500:
+        data = data[4:]
+    print(data[8:16].hex())
+    return 0
+
+
+def cmd_keepalive(a):
+    s = udp_socket(family(a.dst), 4500)
+    s.sendto(b"\xff", (a.dst, 4500))
+    return 0
+
+
+def icmp_matches(fam, data, dst):
+    """Is @data (from a raw ICMP socket) an ICMP error about our packet?"""
+    if fam == socket.AF_INET:
+        ihl = (data[0] & 0x0F) * 4
+        icmp = data[ihl:]
+        if len(icmp) < 8 + 20 or icmp[0] != 3 or icmp[1] != 2:
+            return False
+        inner = icmp[8:]
+        return inner[9] in (IPPROTO_ESP, IPPROTO_AH) and socket.inet_ntoa(inner[16:20]) == dst
+    icmp = data
+    if len(icmp) < 8 + 40 or icmp[0] != 4 or icmp[1] != 1:
+        return False
+    pointer = struct.unpack("!I", icmp[4:8])[0]
+    inner = icmp[8:]
+    return (inner[6] in (IPPROTO_ESP, IPPROTO_AH) and pointer == 6
+            and socket.inet_ntop(socket.AF_INET6, inner[24:40]) == str(ipaddress.ip_address(dst)))
+
+
+def cmd_esp(a):
+    fam = family(a.dst)
+    icmp = None
+    if a.expect:
+        proto = socket.IPPROTO_ICMP if fam == socket.AF_INET else socket.IPPROTO_ICMPV6
+        icmp = socket.socket(fam, socket.SOCK_RAW, proto)
+    body = struct.pack("!II", a.spi, 1) + b"\xab" * 32
+    for i in range(a.count):
+        if a.proto == "udp":
+            s = udp_socket(fam, 4500)
+            s.sendto(body, (a.dst, 4500))
+            s.close()
+        else:
+            p = IPPROTO_ESP if a.proto == "esp" else IPPROTO_AH
+            if p == IPPROTO_AH:
+                # next header, payload length (in 32-bit words - 2), reserved, SPI, seq, ICV
+                payload = struct.pack("!BBHII", 59, 4, 0, a.spi, i + 1) + b"\xcd" * 12
+            else:
+                payload = struct.pack("!II", a.spi, i + 1) + b"\xab" * 32
+            s = socket.socket(fam, socket.SOCK_RAW, p)
+            s.sendto(payload, (a.dst, 0))
+            s.close()
+    if not icmp:
+        return 0
+    got = False
+    deadline = time.monotonic() + a.wait
+    while time.monotonic() < deadline and not got:
+        r, _, _ = select.select([icmp], [], [], max(0, deadline - time.monotonic()))
+        if r:
+            data = icmp.recv(4096)
+            got = icmp_matches(fam, data, a.dst)
+    print("icmp" if got else "silence")
+    return 0 if (got == (a.expect == "icmp")) else 1
+
+
+def cmd_responder(a):
+    cookie = bytes.fromhex(a.cookie)
+    log = open(a.log, "a", buffering=1)
+    socks = {}
+    for fam in (socket.AF_INET, socket.AF_INET6):
+        for port in (500, 4500):
+            socks[udp_socket(fam, port)] = ("udp", fam, port)
+        for proto, name in ((IPPROTO_ESP, "esp"), (IPPROTO_AH, "ah")):
+            socks[socket.socket(fam, socket.SOCK_RAW, proto)] = (name, fam, proto)
+    log.write("ready\n")
+    while True:
+        r, _, _ = select.select(list(socks), [], [])
+        for s in r:
+            kind, fam, port = socks[s]
+            data, peer = s.recvfrom(4096)
+            src = peer[0]
+            if kind in ("esp", "ah"):
+                if fam == socket.AF_INET:
+                    data = data[(data[0] & 0x0F) * 4:]
+                spi = data[4:8] if kind == "ah" else data[0:4]
+                log.write("%s %s %s\n" % (kind, src, spi.hex()))
+                continue
+            if port == 4500:
+                if data == b"\xff":
+                    log.write("keepalive %s -\n" % src)
+                    continue
+                if data[:4] != bytes(4):
+                    log.write("udp-esp %s %s\n" % (src, data[:4].hex()))
+                    continue
+                data = data[4:]
+            if len(data) < 28:
+                log.write("short %s -\n" % src)
+                continue
+            log.write("ike %s %s\n" % (src, data[8:16].hex()))
+            reply = ike_header(data[0:8], cookie, data[17] >> 4 == 1)
+            if port == 4500:
+                reply = bytes(4) + reply
+            s.sendto(reply, peer)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("ike")
+    i.add_argument("--dst", required=True)
+    i.add_argument("--icookie", required=True)
+    i.add_argument("--rcookie")
+    i.add_argument("--dport", type=int, default=500, choices=(500, 4500))
+    i.add_argument("--sport", type=int)
+    i.add_argument("--v1", action="store_true")
+    i.add_argument("--reply-timeout", type=float)
+    k = sub.add_parser("keepalive")
+    k.add_argument("--dst", required=True)
+    e = sub.add_parser("esp")
+    e.add_argument("--dst", required=True)
+    e.add_argument("--spi", type=int, required=True)
+    e.add_argument("--proto", choices=("esp", "ah", "udp"), default="esp")
+    e.add_argument("--count", type=int, default=1)
+    e.add_argument("--expect", choices=("icmp", "silence"))
+    e.add_argument("--wait", type=float, default=2.0)
+    r = sub.add_parser("responder")
+    r.add_argument("--cookie", required=True)
+    r.add_argument("--log", required=True)
+    a = p.parse_args()
+    return {"ike": cmd_ike, "keepalive": cmd_keepalive, "esp": cmd_esp,
+            "responder": cmd_responder}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
