@@ -98,7 +98,9 @@ ipsec_service() {
 			esac
 		done
 	fi
-	case $vip in *:*) svc="[$vip]:0" rs1="[$r1]" rs2="[$r2]" ;; *) svc="$vip:0" rs1=$r1 rs2=$r2 ;; esac
+	case $vip in *:*) svc="[$vip]:0" ;; *) svc="$vip:0" ;; esac
+	# ipvsadm takes a bracketed IPv6 address only with a port.
+	rs1=$r1 rs2=$r2
 	nsx "$NS_DIR" ipvsadm -A -u "$svc" -s rr -p 600 || fail "ipvsadm -A -u $svc failed"
 	nsx "$NS_DIR" ipvsadm -a -u "$svc" -r "$rs1" $flag || fail "ipvsadm -a $rs1 failed"
 	nsx "$NS_DIR" ipvsadm -a -u "$svc" -r "$rs2" $flag || fail "ipvsadm -a $rs2 failed"

@@ -15,6 +15,9 @@ IPsec gate tests. Python standard library only (raw sockets; run as root).
       listens for ICMP protocol unreachable (ICMPv6 parameter problem,
       unrecognized next header) about it, and exits 1 if the expectation
       fails.
+  ikeesp.py flood --dst VIP --src-prefix A.B --count N
+      Sends N IKE_SA_INIT messages from spoofed sources A.B.x.y:500
+      (IPv4, raw IP header), each with its own initiator cookie.
   ikeesp.py responder --cookie HEX --log FILE
       Real server: answers IKE on UDP 500 and 4500 (IPv4 and IPv6) with the
       given responder cookie, and logs every IKE, ESP, AH and ESP-in-UDP
@@ -115,8 +118,12 @@ def cmd_esp(a):
         else:
             p = IPPROTO_ESP if a.proto == "esp" else IPPROTO_AH
             if p == IPPROTO_AH:
-                # next header, payload length (in 32-bit words - 2), reserved, SPI, seq, ICV
-                payload = struct.pack("!BBHII", 59, 4, 0, a.spi, i + 1) + b"\xcd" * 12
+                # AH (next header ESP, payload length in 32-bit words - 2,
+                # reserved, SPI, sequence, 12-byte ICV) over ESP: an AH+ESP
+                # bundle. Over IPv6, IPVS skips AH as an extension header
+                # and forwards by the ESP behind it.
+                payload = (struct.pack("!BBHII", IPPROTO_ESP, 4, 0, a.spi, i + 1) + b"\xcd" * 12
+                           + struct.pack("!II", a.spi, i + 1) + b"\xab" * 32)
             else:
                 payload = struct.pack("!II", a.spi, i + 1) + b"\xab" * 32
             s = socket.socket(fam, socket.SOCK_RAW, p)
@@ -133,6 +140,31 @@ def cmd_esp(a):
             got = icmp_matches(fam, data, a.dst)
     print("icmp" if got else "silence")
     return 0 if (got == (a.expect == "icmp")) else 1
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def cmd_flood(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    hi, lo = (int(x) for x in a.src_prefix.split("."))
+    dst = socket.inet_aton(a.dst)
+    for i in range(a.count):
+        src = bytes([hi, lo, 1 + i // 250, 1 + i % 250])
+        payload = ike_header(struct.pack("!Q", 0x5000000000000000 + i), bytes(8))
+        udp = struct.pack("!HHHH", 500, 500, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64,
+                         socket.IPPROTO_UDP, 0, src, dst)
+        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+        s.sendto(ip + udp, (a.dst, 0))
+    return 0
 
 
 def cmd_responder(a):
@@ -196,12 +228,16 @@ def main():
     e.add_argument("--count", type=int, default=1)
     e.add_argument("--expect", choices=("icmp", "silence"))
     e.add_argument("--wait", type=float, default=2.0)
+    f = sub.add_parser("flood")
+    f.add_argument("--dst", required=True)
+    f.add_argument("--src-prefix", required=True)
+    f.add_argument("--count", type=int, required=True)
     r = sub.add_parser("responder")
     r.add_argument("--cookie", required=True)
     r.add_argument("--log", required=True)
     a = p.parse_args()
     return {"ike": cmd_ike, "keepalive": cmd_keepalive, "esp": cmd_esp,
-            "responder": cmd_responder}[a.cmd](a)
+            "flood": cmd_flood, "responder": cmd_responder}[a.cmd](a)
 
 
 if __name__ == "__main__":

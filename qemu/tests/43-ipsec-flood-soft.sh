@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# IPsec gate DoS bounds (issue test 7, seed section 4.3) and soft expiry
+# (seed section 4): a flood of IKE_SA_INIT messages from spoofed sources
+# fills the cap on INITIAL entries and no more; the established client keeps
+# working and is never evicted; once the flood's entries time out new
+# clients get in again. Then, with a soft-expire quota of 1, exactly one of
+# two idle established clients outlives its timeout, and its next ISAKMP
+# packet makes it a normal entry again.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+. "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
+
+CAP=20
+FLOOD=100
+checktool "ipvsadm -v" "ipvsadm is not installed"
+checktool "/usr/bin/python3 -V" "python3 is not installed"
+load_module
+trap 'ipsec_cleanup; unload_module' EXIT
+ipsec_setup
+ipsec_service dr
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_max_initial=$CAP
+# Spoofed sources arrive on a2: no reverse path filter.
+nsx "$NS_DIR" sysctl -qw net.ipv4.conf.all.rp_filter=0
+nsx "$NS_DIR" sysctl -qw net.ipv4.conf.a2.rp_filter=0
+
+establish() { # client-ns icookie
+	rc=$(nsx "$1" $IKEESP ike --dst "$VIP" --icookie "$2" --reply-timeout 5) || fail "no IKE reply ($1)"
+	nsx "$1" $IKEESP ike --dst "$VIP" --icookie "$2" --rcookie "$rc" --reply-timeout 5 >/dev/null ||
+		fail "no reply to the second message ($1)"
+	echo "$rc"
+}
+
+rc1=$(establish "$NS_CL1" 1111111111111111)
+expect_gate_counter established 1
+
+info "7. a flood of $FLOOD spoofed IKE_SA_INIT against a cap of $CAP"
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout=15
+nsx "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.9 --count $FLOOD
+wait_for 10 sh -c "[ \$(( \$(ip netns exec $NS_DIR $IPSEC counter initial_created) + \
+	\$(ip netns exec $NS_DIR $IPSEC counter initial_cap) )) -ge $((FLOOD + 1)) ]" ||
+	fail "flood not fully seen: $(gate_counter initial_created) created, $(gate_counter initial_cap) capped"
+# Client 1's own INITIAL became ESTABLISHED, so the cap admits $CAP flood entries.
+expect_gate_counter initial_created $((CAP + 1))
+expect_gate_counter initial_cap $((FLOOD - CAP))
+nsx "$NS_DIR" $IPSEC list | tail -1 | grep -q "entries=$((CAP + 1)) initial=$CAP " ||
+	fail "table after the flood: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
+# The established client keeps working.
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1001 --expect silence || fail "established client refused during the flood"
+case $rc1 in "$RS1_COOKIE") r=1 ;; *) r=2 ;; esac
+wait_rs_seen "$r" esp "$CL1" 1 || fail "established client's ESP did not get through during the flood"
+# A new client is refused while the cap is full...
+before=$(gate_counter initial_cap)
+nsx "$NS_CL2" $IKEESP ike --dst "$VIP" --icookie 2222222222222222 --reply-timeout 2 >/dev/null &&
+	fail "a new client got an IKE answer while the cap was full"
+expect_gate_counter initial_cap $((before + 1))
+# ...and admitted once the flood's entries have timed out (15 s).
+wait_for 25 sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q 'entries=1 initial=0 '" ||
+	fail "flood entries not collected: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
+establish "$NS_CL2" 2222222222222222 >/dev/null
+expect_gate_counter established 2
+
+info "soft expiry: quota 1, two idle established clients"
+nsx "$NS_DIR" $IPSEC add "$VIP" --soft-quota 1 || fail "cannot set the soft-expire quota"
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout=15
+nsx "$NS_CL1" $IKEESP keepalive --dst "$VIP"
+nsx "$NS_CL2" $IKEESP keepalive --dst "$VIP"
+sleep 17
+wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter soft_extended) = 1 ]" ||
+	fail "soft_extended is $(gate_counter soft_extended), expected 1"
+nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota=1 entries=1 soft=1" ||
+	fail "service after soft expiry: $(nsx "$NS_DIR" $IPSEC list | head -1)"
+r1=$(nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1002 --expect silence --wait 1)
+r2=$(nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2002 --expect silence --wait 1)
+info "client 1: $r1, client 2: $r2"
+case "$r1 $r2" in
+"silence icmp") soft=$NS_CL1 ;;
+"icmp silence") soft=$NS_CL2 ;;
+*) fail "expected exactly one client to outlive its timeout" ;;
+esac
+nsx "$soft" $IKEESP keepalive --dst "$VIP"
+wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter soft_revived) = 1 ]" ||
+	fail "ISAKMP did not revive the soft entry"
+nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota=1 entries=1 soft=0" ||
+	fail "service after revival: $(nsx "$NS_DIR" $IPSEC list | head -1)"
+nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec
+info "cap and soft expiry work"
