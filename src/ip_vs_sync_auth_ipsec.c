@@ -295,9 +295,9 @@ static struct ipvsa_gate_entry *ipvsa_gate_insert(struct ipvsa_gate *g,
  * Failover: does IPVS hold a UDP client:500 -> VIP:500 connection that it
  * received from the old master by sync and that this director has not
  * forwarded a packet for yet? Such a client was ESTABLISHED on the old
- * master. Once IPVS forwards through the connection (in_pkts > 0), it no
- * longer counts, so the gate's own timers apply again after the first
- * entry made from it expires.
+ * master. Once IPVS forwards a packet through the connection, it no
+ * longer counts (until the next sync update for it), so the gate's own
+ * timers apply again after the entry made from it expires.
  */
 static bool ipvsa_ipvs_synced_isakmp(struct net *net,
 				     const struct ipvsa_gate_key *k)
@@ -316,7 +316,12 @@ static bool ipvsa_ipvs_synced_isakmp(struct net *net,
 	cp = ip_vs_conn_in_get(&p);
 	if (!cp)
 		return false;
-	fresh = (cp->flags & IP_VS_CONN_F_SYNC) && !atomic_read(&cp->in_pkts);
+	/*
+	 * IPVS sets in_pkts of a connection it receives by sync to the sync
+	 * threshold, and counts each packet it forwards through it.
+	 */
+	fresh = (cp->flags & IP_VS_CONN_F_SYNC) &&
+		atomic_read(&cp->in_pkts) == sysctl_sync_threshold(ipvs);
 	__ip_vs_conn_put(cp);
 	return fresh;
 }
