@@ -102,7 +102,7 @@ rm -f "$out/kunit.ktap"
 "$top/qemu/run.sh" "$top/kunit/run.sh" >"$out/kunit-vm.log" 2>&1
 vm_rc=$?
 if [ -s "$out/kunit.ktap" ]; then
-	python3 "$top/kunit/summary.py" "$KSRC" "$out/kunit.ktap" ip_vs_sync_auth_hmac ip_vs_sync_auth_sync | tee "$out/kunit-summary.txt"
+	python3 "$top/kunit/summary.py" "$KSRC" "$out/kunit.ktap" ip_vs_sync_auth_hmac ip_vs_sync_auth_sync ip_vs_sync_auth_ipsec | tee "$out/kunit-summary.txt"
 	k_pass=$(sed -n 's/^KUNIT passed=\([0-9]*\) failed=\([0-9]*\).*/\1/p' "$out/kunit-summary.txt")
 	k_fail=$(sed -n 's/^KUNIT passed=\([0-9]*\) failed=\([0-9]*\).*/\2/p' "$out/kunit-summary.txt")
 	[ "${k_pass:-0}" -gt 0 ] && ok "KUnit: $k_pass cases" "$k_pass"

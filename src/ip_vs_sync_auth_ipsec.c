@@ -133,6 +133,7 @@ struct ipvsa_gate_entry {
  * @established_timeout: sysctl, seconds
  * @max_initial: sysctl
  * @sysctl: sysctl registration
+ * @skew: seconds added to the clock (KUnit only, else 0)
  * @cnt: counters
  */
 struct ipvsa_gate {
@@ -151,6 +152,7 @@ struct ipvsa_gate {
 	int established_timeout;
 	int max_initial;
 	struct ctl_table_header *sysctl;
+	u64 skew;
 	atomic64_t cnt[IPVSA_GCNT_MAX];
 };
 
@@ -169,9 +171,9 @@ static inline void ipvsa_gcount(struct ipvsa_gate *g, u32 idx)
 }
 
 /* The gate's clock: seconds since boot, monotonic. */
-static inline u64 ipvsa_gate_now(void)
+static inline u64 ipvsa_gate_now(const struct ipvsa_gate *g)
 {
-	return div_u64(get_jiffies_64(), HZ);
+	return div_u64(get_jiffies_64(), HZ) + READ_ONCE(g->skew);
 }
 
 static void ipvsa_gate_cfg(const struct ipvsa_gate *g,
@@ -553,10 +555,10 @@ static u32 ipvsa_gate_isakmp(struct ipvsa_gate *g, struct ipvsa_gate_svc *svc,
 	return ev;
 }
 
-static unsigned int ipvsa_gate_hook(void *priv, struct sk_buff *skb,
-				    const struct nf_hook_state *state)
+/* The gate's verdict on a packet in LOCAL_IN; caller holds rcu_read_lock. */
+static unsigned int ipvsa_gate_packet(struct ipvsa_gate *g, struct sk_buff *skb,
+				      u8 pf)
 {
-	struct ipvsa_gate *g = ipvsa_gate(state->net);
 	struct ipvsa_gate_svcs *svcs;
 	struct ipvsa_gate_svc *svc;
 	struct ipvsa_gate_input in;
@@ -568,7 +570,7 @@ static unsigned int ipvsa_gate_hook(void *priv, struct sk_buff *skb,
 	svcs = rcu_dereference(g->svcs);
 	if (!svcs)
 		return NF_ACCEPT;
-	switch (ipvsa_gate_parse_ip(skb, state->pf, true, &p, &proto)) {
+	switch (ipvsa_gate_parse_ip(skb, pf, true, &p, &proto)) {
 	case IPVSA_P_OK:
 		break;
 	case IPVSA_P_FRAG:
@@ -610,7 +612,7 @@ static unsigned int ipvsa_gate_hook(void *priv, struct sk_buff *skb,
 
 	if (ipvsa_rs_gate_classify(p.transport, p.head, p.headlen, p.plen,
 				   &in, &ev)) {
-		u64 now = ipvsa_gate_now();
+		u64 now = ipvsa_gate_now(g);
 
 		if (in.kind == IPVSA_GATE_IN_ESP)
 			ev = ipvsa_gate_esp(g, svc, &p, &in, now);
@@ -630,12 +632,16 @@ static unsigned int ipvsa_gate_hook(void *priv, struct sk_buff *skb,
 	return NF_DROP;
 }
 
+static unsigned int ipvsa_gate_hook(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	return ipvsa_gate_packet(ipvsa_gate(state->net), skb, state->pf);
+}
+
 /* NAT mode: learn the responder cookie from a real server's reply, which
  * IPVS has just translated to come from the virtual address. */
-static unsigned int ipvsa_learn_hook(void *priv, struct sk_buff *skb,
-				     const struct nf_hook_state *state)
+static void ipvsa_gate_learn(struct ipvsa_gate *g, struct sk_buff *skb, u8 pf)
 {
-	struct ipvsa_gate *g = ipvsa_gate(state->net);
 	struct ipvsa_gate_svcs *svcs;
 	struct ipvsa_gate_svc *svc;
 	struct ipvsa_gate_entry *e;
@@ -647,18 +653,18 @@ static unsigned int ipvsa_learn_hook(void *priv, struct sk_buff *skb,
 	u32 hash;
 
 	svcs = rcu_dereference(g->svcs);
-	if (!svcs || !skb->ipvs_property)
-		return NF_ACCEPT;
-	if (ipvsa_gate_parse_ip(skb, state->pf, false, &p, &proto) != IPVSA_P_OK ||
+	if (!svcs)
+		return;
+	if (ipvsa_gate_parse_ip(skb, pf, false, &p, &proto) != IPVSA_P_OK ||
 	    proto != IPPROTO_UDP)
-		return NF_ACCEPT;
+		return;
 	svc = ipvsa_svc_find(svcs, p.key.af, &p.key.vip);
 	if (!svc || !(READ_ONCE(svc->flags) & IPVSA_IPSEC_F_NAT))
-		return NF_ACCEPT;
+		return;
 	if (ipvsa_gate_parse_udp(skb, &p, false) != IPVSA_P_OK)
-		return NF_ACCEPT;
+		return;
 
-	now = ipvsa_gate_now();
+	now = ipvsa_gate_now(g);
 	hash = ipvsa_gate_hash(g, &p.key);
 	spin_lock_bh(&g->lock);
 	e = ipvsa_gate_lookup(g, &p.key, hash);
@@ -672,6 +678,14 @@ static unsigned int ipvsa_learn_hook(void *priv, struct sk_buff *skb,
 	spin_unlock_bh(&g->lock);
 	if (learned)
 		ipvsa_gcount(g, IPVSA_GCNT_LEARNED);
+}
+
+static unsigned int ipvsa_learn_hook(void *priv, struct sk_buff *skb,
+				     const struct nf_hook_state *state)
+{
+	/* Only replies IPVS has just translated. */
+	if (skb->ipvs_property)
+		ipvsa_gate_learn(ipvsa_gate(state->net), skb, state->pf);
 	/* The reply itself is IPVS's business. */
 	return NF_ACCEPT;
 }
@@ -709,14 +723,12 @@ static const struct nf_hook_ops ipvsa_gate_ops[] = {
  * extended before its timeout rather than up to a period after. Takes the
  * lock per bucket, so packets never wait for a whole pass.
  */
-static void ipvsa_gate_gc(struct work_struct *work)
+static bool ipvsa_gate_collect(struct ipvsa_gate *g)
 {
-	struct ipvsa_gate *g = container_of(to_delayed_work(work),
-					    struct ipvsa_gate, gc);
 	struct ipvsa_gate_entry *e;
 	struct hlist_node *tmp;
 	struct ipvsa_gate_cfg cfg;
-	u64 now = ipvsa_gate_now();
+	u64 now = ipvsa_gate_now(g);
 	u32 i, removed = 0, extended = 0;
 	bool more;
 
@@ -751,7 +763,15 @@ static void ipvsa_gate_gc(struct work_struct *work)
 	spin_lock_bh(&g->lock);
 	more = g->entries > 0;
 	spin_unlock_bh(&g->lock);
-	if (more)
+	return more;
+}
+
+static void ipvsa_gate_gc(struct work_struct *work)
+{
+	struct ipvsa_gate *g = container_of(to_delayed_work(work),
+					    struct ipvsa_gate, gc);
+
+	if (ipvsa_gate_collect(g))
 		queue_delayed_work(system_wq, &g->gc, IPVSA_GC_PERIOD * HZ);
 }
 
@@ -808,18 +828,15 @@ static int ipvsa_gate_alloc_table(struct ipvsa_gate *g)
 	return 0;
 }
 
-int ipvsa_ipsec_set(struct net *net, const void *arg, unsigned int len)
+static int ipvsa_gate_set(struct ipvsa_gate *g, const struct ipvsa_ipsec_cmd *cmd)
 {
-	struct ipvsa_gate *g = ipvsa_gate(net);
-	const struct ipvsa_ipsec_cmd *cmd = arg;
 	struct ipvsa_gate_svcs *cur, *new = NULL;
 	struct ipvsa_gate_svc *svc;
 	union nf_inet_addr vip = {};
+	struct net *net = g->net;
 	u32 i;
 	int ret = 0;
 
-	if (len != sizeof(*cmd))
-		return -EINVAL;
 	if (cmd->cmd == IPVSA_IPSEC_ADD || cmd->cmd == IPVSA_IPSEC_DEL) {
 		if (cmd->af == AF_INET) {
 			memcpy(&vip.ip, cmd->vip, 4);
@@ -915,6 +932,13 @@ int ipvsa_ipsec_set(struct net *net, const void *arg, unsigned int len)
 	}
 	mutex_unlock(&g->cfg_mutex);
 	return ret;
+}
+
+int ipvsa_ipsec_set(struct net *net, const void *arg, unsigned int len)
+{
+	if (len != sizeof(struct ipvsa_ipsec_cmd))
+		return -EINVAL;
+	return ipvsa_gate_set(ipvsa_gate(net), arg);
 }
 
 int ipvsa_ipsec_get(struct net *net, struct ipvsa_ipsec_status *st)
@@ -1015,12 +1039,9 @@ static const struct ctl_table ipvsa_gate_sysctl_tmpl[] = {
 	},
 };
 
-static int __net_init ipvsa_gate_net_init(struct net *net)
+/* Initialises a zeroed gate: no service, default knobs. */
+static void ipvsa_gate_init(struct ipvsa_gate *g, struct net *net)
 {
-	struct ipvsa_gate *g = ipvsa_gate(net);
-	struct ctl_table *tbl;
-	int err;
-
 	g->net = net;
 	spin_lock_init(&g->lock);
 	mutex_init(&g->cfg_mutex);
@@ -1029,6 +1050,39 @@ static int __net_init ipvsa_gate_net_init(struct net *net)
 	g->initial_timeout = 30;
 	g->established_timeout = 3600;
 	g->max_initial = 4096;
+}
+
+/*
+ * Frees a gate's services, entries and buckets. No hook or configuration
+ * call may reach it any more. Process context.
+ */
+static void ipvsa_gate_destroy(struct ipvsa_gate *g)
+{
+	struct ipvsa_gate_svcs *cur;
+	u32 i;
+
+	cancel_delayed_work_sync(&g->gc);
+	ipvsa_gate_flush(g, NULL);
+	cur = rcu_dereference_protected(g->svcs, 1);
+	RCU_INIT_POINTER(g->svcs, NULL);
+	for (i = 0; cur && i < cur->n; i++)
+		kfree_rcu(cur->svc[i], rcu);
+	if (cur)
+		kfree_rcu(cur, rcu);
+	if (g->defrag6)
+		nf_defrag_ipv6_disable(g->net);
+	g->defrag6 = false;
+	kvfree(g->buckets);
+	g->buckets = NULL;
+}
+
+static int __net_init ipvsa_gate_net_init(struct net *net)
+{
+	struct ipvsa_gate *g = ipvsa_gate(net);
+	struct ctl_table *tbl;
+	int err;
+
+	ipvsa_gate_init(g, net);
 
 	tbl = kmemdup(ipvsa_gate_sysctl_tmpl, sizeof(ipvsa_gate_sysctl_tmpl),
 		      GFP_KERNEL);
@@ -1066,9 +1120,7 @@ sysctl:
 static void __net_exit ipvsa_gate_net_exit(struct net *net)
 {
 	struct ipvsa_gate *g = ipvsa_gate(net);
-	struct ipvsa_gate_svcs *cur;
 	const struct ctl_table *tbl;
-	u32 i;
 
 	remove_proc_entry("ip_vs_ipsec", net->proc_net);
 	/* Waits for hooks in flight. */
@@ -1076,19 +1128,8 @@ static void __net_exit ipvsa_gate_net_exit(struct net *net)
 	tbl = g->sysctl->ctl_table_arg;
 	unregister_net_sysctl_table(g->sysctl);
 	kfree(tbl);
-	cancel_delayed_work_sync(&g->gc);
-	ipvsa_gate_flush(g, NULL);
-	cur = rcu_dereference_protected(g->svcs, 1);
-	RCU_INIT_POINTER(g->svcs, NULL);
-	for (i = 0; cur && i < cur->n; i++)
-		kfree_rcu(cur->svc[i], rcu);
-	if (cur)
-		kfree_rcu(cur, rcu);
-	if (g->defrag6)
-		nf_defrag_ipv6_disable(net);
-	/* No hook, collector or configuration call can reach them now. */
-	kvfree(g->buckets);
-	g->buckets = NULL;
+	/* No hook, collector or configuration call can reach it now. */
+	ipvsa_gate_destroy(g);
 }
 
 static struct pernet_operations ipvsa_gate_net_ops = {
@@ -1118,3 +1159,128 @@ void ipvsa_ipsec_unregister(void)
 	rcu_barrier();
 	kmem_cache_destroy(ipvsa_gate_cache);
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * KUnit only: a private gate (not any namespace's) with 192.0.2.1 marked,
+ * driven with real skbs through the same code as the hooks.
+ */
+#define IPVSA_TEST_VIP htonl(0xc0000201)		/* 192.0.2.1 */
+#define IPVSA_TEST_CLIENT(n) htonl(0xc6336400 | (n))	/* 198.51.100.n */
+
+void *ipvsa_test_gate_new(bool nat, u32 soft_quota, u32 max_initial)
+{
+	struct ipvsa_ipsec_cmd cmd = {
+		.cmd = IPVSA_IPSEC_ADD,
+		.af = AF_INET,
+		.flags = nat ? IPVSA_IPSEC_F_NAT : 0,
+		.soft_quota = soft_quota,
+	};
+	__be32 vip = IPVSA_TEST_VIP;
+	struct ipvsa_gate *g;
+
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return NULL;
+	ipvsa_gate_init(g, &init_net);
+	g->max_initial = max_initial;
+	memcpy(cmd.vip, &vip, 4);
+	if (ipvsa_gate_set(g, &cmd)) {
+		ipvsa_gate_destroy(g);
+		kfree(g);
+		return NULL;
+	}
+	return g;
+}
+
+void ipvsa_test_gate_free(void *gate)
+{
+	struct ipvsa_gate *g = gate;
+
+	if (!g)
+		return;
+	ipvsa_gate_destroy(g);
+	/* Entries and services go by RCU callbacks. */
+	rcu_barrier();
+	kfree(g);
+}
+
+int ipvsa_test_gate_packet(void *gate, bool reply, u8 client, u32 transport,
+			   const u8 *payload, u32 len, u32 udp_len_delta)
+{
+	struct ipvsa_gate *g = gate;
+	struct sk_buff *skb;
+	struct iphdr *iph;
+	unsigned int verdict = NF_ACCEPT;
+	__be32 caddr = IPVSA_TEST_CLIENT(client), vaddr = IPVSA_TEST_VIP;
+	bool udp = transport == IPVSA_GATE_UDP500 ||
+		   transport == IPVSA_GATE_UDP4500;
+
+	skb = alloc_skb(LL_MAX_HEADER + sizeof(*iph) + sizeof(struct udphdr) + len,
+			GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	skb_reserve(skb, LL_MAX_HEADER);
+	skb_reset_network_header(skb);
+	iph = skb_put_zero(skb, sizeof(*iph));
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->ttl = 64;
+	iph->saddr = reply ? vaddr : caddr;
+	iph->daddr = reply ? caddr : vaddr;
+	skb_set_transport_header(skb, sizeof(*iph));
+	if (udp) {
+		struct udphdr *uh = skb_put_zero(skb, sizeof(*uh));
+		__be16 port = htons(transport == IPVSA_GATE_UDP500 ?
+				    IPVSA_ISAKMP_PORT : IPVSA_NATT_PORT);
+
+		iph->protocol = IPPROTO_UDP;
+		uh->source = port;
+		uh->dest = port;
+		uh->len = htons(sizeof(*uh) + len + udp_len_delta);
+	} else {
+		iph->protocol = transport == IPVSA_GATE_AH ? IPPROTO_AH : IPPROTO_ESP;
+	}
+	skb_put_data(skb, payload, len);
+	iph->tot_len = htons(skb->len);
+	ip_send_check(iph);
+
+	rcu_read_lock();
+	if (reply)
+		ipvsa_gate_learn(g, skb, NFPROTO_IPV4);
+	else
+		verdict = ipvsa_gate_packet(g, skb, NFPROTO_IPV4);
+	rcu_read_unlock();
+	kfree_skb(skb);
+	return verdict;
+}
+
+void ipvsa_test_gate_advance(void *gate, u32 seconds, bool collect)
+{
+	struct ipvsa_gate *g = gate;
+
+	WRITE_ONCE(g->skew, g->skew + seconds);
+	if (collect)
+		ipvsa_gate_collect(g);
+}
+
+u64 ipvsa_test_gate_counter(void *gate, u32 idx)
+{
+	struct ipvsa_gate *g = gate;
+
+	return idx < IPVSA_GCNT_MAX ? atomic64_read(&g->cnt[idx]) : 0;
+}
+
+void ipvsa_test_gate_counts(void *gate, u32 *entries, u32 *initial, u32 *soft)
+{
+	struct ipvsa_gate *g = gate;
+	struct ipvsa_gate_svcs *svcs;
+
+	spin_lock_bh(&g->lock);
+	*entries = g->entries;
+	*initial = g->initial;
+	svcs = rcu_dereference_protected(g->svcs, 1);
+	*soft = svcs && svcs->n ? svcs->svc[0]->soft : 0;
+	spin_unlock_bh(&g->lock);
+}
+#endif

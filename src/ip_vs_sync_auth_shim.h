@@ -380,4 +380,24 @@ bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
 int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 		   u8 *out, u32 out_size);
 
+/*
+ * KUnit only (CONFIG_KUNIT), ip_vs_sync_auth_ipsec.c: a private gate with
+ * 192.0.2.1 marked (NAT mode if @nat), fed with real IPv4 skbs from client
+ * 198.51.100.@client through the hooks' own code. Process context.
+ */
+void *ipvsa_test_gate_new(bool nat, u32 soft_quota, u32 max_initial);
+void ipvsa_test_gate_free(void *gate);
+/*
+ * Runs one packet (IPVSA_GATE_* @transport, UDP payload or ESP/AH bytes
+ * @payload) to the VIP, or with @reply a NAT reply from it through the
+ * learning hook. @udp_len_delta is added to the UDP length field (to
+ * forge a truncated datagram). Returns the netfilter verdict.
+ */
+int ipvsa_test_gate_packet(void *gate, bool reply, u8 client, u32 transport,
+			   const u8 *payload, u32 len, u32 udp_len_delta);
+/* Moves the gate's clock forward; with @collect runs one collector pass. */
+void ipvsa_test_gate_advance(void *gate, u32 seconds, bool collect);
+u64 ipvsa_test_gate_counter(void *gate, u32 idx);
+void ipvsa_test_gate_counts(void *gate, u32 *entries, u32 *initial, u32 *soft);
+
 #endif /* _IP_VS_SYNC_AUTH_SHIM_H */

@@ -408,3 +408,319 @@ impl Drop for Registration {
         unsafe { shim::ipvsa_ipsec_unregister() };
     }
 }
+
+#[kunit_tests(ip_vs_sync_auth_ipsec)]
+mod tests {
+    use super::*;
+
+    const NF_DROP: c_int = 0;
+    const NF_ACCEPT: c_int = 1;
+    const IC: [u8; 8] = [0x11; 8];
+    const RC: [u8; 8] = [0xa1, 2, 3, 4, 5, 6, 7, 8];
+
+    use kernel::ffi::c_int;
+
+    /// A private gate of the C side, freed on drop.
+    struct TestGate(*mut core::ffi::c_void);
+
+    impl TestGate {
+        fn new(nat: bool, soft_quota: u32, max_initial: u32) -> Result<Self> {
+            // SAFETY: Process context (KUnit); no other precondition.
+            let g = unsafe { shim::ipvsa_test_gate_new(nat, soft_quota, max_initial) };
+            if g.is_null() {
+                return Err(ENOMEM);
+            }
+            Ok(Self(g))
+        }
+
+        fn send(&self, client: u8, transport: u32, payload: &[u8], delta: u32) -> c_int {
+            // SAFETY: `self.0` is a live gate; `payload` is readable.
+            unsafe {
+                shim::ipvsa_test_gate_packet(
+                    self.0,
+                    false,
+                    client,
+                    transport,
+                    payload.as_ptr(),
+                    payload.len() as u32,
+                    delta,
+                )
+            }
+        }
+
+        fn packet(&self, client: u8, transport: u32, payload: &[u8]) -> c_int {
+            self.send(client, transport, payload, 0)
+        }
+
+        fn reply(&self, client: u8, transport: u32, payload: &[u8]) {
+            // SAFETY: As in `send`.
+            unsafe {
+                shim::ipvsa_test_gate_packet(
+                    self.0,
+                    true,
+                    client,
+                    transport,
+                    payload.as_ptr(),
+                    payload.len() as u32,
+                    0,
+                )
+            };
+        }
+
+        fn advance(&self, seconds: u32, collect: bool) {
+            // SAFETY: `self.0` is a live gate; process context.
+            unsafe { shim::ipvsa_test_gate_advance(self.0, seconds, collect) }
+        }
+
+        fn counter(&self, ev: GateEvent) -> u64 {
+            self.c_counter(ev.index() as u32)
+        }
+
+        fn c_counter(&self, idx: u32) -> u64 {
+            // SAFETY: `self.0` is a live gate.
+            unsafe { shim::ipvsa_test_gate_counter(self.0, idx) }
+        }
+
+        /// (entries, INITIAL entries, soft entries of the service).
+        fn counts(&self) -> (u32, u32, u32) {
+            let (mut e, mut i, mut s) = (0, 0, 0);
+            // SAFETY: `self.0` is a live gate; the outputs are writable.
+            unsafe { shim::ipvsa_test_gate_counts(self.0, &mut e, &mut i, &mut s) };
+            (e, i, s)
+        }
+    }
+
+    impl Drop for TestGate {
+        fn drop(&mut self) {
+            // SAFETY: `self.0` came from `ipvsa_test_gate_new` and is freed
+            // once, here, in process context.
+            unsafe { shim::ipvsa_test_gate_free(self.0) };
+        }
+    }
+
+    /// An IKEv2 header (28 bytes) with the given cookies.
+    fn ike(icookie: [u8; 8], rcookie: [u8; 8]) -> [u8; 28] {
+        let mut h = [0u8; 28];
+        h[..8].copy_from_slice(&icookie);
+        h[8..16].copy_from_slice(&rcookie);
+        h[17] = 0x20;
+        h[18] = 34;
+        h[27] = 28;
+        h
+    }
+
+    /// The same behind the non-ESP marker (UDP 4500).
+    fn natt_ike(icookie: [u8; 8], rcookie: [u8; 8]) -> [u8; 32] {
+        let mut m = [0u8; 32];
+        m[4..].copy_from_slice(&ike(icookie, rcookie));
+        m
+    }
+
+    const ESP: [u8; 16] = [0, 0, 0x10, 0x01, 0, 0, 0, 1, 0xab, 0xab, 0xab, 0xab, 0, 0, 0, 0];
+    const UDP500: u32 = shim::IPVSA_GATE_UDP500;
+    const UDP4500: u32 = shim::IPVSA_GATE_UDP4500;
+    const PESP: u32 = shim::IPVSA_GATE_ESP;
+    const PAH: u32 = shim::IPVSA_GATE_AH;
+
+    #[test]
+    fn esp_without_entry_is_rejected() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        assert_eq!(g.packet(1, PESP, &ESP), NF_DROP);
+        assert_eq!(g.packet(1, PAH, &ESP), NF_DROP);
+        assert_eq!(g.counter(GateEvent::EspNoEntry), 2);
+        assert_eq!(g.counts(), (0, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn initial_then_established_direct_routing() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        assert_eq!(g.packet(1, UDP500, &ike(IC, [0; 8])), NF_ACCEPT);
+        assert_eq!(g.counts(), (1, 1, 0));
+        assert_eq!(g.packet(1, PESP, &ESP), NF_DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 1);
+        // Another client is unaffected.
+        assert_eq!(g.packet(2, PESP, &ESP), NF_DROP);
+        assert_eq!(g.counter(GateEvent::EspNoEntry), 1);
+        // DR: any responder cookie establishes.
+        assert_eq!(g.packet(1, UDP500, &ike(IC, RC)), NF_ACCEPT);
+        assert_eq!(g.counts(), (1, 0, 0));
+        assert_eq!(g.packet(1, PESP, &ESP), NF_ACCEPT);
+        assert_eq!(g.packet(1, PAH, &ESP), NF_ACCEPT);
+        assert_eq!(g.counter(GateEvent::EspPass), 2);
+        // Zero initiator cookie: dropped, counted, nothing changes.
+        assert_eq!(g.packet(3, UDP500, &ike([0; 8], [0; 8])), NF_DROP);
+        assert_eq!(g.counter(GateEvent::IsakmpZeroIcookie), 1);
+        assert_eq!(g.counts(), (1, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn nat_mode_needs_the_learned_cookie() -> Result {
+        let g = TestGate::new(true, 0, 16)?;
+        assert_eq!(g.packet(1, UDP500, &ike(IC, [0; 8])), NF_ACCEPT);
+        // Nothing learned yet: no cookie establishes.
+        assert_eq!(g.packet(1, UDP500, &ike(IC, RC)), NF_DROP);
+        g.reply(1, UDP500, &ike(IC, RC));
+        assert_eq!(g.c_counter(shim::IPVSA_GCNT_LEARNED), 1);
+        let mut wrong = RC;
+        wrong[7] ^= 1;
+        assert_eq!(g.packet(1, UDP500, &ike(IC, wrong)), NF_DROP);
+        assert_eq!(g.counter(GateEvent::CookieMismatch), 2);
+        assert_eq!(g.packet(1, PESP, &ESP), NF_DROP);
+        assert_eq!(g.packet(1, UDP500, &ike(IC, RC)), NF_ACCEPT);
+        assert_eq!(g.counter(GateEvent::Established), 1);
+        assert_eq!(g.packet(1, PESP, &ESP), NF_ACCEPT);
+        // Once established, cookies may change (rekey).
+        assert_eq!(g.packet(1, UDP500, &ike([7; 8], [9; 8])), NF_ACCEPT);
+        // A reply for a client without an entry teaches nothing.
+        g.reply(5, UDP500, &ike(IC, RC));
+        assert_eq!(g.c_counter(shim::IPVSA_GCNT_LEARNED), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn nat_traversal_on_4500() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        assert_eq!(g.packet(1, UDP4500, &[0xff]), NF_ACCEPT);
+        assert_eq!(g.counter(GateEvent::KeepaliveNoEntry), 1);
+        // A keepalive creates nothing.
+        assert_eq!(g.counts().0, 0);
+        // ESP in UDP without an entry.
+        assert_eq!(g.packet(1, UDP4500, &ESP), NF_DROP);
+        assert_eq!(g.packet(1, UDP4500, &natt_ike(IC, [0; 8])), NF_ACCEPT);
+        assert_eq!(g.packet(1, UDP4500, &ESP), NF_DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 1);
+        assert_eq!(g.packet(1, UDP4500, &natt_ike(IC, RC)), NF_ACCEPT);
+        assert_eq!(g.packet(1, UDP4500, &ESP), NF_ACCEPT);
+        assert_eq!(g.packet(1, UDP4500, &[0xff]), NF_ACCEPT);
+        assert_eq!(g.counter(GateEvent::EstablishedRefresh), 1);
+        assert_eq!(g.packet(1, UDP4500, &[0, 0, 0, 0]), NF_DROP);
+        assert_eq!(g.counter(GateEvent::NattMalformed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_and_truncated_packets_are_counted_drops() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        let h = ike(IC, [0; 8]);
+        // UDP length claims 100 more bytes than the datagram holds.
+        assert_eq!(g.send(1, UDP500, &h, 100), NF_DROP);
+        assert_eq!(g.c_counter(shim::IPVSA_GCNT_MALFORMED), 1);
+        // Shorter than an IKE header; IKE length beyond the payload.
+        assert_eq!(g.packet(1, UDP500, &h[..20]), NF_DROP);
+        let mut long = h;
+        long[27] = 200;
+        assert_eq!(g.packet(1, UDP500, &long), NF_DROP);
+        let mut v3 = h;
+        v3[17] = 0x30;
+        assert_eq!(g.packet(1, UDP500, &v3), NF_DROP);
+        assert_eq!(g.counter(GateEvent::IsakmpBadHeader), 3);
+        assert_eq!(g.packet(1, UDP500, &[]), NF_DROP);
+        assert_eq!(g.counts(), (0, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn timers_and_collector() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        g.packet(1, UDP500, &ike(IC, [0; 8]));
+        g.packet(2, UDP500, &ike(IC, [0; 8]));
+        g.packet(2, UDP500, &ike(IC, RC));
+        // INITIAL lives 30 s; ESTABLISHED 3600 s, refreshed by ISAKMP only.
+        g.advance(31, true);
+        assert_eq!(g.counts(), (1, 0, 0));
+        assert_eq!(g.c_counter(shim::IPVSA_GCNT_EXPIRED), 1);
+        g.advance(3000, false);
+        assert_eq!(g.packet(2, PESP, &ESP), NF_ACCEPT);
+        g.advance(600, true);
+        // ESP did not refresh the entry.
+        assert_eq!(g.packet(2, PESP, &ESP), NF_DROP);
+        assert_eq!(g.counts(), (0, 0, 0));
+        // ISAKMP (here a keepalive) does refresh.
+        g.packet(3, UDP500, &ike(IC, [0; 8]));
+        g.packet(3, UDP500, &ike(IC, RC));
+        g.advance(3000, false);
+        g.packet(3, UDP4500, &[0xff]);
+        g.advance(3000, true);
+        assert_eq!(g.packet(3, PESP, &ESP), NF_ACCEPT);
+        Ok(())
+    }
+
+    #[test]
+    fn cap_on_initial_entries_spares_established_ones() -> Result {
+        let g = TestGate::new(false, 0, 3)?;
+        g.packet(1, UDP500, &ike(IC, [0; 8]));
+        g.packet(1, UDP500, &ike(IC, RC));
+        for c in 10..20u8 {
+            g.packet(c, UDP500, &ike([c; 8], [0; 8]));
+        }
+        assert_eq!(g.counter(GateEvent::InitialCreated), 4);
+        assert_eq!(g.counter(GateEvent::InitialCap), 7);
+        assert_eq!(g.counts(), (4, 3, 0));
+        assert_eq!(g.packet(1, PESP, &ESP), NF_ACCEPT);
+        // Room again once the flood's entries are collected.
+        g.advance(31, true);
+        assert_eq!(g.packet(30, UDP500, &ike(IC, [0; 8])), NF_ACCEPT);
+        assert_eq!(g.counts(), (2, 1, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn soft_expiry_keeps_quota_entries() -> Result {
+        let g = TestGate::new(false, 1, 16)?;
+        for c in [1u8, 2] {
+            g.packet(c, UDP500, &ike(IC, [0; 8]));
+            g.packet(c, UDP500, &ike(IC, RC));
+        }
+        // The collector looks one second ahead.
+        g.advance(3599, true);
+        assert_eq!(g.counts(), (2, 0, 1));
+        assert_eq!(g.c_counter(shim::IPVSA_GCNT_SOFT_EXTENDED), 1);
+        g.advance(1, true);
+        assert_eq!(g.counts(), (1, 0, 1));
+        let kept = if g.packet(1, PESP, &ESP) == NF_ACCEPT { 1 } else { 2 };
+        assert_eq!(g.packet(3 - kept, PESP, &ESP), NF_DROP);
+        assert_eq!(g.packet(kept, UDP4500, &[0xff]), NF_ACCEPT);
+        assert_eq!(g.counter(GateEvent::SoftRevived), 1);
+        assert_eq!(g.counts(), (1, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn ffi_tables_agree_with_the_pure_crate() -> Result {
+        let mut buf = [0u8; 32];
+        for i in 0..shim::IPVSA_GCNT_MAX {
+            // SAFETY: `buf` is writable for its length.
+            let ok = unsafe { ipvsa_rs_gate_counter_name(i, buf.as_mut_ptr().cast(), 32) };
+            assert!(ok);
+            let name = counter_name(i).ok_or(EINVAL)?;
+            assert_eq!(&buf[..name.len()], name.as_bytes());
+            assert_eq!(buf[name.len()], 0);
+        }
+        // SAFETY: As above.
+        assert!(!unsafe { ipvsa_rs_gate_counter_name(shim::IPVSA_GCNT_MAX, buf.as_mut_ptr().cast(), 32) });
+        // SAFETY: As above; a 4-byte buffer is too small for any name.
+        assert!(!unsafe { ipvsa_rs_gate_counter_name(0, buf.as_mut_ptr().cast(), 4) });
+        for ev in GateEvent::ALL {
+            let v = ipvsa_rs_gate_verdict(ev.index() as u32);
+            let want = match ev.verdict() {
+                Verdict::Pass => shim::IPVSA_GATE_PASS,
+                Verdict::Drop => shim::IPVSA_GATE_DROP,
+                Verdict::RejectNoEntry => shim::IPVSA_GATE_REJECT,
+            };
+            assert_eq!(v, want);
+        }
+        assert_eq!(ipvsa_rs_gate_verdict(999), shim::IPVSA_GATE_DROP);
+        // A state round-trips through the C representation.
+        let cfg = Config::DEFAULT;
+        let mut e = Entry::established_from_sync(5, &cfg);
+        assert!(e.soft_extend(3605, &cfg));
+        let mut st = shim::ipvsa_gate_state::default();
+        entry_to(&e, &mut st);
+        assert_eq!(entry_from(&st), Some(e));
+        st.state = 9;
+        assert_eq!(entry_from(&st), None);
+        Ok(())
+    }
+}
