@@ -34,9 +34,7 @@ const _: () = {
     assert!(GateEvent::InitialCreated.index() == shim::IPVSA_GEV_INITIAL_CREATED as usize);
     assert!(GateEvent::EspNoEntry.index() == shim::IPVSA_GEV_ESP_NO_ENTRY as usize);
     assert!(GateEvent::IsakmpNoInitial.index() == shim::IPVSA_GEV_ISAKMP_NO_INITIAL as usize);
-    assert!(
-        GateEvent::EstablishedRefresh.index() == shim::IPVSA_GEV_ESTABLISHED_REFRESH as usize
-    );
+    assert!(GateEvent::EstablishedRefresh.index() == shim::IPVSA_GEV_ESTABLISHED_REFRESH as usize);
     assert!(GateEvent::EspPass.index() == shim::IPVSA_GEV_ESP_PASS as usize);
     assert!(isakmp::NON_ESP_MARKER_LEN + isakmp::IKE_HEADER_LEN == HEAD_LEN);
 };
@@ -266,7 +264,9 @@ fn counter_name(idx: u32) -> Option<&'static str> {
     let idx = idx as usize;
     match GateEvent::ALL.get(idx) {
         Some(ev) => Some(ev.name()),
-        None => C_COUNTERS.get(idx.checked_sub(GateEvent::ALL.len())?).copied(),
+        None => C_COUNTERS
+            .get(idx.checked_sub(GateEvent::ALL.len())?)
+            .copied(),
     }
 }
 
@@ -343,7 +343,9 @@ unsafe extern "C" fn ipvsa_rs_gate_from_sync(
     // SAFETY: The caller passes readable settings.
     let cfg = config(unsafe { &*cfg });
     // SAFETY: The caller passes a writable state.
-    entry_to(&Entry::established_from_sync(now, &cfg), unsafe { &mut *st });
+    entry_to(&Entry::established_from_sync(now, &cfg), unsafe {
+        &mut *st
+    });
 }
 
 /// Soft expiry for the collector.
@@ -516,7 +518,9 @@ mod tests {
         m
     }
 
-    const ESP: [u8; 16] = [0, 0, 0x10, 0x01, 0, 0, 0, 1, 0xab, 0xab, 0xab, 0xab, 0, 0, 0, 0];
+    const ESP: [u8; 16] = [
+        0, 0, 0x10, 0x01, 0, 0, 0, 1, 0xab, 0xab, 0xab, 0xab, 0, 0, 0, 0,
+    ];
     const UDP500: u32 = shim::IPVSA_GATE_UDP500;
     const UDP4500: u32 = shim::IPVSA_GATE_UDP4500;
     const PESP: u32 = shim::IPVSA_GATE_ESP;
@@ -679,7 +683,11 @@ mod tests {
         assert_eq!(g.c_counter(shim::IPVSA_GCNT_SOFT_EXTENDED), 1);
         g.advance(1, true);
         assert_eq!(g.counts(), (1, 0, 1));
-        let kept = if g.packet(1, PESP, &ESP) == NF_ACCEPT { 1 } else { 2 };
+        let kept = if g.packet(1, PESP, &ESP) == NF_ACCEPT {
+            1
+        } else {
+            2
+        };
         assert_eq!(g.packet(3 - kept, PESP, &ESP), NF_DROP);
         assert_eq!(g.packet(kept, UDP4500, &[0xff]), NF_ACCEPT);
         assert_eq!(g.counter(GateEvent::SoftRevived), 1);
@@ -699,7 +707,9 @@ mod tests {
             assert_eq!(buf[name.len()], 0);
         }
         // SAFETY: As above.
-        assert!(!unsafe { ipvsa_rs_gate_counter_name(shim::IPVSA_GCNT_MAX, buf.as_mut_ptr().cast(), 32) });
+        assert!(!unsafe {
+            ipvsa_rs_gate_counter_name(shim::IPVSA_GCNT_MAX, buf.as_mut_ptr().cast(), 32)
+        });
         // SAFETY: As above; a 4-byte buffer is too small for any name.
         assert!(!unsafe { ipvsa_rs_gate_counter_name(0, buf.as_mut_ptr().cast(), 4) });
         for ev in GateEvent::ALL {
