@@ -46,31 +46,52 @@ rc=$?
 [ "$rc" = 0 ] || fail "the upstream IPVS selftest fails even without our module (exit $rc)"
 info "(a) stock IPVS: upstream selftest passes"
 
-# (b) module loaded, key set everywhere
-load_module
-$SYNCAUTH key set tot0234 || fail "cannot set the key"
-keyed="$IPVS_AUTH_OUT/keyed-namespaces"
-: >"$keyed"
-(
+# Runs "$@" in every network namespace as it appears, until killed; logs
+# the namespaces where it succeeded to $done_file.
+watch_namespaces() {
 	while :; do
 		for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-			grep -qx "$ns" "$keyed" && continue
-			if ip netns exec "$ns" $SYNCAUTH key set tot0234 2>/dev/null; then
-				echo "$ns" >>"$keyed"
+			grep -qx "$ns" "$done_file" && continue
+			if ip netns exec "$ns" "$@" 2>/dev/null; then
+				echo "$ns" >>"$done_file"
 			fi
 		done
 		sleep 0.2
 	done
-) &
+}
+
+# (b) module loaded, key set everywhere
+load_module
+$SYNCAUTH key set tot0234 || fail "cannot set the key"
+done_file="$IPVS_AUTH_OUT/keyed-namespaces"
+: >"$done_file"
+watch_namespaces $SYNCAUTH key set tot0234 &
 watcher=$!
 run_selftest module
 rc=$?
 kill "$watcher"
-n=$(wc -l <"$keyed")
+n=$(wc -l <"$done_file")
 info "(b) keys were set in $n selftest namespaces while it ran"
 [ "$rc" = 0 ] || fail "the upstream IPVS selftest fails with ip_vs_sync_auth loaded and keyed (exit $rc)"
 [ "$n" -gt 0 ] || fail "the watcher set no key in the selftest's namespaces"
 info "(b) ip_vs_sync_auth loaded and keyed: upstream selftest passes"
 
-# (c) the IPsec gate does not exist yet.
-info "(c) IPsec gate active: not run -- the gate is not implemented yet (issue: IPsec VPN load balancing)"
+# (c) the IPsec gate active for the selftest's virtual address, in NAT mode
+# (so both the LOCAL_IN gate and the FORWARD cookie-learning hook run on
+# its traffic), in every namespace, keys still set.
+VIP_SELFTEST=207.175.44.110
+IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"
+$IPSEC add "$VIP_SELFTEST" --nat || fail "cannot gate $VIP_SELFTEST"
+done_file="$IPVS_AUTH_OUT/gated-namespaces"
+: >"$done_file"
+watch_namespaces sh -c "$SYNCAUTH key set tot0234 && $IPSEC add $VIP_SELFTEST --nat" &
+watcher=$!
+run_selftest gate
+rc=$?
+kill "$watcher"
+n=$(wc -l <"$done_file")
+info "(c) the gate was active in $n selftest namespaces while it ran"
+[ "$rc" = 0 ] || fail "the upstream IPVS selftest fails with the IPsec gate active (exit $rc)"
+[ "$n" -gt 0 ] || fail "the watcher gated no selftest namespace"
+$IPSEC flush
+info "(c) IPsec gate active: upstream selftest passes"
