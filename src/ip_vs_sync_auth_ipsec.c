@@ -627,7 +627,8 @@ static unsigned int ipvsa_gate_packet(struct ipvsa_gate *g, struct sk_buff *skb,
 	verdict = ipvsa_rs_gate_verdict(ev);
 	if (verdict == IPVSA_GATE_PASS)
 		return NF_ACCEPT;
-	if (verdict == IPVSA_GATE_REJECT)
+	/* ESP in UDP reached an open UDP port: no protocol-unreachable. */
+	if (verdict == IPVSA_GATE_REJECT && p.transport != IPVSA_GATE_UDP4500)
 		ipvsa_gate_reject(skb, &p);
 	return NF_DROP;
 }
@@ -1160,10 +1161,9 @@ void ipvsa_ipsec_unregister(void)
 	kmem_cache_destroy(ipvsa_gate_cache);
 }
 
-#if IS_ENABLED(CONFIG_KUNIT)
 /*
- * KUnit only: a private gate (not any namespace's) with 192.0.2.1 marked,
- * driven with real skbs through the same code as the hooks.
+ * A private gate (not any namespace's) with 192.0.2.1 marked, for KUnit and
+ * the benchmark: driven through the same code as the hooks.
  */
 #define IPVSA_TEST_VIP htonl(0xc0000201)		/* 192.0.2.1 */
 #define IPVSA_TEST_CLIENT(n) htonl(0xc6336400 | (n))	/* 198.51.100.n */
@@ -1205,6 +1205,97 @@ void ipvsa_test_gate_free(void *gate)
 	kfree(g);
 }
 
+/* A packet from client address @caddr (ESP, or ISAKMP with @rcookie). */
+static void ipvsa_bench_pkt(struct ipvsa_gate_pkt *p,
+			    struct ipvsa_gate_input *in, __be32 caddr,
+			    bool esp, u8 rcookie)
+{
+	memset(p, 0, sizeof(*p));
+	memset(in, 0, sizeof(*in));
+	p->key.af = AF_INET;
+	p->key.client.ip = caddr;
+	p->key.vip.ip = IPVSA_TEST_VIP;
+	p->transport = esp ? IPVSA_GATE_ESP : IPVSA_GATE_UDP500;
+	in->kind = esp ? IPVSA_GATE_IN_ESP : IPVSA_GATE_IN_ISAKMP;
+	memset(in->icookie, 0x11, sizeof(in->icookie));
+	memset(in->rcookie, rcookie, sizeof(in->rcookie));
+}
+
+static __be32 ipvsa_bench_client(u32 i)
+{
+	return htonl(0x0a000000 | (i & 0xffffff));	/* 10.x.y.z */
+}
+
+int ipvsa_gate_bench(u32 entries, u32 iters, struct ipvsa_gate_bench *r)
+{
+	struct ipvsa_gate_svc *svc;
+	struct ipvsa_gate_input in;
+	struct ipvsa_gate_pkt p;
+	struct ipvsa_gate *g;
+	u64 t, now;
+	u32 i, bad = 0;
+
+	memset(r, 0, sizeof(*r));
+	g = ipvsa_test_gate_new(false, 0, entries);
+	if (!g)
+		return -ENOMEM;
+	/* Nobody else configures a private gate. */
+	svc = rcu_dereference_protected(g->svcs, 1)->svc[0];
+	iters = max(iters, 1U);
+	now = ipvsa_gate_now(g);
+
+	t = ktime_get_ns();
+	for (i = 0; i < entries; i++) {
+		ipvsa_bench_pkt(&p, &in, ipvsa_bench_client(i), false, 0);
+		bad += ipvsa_gate_isakmp(g, svc, &p, &in, now) !=
+		       IPVSA_GEV_INITIAL_CREATED;
+	}
+	r->isakmp_create_ns = div_u64(ktime_get_ns() - t, max(entries, 1U));
+	t = ktime_get_ns();
+	for (i = 0; i < entries; i++) {
+		ipvsa_bench_pkt(&p, &in, ipvsa_bench_client(i), false, 0x22);
+		bad += ipvsa_gate_isakmp(g, svc, &p, &in, now) !=
+		       IPVSA_GEV_ESTABLISHED;
+	}
+	r->isakmp_establish_ns = div_u64(ktime_get_ns() - t, max(entries, 1U));
+
+	rcu_read_lock();
+	t = ktime_get_ns();
+	for (i = 0; i < iters; i++) {
+		ipvsa_bench_pkt(&p, &in, ipvsa_bench_client((i * 7919) % max(entries, 1U)),
+				true, 0);
+		bad += ipvsa_gate_esp(g, svc, &p, &in, now) !=
+		       IPVSA_GEV_ESP_PASS;
+	}
+	r->esp_hit_ns = div_u64(ktime_get_ns() - t, iters);
+	t = ktime_get_ns();
+	for (i = 0; i < iters; i++) {
+		ipvsa_bench_pkt(&p, &in, htonl(0x0b000000 | i), true, 0);
+		bad += ipvsa_gate_esp(g, svc, &p, &in, now) !=
+		       IPVSA_GEV_ESP_NO_ENTRY;
+	}
+	r->esp_miss_ns = div_u64(ktime_get_ns() - t, iters);
+	rcu_read_unlock();
+
+	/* Collector: a pass over live entries, then one removing them all. */
+	cancel_delayed_work_sync(&g->gc);
+	t = ktime_get_ns();
+	ipvsa_gate_collect(g);
+	r->gc_live_ns = ktime_get_ns() - t;
+	r->entries = g->entries;
+	WRITE_ONCE(g->skew, 7200);
+	t = ktime_get_ns();
+	ipvsa_gate_collect(g);
+	r->gc_expire_ns = ktime_get_ns() - t;
+	r->entry_size = kmem_cache_size(ipvsa_gate_cache);
+	r->buckets = g->mask + 1;
+	r->bucket_bytes = (u64)(g->mask + 1) * sizeof(struct hlist_head);
+	r->errors = bad + g->entries;
+	ipvsa_test_gate_free(g);
+	return 0;
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
 int ipvsa_test_gate_packet(void *gate, bool reply, u8 client, u32 transport,
 			   const u8 *payload, u32 len, u32 udp_len_delta)
 {

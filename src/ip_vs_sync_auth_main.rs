@@ -47,6 +47,7 @@ impl kernel::Module for IpVsSyncAuth {
         let iters = module_parameters::bench.value();
         if iters > 0 {
             glue::sync::bench(iters)?;
+            glue::ipsec::bench(iters)?;
         }
         pr_info!(
             "loaded: hmac(md5) available, IPVS {} sync path present\n",

@@ -219,6 +219,7 @@ struct ipvsa_ipsec_cmd {
 /* Events counted per packet (proto::isakmp::GateEvent::index()). */
 #define IPVSA_GEV_INITIAL_CREATED 3
 #define IPVSA_GEV_ISAKMP_NO_INITIAL 7
+#define IPVSA_GEV_ESTABLISHED 8
 #define IPVSA_GEV_ESTABLISHED_REFRESH 10
 #define IPVSA_GEV_ESP_NO_ENTRY 12
 #define IPVSA_GEV_ESP_PASS 14
@@ -380,13 +381,48 @@ bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
 int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 		   u8 *out, u32 out_size);
 
+/**
+ * struct ipvsa_gate_bench - what ipvsa_gate_bench() measured
+ * @isakmp_create_ns: ns per ISAKMP packet creating an INITIAL entry
+ * @isakmp_establish_ns: ns per ISAKMP packet establishing one
+ * @esp_hit_ns: ns per ESP lookup of an ESTABLISHED client (lockless path)
+ * @esp_miss_ns: ns per ESP with no entry (incl. the fail-over lookup)
+ * @gc_live_ns: one collector pass over the table, nothing expired
+ * @gc_expire_ns: one collector pass removing every entry
+ * @entries: entries in the table before the second pass
+ * @entry_size: bytes per entry in its slab cache
+ * @buckets: hash buckets
+ * @bucket_bytes: bytes of buckets
+ * @errors: unexpected verdicts or leftovers (0 when all went as planned)
+ */
+struct ipvsa_gate_bench {
+	u64 isakmp_create_ns;
+	u64 isakmp_establish_ns;
+	u64 esp_hit_ns;
+	u64 esp_miss_ns;
+	u64 gc_live_ns;
+	u64 gc_expire_ns;
+	u64 entries;
+	u64 entry_size;
+	u64 buckets;
+	u64 bucket_bytes;
+	u64 errors;
+};
+
+/* Benchmark of the gate's table on a private gate: @entries clients,
+ * @iters ESP lookups. Process context. */
+int ipvsa_gate_bench(u32 entries, u32 iters, struct ipvsa_gate_bench *r);
+
 /*
- * KUnit only (CONFIG_KUNIT), ip_vs_sync_auth_ipsec.c: a private gate with
- * 192.0.2.1 marked (NAT mode if @nat), fed with real IPv4 skbs from client
- * 198.51.100.@client through the hooks' own code. Process context.
+ * ip_vs_sync_auth_ipsec.c: a private gate with 192.0.2.1 marked (NAT mode
+ * if @nat), for the benchmark and KUnit. Process context.
  */
 void *ipvsa_test_gate_new(bool nat, u32 soft_quota, u32 max_initial);
 void ipvsa_test_gate_free(void *gate);
+/*
+ * KUnit only (CONFIG_KUNIT): fed with real IPv4 skbs from client
+ * 198.51.100.@client through the hooks' own code.
+ */
 /*
  * Runs one packet (IPVSA_GATE_* @transport, UDP payload or ESP/AH bytes
  * @payload) to the VIP, or with @reply a NAT reply from it through the

@@ -83,4 +83,5 @@ wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter soft_revived) = 1 ]"
 nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota=1 entries=1 soft=0" ||
 	fail "service after revival: $(nsx "$NS_DIR" $IPSEC list | head -1)"
 nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec
+info "entry slab (name active total objsize ...): $(grep '^ipvsa_gate_entry ' /proc/slabinfo)"
 info "cap and soft expiry work"

@@ -85,16 +85,20 @@ def cmd_keepalive(a):
     return 0
 
 
-def icmp_matches(fam, data, dst):
-    """Is @data (from a raw ICMP socket) an ICMP error about our packet?"""
+def icmp_matches(fam, data, dst, udp=False):
+    """Is @data (from a raw ICMP socket) an ICMP error about our packet?
+    For ESP/AH: protocol unreachable; for ESP in UDP: any unreachable."""
     if fam == socket.AF_INET:
         ihl = (data[0] & 0x0F) * 4
         icmp = data[ihl:]
-        if len(icmp) < 8 + 20 or icmp[0] != 3 or icmp[1] != 2:
+        if len(icmp) < 8 + 20 or icmp[0] != 3 or (icmp[1] != 2 and not udp):
             return False
         inner = icmp[8:]
-        return inner[9] in (IPPROTO_ESP, IPPROTO_AH) and socket.inet_ntoa(inner[16:20]) == dst
+        protos = (socket.IPPROTO_UDP,) if udp else (IPPROTO_ESP, IPPROTO_AH)
+        return inner[9] in protos and socket.inet_ntoa(inner[16:20]) == dst
     icmp = data
+    if udp:
+        return len(icmp) >= 8 + 40 and icmp[0] in (1, 4)
     if len(icmp) < 8 + 40 or icmp[0] != 4 or icmp[1] != 1:
         return False
     pointer = struct.unpack("!I", icmp[4:8])[0]
@@ -137,7 +141,7 @@ def cmd_esp(a):
         r, _, _ = select.select([icmp], [], [], max(0, deadline - time.monotonic()))
         if r:
             data = icmp.recv(4096)
-            got = icmp_matches(fam, data, a.dst)
+            got = icmp_matches(fam, data, a.dst, a.proto == "udp")
     print("icmp" if got else "silence")
     return 0 if (got == (a.expect == "icmp")) else 1
 
