@@ -389,7 +389,10 @@ unsafe extern "C" fn ipvsa_rs_gate_expired(st: *const shim::ipvsa_gate_state, no
 /// tables of several sizes, the cost of each kind of packet and of a
 /// collector pass, and the memory used. Asserts nothing.
 pub(crate) fn bench(iters: u32) -> Result {
-    pr_info!("bench: IPsec gate, private table, {} ESP lookups per size\n", iters);
+    pr_info!(
+        "bench: IPsec gate, private table, {} ESP lookups per size\n",
+        iters
+    );
     pr_info!(
         "bench: entries  create  establish  esp-hit  esp-miss  gc-live-us  gc-expire-us  entry-B  table-KiB\n"
     );
@@ -399,7 +402,11 @@ pub(crate) fn bench(iters: u32) -> Result {
         // SAFETY: Process context (module init); `r` is writable.
         kernel::error::to_result(unsafe { shim::ipvsa_gate_bench(entries, iters, &mut r) })?;
         if r.errors != 0 {
-            pr_warn!("bench: {} unexpected verdicts with {} entries\n", r.errors, entries);
+            pr_warn!(
+                "bench: {} unexpected verdicts with {} entries\n",
+                r.errors,
+                entries
+            );
         }
         buckets = r.buckets;
         let table_kib = (r.entry_size * u64::from(entries) + r.bucket_bytes) / 1024;
