@@ -54,8 +54,8 @@ expect EPERM ip netns exec "$NS" $NOBODY $PROBE set-len 8
 expect EPERM ip netns exec "$NS" $NOBODY $PROBE get 104
 [ "$(enabled)" = 1 ] || fail "an unprivileged caller changed the key"
 
-# IPVS's own range is untouched by our registration.
-expect ENOPROTOOPT ip netns exec "$NS" $PROBE other 1169
+# Beyond our two options (1168 key, 1169 IPsec gate) nothing answers.
+expect ENOPROTOOPT ip netns exec "$NS" $PROBE other 1170
 
 # Namespaces are independent: the key above is not the init netns's.
 [ "$($SYNCAUTH counter enabled)" = 0 ] || fail "key leaked into the init namespace"

@@ -9,13 +9,21 @@ errno name it returned ("OK" on success), for input-validation tests.
   sockopt_probe.py get BUFLEN            getsockopt with a BUFLEN buffer
   sockopt_probe.py get-null BUFLEN       getsockopt with a NULL buffer
   sockopt_probe.py other OPTNAME         setsockopt of a neighbouring optname
+  sockopt_probe.py ipsec-cmd CMD AF VIP FLAGS QUOTA
+                                         setsockopt(1169) with a struct
+                                         ipvsa_ipsec_cmd (AF 2 or 10)
+
+The option is 1168 (the sync key) unless $SO names another.
 """
 import ctypes
 import errno
+import ipaddress
+import os
 import socket
+import struct
 import sys
 
-SO = 1168
+SO = int(os.environ.get("SO", "1168"))
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -42,6 +50,12 @@ def main():
         if rc == 0:
             print(f"OK len={n.value}")
             return 0
+    elif op == "ipsec-cmd":
+        cmd, af, vip, flags, quota = sys.argv[2:7]
+        packed = ipaddress.ip_address(vip).packed.ljust(16, b"\0")
+        data = struct.pack("=II16sII", int(cmd), int(af), packed, int(flags), int(quota))
+        buf = ctypes.create_string_buffer(data, len(data))
+        rc = libc.setsockopt(fd, socket.IPPROTO_IP, 1169, buf, len(data))
     elif op == "other":
         buf = ctypes.create_string_buffer(b"x", 1)
         rc = libc.setsockopt(fd, socket.IPPROTO_IP, int(arg), buf, 1)
