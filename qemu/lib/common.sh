@@ -68,6 +68,8 @@ unload_module() {
 }
 
 SYNCAUTH="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/syncauth.py"
+# The IPsec gate's admin tool.
+IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"
 
 # Prints counter $2 of namespace $1.
 counter() {
@@ -78,4 +80,16 @@ counter() {
 expect_counter() {
 	got=$(counter "$1" "$2")
 	[ "$got" = "$3" ] || fail "$1: $2 is $got, expected $3"
+}
+
+# Input-validation helpers: the sockopt probe, an unprivileged prefix, and
+# "expect WANT CMD...", which fails unless CMD prints exactly WANT.
+PROBE="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/sockopt_probe.py"
+NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+expect() {
+	want=$1
+	shift
+	got=$("$@" 2>&1)
+	[ "$got" = "$want" ] || fail "'$*' returned '$got', expected '$want'"
+	info "$* -> $got"
 }

@@ -29,7 +29,6 @@ RS2_6=fd00:5::2
 RS1_COOKIE=a1a1a1a1a1a1a1a1
 RS2_COOKIE=b2b2b2b2b2b2b2b2
 IKEESP="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/ikeesp.py"
-IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"
 
 ipsec_cleanup() {
 	for ns in "$NS_CL1" "$NS_CL2" "$NS_DIR" "$NS_RS1" "$NS_RS2"; do

@@ -4,16 +4,6 @@
 # privilege combination returns the documented errno and changes nothing.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 
-PROBE="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/sockopt_probe.py"
-NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
-
-expect() {
-	want=$1
-	shift
-	got=$("$@" 2>&1)
-	[ "$got" = "$want" ] || fail "'$*' returned '$got', expected '$want'"
-	info "$* -> $got"
-}
 
 load_ip_vs
 unload_module

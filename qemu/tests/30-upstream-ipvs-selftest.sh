@@ -80,7 +80,6 @@ info "(b) ip_vs_sync_auth loaded and keyed: upstream selftest passes"
 # (so both the LOCAL_IN gate and the FORWARD cookie-learning hook run on
 # its traffic), in every namespace, keys still set.
 VIP_SELFTEST=207.175.44.110
-IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"
 $IPSEC add "$VIP_SELFTEST" --nat || fail "cannot gate $VIP_SELFTEST"
 done_file="$IPVS_AUTH_OUT/gated-namespaces"
 : >"$done_file"

@@ -6,18 +6,7 @@
 # status size; namespaces are independent.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 
-PROBE="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/sockopt_probe.py"
-IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"
-NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
 STATUS=792
-
-expect() {
-	want=$1
-	shift
-	got=$("$@" 2>&1)
-	[ "$got" = "$want" ] || fail "'$*' returned '$got', expected '$want'"
-	info "$* -> $got"
-}
 
 load_module
 NS=ipsecopt-$$
