@@ -8,9 +8,12 @@
 #   make            build ip_vs_sync_auth.ko (src/ip_vs_sync_auth.ko)
 #   make check      all tests: rustfmt, clippy, cargo test, module build,
 #                   KUnit and integration tests in QEMU
+#   make check-debug the same on the debug kernel variant (lockdep,
+#                   kmemleak, ...; its own cached build; not run by CI)
 #   make demo       the two-director demo in QEMU
 #   make bench      in-kernel benchmark in QEMU (prints numbers)
 #   make test       host tests only (cargo test)
+#   make fuzz       property tests of the pure parsers at scale (bounded)
 #   make fmt        reformat the Rust sources
 #   make clean      remove build products from the tree (not the cache)
 
@@ -19,7 +22,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # When Kbuild reads this directory (make -C KDIR M=...), it uses Kbuild,
 # not this file; these targets are for people.
-.PHONY: all setup kernel module check demo bench test fmt fmtcheck clippy clean
+.PHONY: all setup kernel module check check-debug demo bench test fuzz fmt fmtcheck clippy clean
 
 all: module
 
@@ -36,6 +39,12 @@ module: kernel
 check:
 	@$(TOP)/scripts/check.sh
 
+# The same suite on the debug kernel (qemu/kernel-debug.config). It builds
+# a second kernel on first use; the module is rebuilt for whichever kernel
+# the last target used.
+check-debug:
+	@IPVS_AUTH_VARIANT=debug $(TOP)/scripts/check.sh
+
 demo: module
 	@$(TOP)/qemu/run.sh $(TOP)/qemu/demo.sh
 
@@ -45,6 +54,10 @@ bench: module
 
 test:
 	cargo test --locked
+
+fuzz:
+	@mkdir -p $(TOP)/out
+	@$(TOP)/scripts/fuzz.sh
 
 fmt:
 	/usr/bin/rustfmt --edition 2021 --config-path $(TOP)/.rustfmt.toml \

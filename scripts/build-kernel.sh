@@ -7,6 +7,9 @@
 #
 #   scripts/build-kernel.sh            build (or reuse) and print KBUILD
 #   scripts/build-kernel.sh --print    only print the KBUILD it would use
+#
+# IPVS_AUTH_VARIANT=debug selects the debug variant: qemu/kernel.config plus
+# qemu/kernel-debug.config (lockdep, kmemleak, ...), cached under its own key.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -16,6 +19,17 @@ top=$(dirname "$here")
 # Bump when the configuration recipe below changes meaning.
 RECIPE=1
 FRAGMENT="$top/qemu/kernel.config"
+VARIANT=${IPVS_AUTH_VARIANT:-}
+case "$VARIANT" in
+"") ;;
+debug)
+	mkdir -p "$IPVS_AUTH_CACHE/kbuild"
+	combined="$IPVS_AUTH_CACHE/kbuild/fragment-debug.config"
+	cat "$FRAGMENT" "$top/qemu/kernel-debug.config" >"$combined"
+	FRAGMENT=$combined
+	;;
+*) die "unknown IPVS_AUTH_VARIANT '$VARIANT' (known: debug)" ;;
+esac
 
 [ -f "$KSRC/.unpacked" ] || die "kernel source missing: run scripts/setup.sh first"
 
@@ -30,7 +44,7 @@ key_input() {
 	vng --version
 }
 key=$(key_input | sha256sum | cut -c1-16)
-KBUILD="$IPVS_AUTH_CACHE/kbuild/$KERNEL_VERSION-$key"
+KBUILD="$IPVS_AUTH_CACHE/kbuild/$KERNEL_VERSION${VARIANT:+-$VARIANT}-$key"
 
 # For experiments: use another (already built) kernel tree.
 if [ -n "${IPVS_AUTH_KBUILD:-}" ]; then

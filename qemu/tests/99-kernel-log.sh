@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs last: the guest kernel's log since boot, after every test above has
+# loaded, exercised and unloaded the module, holds no oops, BUG, WARNING,
+# lockdep, RCU or sleeping-in-atomic report. On the debug kernel
+# (make check-debug) kmemleak also scans and must find no leak.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+
+unload_module
+log="$IPVS_AUTH_OUT/guest-dmesg.txt"
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# Objects freed by RCU callbacks or workqueues need time to go;
+	# kmemleak reports an object only after two scans see it unreferenced.
+	sleep 5
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$IPVS_AUTH_OUT/kmemleak.txt"
+	if [ -s "$IPVS_AUTH_OUT/kmemleak.txt" ]; then
+		head -n 60 "$IPVS_AUTH_OUT/kmemleak.txt"
+		fail "kmemleak reports $(grep -c '^unreferenced object' "$IPVS_AUTH_OUT/kmemleak.txt") leaked objects"
+	fi
+	info "kmemleak: no leak"
+else
+	info "kmemleak not in this kernel (make check-debug has it)"
+fi
+dmesg >"$log"
+pattern='(BUG:|WARNING:|Oops|general protection|possible recursive locking|inconsistent lock state|possible circular locking|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|list_(add|del) corruption|KASAN|UBSAN|kernel BUG)'
+if grep -Eq "$pattern" "$log"; then
+	grep -E -B2 -A20 "$pattern" "$log" | head -n 80
+	fail "the kernel log has reports (see $log)"
+fi
+[ -r /proc/lockdep_stats ] && info "lockdep was active: $(grep -m1 'lock-classes' /proc/lockdep_stats)"
+info "kernel log clean ($(wc -l <"$log") lines)"
