@@ -10,14 +10,14 @@
 # proptest-regressions/, where it is replayed by every later `cargo test`
 # (commit it with the fix).
 #
-#   FUZZ_CASES (default 100000) cases per property
+#   FUZZ_CASES (default 1000000) cases per property
 #   FUZZ_SECONDS (default 900) overall time bound
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 cd "$top"
 
-cases=${FUZZ_CASES:-100000}
+cases=${FUZZ_CASES:-1000000}
 seconds=${FUZZ_SECONDS:-900}
 props="arbitrary_payload_never_panics round_trip random_bit_flip_in_large_message_is_rejected
 icv_equals_reference_over_concatenation any_bit_flip_fails_verification matches_model

@@ -15,6 +15,9 @@ IPsec gate tests. Python standard library only (raw sockets; run as root).
       listens for ICMP protocol unreachable (ICMPv6 parameter problem,
       unrecognized next header) about it, and exits 1 if the expectation
       fails.
+  ikeesp.py esp-stream --dst VIP --spi N --seconds S
+      Sends ESP packets as fast as one socket can for S seconds; prints
+      how many it sent.
   ikeesp.py flood --dst VIP --src-prefix A.B --count N
       Sends N IKE_SA_INIT messages from spoofed sources A.B.x.y:500
       (IPv4, raw IP header), each with its own initiator cookie.
@@ -171,6 +174,24 @@ def cmd_flood(a):
     return 0
 
 
+def cmd_esp_stream(a):
+    fam = family(a.dst)
+    s = socket.socket(fam, socket.SOCK_RAW, IPPROTO_ESP)
+    s.connect((a.dst, 0))
+    payload = struct.pack("!II", a.spi, 1) + b"\xab" * 56
+    sent = 0
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        for _ in range(64):
+            try:
+                s.send(payload)
+                sent += 1
+            except OSError:
+                pass
+    print(sent)
+    return 0
+
+
 def cmd_responder(a):
     cookie = bytes.fromhex(a.cookie)
     log = open(a.log, "a", buffering=1)
@@ -232,6 +253,10 @@ def main():
     e.add_argument("--count", type=int, default=1)
     e.add_argument("--expect", choices=("icmp", "silence"))
     e.add_argument("--wait", type=float, default=2.0)
+    st = sub.add_parser("esp-stream")
+    st.add_argument("--dst", required=True)
+    st.add_argument("--spi", type=int, required=True)
+    st.add_argument("--seconds", type=float, required=True)
     f = sub.add_parser("flood")
     f.add_argument("--dst", required=True)
     f.add_argument("--src-prefix", required=True)
@@ -241,7 +266,7 @@ def main():
     r.add_argument("--log", required=True)
     a = p.parse_args()
     return {"ike": cmd_ike, "keepalive": cmd_keepalive, "esp": cmd_esp,
-            "flood": cmd_flood, "responder": cmd_responder}[a.cmd](a)
+            "flood": cmd_flood, "esp-stream": cmd_esp_stream, "responder": cmd_responder}[a.cmd](a)
 
 
 if __name__ == "__main__":
