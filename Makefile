@@ -61,11 +61,11 @@ fuzz:
 
 fmt:
 	/usr/bin/rustfmt --edition 2021 --config-path $(TOP)/.rustfmt.toml \
-		$(TOP)/src/ip_vs_sync_auth_main.rs $(TOP)/src/proto/lib.rs
+		$(TOP)/src/ip_vs_sync_auth_main.rs $(TOP)/src/proto/lib.rs $(TOP)/examples/*.rs
 
 fmtcheck:
 	/usr/bin/rustfmt --check --edition 2021 --config-path $(TOP)/.rustfmt.toml \
-		$(TOP)/src/ip_vs_sync_auth_main.rs $(TOP)/src/proto/lib.rs
+		$(TOP)/src/ip_vs_sync_auth_main.rs $(TOP)/src/proto/lib.rs $(TOP)/examples/*.rs
 
 clippy:
 	cargo clippy --locked --all-targets -- -D warnings

@@ -3,6 +3,7 @@
 #
 # `make check`: everything, from a fresh machine to a verdict.
 #   set-up -> rustfmt -> clippy (host) -> cargo test -> kernel (cached)
+#   -> wire-layout guard (pahole on IPVS's sync structs)
 #   -> module build (kernel clippy lints, warnings fatal) -> KUnit in QEMU
 #   -> integration tests in QEMU
 # Ends with one line "N passed, N failed, N skipped" and exits non-zero if
@@ -56,7 +57,7 @@ fi
 
 section "rustfmt"
 if rustfmt_out=$(/usr/bin/rustfmt --check --edition 2021 --config-path "$top/.rustfmt.toml" \
-	"$top"/src/ip_vs_sync_auth_main.rs "$top"/src/proto/lib.rs 2>&1); then
+	"$top"/src/ip_vs_sync_auth_main.rs "$top"/src/proto/lib.rs "$top"/examples/*.rs 2>&1); then
 	ok "rustfmt --check"
 else
 	echo "$rustfmt_out"
@@ -88,6 +89,13 @@ if ! KBUILD=$("$here/build-kernel.sh"); then
 	finish
 fi
 echo "kernel: $KBUILD ($(($(date +%s) - t0)) s this run)"
+
+section "wire layout of IPVS's sync structures (pahole)"
+if "$here/wire-layout-guard.sh" --self-test; then
+	ok "wire-layout guard: IPVS sync structs match src/proto/ipvs_layout.rs"
+else
+	ko "wire-layout guard"
+fi
 
 section "module build (CLIPPY=1, warnings are errors)"
 if "$here/build-module.sh" >/dev/null; then

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod icv;
+pub mod ipvs_layout;
 pub mod isakmp;
 pub mod msg;
 pub mod replay;

@@ -35,12 +35,13 @@
 //! The send path is [`tx_classify`] and [`tx_insert_in_place`].
 
 use super::icv::{sync_icv, verify_sync_icv, Icv, Mac, AUTH_HDR_LEN, ICV_LEN};
+use super::ipvs_layout::{offset_of, SYNC_MESG, SYNC_MESG_V0};
 
 /// Length in bytes of the IPVS v1 sync message header.
-pub const V1_HDR_LEN: usize = 8;
+pub const V1_HDR_LEN: usize = SYNC_MESG.size;
 
 /// Length in bytes of the IPVS v0 sync message header.
-pub const V0_HDR_LEN: usize = 4;
+pub const V0_HDR_LEN: usize = SYNC_MESG_V0.size;
 
 /// Bit of the v1 `spare` field meaning "auth header present". All other bits
 /// of `spare` must be 0.
@@ -54,19 +55,24 @@ pub const MAX_SYNC_PAYLOAD: usize = 65535 - 8;
 pub const REQUIRED_TTL: u8 = 255;
 
 /// Offset of `syncid`, the same in both headers.
-const OFF_SYNCID: usize = 1;
+const OFF_SYNCID: usize = offset_of(&SYNC_MESG, "syncid");
 /// Offset of the be16 `size`, the same in both headers.
-const OFF_SIZE: usize = 2;
+const OFF_SIZE: usize = offset_of(&SYNC_MESG, "size");
 /// Offset of `nr_conns` in the v0 header.
-const OFF_V0_NR_CONNS: usize = 0;
+const OFF_V0_NR_CONNS: usize = offset_of(&SYNC_MESG_V0, "nr_conns");
 /// Offset of `reserved` in the v1 header.
-const OFF_V1_RESERVED: usize = 0;
+const OFF_V1_RESERVED: usize = offset_of(&SYNC_MESG, "reserved");
 /// Offset of `nr_conns` in the v1 header.
-const OFF_V1_NR_CONNS: usize = 4;
+const OFF_V1_NR_CONNS: usize = offset_of(&SYNC_MESG, "nr_conns");
 /// Offset of `version` in the v1 header.
-const OFF_V1_VERSION: usize = 5;
+const OFF_V1_VERSION: usize = offset_of(&SYNC_MESG, "version");
 /// Offset of the be16 `spare` in the v1 header.
-const OFF_V1_SPARE: usize = 6;
+const OFF_V1_SPARE: usize = offset_of(&SYNC_MESG, "spare");
+const _: () = assert!(
+    OFF_SYNCID == offset_of(&SYNC_MESG_V0, "syncid")
+        && OFF_SIZE == offset_of(&SYNC_MESG_V0, "size"),
+    "syncid and size must sit at the same offsets in both headers"
+);
 /// Length in bytes of the sequence number at the start of the auth header.
 const SEQ_LEN: usize = 4;
 
