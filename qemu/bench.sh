@@ -14,6 +14,10 @@ unload_module
 dmesg -t | sed -n 's/^ip_vs_sync_auth: bench: //p' | tee "$IPVS_AUTH_OUT/bench.txt"
 [ -s "$IPVS_AUTH_OUT/bench.txt" ] || fail "no benchmark output"
 
+# Sync convergence, auth off vs on, and under a flood of forged messages.
+sh "$IPVS_AUTH_TOP/qemu/bench-sync.sh" || fail "sync benchmark failed"
+unload_module
+
 # ESP through IPVS with the gate off and on, alternating, in this one
 # guest: a client streams ESP for 3 s, the real server's IP layer counts
 # what arrives (InReceives in its namespace). Gate off = the address is not

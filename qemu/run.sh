@@ -30,8 +30,13 @@ args=""
 for a in "$@"; do
 	args="$args '$a'"
 done
+# Benchmark knobs (BENCH_*) reach the guest script.
+benchenv=""
+for v in $(compgen -e | grep '^BENCH_[A-Z_]*$' || true); do
+	benchenv="$benchenv $v='${!v}'"
+done
 marker="$out/.guest-started"
-cmd="touch '$marker' && cd '$top' && IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
+cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
 
 # Rarely, the guest comes up without running the script and without a word
 # (seen twice under load). A boot that never started the script is retried;

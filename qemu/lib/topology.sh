@@ -10,12 +10,19 @@
 #
 # dira is the master director (a NAT virtual service VIP:80 -> rs:80), dirb
 # the backup. Namespace names carry a per-run suffix so tests cannot collide.
+#
+# With SYNC_LAN=bridge the sync LAN is a bridge in its own namespace (lan)
+# instead of one veth pair, and a third host, atk (10.0.3.66), sits on it:
+# an attacker on the directors' segment.
 
 SUFFIX=${SUFFIX:-$$}
 NS_CLIENT=client-$SUFFIX
 NS_DIRA=dira-$SUFFIX
 NS_DIRB=dirb-$SUFFIX
 NS_RS=rs-$SUFFIX
+NS_LAN=lan-$SUFFIX
+NS_ATK=atk-$SUFFIX
+ATK_IP=10.0.3.66
 VIP=10.0.1.1
 CIP=10.0.1.2
 RIP=10.0.2.2
@@ -23,7 +30,7 @@ SYNC_IF_A=sync0
 SYNC_IF_B=sync0
 
 topology_cleanup() {
-	for ns in "$NS_CLIENT" "$NS_DIRA" "$NS_DIRB" "$NS_RS"; do
+	for ns in "$NS_CLIENT" "$NS_DIRA" "$NS_DIRB" "$NS_RS" "$NS_LAN" "$NS_ATK"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -37,7 +44,11 @@ topology_setup() {
 	done
 	ip link add c0 netns "$NS_CLIENT" type veth peer name a0 netns "$NS_DIRA"
 	ip link add a1 netns "$NS_DIRA" type veth peer name r0 netns "$NS_RS"
-	ip link add "$SYNC_IF_A" netns "$NS_DIRA" type veth peer name "$SYNC_IF_B" netns "$NS_DIRB"
+	if [ "${SYNC_LAN:-}" = bridge ]; then
+		sync_lan_bridge
+	else
+		ip link add "$SYNC_IF_A" netns "$NS_DIRA" type veth peer name "$SYNC_IF_B" netns "$NS_DIRB"
+	fi
 
 	nsx "$NS_CLIENT" ip addr add "$CIP/24" dev c0
 	nsx "$NS_DIRA" ip addr add "$VIP/24" dev a0
@@ -62,6 +73,26 @@ topology_setup() {
 
 	nsx "$NS_DIRA" ipvsadm -A -t "$VIP:80" -s rr || fail "ipvsadm -A failed"
 	nsx "$NS_DIRA" ipvsadm -a -t "$VIP:80" -r "$RIP:80" -m || fail "ipvsadm -a failed"
+}
+
+# The sync LAN as a bridge (multicast flooded to every port, no snooping)
+# joining dira, dirb and the attacker atk.
+sync_lan_bridge() {
+	for ns in "$NS_LAN" "$NS_ATK"; do
+		ip netns add "$ns" || fail "cannot create netns $ns"
+		nsx "$ns" ip link set lo up
+	done
+	nsx "$NS_LAN" ip link add br0 type bridge mcast_snooping 0
+	ip link add "$SYNC_IF_A" netns "$NS_DIRA" type veth peer name pa netns "$NS_LAN"
+	ip link add "$SYNC_IF_B" netns "$NS_DIRB" type veth peer name pb netns "$NS_LAN"
+	ip link add eth0 netns "$NS_ATK" type veth peer name pc netns "$NS_LAN"
+	for port in pa pb pc; do
+		nsx "$NS_LAN" ip link set "$port" master br0 up
+	done
+	nsx "$NS_LAN" ip link set br0 up
+	nsx "$NS_ATK" ip addr add "$ATK_IP/24" dev eth0
+	nsx "$NS_ATK" ip link set eth0 up
+	nsx "$NS_ATK" ip route add 224.0.0.0/4 dev eth0
 }
 
 # Starts the sync daemons with the given extra ipvsadm options.

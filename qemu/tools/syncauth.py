@@ -9,6 +9,8 @@
   syncauth.py capture --iface IF --out FILE  save the next sync payload seen
   syncauth.py resend --file FILE [--ttl N]   send a saved payload again
   syncauth.py inspect --file FILE            describe a saved payload
+  syncauth.py flood --seconds T [options]    forged messages as fast as
+                                             possible (wrong key, seq +1 each)
 
 Crafted messages (send) are IPVS v1 (or v0 with --v0) messages holding
 --conns TCP entries from client --cip, optionally authenticated with --key
@@ -150,6 +152,37 @@ def capture(iface, out, count, timeout):
             got += 1
 
 
+def flood(a):
+    """Sends right-format, wrong-ICV messages with increasing sequence
+    numbers for a.seconds; prints how many and the rate."""
+    import time
+    a.key = a.key or "not-the-key"
+    msg = bytearray(build(a))
+    hlen = 4 if a.v0 else 8
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, a.ttl)
+    if a.src:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(a.src))
+        s.bind((a.src, 0))
+    sent = 0
+    seq = a.seq
+    t0 = time.monotonic()
+    end = t0 + a.seconds
+    while True:
+        for _ in range(64):
+            struct.pack_into("!I", msg, hlen, seq & 0xFFFFFFFF)
+            try:
+                s.sendto(msg, (GROUP, a.port))
+                sent += 1
+            except OSError:
+                pass  # full socket buffer: the flood goes on
+            seq += 1
+        if time.monotonic() >= end:
+            break
+    dt = time.monotonic() - t0
+    print(f"{sent} {int(sent / dt)} {len(msg)}")
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -175,6 +208,18 @@ def main():
     s.add_argument("--v0", action="store_true")
     s.add_argument("--no-flag", action="store_true")
     s.add_argument("--mutate", default="none")
+    fl = sub.add_parser("flood", parents=[], add_help=True)
+    for name, kw in (("--key", {}), ("--seq", {"type": int, "default": 1}),
+                     ("--ttl", {"type": int, "default": 255}), ("--src", {}),
+                     ("--port", {"type": int, "default": PORT}),
+                     ("--syncid", {"type": int, "default": 150}),
+                     ("--conns", {"type": int, "default": 40}),
+                     ("--cip", {"default": "10.9.9.9"}),
+                     ("--cport", {"type": int, "default": 40000}),
+                     ("--vip", {"default": "10.0.1.1"}), ("--rip", {"default": "10.0.2.2"}),
+                     ("--seconds", {"type": float, "default": 10})):
+        fl.add_argument(name, **kw)
+    fl.set_defaults(v0=False, no_flag=False)
     cap = sub.add_parser("capture")
     cap.add_argument("--iface", required=True)
     cap.add_argument("--out", required=True)
@@ -210,6 +255,8 @@ def main():
             msg = build(a)
             msg = mutate(msg, a.mutate, 4 if a.v0 else 8)
             send_payload(msg, a.ttl, a.src, a.port)
+        elif a.cmd == "flood":
+            flood(a)
         elif a.cmd == "capture":
             capture(a.iface, a.out, a.count, a.timeout)
         elif a.cmd == "inspect":
