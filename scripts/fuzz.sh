@@ -21,7 +21,7 @@ cases=${FUZZ_CASES:-1000000}
 seconds=${FUZZ_SECONDS:-900}
 props="arbitrary_payload_never_panics round_trip random_bit_flip_in_large_message_is_rejected
 icv_equals_reference_over_concatenation any_bit_flip_fails_verification matches_model
-parsers_never_panic table_invariants"
+parsers_never_panic table_invariants corpus_sync_mutations corpus_ike_mutations"
 echo "fuzz: $cases cases per property, at most $seconds s"
 start=$(date +%s)
 # shellcheck disable=SC2086 # the properties are separate filters

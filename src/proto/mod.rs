@@ -20,4 +20,6 @@ pub mod replay;
 pub mod vectors;
 
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod testutil;
