@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ext;
 pub mod icv;
 pub mod ipvs_layout;
 pub mod isakmp;

@@ -57,17 +57,17 @@ pub const REQUIRED_TTL: u8 = 255;
 /// Offset of `syncid`, the same in both headers.
 const OFF_SYNCID: usize = offset_of(&SYNC_MESG, "syncid");
 /// Offset of the be16 `size`, the same in both headers.
-const OFF_SIZE: usize = offset_of(&SYNC_MESG, "size");
+pub(crate) const OFF_SIZE: usize = offset_of(&SYNC_MESG, "size");
 /// Offset of `nr_conns` in the v0 header.
 const OFF_V0_NR_CONNS: usize = offset_of(&SYNC_MESG_V0, "nr_conns");
 /// Offset of `reserved` in the v1 header.
-const OFF_V1_RESERVED: usize = offset_of(&SYNC_MESG, "reserved");
+pub(crate) const OFF_V1_RESERVED: usize = offset_of(&SYNC_MESG, "reserved");
 /// Offset of `nr_conns` in the v1 header.
 const OFF_V1_NR_CONNS: usize = offset_of(&SYNC_MESG, "nr_conns");
 /// Offset of `version` in the v1 header.
-const OFF_V1_VERSION: usize = offset_of(&SYNC_MESG, "version");
+pub(crate) const OFF_V1_VERSION: usize = offset_of(&SYNC_MESG, "version");
 /// Offset of the be16 `spare` in the v1 header.
-const OFF_V1_SPARE: usize = offset_of(&SYNC_MESG, "spare");
+pub(crate) const OFF_V1_SPARE: usize = offset_of(&SYNC_MESG, "spare");
 const _: () = assert!(
     OFF_SYNCID == offset_of(&SYNC_MESG_V0, "syncid")
         && OFF_SIZE == offset_of(&SYNC_MESG_V0, "size"),
@@ -166,14 +166,14 @@ impl DropReason {
 }
 
 /// Reads the be16 at `off`, if `p` is long enough.
-fn get_be16(p: &[u8], off: usize) -> Option<u16> {
+pub(crate) fn get_be16(p: &[u8], off: usize) -> Option<u16> {
     p.get(off..)?
         .first_chunk::<2>()
         .map(|b| u16::from_be_bytes(*b))
 }
 
 /// Writes `v` as a be16 at `off`, if `p` is long enough.
-fn put_be16(p: &mut [u8], off: usize, v: u16) -> Option<()> {
+pub(crate) fn put_be16(p: &mut [u8], off: usize, v: u16) -> Option<()> {
     p.get_mut(off..)?
         .first_chunk_mut::<2>()
         .map(|b| *b = v.to_be_bytes())
