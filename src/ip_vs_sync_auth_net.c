@@ -218,19 +218,20 @@ static unsigned int ipvsa_tx_skb(void *rs, struct sk_buff *skb,
 	uh = ipvsa_writable(skb, pkt, &ulen);
 	if (!uh || pkt->thoff + ulen != skb->len)
 		goto error;
-	if (skb_tailroom(skb) < IPVSA_AUTH_HDR_LEN &&
-	    pskb_expand_head(skb, 0, IPVSA_AUTH_HDR_LEN, GFP_ATOMIC))
+	/* Room for either header (seed: 16 bytes, extended: 24). */
+	if (skb_tailroom(skb) < IPVSA_AUTH_HDR_MAX &&
+	    pskb_expand_head(skb, 0, IPVSA_AUTH_HDR_MAX, GFP_ATOMIC))
 		goto error;
-	skb_put(skb, IPVSA_AUTH_HDR_LEN);
+	skb_put(skb, IPVSA_AUTH_HDR_MAX);
 	uh = (struct udphdr *)(skb->data + pkt->thoff);
 	ret = ipvsa_rs_tx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), pkt->stream);
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust: fail closed */
-	if (ret == ulen - sizeof(*uh)) {
-		/* The key was cleared meanwhile: send as IPVS built it. */
-		skb_trim(skb, skb->len - IPVSA_AUTH_HDR_LEN);
-		return NF_ACCEPT;
-	}
+	if (ret > ulen - sizeof(*uh) + IPVSA_AUTH_HDR_MAX)
+		goto error;	/* cannot happen: Rust wrote within the room */
+	skb_trim(skb, pkt->thoff + sizeof(*uh) + ret);
+	if (ret == ulen - sizeof(*uh))
+		return NF_ACCEPT;	/* key cleared meanwhile: as IPVS built it */
 	ipvsa_finish(skb, pkt, ret + sizeof(*uh), true);
 	skb->ip_summed = CHECKSUM_NONE;
 	return NF_ACCEPT;
@@ -380,6 +381,48 @@ static int ipvsa_proc_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
+/* IPv6 sync fragments must be reassembled before LOCAL_IN. Under the mutex. */
+static int ipvsa_need_defrag6(struct net *net, struct ipvsa_net *pn)
+{
+	int ret;
+
+	if (pn->defrag6)
+		return 0;
+	ret = nf_defrag_ipv6_enable(net);
+	if (!ret)
+		pn->defrag6 = true;
+	return ret;
+}
+
+/* setsockopt(IPVSA_SO_SYNC_EXT): one extended-format command. */
+static int ipvsa_set_ext(struct net *net, struct ipvsa_net *pn, sockptr_t arg,
+			 unsigned int len)
+{
+	struct ipvsa_ext_cmd cmd;
+	int ret;
+
+	if (len != sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_sockptr(&cmd, arg, sizeof(cmd))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if (cmd.keylen > IPVSA_KEY_MAX) {
+		ret = -EINVAL;
+		goto out;
+	}
+	mutex_lock(&ipvsa_cfg_mutex);
+	ret = 0;
+	if (cmd.op == IPVSA_EXT_ADD)
+		ret = ipvsa_need_defrag6(net, pn);
+	if (!ret)
+		ret = ipvsa_rs_ext_cmd(pn->rs, cmd.op, cmd.id, cmd.key, cmd.keylen);
+	mutex_unlock(&ipvsa_cfg_mutex);
+out:
+	memzero_explicit(&cmd, sizeof(cmd));
+	return ret;
+}
+
 static int ipvsa_set_ctl(struct sock *sk, int optval, sockptr_t arg,
 			 unsigned int len)
 {
@@ -399,6 +442,8 @@ static int ipvsa_set_ctl(struct sock *sk, int optval, sockptr_t arg,
 			return -EFAULT;
 		return ipvsa_ipsec_set(net, &cmd, len);
 	}
+	if (optval == IPVSA_SO_SYNC_EXT)
+		return ipvsa_set_ext(net, pn, arg, len);
 	if (optval != IPVSA_SO_SYNC_AUTH || len > IPVSA_KEY_MAX)
 		return -EINVAL;
 	if (len && copy_from_sockptr(key, arg, len)) {
@@ -407,15 +452,13 @@ static int ipvsa_set_ctl(struct sock *sk, int optval, sockptr_t arg,
 	}
 
 	mutex_lock(&ipvsa_cfg_mutex);
-	if (len && !pn->defrag6) {
-		/* IPv6 sync fragments must be reassembled before LOCAL_IN. */
-		ret = nf_defrag_ipv6_enable(net);
+	if (len) {
+		ret = ipvsa_need_defrag6(net, pn);
 		if (ret)
 			goto unlock;
-		pn->defrag6 = true;
 	}
 	ret = ipvsa_rs_set_key(pn->rs, key, len);
-	if (!ret && !len && pn->defrag6) {
+	if (!ret && !len && pn->defrag6 && !ipvsa_rs_enabled(pn->rs)) {
 		nf_defrag_ipv6_disable(net);
 		pn->defrag6 = false;
 	}
@@ -452,6 +495,17 @@ static int ipvsa_get_ctl(struct sock *sk, int optval, void __user *user,
 		kfree(ist);
 		return ret;
 	}
+	if (optval == IPVSA_SO_SYNC_EXT) {
+		struct ipvsa_ext_status est = {};
+
+		if (*len < (int)sizeof(est))
+			return -EINVAL;
+		ipvsa_rs_ext_status(pn->rs, &est);
+		if (copy_to_user(user, &est, sizeof(est)))
+			return -EFAULT;
+		*len = sizeof(est);
+		return 0;
+	}
 	if (optval != IPVSA_SO_SYNC_AUTH || *len < (int)sizeof(st))
 		return -EINVAL;
 	ipvsa_rs_status(pn->rs, &st);
@@ -464,10 +518,10 @@ static int ipvsa_get_ctl(struct sock *sk, int optval, void __user *user,
 static struct nf_sockopt_ops ipvsa_sockopts = {
 	.pf = PF_INET,
 	.set_optmin = IPVSA_SO_SYNC_AUTH,
-	.set_optmax = IPVSA_SO_IPSEC + 1,
+	.set_optmax = IPVSA_SO_SYNC_EXT + 1,
 	.set = ipvsa_set_ctl,
 	.get_optmin = IPVSA_SO_SYNC_AUTH,
-	.get_optmax = IPVSA_SO_IPSEC + 1,
+	.get_optmax = IPVSA_SO_SYNC_EXT + 1,
 	.get = ipvsa_get_ctl,
 	.owner = THIS_MODULE,
 };

@@ -61,6 +61,11 @@ u64 ipvsa_ktime_ns(void)
 	return ktime_get_ns();
 }
 
+u64 ipvsa_real_ns(void)
+{
+	return ktime_get_real_ns();
+}
+
 u64 ipvsa_bench_shash(struct crypto_shash *tfm, const u8 *buf, u32 len,
 		      u32 iters)
 {

@@ -87,6 +87,10 @@ struct net;
 #define IPVSA_MAX_STREAMS_PER_MASTER 64
 /* Length of the auth header inserted into each message. */
 #define IPVSA_AUTH_HDR_LEN 16
+/* Length of the extended auth header (opt-in format). */
+#define IPVSA_EXT_AUTH_HDR_LEN 24
+/* Room the master reserves for either header. */
+#define IPVSA_AUTH_HDR_MAX 24
 
 /* Counter indexes (struct ipvsa_status.counters). */
 #define IPVSA_CNT_TX_SIGNED 0		/* messages authenticated and sent */
@@ -140,8 +144,9 @@ void ipvsa_rs_net_exit(void *rs);
 bool ipvsa_rs_enabled(void *rs);
 /*
  * Master: authenticates the plaintext message buf[0..len) in place for sync
- * thread @stream; buf has room for len + IPVSA_AUTH_HDR_LEN bytes. Returns
- * the new length, or a negative errno (counted; the datagram is dropped).
+ * thread @stream; buf has room for len + IPVSA_AUTH_HDR_MAX bytes. Returns
+ * the new length (len itself if no key is set), or a negative errno
+ * (counted; the datagram is dropped).
  */
 int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 stream);
 /*
@@ -158,6 +163,74 @@ void ipvsa_rs_count(void *rs, u32 counter);
 int ipvsa_rs_set_key(void *rs, const u8 *key, u32 len);
 /* Fills @st. Any context. */
 void ipvsa_rs_status(void *rs, struct ipvsa_status *st);
+
+/*
+ * Extended format (Documentation/ip_vs_sync_auth.rst, "Restart-safe
+ * sequence numbers and key rollover"): setsockopt(IPPROTO_IP,
+ * IPVSA_SO_SYNC_EXT, struct ipvsa_ext_cmd) configures it,
+ * getsockopt(IPPROTO_IP, IPVSA_SO_SYNC_EXT) reads struct ipvsa_ext_status.
+ */
+#define IPVSA_SO_SYNC_EXT 1170
+#define IPVSA_EXT_MODE 1	/* @id: 0 = seed format, 1 = extended format */
+#define IPVSA_EXT_ADD 2		/* install key @id (the first one becomes active) */
+#define IPVSA_EXT_ACTIVATE 3	/* sign with key @id from now on */
+#define IPVSA_EXT_RETIRE 4	/* remove key @id (not the active one) */
+#define IPVSA_EXT_CLEAR 5	/* remove every key: extended auth off */
+#define IPVSA_EXT_RESET_REPLAY 6	/* forget the backup's replay state */
+#define IPVSA_EXT_KEYS 2
+#define IPVSA_EXT_STATUS_VERSION 1
+
+/**
+ * struct ipvsa_ext_cmd - argument of setsockopt(IPVSA_SO_SYNC_EXT)
+ * @op: IPVSA_EXT_*
+ * @id: key ID (1..255) or mode
+ * @keylen: bytes of @key used (IPVSA_EXT_ADD: 1..IPVSA_KEY_MAX, else 0)
+ * @key: key material; zeroed by the kernel after use
+ */
+struct ipvsa_ext_cmd {
+	u32 op;
+	u32 id;
+	u32 keylen;
+	u8 key[IPVSA_KEY_MAX];
+};
+
+/**
+ * struct ipvsa_ext_key_status - one installed key (never its material)
+ * @id: key ID, 0 for a free slot
+ * @active: 1 if this key signs
+ * @tx_signed: messages signed with it since it was installed
+ * @rx_accepted: messages verified with it since it was installed
+ */
+struct ipvsa_ext_key_status {
+	u32 id;
+	u32 active;
+	u64 tx_signed;
+	u64 rx_accepted;
+};
+
+/**
+ * struct ipvsa_ext_status - result of getsockopt(IPVSA_SO_SYNC_EXT)
+ * @version: IPVSA_EXT_STATUS_VERSION
+ * @mode: 0 seed format, 1 extended format
+ * @streams: senders the backup holds 64-bit replay state for
+ * @rx_unknown_key: messages dropped for naming a key not installed
+ * @keys: the key slots
+ */
+struct ipvsa_ext_status {
+	u32 version;
+	u32 mode;
+	u32 streams;
+	u32 pad;
+	u64 rx_unknown_key;
+	struct ipvsa_ext_key_status keys[IPVSA_EXT_KEYS];
+};
+
+/* Runs one IPVSA_EXT_* command. Process context, under the config mutex. */
+int ipvsa_rs_ext_cmd(void *rs, u32 op, u32 id, const u8 *key, u32 keylen);
+/* Fills @st. Any context. */
+void ipvsa_rs_ext_status(void *rs, struct ipvsa_ext_status *st);
+/* CLOCK_REALTIME in nanoseconds (the extended sequence numbers). */
+u64 ipvsa_real_ns(void);
 
 /*
  * ---------------------------------------------------------------------------

@@ -44,8 +44,20 @@ expect EPERM ip netns exec "$NS" $NOBODY $PROBE set-len 8
 expect EPERM ip netns exec "$NS" $NOBODY $PROBE get 104
 [ "$(enabled)" = 1 ] || fail "an unprivileged caller changed the key"
 
-# Beyond our two options (1168 key, 1169 IPsec gate) nothing answers.
-expect ENOPROTOOPT ip netns exec "$NS" $PROBE other 1170
+# The extended format's option (1170): a struct ipvsa_ext_cmd of exactly 76
+# bytes; its status is 72 bytes.
+expect EINVAL ip netns exec "$NS" env SO=1170 $PROBE set-len 75
+expect EINVAL ip netns exec "$NS" env SO=1170 $PROBE set-len 77
+expect EINVAL ip netns exec "$NS" env SO=1170 $PROBE set-len 76
+expect EFAULT ip netns exec "$NS" env SO=1170 $PROBE set-null 76
+expect "OK len=72" ip netns exec "$NS" env SO=1170 $PROBE get 72
+expect EINVAL ip netns exec "$NS" env SO=1170 $PROBE get 71
+expect EPERM ip netns exec "$NS" $NOBODY env SO=1170 $PROBE set-len 76
+expect EPERM ip netns exec "$NS" $NOBODY env SO=1170 $PROBE get 72
+
+# Beyond our three options (1168 key, 1169 IPsec gate, 1170 extended
+# format) nothing answers.
+expect ENOPROTOOPT ip netns exec "$NS" $PROBE other 1171
 
 # Namespaces are independent: the key above is not the init netns's.
 [ "$($SYNCAUTH counter enabled)" = 0 ] || fail "key leaked into the init namespace"

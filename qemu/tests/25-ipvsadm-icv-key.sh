@@ -62,3 +62,50 @@ nsx "$NS_DIRB" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
 expect_counter "$NS_DIRB" enabled 0
 nsx "$NS_DIRB" "$IPVSADM" -L --daemon | grep -q '^auth ' && fail "auth line shown after clearing"
 info "--icv-key '' clears the key"
+
+# The extended format through --icv-ext: a rotation 1 -> 2 on both
+# directors, the listing, the lowered maxlen, and clear errors.
+nsx "$NS_DIRA" "$IPVSADM" --stop-daemon master || fail "cannot stop the master"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key '' || fail "cannot clear the master's seed key"
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	nsx "$ns" "$IPVSADM" --icv-ext ext || fail "--icv-ext ext failed"
+	nsx "$ns" "$IPVSADM" --icv-ext add:1:first-key || fail "--icv-ext add:1 failed"
+done
+nsx "$NS_DIRA" "$IPVSADM" --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 ||
+	fail "cannot restart the master"
+listing=$(nsx "$NS_DIRA" "$IPVSADM" -L --daemon)
+echo "$listing"
+echo "$listing" | grep -q 'maxlen=1448' || fail "master maxlen not lowered by 24 for the extended header"
+echo "$listing" | grep -qx 'auth hmac-md5-96 ext keys 1\*' || fail "no 'auth ... ext keys 1*' line"
+a0=$(counter "$NS_DIRB" rx_accepted)
+for step in add:2:second-key activate:2 retire:1; do
+	for ns in "$NS_DIRB" "$NS_DIRA"; do
+		nsx "$ns" "$IPVSADM" --icv-ext "$step" || fail "$ns: --icv-ext $step failed"
+	done
+	make_connections 5
+done
+wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_accepted) -gt $a0 ]" ||
+	fail "nothing accepted in the extended format"
+nsx "$NS_DIRB" "$IPVSADM" -L --daemon | grep -qx 'auth hmac-md5-96 ext keys 2\*' ||
+	fail "backup does not list exactly key 2 as signing"
+for c in rx_drop_bad_header rx_drop_replay rx_drop_bad_icv; do
+	expect_counter "$NS_DIRB" "$c" 0
+done
+ext_err() {
+	want=$1
+	shift
+	msg=$(nsx "$NS_DIRB" "$IPVSADM" --icv-ext "$@" 2>&1) && fail "--icv-ext $* succeeded"
+	[ "$msg" = "$want" ] || fail "--icv-ext $*: '$msg', expected '$want'"
+}
+ext_err "ipvsadm: --icv-ext: key ID 2 is installed already" add:2:again
+ext_err "ipvsadm: --icv-ext: key 2 is active; activate another one first" retire:2
+ext_err "ipvsadm: --icv-ext: no key with ID 7" activate:7
+ext_err "ipvsadm: --icv-ext: key ID must be 1 to 255" add:0:k
+ext_err "ipvsadm: --icv-ext: expected seed, ext, add:ID:KEY, activate:ID, retire:ID, clear or reset-replay" bogus
+nsx "$NS_DIRB" "$IPVSADM" --icv-ext add:3:third-key || fail "add:3 failed"
+ext_err "ipvsadm: --icv-ext: two keys are installed; retire one first" add:4:k
+msg=$(nsx "$NS_DIRB" setpriv --reuid=65534 --regid=65534 --clear-groups "$IPVSADM" --icv-ext clear 2>&1) &&
+	fail "unprivileged --icv-ext succeeded"
+[ "$msg" = "ipvsadm: --icv-ext: permission denied" ] || fail "unexpected message when unprivileged: $msg"
+nsx "$NS_DIRB" "$IPVSADM" -L --daemon | grep -q -- '-key' && fail "key material in the listing"
+info "--icv-ext: rotation 1 -> 2 synced, listing, maxlen 1448, clear errors"

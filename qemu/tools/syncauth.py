@@ -9,6 +9,9 @@
   syncauth.py capture --iface IF --out FILE  save the next sync payload seen
   syncauth.py resend --file FILE [--ttl N]   send a saved payload again
   syncauth.py inspect --file FILE            describe a saved payload
+  syncauth.py ext mode seed|ext              extended format on/off (sockopt 1170)
+  syncauth.py ext add ID KEY | activate ID | retire ID | clear | reset-replay
+  syncauth.py ext status [--json]            extended-format status
   syncauth.py flood --seconds T [options]    forged messages as fast as
                                              possible (wrong key, seq +1 each)
 
@@ -34,6 +37,32 @@ COUNTERS = ["tx_signed", "tx_error", "rx_accepted", "rx_drop_malformed",
             "rx_drop_bad_icv", "rx_drop_no_stream"]
 STATUS_FMT = "=II16sII" + "Q" * len(COUNTERS)
 AUTH_FLAG = 0x0001
+EXT_FLAG = 0x0002
+SO_SYNC_EXT = 1170
+EXT_OPS = {"mode": 1, "add": 2, "activate": 3, "retire": 4, "clear": 5, "reset-replay": 6}
+EXT_CMD_FMT = "=III64s"
+EXT_STATUS_FMT = "=IIIIQ" + "IIQQ" * 2
+
+
+def ext_cmd(op, ident=0, key=b""):
+    s = ctl_socket()
+    s.setsockopt(socket.IPPROTO_IP, SO_SYNC_EXT,
+                 struct.pack(EXT_CMD_FMT, EXT_OPS[op], ident, len(key), key))
+
+
+def ext_status():
+    s = ctl_socket()
+    raw = s.getsockopt(socket.IPPROTO_IP, SO_SYNC_EXT, struct.calcsize(EXT_STATUS_FMT))
+    f = struct.unpack(EXT_STATUS_FMT, raw)
+    st = {"version": f[0], "mode": "ext" if f[1] else "seed", "streams": f[2],
+          "rx_unknown_key": f[4]}
+    for i in range(2):
+        kid, active, tx, rx = f[5 + 4 * i:9 + 4 * i]
+        st[f"key{i}_id"] = kid
+        st[f"key{i}_active"] = active
+        st[f"key{i}_tx_signed"] = tx
+        st[f"key{i}_rx_accepted"] = rx
+    return st
 
 
 def ctl_socket():
@@ -84,6 +113,8 @@ def build(args):
     entries = b"".join(ent(args.cip, args.cport + i, args.vip, 80, args.rip, 80)
                        for i in range(args.conns))
     auth = args.key is not None
+    if auth and getattr(args, "ext", False):
+        return build_ext(args, entries)
     extra = 16 if auth else 0
     if args.v0:
         hlen = 4
@@ -98,6 +129,16 @@ def build(args):
         return header + entries
     mac = icv(args.key.encode(), args.seq, entries, header)
     return header + struct.pack("!I", args.seq) + mac + entries
+
+
+def build_ext(args, entries):
+    """An extended-format v1 message (24-byte header, key id, 64-bit seq)."""
+    size = 8 + 24 + len(entries)
+    header = struct.pack("!BBHBBH", 0, args.syncid, size, args.conns, 1,
+                         AUTH_FLAG | EXT_FLAG)
+    auth0 = struct.pack("!BBHQ", args.key_id, 1, 0, args.seq) + bytes(12)
+    mac = hmac.new(args.key.encode(), auth0 + entries + header, hashlib.md5).digest()[:12]
+    return header + auth0[:12] + mac + entries
 
 
 def mutate(msg, how, hlen):
@@ -183,6 +224,14 @@ def flood(a):
     print(f"{sent} {int(sent / dt)} {len(msg)}")
 
 
+def print_status(st, as_json):
+    if as_json:
+        print(json.dumps(st))
+    else:
+        for name, val in st.items():
+            print(f"{name}: {val}")
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -208,6 +257,8 @@ def main():
     s.add_argument("--v0", action="store_true")
     s.add_argument("--no-flag", action="store_true")
     s.add_argument("--mutate", default="none")
+    s.add_argument("--ext", action="store_true", help="extended format")
+    s.add_argument("--key-id", type=int, default=1)
     fl = sub.add_parser("flood", parents=[], add_help=True)
     for name, kw in (("--key", {}), ("--seq", {"type": int, "default": 1}),
                      ("--ttl", {"type": int, "default": 255}), ("--src", {}),
@@ -220,6 +271,11 @@ def main():
                      ("--seconds", {"type": float, "default": 10})):
         fl.add_argument(name, **kw)
     fl.set_defaults(v0=False, no_flag=False)
+    x = sub.add_parser("ext")
+    x.add_argument("op", choices=list(EXT_OPS) + ["status"])
+    x.add_argument("arg", nargs="?", default="")
+    x.add_argument("key", nargs="?", default="")
+    x.add_argument("--json", action="store_true")
     cap = sub.add_parser("capture")
     cap.add_argument("--iface", required=True)
     cap.add_argument("--out", required=True)
@@ -243,18 +299,24 @@ def main():
             else:
                 set_key(b"")
         elif a.cmd == "status":
-            st = get_status()
-            if a.json:
-                print(json.dumps(st))
-            else:
-                for name, val in st.items():
-                    print(f"{name}: {val}")
+            print_status(get_status(), a.json)
         elif a.cmd == "counter":
             print(get_status()[a.name])
         elif a.cmd == "send":
             msg = build(a)
             msg = mutate(msg, a.mutate, 4 if a.v0 else 8)
             send_payload(msg, a.ttl, a.src, a.port)
+        elif a.cmd == "ext":
+            if a.op == "status":
+                print_status(ext_status(), a.json)
+            elif a.op == "mode":
+                ext_cmd("mode", {"seed": 0, "ext": 1}.get(a.arg, 99))
+            elif a.op in ("add",):
+                ext_cmd("add", int(a.arg), a.key.encode())
+            elif a.op in ("activate", "retire"):
+                ext_cmd(a.op, int(a.arg))
+            else:
+                ext_cmd(a.op)
         elif a.cmd == "flood":
             flood(a)
         elif a.cmd == "capture":
@@ -265,6 +327,12 @@ def main():
             ttl, n = struct.unpack_from("!BH", data, 0)
             m = data[3:3 + n]
             layout = "v1" if m[0] == 0 else "v0"
+            if layout == "v1" and struct.unpack_from("!H", m, 6)[0] & EXT_FLAG:
+                kid, alg, _, seq = struct.unpack_from("!BBHQ", m, 8)
+                print(f"ttl={ttl} layout=v1 size={struct.unpack_from('!H', m, 2)[0]} "
+                      f"len={len(m)} spare={struct.unpack_from('!H', m, 6)[0]:#06x} "
+                      f"key_id={kid} alg={alg} seq={seq:#018x}")
+                return 0
             spare = struct.unpack_from("!H", m, 6)[0] if layout == "v1" else 0
             print(f"ttl={ttl} layout={layout} size={struct.unpack_from('!H', m, 2)[0]} "
                   f"len={len(m)} spare={spare:#06x}")

@@ -16,6 +16,8 @@
 //! and the old transform is freed after a grace period, in process context.
 //! A transform's key is never changed while in use.
 
+mod ext;
+
 use crate::glue::hmac::HmacMd5;
 use crate::proto::msg::{self, DropReason};
 use crate::proto::replay::{AdvanceError, ReplayTable, StreamKey};
@@ -50,6 +52,8 @@ const _: () = {
     let _ = [shim::ipvsa_rs_count, ipvsa_rs_count];
     let _ = [shim::ipvsa_rs_set_key, ipvsa_rs_set_key];
     let _ = [shim::ipvsa_rs_status, ipvsa_rs_status];
+    let _ = [shim::ipvsa_rs_ext_cmd, ipvsa_rs_ext_cmd];
+    let _ = [shim::ipvsa_rs_ext_status, ipvsa_rs_ext_status];
 };
 
 /// Counter index for a drop reason of the backup.
@@ -63,35 +67,43 @@ fn drop_counter(reason: DropReason) -> u32 {
     }
 }
 
-/// The RCU-published key of a network namespace.
+/// An RCU-published, owned object: the key of a network namespace (or one
+/// of its extended-format keys).
 ///
 /// # Invariants
 ///
-/// The pointer is null or comes from [`KBox::into_raw`] of a
-/// `KBox<HmacMd5>` owned by this slot; readers dereference it only under
-/// the RCU read lock, and it is freed only after a grace period.
-struct KeySlot(Atomic<*mut HmacMd5>);
+/// The pointer is null or comes from [`KBox::into_raw`] of a `KBox<T>`
+/// owned by this slot; readers dereference it only under the RCU read
+/// lock, and it is freed only after a grace period.
+struct KeySlot<T>(Atomic<*mut T>);
 
-impl KeySlot {
-    /// Runs `f` with the current key, if any, under the RCU read lock.
-    fn with<R>(&self, f: impl FnOnce(Option<&HmacMd5>) -> R) -> R {
+impl<T> KeySlot<T> {
+    /// An empty slot.
+    const fn empty() -> Self {
+        // INVARIANT: null.
+        Self(Atomic::new(ptr::null_mut()))
+    }
+
+    /// Runs `f` with the current object, if any, under the RCU read lock.
+    fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         let _guard = rcu::read_lock();
         let p = self.0.load(Acquire);
-        // SAFETY: By the type invariant a non-null pointer is a live
-        // `HmacMd5` that is not freed before this RCU read-side critical
-        // section (held by `_guard` for the whole call of `f`) ends.
+        // SAFETY: By the type invariant a non-null pointer is a live `T`
+        // that is not freed before this RCU read-side critical section
+        // (held by `_guard` for the whole call of `f`) ends.
         let key = unsafe { p.as_ref() };
         f(key)
     }
 
-    /// Whether a key is set.
+    /// Whether the slot holds an object.
     fn is_set(&self) -> bool {
         !self.0.load(Relaxed).is_null()
     }
 
-    /// Publishes `new` (or clears the key) and frees the previous one once
-    /// no reader can hold it. Process context: waits for a grace period.
-    fn replace(&self, new: Option<KBox<HmacMd5>>) {
+    /// Publishes `new` (or empties the slot) and frees the previous object
+    /// once no reader can hold it. Process context: waits for a grace
+    /// period.
+    fn replace(&self, new: Option<KBox<T>>) {
         let new = new.map_or(ptr::null_mut(), KBox::into_raw);
         // INVARIANT: `new` is null or an owned `KBox` pointer.
         let old = self.0.xchg(new, Full);
@@ -105,7 +117,7 @@ impl KeySlot {
     }
 }
 
-impl Drop for KeySlot {
+impl<T> Drop for KeySlot<T> {
     fn drop(&mut self) {
         let p = self.0.load(Relaxed);
         if !p.is_null() {
@@ -120,7 +132,7 @@ impl Drop for KeySlot {
 /// Authenticated sync state of one network namespace.
 #[pin_data]
 pub(crate) struct NetState {
-    key: KeySlot,
+    key: KeySlot<HmacMd5>,
     /// Backup: last accepted sequence number per stream.
     #[pin]
     replay: SpinLockIrq<ReplayTable<MAX_STREAMS>>,
@@ -128,16 +140,20 @@ pub(crate) struct NetState {
     /// daemon restarts and key changes; reset only with the namespace.
     tx_seq: [Atomic<u32>; MASTER_STREAMS],
     counters: [Atomic<u64>; COUNTERS],
+    /// The opt-in extended format (restart-safe sequence, key IDs).
+    #[pin]
+    ext: ext::ExtState,
 }
 
 impl NetState {
     /// A new state: no key, no streams, counters at zero.
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            key: KeySlot(Atomic::new(ptr::null_mut())),
+            key: KeySlot::empty(),
             replay <- new_spinlock_irq!(ReplayTable::new(), "ip_vs_sync_auth_replay"),
             tx_seq: [const { Atomic::new(0) }; MASTER_STREAMS],
             counters: [const { Atomic::new(0) }; COUNTERS],
+            ext <- ext::ExtState::new(),
         })
     }
 
@@ -145,6 +161,15 @@ impl NetState {
     fn count(&self, idx: u32) {
         if let Some(c) = self.counters.get(idx as usize) {
             c.add(1, Relaxed);
+        }
+    }
+
+    /// Whether the hooks have work: a key of the configured format is set.
+    fn enabled(&self) -> bool {
+        if self.ext.is_ext() {
+            self.ext.has_key()
+        } else {
+            self.key.is_set()
         }
     }
 
@@ -172,6 +197,9 @@ impl NetState {
     /// thread `stream` in place (`buf` has 16 bytes more). Returns the new
     /// length, or `len` if no key is set any more.
     fn transmit(&self, buf: &mut [u8], len: usize, stream: usize) -> Result<usize> {
+        if self.ext.is_ext() {
+            return self.transmit_ext(buf, len, stream);
+        }
         let res = self.key.with(|key| {
             let Some(key) = key else {
                 return Ok(len);
@@ -191,6 +219,9 @@ impl NetState {
     /// header. Returns the plaintext length (or `buf.len()` untouched if no
     /// key is set any more); any error means drop, and has been counted.
     fn receive(&self, buf: &mut [u8], ttl: u8, stream: &StreamKey) -> Result<usize> {
+        if self.ext.is_ext() {
+            return self.receive_ext(buf, ttl, stream);
+        }
         self.key.with(|key| {
             let Some(key) = key else {
                 return Ok(buf.len());
@@ -244,8 +275,8 @@ impl NetState {
     /// Fills the status reported by the get sockopt and /proc.
     fn status(&self, st: &mut shim::ipvsa_status) {
         st.version = shim::IPVSA_STATUS_VERSION;
-        st.enabled = u32::from(self.key.is_set());
-        if self.key.is_set() {
+        st.enabled = u32::from(self.enabled());
+        if self.enabled() {
             for (d, s) in st.alg.iter_mut().zip(ALG_NAME) {
                 *d = *s;
             }
@@ -312,21 +343,23 @@ unsafe extern "C" fn ipvsa_rs_net_exit(rs: *mut c_void) {
 #[no_mangle]
 unsafe extern "C" fn ipvsa_rs_enabled(rs: *mut c_void) -> bool {
     // SAFETY: The caller passes a live state.
-    unsafe { state(rs) }.key.is_set()
+    unsafe { state(rs) }.enabled()
 }
 
-/// Master: authenticates `buf[..len]` in place; `buf` has 16 more bytes.
+/// Master: authenticates `buf[..len]` in place; `buf` has
+/// `IPVSA_AUTH_HDR_MAX` more bytes.
 ///
 /// # Safety
 ///
-/// `rs` as for [`state`]; `buf` valid for reads and writes of `len + 16`
-/// bytes and not accessed by anything else during the call.
+/// `rs` as for [`state`]; `buf` valid for reads and writes of
+/// `len + IPVSA_AUTH_HDR_MAX` bytes and not accessed by anything else
+/// during the call.
 #[no_mangle]
 unsafe extern "C" fn ipvsa_rs_tx(rs: *mut c_void, buf: *mut u8, len: u32, stream: u32) -> c_int {
     // SAFETY: The caller passes a live state.
     let st = unsafe { state(rs) };
     let len = len as usize;
-    let Some(cap) = len.checked_add(shim::IPVSA_AUTH_HDR_LEN as usize) else {
+    let Some(cap) = len.checked_add(shim::IPVSA_AUTH_HDR_MAX as usize) else {
         st.count(shim::IPVSA_CNT_TX_ERROR);
         return EINVAL.to_errno();
     };
@@ -417,6 +450,46 @@ unsafe extern "C" fn ipvsa_rs_status(rs: *mut c_void, out: *mut shim::ipvsa_stat
     // SAFETY: The caller passes a live state and an exclusive `out`.
     let (st, out) = unsafe { (state(rs), &mut *out) };
     st.status(out);
+}
+
+/// Runs one `IPVSA_EXT_*` command (extended format).
+///
+/// # Safety
+///
+/// `rs` as for [`state`]; `key` valid for reads of `keylen` bytes (may be
+/// dangling if `keylen` is 0). Process context.
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_ext_cmd(
+    rs: *mut c_void,
+    op: u32,
+    id: u32,
+    key: *const u8,
+    keylen: u32,
+) -> c_int {
+    // SAFETY: The caller passes a live state.
+    let st = unsafe { state(rs) };
+    let key: &[u8] = if keylen == 0 {
+        &[]
+    } else {
+        // SAFETY: The caller guarantees `keylen` readable bytes at `key`.
+        unsafe { core::slice::from_raw_parts(key, keylen as usize) }
+    };
+    match st.ext_cmd(op, id, key) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Fills `out` with the extended-format status.
+///
+/// # Safety
+///
+/// `rs` as for [`state`]; `out` valid for writes and exclusive.
+#[no_mangle]
+unsafe extern "C" fn ipvsa_rs_ext_status(rs: *mut c_void, out: *mut shim::ipvsa_ext_status) {
+    // SAFETY: The caller passes a live state and an exclusive `out`.
+    let (st, out) = unsafe { (state(rs), &mut *out) };
+    st.ext_status(out);
 }
 
 /// Registration of the sync hooks, sockopt and /proc file in every network
@@ -903,6 +976,167 @@ mod tests {
         assert_eq!(st.next_seq(3)?, u32::MAX);
         assert!(st.next_seq(3).is_err());
         assert!(st.next_seq(3).is_err());
+        Ok(())
+    }
+
+    /// A namespace state in the extended format holding key `id` = `key`.
+    fn ext_keyed(id: u8, key: &[u8]) -> Result<Pin<KBox<NetState>>> {
+        let st = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
+        st.ext_cmd(shim::IPVSA_EXT_MODE, 1, &[])?;
+        st.ext_cmd(shim::IPVSA_EXT_ADD, u32::from(id), key)?;
+        Ok(st)
+    }
+
+    /// Signs `plain` on `master` (thread 0); returns the buffer and length.
+    fn ext_sign(master: &NetState, plain: &[u8]) -> Result<([u8; 128], usize)> {
+        let mut buf = [0u8; 128];
+        let len = plain.len();
+        buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(plain);
+        let n = master.transmit(buf.get_mut(..len + 24).ok_or(EINVAL)?, len, 0)?;
+        Ok((buf, n))
+    }
+
+    fn errno(r: Result) -> c_int {
+        r.err().map_or(0, |e| e.to_errno())
+    }
+
+    #[test]
+    fn ext_round_trip_and_master_restart() -> Result {
+        let plain = SYNC_VECTORS[0].plain;
+        let backup = ext_keyed(1, b"ext key")?;
+        let msr = ext_keyed(1, b"ext key")?;
+        let (m1, n1) = ext_sign(&msr, plain)?;
+        let m1 = m1.get(..n1).ok_or(EINVAL)?;
+        assert_eq!(n1, plain.len() + 24);
+        assert_eq!(m1.get(6..8), Some(&[0u8, 3][..]));
+        let mut buf = [0u8; 128];
+        let dst = buf.get_mut(..n1).ok_or(EINVAL)?;
+        dst.copy_from_slice(m1);
+        let n = backup.receive(dst, 255, &master())?;
+        assert_eq!(buf.get(..n), Some(plain));
+        // The master restarts: a fresh state, same key, nothing remembered.
+        drop(msr);
+        let msr = ext_keyed(1, b"ext key")?;
+        let (m2, n2) = ext_sign(&msr, plain)?;
+        assert!(receive(&backup, m2.get(..n2).ok_or(EINVAL)?, 255, &master()).is_ok());
+        // The message captured before the restart stays a replay.
+        assert!(receive(&backup, m1, 255, &master()).is_err());
+        assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_REPLAY), 1);
+        assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_ACCEPTED), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn ext_unknown_key_and_format_mismatch() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let msr = ext_keyed(1, b"ext key")?;
+        let (m, n) = ext_sign(&msr, v.plain)?;
+        let m = m.get(..n).ok_or(EINVAL)?;
+        // A backup without key 1: dropped before any hashing, no state.
+        let other = ext_keyed(2, b"ext key")?;
+        assert!(receive(&other, m, 255, &master()).is_err());
+        let mut est = shim::ipvsa_ext_status::default();
+        other.ext_status(&mut est);
+        assert_eq!(est.rx_unknown_key, 1);
+        assert_eq!(est.streams, 0);
+        assert_eq!(counter(&other, shim::IPVSA_CNT_RX_BAD_ICV), 0);
+        // A seed message to an extended backup, and an extended message to
+        // a seed backup: bad header both ways.
+        let backup = ext_keyed(1, b"ext key")?;
+        assert!(receive(&backup, v.auth, 255, &master()).is_err());
+        assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
+        let seed = keyed(b"ext key")?;
+        assert!(receive(&seed, m, 255, &master()).is_err());
+        assert_eq!(counter(&seed, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
+        // TTL first, as in the seed format.
+        assert!(receive(&backup, m, 64, &master()).is_err());
+        assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_BAD_TTL), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn ext_rotation_keeps_replay_state_and_counts_per_key() -> Result {
+        let plain = SYNC_VECTORS[0].plain;
+        let msr = ext_keyed(1, b"old key")?;
+        let backup = ext_keyed(1, b"old key")?;
+        let (m1, n1) = ext_sign(&msr, plain)?;
+        let m1 = m1.get(..n1).ok_or(EINVAL)?;
+        assert!(receive(&backup, m1, 255, &master()).is_ok());
+        // Phase 1 and 2 on both, master first: signed with key 2 now.
+        for st in [&msr, &backup] {
+            st.ext_cmd(shim::IPVSA_EXT_ADD, 2, b"new key")?;
+        }
+        for st in [&msr, &backup] {
+            st.ext_cmd(shim::IPVSA_EXT_ACTIVATE, 2, &[])?;
+        }
+        let (m2, n2) = ext_sign(&msr, plain)?;
+        assert_eq!(m2.get(8), Some(&2));
+        assert!(receive(&backup, m2.get(..n2).ok_or(EINVAL)?, 255, &master()).is_ok());
+        // The key operations did not reopen a replay window.
+        assert!(receive(&backup, m1, 255, &master()).is_err());
+        assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_REPLAY), 1);
+        // Phase 3: key 1 gone; per-key counters.
+        backup.ext_cmd(shim::IPVSA_EXT_RETIRE, 1, &[])?;
+        let mut est = shim::ipvsa_ext_status::default();
+        backup.ext_status(&mut est);
+        let k2 = est.keys.iter().find(|k| k.id == 2).ok_or(EINVAL)?;
+        assert_eq!((k2.active, k2.rx_accepted), (1, 1));
+        assert!(est.keys.iter().all(|k| k.id != 1));
+        let mut est = shim::ipvsa_ext_status::default();
+        msr.ext_status(&mut est);
+        let tx: u64 = est.keys.iter().map(|k| k.tx_signed).sum();
+        assert_eq!(tx, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn ext_commands_validate() -> Result {
+        let st = ext_keyed(1, b"k1")?;
+        let add = |id: u32, key: &[u8]| st.ext_cmd(shim::IPVSA_EXT_ADD, id, key);
+        assert_eq!(errno(add(0, b"k")), EINVAL.to_errno());
+        assert_eq!(errno(add(256, b"k")), EINVAL.to_errno());
+        assert_eq!(errno(add(2, &[])), EINVAL.to_errno());
+        assert_eq!(errno(add(2, &[1u8; KEY_MAX + 1])), EINVAL.to_errno());
+        assert_eq!(errno(add(1, b"again")), EEXIST.to_errno());
+        add(2, b"k2")?;
+        assert_eq!(errno(add(3, b"k3")), ENOSPC.to_errno());
+        assert_eq!(
+            errno(st.ext_cmd(shim::IPVSA_EXT_RETIRE, 1, &[])),
+            EBUSY.to_errno()
+        );
+        assert_eq!(
+            errno(st.ext_cmd(shim::IPVSA_EXT_RETIRE, 9, &[])),
+            ENOENT.to_errno()
+        );
+        assert_eq!(
+            errno(st.ext_cmd(shim::IPVSA_EXT_ACTIVATE, 9, &[])),
+            ENOENT.to_errno()
+        );
+        assert_eq!(
+            errno(st.ext_cmd(shim::IPVSA_EXT_MODE, 2, &[])),
+            EINVAL.to_errno()
+        );
+        assert_eq!(errno(st.ext_cmd(99, 0, &[])), EINVAL.to_errno());
+        assert!(st.enabled());
+        st.ext_cmd(shim::IPVSA_EXT_CLEAR, 0, &[])?;
+        assert!(!st.enabled());
+        Ok(())
+    }
+
+    #[test]
+    fn ext_sequence_follows_the_clock_and_increases() -> Result {
+        let st = ext_keyed(1, b"k1")?;
+        // SAFETY: `ipvsa_real_ns()` has no preconditions.
+        let secs = unsafe { shim::ipvsa_real_ns() } / 1_000_000_000;
+        let first = st.ext.next_seq(0)?;
+        assert!(first >> 32 == secs & 0xffff_ffff || first >> 32 == (secs + 1) & 0xffff_ffff);
+        let mut prev = first;
+        for _ in 0..1000 {
+            let next = st.ext.next_seq(0)?;
+            assert!(crate::proto::ext::seq_after(next, prev));
+            prev = next;
+        }
+        assert!(st.ext.next_seq(MASTER_STREAMS).is_err());
         Ok(())
     }
 }

@@ -144,7 +144,8 @@ impl<K> KeyRing<K> {
         }
     }
 
-    /// Installs `key` under `id`, not active (receive only).
+    /// Installs `key` under `id`: receive only, except that the first key
+    /// of an empty ring becomes active (a fresh director signs with it).
     pub fn add(&mut self, id: u8, key: K) -> Result<(), KeyError> {
         if id == 0 {
             return Err(KeyError::BadId);
@@ -158,6 +159,9 @@ impl<K> KeyRing<K> {
             .find(|s| s.is_none())
             .ok_or(KeyError::Full)?;
         *slot = Some((id, key));
+        if self.active.is_none() {
+            self.active = Some(id);
+        }
         Ok(())
     }
 
@@ -554,11 +558,13 @@ mod tests {
         let mut r = KeyRing::new();
         assert_eq!(r.add(0, "k0"), Err(KeyError::BadId));
         assert_eq!(r.activate(1), Err(KeyError::NotFound));
+        assert!(r.active().is_none());
         r.add(1, "k1").unwrap();
         assert_eq!(r.add(1, "again"), Err(KeyError::Exists));
-        assert!(r.active().is_none());
-        r.activate(1).unwrap();
+        // The first key is active at once; a second one is receive only.
+        assert_eq!(r.active(), Some((1, &"k1")));
         r.add(2, "k2").unwrap();
+        assert_eq!(r.active(), Some((1, &"k1")));
         assert_eq!(r.add(3, "k3"), Err(KeyError::Full));
         assert_eq!(r.retire(1), Err(KeyError::Active));
         assert_eq!(r.active(), Some((1, &"k1")));

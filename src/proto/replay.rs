@@ -23,6 +23,32 @@
 //! because another CPU may have accepted a later message in between.
 
 use super::msg::DropReason;
+use core::fmt::Debug;
+
+/// A sequence number type and its order.
+pub trait Seq: Copy + Eq + Debug {
+    /// The number no master sends.
+    const ZERO: Self;
+    /// Whether `self` comes after `other`.
+    fn after(self, other: Self) -> bool;
+}
+
+/// The seed format's 32-bit numbers: plain order, no wrap-around.
+impl Seq for u32 {
+    const ZERO: Self = 0;
+    fn after(self, other: Self) -> bool {
+        self > other
+    }
+}
+
+/// The extended format's 64-bit numbers: RFC 1982 serial arithmetic
+/// ([`super::ext::seq_after`]).
+impl Seq for u64 {
+    const ZERO: Self = 0;
+    fn after(self, other: Self) -> bool {
+        super::ext::seq_after(self, other)
+    }
+}
 
 /// Identifies one stream of sync messages: one master sync thread as seen
 /// by the backup.
@@ -76,19 +102,19 @@ pub enum AdvanceError {
 
 /// One stream and the last sequence number accepted from it.
 #[derive(Debug, Clone, Copy)]
-struct Slot {
+struct Slot<S> {
     key: StreamKey,
-    last: u32,
+    last: S,
 }
 
-impl Slot {
-    const EMPTY: Slot = Slot {
+impl<S: Seq> Slot<S> {
+    const EMPTY: Slot<S> = Slot {
         key: StreamKey {
             addr: [0; 16],
             v6: false,
             port: 0,
         },
-        last: 0,
+        last: S::ZERO,
     };
 }
 
@@ -97,19 +123,19 @@ impl Slot {
 /// The table does no locking of its own: the caller serialises
 /// [`Self::advance`] and [`Self::clear`] against everything else.
 #[derive(Debug, Clone)]
-pub struct ReplayTable<const N: usize> {
+pub struct ReplayTable<const N: usize, S: Seq = u32> {
     /// `slots[..len]` are in use.
-    slots: [Slot; N],
+    slots: [Slot<S>; N],
     len: usize,
 }
 
-impl<const N: usize> Default for ReplayTable<N> {
+impl<const N: usize, S: Seq> Default for ReplayTable<N, S> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> ReplayTable<N> {
+impl<const N: usize, S: Seq> ReplayTable<N, S> {
     /// An empty table.
     pub const fn new() -> Self {
         ReplayTable {
@@ -119,12 +145,12 @@ impl<const N: usize> ReplayTable<N> {
     }
 
     /// The slots in use.
-    fn used(&self) -> &[Slot] {
+    fn used(&self) -> &[Slot<S>] {
         self.slots.get(..self.len).unwrap_or(&[])
     }
 
     /// The last sequence number accepted from `key`, if the stream is known.
-    pub fn last(&self, key: &StreamKey) -> Option<u32> {
+    pub fn last(&self, key: &StreamKey) -> Option<S> {
         self.used().iter().find(|s| s.key == *key).map(|s| s.last)
     }
 
@@ -134,12 +160,12 @@ impl<const N: usize> ReplayTable<N> {
     /// not above the last sequence number accepted from the stream. A new
     /// stream passes (whether there is room for it is only known, and only
     /// matters, at [`Self::advance`]).
-    pub fn check(&self, key: &StreamKey, seq: u32) -> Result<(), DropReason> {
-        if seq == 0 {
+    pub fn check(&self, key: &StreamKey, seq: S) -> Result<(), DropReason> {
+        if seq == S::ZERO {
             return Err(DropReason::Replay);
         }
         match self.last(key) {
-            Some(last) if seq <= last => Err(DropReason::Replay),
+            Some(last) if !seq.after(last) => Err(DropReason::Replay),
             _ => Ok(()),
         }
     }
@@ -151,14 +177,14 @@ impl<const N: usize> ReplayTable<N> {
     /// advanced the stream meanwhile ([`AdvanceError::Stale`]), and adds the
     /// stream if it is new, unless the table is full
     /// ([`AdvanceError::Full`]). On error the table is unchanged.
-    pub fn advance(&mut self, key: &StreamKey, seq: u32) -> Result<(), AdvanceError> {
-        if seq == 0 {
+    pub fn advance(&mut self, key: &StreamKey, seq: S) -> Result<(), AdvanceError> {
+        if seq == S::ZERO {
             return Err(AdvanceError::Stale);
         }
         let len = self.len;
         let used = self.slots.get_mut(..len).unwrap_or(&mut []);
         if let Some(slot) = used.iter_mut().find(|s| s.key == *key) {
-            if seq <= slot.last {
+            if !seq.after(slot.last) {
                 return Err(AdvanceError::Stale);
             }
             slot.last = seq;
@@ -220,6 +246,20 @@ mod tests {
         assert_ne!(k, k6);
         // Same bytes, other family.
         assert_ne!(StreamKey::v6(k.addr, 8848), k);
+    }
+
+    /// The extended format's table orders in serial arithmetic: across the
+    /// 64-bit wrap a larger-looking old number is stale.
+    #[test]
+    fn u64_table_uses_serial_order() {
+        let mut t: ReplayTable<2, u64> = ReplayTable::new();
+        t.advance(&A, u64::MAX - 1).unwrap();
+        assert_eq!(t.check(&A, 5), Ok(()));
+        t.advance(&A, 5).unwrap();
+        assert_eq!(t.check(&A, u64::MAX), Err(DropReason::Replay));
+        assert_eq!(t.advance(&A, u64::MAX - 1), Err(AdvanceError::Stale));
+        assert_eq!(t.check(&A, 0), Err(DropReason::Replay));
+        assert_eq!(t.last(&A), Some(5));
     }
 
     #[test]

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The extended format in the kernel (opt-in per network namespace):
+//! 64-bit time-based sequence numbers and key IDs, over
+//! [`crate::proto::ext`].
+//!
+//! Keys live in two RCU-published slots; which ID is in which slot, and
+//! which one is active, is decided by the pure [`KeyRing`] under a mutex
+//! (process context). Readers (the hooks) find a key by the ID a message
+//! names, or by the active ID, under the RCU read lock. The 64-bit replay
+//! state is separate from the seed format's and is never cleared by a key
+//! operation, only by [`shim::IPVSA_EXT_RESET_REPLAY`] or with the
+//! namespace.
+
+use super::{NetState, KEY_MAX, MASTER_STREAMS, MAX_STREAMS};
+use crate::glue::hmac::HmacMd5;
+use crate::glue::sync::KeySlot;
+use crate::proto::ext::{self, KeyError, KeyRing};
+use crate::proto::msg::DropReason;
+use crate::proto::replay::{AdvanceError, ReplayTable, StreamKey};
+use crate::shim;
+use kernel::prelude::*;
+use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
+use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
+
+/// Mode value of the extended format (`IPVSA_EXT_MODE` argument).
+const MODE_EXT: u32 = 1;
+/// Nanoseconds per second.
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+/// One installed key of the extended format.
+pub(super) struct ExtKey {
+    id: u8,
+    mac: HmacMd5,
+    tx_signed: Atomic<u64>,
+    rx_accepted: Atomic<u64>,
+}
+
+/// Extended-format state of a network namespace.
+#[pin_data]
+pub(super) struct ExtState {
+    /// 0: seed format (default), [`MODE_EXT`]: extended format.
+    mode: Atomic<u32>,
+    slots: [KeySlot<ExtKey>; shim::IPVSA_EXT_KEYS as usize],
+    /// ID of the key that signs, 0 if none.
+    active: Atomic<u32>,
+    /// Which ID is in which slot; serialises the key operations.
+    #[pin]
+    ring: Mutex<KeyRing<usize>>,
+    /// Backup: highest sequence number accepted per stream.
+    #[pin]
+    replay: SpinLockIrq<ReplayTable<MAX_STREAMS, u64>>,
+    /// Master: last sequence number sent, per sync thread.
+    tx_seq: [Atomic<u64>; MASTER_STREAMS],
+    unknown_key: Atomic<u64>,
+}
+
+/// The errno for a refused key operation.
+fn key_errno(e: KeyError) -> Error {
+    match e {
+        KeyError::BadId => EINVAL,
+        KeyError::Exists => EEXIST,
+        KeyError::Full => ENOSPC,
+        KeyError::NotFound => ENOENT,
+        KeyError::Active => EBUSY,
+    }
+}
+
+impl ExtState {
+    /// Seed format, no keys, no streams.
+    pub(super) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            mode: Atomic::new(0),
+            slots: [const { KeySlot::empty() }; shim::IPVSA_EXT_KEYS as usize],
+            active: Atomic::new(0),
+            ring <- new_mutex!(KeyRing::new(), "ip_vs_sync_auth_ext_keys"),
+            replay <- new_spinlock_irq!(ReplayTable::new(), "ip_vs_sync_auth_ext_replay"),
+            tx_seq: [const { Atomic::new(0) }; MASTER_STREAMS],
+            unknown_key: Atomic::new(0),
+        })
+    }
+
+    /// Whether the namespace uses the extended format.
+    pub(super) fn is_ext(&self) -> bool {
+        self.mode.load(Relaxed) == MODE_EXT
+    }
+
+    /// Whether any extended-format key is installed.
+    pub(super) fn has_key(&self) -> bool {
+        self.slots.iter().any(KeySlot::is_set)
+    }
+
+    /// Runs `f` with the installed key `id`, if any, under the RCU read
+    /// lock.
+    fn with_key<R>(&self, id: u8, f: impl FnOnce(Option<&ExtKey>) -> R) -> R {
+        let [a, b] = &self.slots;
+        a.with(|ka| {
+            b.with(|kb| {
+                let key = [ka, kb].into_iter().flatten().find(|k| k.id == id);
+                f(key)
+            })
+        })
+    }
+
+    /// The master's next sequence number for sync thread `stream`: the
+    /// real-time clock's value, or one more than the last if that is not
+    /// later.
+    pub(super) fn next_seq(&self, stream: usize) -> Result<u64> {
+        let ctr = self.tx_seq.get(stream).ok_or(EINVAL)?;
+        // SAFETY: `ipvsa_real_ns()` has no preconditions.
+        let ns = unsafe { shim::ipvsa_real_ns() };
+        let nanos = u32::try_from(ns % NSEC_PER_SEC).unwrap_or(0);
+        let now = ext::time_seq(ns / NSEC_PER_SEC, nanos);
+        let mut cur = ctr.load(Relaxed);
+        loop {
+            let next = ext::next_seq(cur, now);
+            match ctr.cmpxchg(cur, next, Relaxed) {
+                Ok(_) => return Ok(next),
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+}
+
+impl NetState {
+    /// Master, extended format: see [`NetState::transmit`].
+    pub(super) fn transmit_ext(&self, buf: &mut [u8], len: usize, stream: usize) -> Result<usize> {
+        if !self.ext.has_key() {
+            return Ok(len);
+        }
+        let id = u8::try_from(self.ext.active.load(Acquire)).unwrap_or(0);
+        let res = self.ext.with_key(id, |key| {
+            // Keys installed but none active cannot happen (the first key
+            // becomes active, the active one cannot be retired): fail
+            // closed rather than send an unsigned message.
+            let key = key.ok_or(ENOKEY)?;
+            let seq = self.ext.next_seq(stream)?;
+            let n =
+                ext::tx_insert_ext_in_place(buf, len, key.id, seq, &key.mac).map_err(|_| EINVAL)?;
+            key.tx_signed.add(1, Relaxed);
+            Ok(n)
+        });
+        match res {
+            Ok(_) => self.count(shim::IPVSA_CNT_TX_SIGNED),
+            Err(_) => self.count(shim::IPVSA_CNT_TX_ERROR),
+        }
+        res
+    }
+
+    /// Backup, extended format: see [`NetState::receive`]. Checks, cheapest
+    /// first: length, TTL, header, key ID, sequence number, ICV.
+    pub(super) fn receive_ext(&self, buf: &mut [u8], ttl: u8, stream: &StreamKey) -> Result<usize> {
+        if !self.ext.has_key() {
+            return Ok(buf.len());
+        }
+        let parsed = ext::rx_parse_ext(buf, ttl).map_err(|r| self.drop_rx(r))?;
+        let seq = parsed.seq();
+        self.ext.with_key(parsed.key_id(), |key| {
+            let Some(key) = key else {
+                self.ext.unknown_key.add(1, Relaxed);
+                return Err(ENOKEY);
+            };
+            self.ext
+                .replay
+                .lock()
+                .check(stream, seq)
+                .map_err(|r| self.drop_rx(r))?;
+            if !matches!(parsed.verify(&key.mac), Ok(true)) {
+                return Err(self.drop_rx(DropReason::BadIcv));
+            }
+            match self.ext.replay.lock().advance(stream, seq) {
+                Ok(()) => {}
+                Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
+                Err(AdvanceError::Full) => {
+                    self.count(shim::IPVSA_CNT_RX_NO_STREAM);
+                    return Err(ENOSPC);
+                }
+            }
+            key.rx_accepted.add(1, Relaxed);
+            Ok(())
+        })?;
+        let n = ext::rx_strip_ext_in_place(buf).map_err(|r| self.drop_rx(r))?;
+        self.count(shim::IPVSA_CNT_RX_ACCEPTED);
+        Ok(n)
+    }
+
+    /// Runs one `IPVSA_EXT_*` command. Process context.
+    pub(super) fn ext_cmd(&self, op: u32, id: u32, key: &[u8]) -> Result {
+        let x = &self.ext;
+        match op {
+            shim::IPVSA_EXT_MODE => {
+                if id > MODE_EXT {
+                    return Err(EINVAL);
+                }
+                x.mode.store(id, Release);
+                Ok(())
+            }
+            shim::IPVSA_EXT_ADD => {
+                let id = u8::try_from(id).map_err(|_| EINVAL)?;
+                if id == 0 || key.is_empty() || key.len() > KEY_MAX {
+                    return Err(EINVAL);
+                }
+                let mut ring = x.ring.lock();
+                if ring.get(id).is_some() {
+                    return Err(EEXIST);
+                }
+                let idx = x.slots.iter().position(|s| !s.is_set()).ok_or(ENOSPC)?;
+                let new = KBox::new(
+                    ExtKey {
+                        id,
+                        mac: HmacMd5::new(key)?,
+                        tx_signed: Atomic::new(0),
+                        rx_accepted: Atomic::new(0),
+                    },
+                    GFP_KERNEL,
+                )?;
+                ring.add(id, idx).map_err(key_errno)?;
+                x.slots.get(idx).ok_or(EINVAL)?.replace(Some(new));
+                if let Some((active, _)) = ring.active() {
+                    x.active.store(u32::from(active), Release);
+                }
+                Ok(())
+            }
+            shim::IPVSA_EXT_ACTIVATE => {
+                let id = u8::try_from(id).map_err(|_| EINVAL)?;
+                let mut ring = x.ring.lock();
+                ring.activate(id).map_err(key_errno)?;
+                x.active.store(u32::from(id), Release);
+                Ok(())
+            }
+            shim::IPVSA_EXT_RETIRE => {
+                let id = u8::try_from(id).map_err(|_| EINVAL)?;
+                let mut ring = x.ring.lock();
+                let idx = ring.retire(id).map_err(key_errno)?;
+                x.slots.get(idx).ok_or(EINVAL)?.replace(None);
+                Ok(())
+            }
+            shim::IPVSA_EXT_CLEAR => {
+                let mut ring = x.ring.lock();
+                *ring = KeyRing::new();
+                x.active.store(0, Release);
+                for s in &x.slots {
+                    s.replace(None);
+                }
+                Ok(())
+            }
+            shim::IPVSA_EXT_RESET_REPLAY => {
+                x.replay.lock().clear();
+                Ok(())
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Fills the extended-format status.
+    pub(super) fn ext_status(&self, st: &mut shim::ipvsa_ext_status) {
+        let x = &self.ext;
+        st.version = shim::IPVSA_EXT_STATUS_VERSION;
+        st.mode = x.mode.load(Relaxed);
+        st.streams = u32::try_from(x.replay.lock().len()).unwrap_or(u32::MAX);
+        st.rx_unknown_key = x.unknown_key.load(Relaxed);
+        let active = x.active.load(Relaxed);
+        for (out, slot) in st.keys.iter_mut().zip(&x.slots) {
+            slot.with(|k| match k {
+                Some(k) => {
+                    out.id = u32::from(k.id);
+                    out.active = u32::from(u32::from(k.id) == active);
+                    out.tx_signed = k.tx_signed.load(Relaxed);
+                    out.rx_accepted = k.rx_accepted.load(Relaxed);
+                }
+                None => *out = shim::ipvsa_ext_key_status::default(),
+            });
+        }
+    }
+}
