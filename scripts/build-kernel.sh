@@ -9,7 +9,8 @@
 #   scripts/build-kernel.sh --print    only print the KBUILD it would use
 #
 # IPVS_AUTH_VARIANT=debug selects the debug variant: qemu/kernel.config plus
-# qemu/kernel-debug.config (lockdep, kmemleak, ...), cached under its own key.
+# qemu/kernel-debug.config (lockdep, kmemleak, ...), cached under its own key;
+# IPVS_AUTH_VARIANT=kasan adds qemu/kernel-kasan.config (KASAN) on top.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -28,7 +29,13 @@ debug)
 	cat "$FRAGMENT" "$top/qemu/kernel-debug.config" >"$combined"
 	FRAGMENT=$combined
 	;;
-*) die "unknown IPVS_AUTH_VARIANT '$VARIANT' (known: debug)" ;;
+kasan)
+	mkdir -p "$IPVS_AUTH_CACHE/kbuild"
+	combined="$IPVS_AUTH_CACHE/kbuild/fragment-kasan.config"
+	cat "$FRAGMENT" "$top/qemu/kernel-debug.config" "$top/qemu/kernel-kasan.config" >"$combined"
+	FRAGMENT=$combined
+	;;
+*) die "unknown IPVS_AUTH_VARIANT '$VARIANT' (known: debug, kasan)" ;;
 esac
 
 [ -f "$KSRC/.unpacked" ] || die "kernel source missing: run scripts/setup.sh first"

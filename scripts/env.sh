@@ -45,6 +45,12 @@ export PATH
 # The variables every kernel `make` invocation needs (config steps included:
 # without them olddefconfig silently drops CONFIG_RUST).
 KMAKE_VARS="RUSTC=$RUSTC HOSTRUSTC=$HOSTRUSTC BINDGEN=$BINDGEN RUST_LIB_SRC=$RUST_LIB_SRC"
+# KASAN with Rust needs a Clang-built kernel (init/Kconfig: RUST depends on
+# "!KASAN || CC_IS_CLANG"), so only the KASAN variant compiles its C with
+# clang-19 (GNU binutils still link); every other build uses GCC 12.
+if [ "${IPVS_AUTH_VARIANT:-}" = kasan ]; then
+	KMAKE_VARS="$KMAKE_VARS CC=clang-19"
+fi
 export KMAKE_VARS
 
 log() {

@@ -30,5 +30,6 @@ if grep -Eq "$pattern" "$log"; then
 	grep -E -B2 -A20 "$pattern" "$log" | head -n 80
 	fail "the kernel log has reports (see $log)"
 fi
+grep -q 'KernelAddressSanitizer initialized' "$log" && info "KASAN was active: no report"
 [ -r /proc/lockdep_stats ] && info "lockdep was active: $(grep -m1 'lock-classes' /proc/lockdep_stats)"
 info "kernel log clean ($(wc -l <"$log") lines)"
