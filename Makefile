@@ -10,6 +10,8 @@
 #                   KUnit and integration tests in QEMU
 #   make check-debug the same on the debug kernel variant (lockdep,
 #                   kmemleak, ...; its own cached build; not run by CI)
+#   make check-kasan the same on the debug variant plus KASAN (C built
+#                   with clang-19; its own cached build; not run by CI)
 #   make demo       the two-director demo in QEMU
 #   make bench      in-kernel benchmark in QEMU (prints numbers)
 #   make test       host tests only (cargo test)
@@ -22,7 +24,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # When Kbuild reads this directory (make -C KDIR M=...), it uses Kbuild,
 # not this file; these targets are for people.
-.PHONY: all setup kernel module check check-debug demo bench test fuzz fmt fmtcheck clippy clean
+.PHONY: all setup kernel module check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
 
 all: module
 
@@ -44,6 +46,10 @@ check:
 # the last target used.
 check-debug:
 	@IPVS_AUTH_VARIANT=debug $(TOP)/scripts/check.sh
+
+# ... and with KASAN on top (qemu/kernel-kasan.config).
+check-kasan:
+	@IPVS_AUTH_VARIANT=kasan $(TOP)/scripts/check.sh
 
 demo: module
 	@$(TOP)/qemu/run.sh $(TOP)/qemu/demo.sh

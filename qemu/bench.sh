@@ -35,9 +35,7 @@ in_receives() {
 	nsx "$rs" awk '/^Ip:/ { if (h) print $4; h = 1 }' /proc/net/snmp
 }
 establish() {
-	nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 1111111111111111 --reply-timeout 5 >/dev/null &&
-		nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 1111111111111111 --rcookie "$rc" \
-			--reply-timeout 5 >/dev/null || fail "cannot establish"
+	ipsec_establish "$NS_CL1" 1111111111111111 >/dev/null
 }
 establish
 echo "ESP through IPVS (direct routing), 3 s per run, gate off vs on" | tee -a "$IPVS_AUTH_OUT/bench.txt"

@@ -586,12 +586,8 @@ static unsigned int ipvsa_gate_packet(struct ipvsa_gate *g, struct sk_buff *skb,
 		return NF_ACCEPT;
 	switch (proto) {
 	case IPPROTO_ESP:
-		p.transport = IPVSA_GATE_ESP;
-		p.plen = 0;
-		p.headlen = 0;
-		break;
 	case IPPROTO_AH:
-		p.transport = IPVSA_GATE_AH;
+		p.transport = proto == IPPROTO_ESP ? IPVSA_GATE_ESP : IPVSA_GATE_AH;
 		p.plen = 0;
 		p.headlen = 0;
 		break;

@@ -106,6 +106,27 @@ ipsec_service() {
 	nsx "$NS_DIR" $IPSEC add "$vip" $natopt || fail "ipvs-ipsec add $vip failed"
 }
 
+# The usual start of a gate test: the tools it needs, the module, the
+# topology with its cleanup, and one gated service (ipsec_service "$@").
+ipsec_test_begin() {
+	checktool "ipvsadm -v" "ipvsadm is not installed"
+	checktool "/usr/bin/python3 -V" "python3 is not installed"
+	load_module
+	trap 'ipsec_cleanup; unload_module' EXIT
+	ipsec_setup
+	ipsec_service "$@"
+}
+
+# Establishes client namespace $1 with initiator cookie $2 through the
+# gate (IKE_SA_INIT, then the real server's responder cookie back) and
+# prints that responder cookie.
+ipsec_establish() {
+	rc=$(nsx "$1" $IKEESP ike --dst "$VIP" --icookie "$2" --reply-timeout 5) || fail "no IKE reply ($1)"
+	nsx "$1" $IKEESP ike --dst "$VIP" --icookie "$2" --rcookie "$rc" --reply-timeout 5 >/dev/null ||
+		fail "no reply to the second IKE message ($1)"
+	echo "$rc"
+}
+
 # Counter $1 of the director's gate.
 gate_counter() {
 	nsx "$NS_DIR" $IPSEC counter "$1"

@@ -10,12 +10,7 @@
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
-checktool "ipvsadm -v" "ipvsadm is not installed"
-checktool "/usr/bin/python3 -V" "python3 is not installed"
-load_module
-trap 'ipsec_cleanup; unload_module' EXIT
-ipsec_setup
-ipsec_service dr
+ipsec_test_begin dr
 nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout=60
 nsx "$NS_DIR" $IPSEC list
 

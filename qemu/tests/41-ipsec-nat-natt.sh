@@ -9,12 +9,7 @@
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
-checktool "ipvsadm -v" "ipvsadm is not installed"
-checktool "/usr/bin/python3 -V" "python3 is not installed"
-load_module
-trap 'ipsec_cleanup; unload_module' EXIT
-ipsec_setup
-ipsec_service nat
+ipsec_test_begin nat
 nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP nat " || fail "service not listed as NAT"
 
 rs_of() {

@@ -9,12 +9,7 @@
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
-checktool "ipvsadm -v" "ipvsadm is not installed"
-checktool "/usr/bin/python3 -V" "python3 is not installed"
-load_module
-trap 'ipsec_cleanup; unload_module' EXIT
-ipsec_setup
-ipsec_service dr "$VIP6" "$RS1_6" "$RS2_6"
+ipsec_test_begin dr "$VIP6" "$RS1_6" "$RS2_6"
 CL2_6=fd00:4::2
 # IPv4 traffic to the IPv4 address of the director is not gated.
 nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 7 --expect icmp >/dev/null &&

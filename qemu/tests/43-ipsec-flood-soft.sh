@@ -12,25 +12,13 @@
 
 CAP=20
 FLOOD=100
-checktool "ipvsadm -v" "ipvsadm is not installed"
-checktool "/usr/bin/python3 -V" "python3 is not installed"
-load_module
-trap 'ipsec_cleanup; unload_module' EXIT
-ipsec_setup
-ipsec_service dr
+ipsec_test_begin dr
 nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_max_initial=$CAP
 # Spoofed sources arrive on a2: no reverse path filter.
 nsx "$NS_DIR" sysctl -qw net.ipv4.conf.all.rp_filter=0
 nsx "$NS_DIR" sysctl -qw net.ipv4.conf.a2.rp_filter=0
 
-establish() { # client-ns icookie
-	rc=$(nsx "$1" $IKEESP ike --dst "$VIP" --icookie "$2" --reply-timeout 5) || fail "no IKE reply ($1)"
-	nsx "$1" $IKEESP ike --dst "$VIP" --icookie "$2" --rcookie "$rc" --reply-timeout 5 >/dev/null ||
-		fail "no reply to the second message ($1)"
-	echo "$rc"
-}
-
-rc1=$(establish "$NS_CL1" 1111111111111111)
+rc1=$(ipsec_establish "$NS_CL1" 1111111111111111)
 expect_gate_counter established 1
 
 info "7. a flood of $FLOOD spoofed IKE_SA_INIT against a cap of $CAP"
@@ -57,7 +45,7 @@ wait_rs_seen "$r" esp "$CL1" 1 || fail "established client's ESP did not get thr
 # ...and new clients get in once the flood's entries have timed out (40 s).
 wait_for 60 sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q 'entries=1 initial=0 '" ||
 	fail "flood entries not collected: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
-establish "$NS_CL2" 2222222222222222 >/dev/null
+ipsec_establish "$NS_CL2" 2222222222222222 >/dev/null
 expect_gate_counter established 2
 
 info "soft expiry: quota 1, two idle established clients"

@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Lifecycle under ESP load (hardening): the module is unloaded three times
+# while a client streams ESP through a gated, established service (lockless
+# lookups in softirq, the collector's delayed work, live entries), loaded
+# again and the address re-gated; then the director's namespace is deleted
+# with live gate entries while ESP still flows, and the module unloaded.
+# Every step must succeed; the kernel log must stay clean (also checked,
+# with kmemleak on the debug kernel, by 99-kernel-log).
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+. "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
+
+ipsec_test_begin dr
+
+establish() {
+	ipsec_establish "$NS_CL1" 3333333333333333 >/dev/null
+	expect_gate_counter established 1
+}
+
+for round in 1 2 3; do
+	establish
+	nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi 77 --seconds 8 >/dev/null &
+	stream=$!
+	sleep 2
+	[ "$(gate_counter esp_pass)" -gt 0 ] || fail "ESP is not flowing before the unload (round $round)"
+	rmmod ip_vs_sync_auth || fail "rmmod under ESP traffic failed (round $round)"
+	[ -e /proc/net/ip_vs_ipsec ] && fail "/proc/net/ip_vs_ipsec left behind (round $round)"
+	sleep 1
+	insmod "$IPVS_AUTH_KO" || fail "insmod under ESP traffic failed (round $round)"
+	nsx "$NS_DIR" $IPSEC add "$VIP" || fail "cannot gate again (round $round)"
+	# A fresh gate: the client has no entry any more, so its ESP is
+	# answered with ICMP.
+	nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1009 --expect icmp ||
+		fail "the reloaded gate does not reject ESP without an entry (round $round)"
+	wait "$stream"
+done
+info "3 unloads while ESP flowed through an established entry; reloaded gate active each time"
+
+establish
+nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi 78 --seconds 6 >/dev/null 2>&1 &
+stream=$!
+sleep 2
+ip netns del "$NS_DIR" || fail "cannot delete the director's namespace"
+wait "$stream"
+sleep 1
+rmmod ip_vs_sync_auth || fail "rmmod after deleting a namespace with live gate state failed"
+info "director namespace deleted with live entries under ESP; module unloaded"
+if dmesg | grep -E 'BUG:|WARNING:|Oops|refcount_t:|general protection|list_del corruption|KASAN'; then
+	fail "the kernel reported a problem"
+fi
