@@ -1296,41 +1296,26 @@ int ipvsa_test_gate_packet(void *gate, bool reply, u8 client, u32 transport,
 			   const u8 *payload, u32 len, u32 udp_len_delta)
 {
 	struct ipvsa_gate *g = gate;
-	struct sk_buff *skb;
-	struct iphdr *iph;
-	unsigned int verdict = NF_ACCEPT;
-	__be32 caddr = IPVSA_TEST_CLIENT(client), vaddr = IPVSA_TEST_VIP;
 	bool udp = transport == IPVSA_GATE_UDP500 ||
 		   transport == IPVSA_GATE_UDP4500;
+	__be16 port = htons(transport == IPVSA_GATE_UDP500 ?
+			    IPVSA_ISAKMP_PORT : IPVSA_NATT_PORT);
+	const struct ipvsa_test_ip4 d = {
+		.saddr = reply ? IPVSA_TEST_VIP : IPVSA_TEST_CLIENT(client),
+		.daddr = reply ? IPVSA_TEST_CLIENT(client) : IPVSA_TEST_VIP,
+		.ttl = 64,
+		.protocol = udp ? IPPROTO_UDP :
+			    transport == IPVSA_GATE_AH ? IPPROTO_AH : IPPROTO_ESP,
+		.sport = port,
+		.dport = port,
+		.udp_len = sizeof(struct udphdr) + len + udp_len_delta,
+	};
+	unsigned int verdict = NF_ACCEPT;
+	struct sk_buff *skb;
 
-	skb = alloc_skb(LL_MAX_HEADER + sizeof(*iph) + sizeof(struct udphdr) + len,
-			GFP_KERNEL);
+	skb = ipvsa_test_ip4_skb(&d, payload, len);
 	if (!skb)
 		return -ENOMEM;
-	skb_reserve(skb, LL_MAX_HEADER);
-	skb_reset_network_header(skb);
-	iph = skb_put_zero(skb, sizeof(*iph));
-	iph->version = 4;
-	iph->ihl = 5;
-	iph->ttl = 64;
-	iph->saddr = reply ? vaddr : caddr;
-	iph->daddr = reply ? caddr : vaddr;
-	skb_set_transport_header(skb, sizeof(*iph));
-	if (udp) {
-		struct udphdr *uh = skb_put_zero(skb, sizeof(*uh));
-		__be16 port = htons(transport == IPVSA_GATE_UDP500 ?
-				    IPVSA_ISAKMP_PORT : IPVSA_NATT_PORT);
-
-		iph->protocol = IPPROTO_UDP;
-		uh->source = port;
-		uh->dest = port;
-		uh->len = htons(sizeof(*uh) + len + udp_len_delta);
-	} else {
-		iph->protocol = transport == IPVSA_GATE_AH ? IPPROTO_AH : IPPROTO_ESP;
-	}
-	skb_put_data(skb, payload, len);
-	iph->tot_len = htons(skb->len);
-	ip_send_check(iph);
 
 	rcu_read_lock();
 	if (reply)

@@ -18,6 +18,7 @@
  */
 
 #include <linux/capability.h>
+#include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/mutex.h>
@@ -268,11 +269,29 @@ static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
 			  pkt->v6, ntohs(uh->dest));
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust */
-	if (ret == ulen - sizeof(*uh))
+	if (ret == 0)
 		return NF_ACCEPT;	/* key cleared meanwhile: untouched */
-	/* Also drops any bytes after the UDP datagram (link padding). */
-	skb_trim(skb, pkt->thoff + ret + sizeof(*uh));
-	ipvsa_finish(skb, pkt, ret + sizeof(*uh), false);
+	if (ret >= ulen - sizeof(*uh))
+		goto malformed;	/* cannot happen: Rust strips a header */
+	/*
+	 * Rust moved the IPVS header up over the auth header: the plaintext
+	 * starts @ret bytes into the payload. Move the network and UDP
+	 * headers up by as much and pull, as IPsec transport mode removes an
+	 * ESP header, so that the entries stay where they are. Also drops any
+	 * bytes after the UDP datagram (link padding).
+	 */
+	skb_trim(skb, pkt->thoff + ulen);
+	memmove(skb->data + ret, skb->data, pkt->thoff + sizeof(*uh));
+	__skb_pull(skb, ret);
+	skb->network_header += ret;
+	skb->transport_header += ret;
+	if (skb_mac_header_was_set(skb)) {
+		memmove(skb_mac_header(skb) + ret, skb_mac_header(skb),
+			skb->mac_len);
+		skb->mac_header += ret;
+	}
+	ulen -= ret;
+	ipvsa_finish(skb, pkt, ulen, false);
 	/* The ICV covered every byte; the checksum above is only for taps. */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	skb->csum_level = 0;
@@ -593,51 +612,116 @@ void ipvsa_sync_unregister(void)
 	unregister_pernet_subsys(&ipvsa_net_ops);
 }
 
-#if IS_ENABLED(CONFIG_KUNIT)
-int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
-		   u8 *out, u32 out_size)
-{
-	const struct ipvsa_pkt pkt = { .thoff = sizeof(struct iphdr) };
-	unsigned int put = kind == IPVSA_TEST_SKB_SHORT ? len / 2 : len;
-	struct sk_buff *skb, *clone = NULL;
-	struct iphdr *iph;
-	struct udphdr *uh;
-	unsigned int verdict, ulen;
-	int ret;
+const u8 ipvsa_test_mac[ETH_HLEN] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2,
+				     0x08, 0x00 };
 
-	skb = alloc_skb(LL_MAX_HEADER + sizeof(*iph) + sizeof(*uh) + len, GFP_KERNEL);
+struct sk_buff *ipvsa_test_ip4_skb(const struct ipvsa_test_ip4 *d,
+				   const u8 *payload, u32 len)
+{
+	unsigned int hdrs = sizeof(struct iphdr);
+	struct sk_buff *skb;
+	struct iphdr *iph;
+
+	if (d->protocol == IPPROTO_UDP)
+		hdrs += sizeof(struct udphdr);
+	skb = alloc_skb(LL_MAX_HEADER + hdrs + len, GFP_KERNEL);
 	if (!skb)
-		return -ENOMEM;
+		return NULL;
 	skb_reserve(skb, LL_MAX_HEADER);
+	skb_reset_mac_header(skb);
+	skb_put_data(skb, ipvsa_test_mac, ETH_HLEN);
+	skb->mac_len = ETH_HLEN;
+	__skb_pull(skb, ETH_HLEN);
 	skb_reset_network_header(skb);
 	iph = skb_put_zero(skb, sizeof(*iph));
 	iph->version = 4;
 	iph->ihl = 5;
-	iph->ttl = 255;
-	iph->protocol = IPPROTO_UDP;
-	iph->saddr = htonl(0x0a000301);		/* 10.0.3.1 */
-	iph->daddr = htonl(0xe0000051);		/* 224.0.0.81 */
+	iph->ttl = d->ttl;
+	iph->protocol = d->protocol;
+	iph->saddr = d->saddr;
+	iph->daddr = d->daddr;
 	skb_set_transport_header(skb, sizeof(*iph));
-	uh = skb_put_zero(skb, sizeof(*uh));
-	uh->source = htons(8848);
-	uh->dest = htons(8848);
-	uh->len = htons(sizeof(*uh) + len);	/* SHORT: more than is there */
-	if (kind == IPVSA_TEST_SKB_PAGED) {
+	if (d->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = skb_put_zero(skb, sizeof(*uh));
+
+		uh->source = d->sport;
+		uh->dest = d->dport;
+		uh->len = htons(d->udp_len);
+	}
+	if (d->paged) {
 		struct page *page = alloc_page(GFP_KERNEL);
 
 		if (!page || len > PAGE_SIZE) {
 			if (page)
 				__free_page(page);
 			kfree_skb(skb);
-			return -ENOMEM;
+			return NULL;
 		}
-		memcpy(page_address(page), msg, len);
+		memcpy(page_address(page), payload, len);
 		skb_add_rx_frag(skb, 0, page, 0, len, PAGE_SIZE);
 	} else {
-		skb_put_data(skb, msg, put);
+		skb_put_data(skb, payload, len);
 	}
 	iph->tot_len = htons(skb->len);
 	ip_send_check(iph);
+	return skb;
+}
+
+/*
+ * A sync datagram from 10.0.3.1 to 224.0.0.81:8848 with TTL 255 carrying
+ * @msg in layout @kind (IPVSA_TEST_SKB_*).
+ */
+static struct sk_buff *ipvsa_build_skb(u32 kind, const u8 *msg, u32 len)
+{
+	const struct ipvsa_test_ip4 d = {
+		.saddr = htonl(0x0a000301),	/* 10.0.3.1 */
+		.daddr = htonl(0xe0000051),	/* 224.0.0.81 */
+		.ttl = 255,
+		.protocol = IPPROTO_UDP,
+		.sport = htons(8848),
+		.dport = htons(8848),
+		.udp_len = sizeof(struct udphdr) + len, /* SHORT: more than is there */
+		.paged = kind == IPVSA_TEST_SKB_PAGED,
+	};
+
+	return ipvsa_test_ip4_skb(&d, msg,
+				  kind == IPVSA_TEST_SKB_SHORT ? len / 2 : len);
+}
+
+u64 ipvsa_bench_skb(void *rs, bool tx, const u8 *msg, u32 len,
+		    bool *accepted)
+{
+	const struct ipvsa_pkt pkt = { .thoff = sizeof(struct iphdr) };
+	struct sk_buff *skb = ipvsa_build_skb(IPVSA_TEST_SKB_LINEAR, msg, len);
+	unsigned int verdict = NF_ACCEPT;
+	u64 t0, t1;
+
+	*accepted = false;
+	if (!skb)
+		return 0;
+	t0 = ktime_get_ns();
+	if (rs)
+		verdict = tx ? ipvsa_tx_skb(rs, skb, &pkt) : ipvsa_rx_skb(rs, skb, &pkt);
+	t1 = ktime_get_ns();
+	*accepted = verdict == NF_ACCEPT;
+	kfree_skb(skb);
+	return t1 - t0;
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
+		   u8 *out, u32 out_size)
+{
+	const struct ipvsa_pkt pkt = { .thoff = sizeof(struct iphdr) };
+	struct sk_buff *skb, *clone = NULL;
+	struct iphdr *iph;
+	struct udphdr *uh;
+	unsigned int verdict, ulen;
+	int ret;
+
+	skb = ipvsa_build_skb(kind, msg, len);
+	if (!skb)
+		return -ENOMEM;
 	if (kind == IPVSA_TEST_SKB_CLONED) {
 		clone = skb_clone(skb, GFP_KERNEL);
 		if (!clone) {
@@ -662,6 +746,12 @@ int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 			      skb_checksum(skb, pkt.thoff, ulen, 0)))
 		goto out;
 	if (tx && iph->ttl != 255)
+		goto out;
+	/* The backup moved the headers, not the entries: offsets follow. */
+	if (skb_network_header(skb) != skb->data ||
+	    skb_transport_header(skb) != skb->data + pkt.thoff ||
+	    skb_mac_header(skb) + skb->mac_len != skb->data ||
+	    memcmp(skb_mac_header(skb), ipvsa_test_mac, ETH_HLEN))
 		goto out;
 	/* A clone shares nothing we wrote: it still holds the original. */
 	if (clone && (clone->len != sizeof(*iph) + sizeof(*uh) + len ||

@@ -454,6 +454,16 @@ bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
 int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 		   u8 *out, u32 out_size);
 
+/*
+ * Benchmark (module parameter bench): builds the datagram ipvsa_test_skb()
+ * builds (linear) carrying @msg and times one run of the master (@tx) or
+ * backup path of @rs on it; with @rs NULL, times nothing (the cost of the
+ * clock reads, to subtract). Process context. Returns the nanoseconds
+ * taken; *@accepted tells whether the path accepted the datagram.
+ */
+u64 ipvsa_bench_skb(void *rs, bool tx, const u8 *msg, u32 len,
+		    bool *accepted);
+
 /**
  * struct ipvsa_gate_bench - what ipvsa_gate_bench() measured
  * @isakmp_create_ns: ns per ISAKMP packet creating an INITIAL entry
@@ -508,5 +518,46 @@ int ipvsa_test_gate_packet(void *gate, bool reply, u8 client, u32 transport,
 void ipvsa_test_gate_advance(void *gate, u32 seconds, bool collect);
 u64 ipvsa_test_gate_counter(void *gate, u32 idx);
 void ipvsa_test_gate_counts(void *gate, u32 *entries, u32 *initial, u32 *soft);
+
+#ifndef __BINDGEN__
+/* C only (not for Rust): shared by the KUnit helpers and the benchmark. */
+#include <linux/if_ether.h>
+
+struct sk_buff;
+
+/**
+ * struct ipvsa_test_ip4 - an IPv4 datagram for ipvsa_test_ip4_skb()
+ * @saddr: source address
+ * @daddr: destination address
+ * @ttl: TTL
+ * @protocol: IP protocol; for %IPPROTO_UDP a UDP header follows
+ * @sport: UDP source port
+ * @dport: UDP destination port
+ * @udp_len: value of the UDP length field (a test may make it lie)
+ * @paged: put the payload in a page fragment, not the linear area
+ */
+struct ipvsa_test_ip4 {
+	__be32 saddr;
+	__be32 daddr;
+	u8 ttl;
+	u8 protocol;
+	__be16 sport;
+	__be16 dport;
+	u16 udp_len;
+	bool paged;
+};
+
+/* The Ethernet header ipvsa_test_ip4_skb() puts before the network header. */
+extern const u8 ipvsa_test_mac[ETH_HLEN];
+
+/*
+ * An skb as the IP layer hands it to LOCAL_IN: Ethernet header (mac_len
+ * set), data at the IPv4 header (checksummed, tot_len the whole datagram),
+ * then the UDP header if any and @len bytes of @payload. Process context;
+ * NULL if out of memory (or @paged and @len over a page).
+ */
+struct sk_buff *ipvsa_test_ip4_skb(const struct ipvsa_test_ip4 *d,
+				   const u8 *payload, u32 len);
+#endif /* !__BINDGEN__ */
 
 #endif /* _IP_VS_SYNC_AUTH_SHIM_H */

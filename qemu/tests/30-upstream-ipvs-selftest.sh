@@ -60,17 +60,26 @@ watch_namespaces() {
 	done
 }
 
+# Runs the selftest as $1 while watch_namespaces runs the other arguments
+# in each of its namespaces; sets rc (the selftest's exit status) and n
+# (how many namespaces the command reached).
+selftest_watched() {
+	local label=$1 watcher
+	shift
+	done_file="$IPVS_AUTH_OUT/watched-namespaces-$label"
+	: >"$done_file"
+	watch_namespaces "$@" &
+	watcher=$!
+	run_selftest "$label"
+	rc=$?
+	kill "$watcher"
+	n=$(wc -l <"$done_file")
+}
+
 # (b) module loaded, key set everywhere
 load_module
 $SYNCAUTH key set tot0234 || fail "cannot set the key"
-done_file="$IPVS_AUTH_OUT/keyed-namespaces"
-: >"$done_file"
-watch_namespaces $SYNCAUTH key set tot0234 &
-watcher=$!
-run_selftest module
-rc=$?
-kill "$watcher"
-n=$(wc -l <"$done_file")
+selftest_watched module $SYNCAUTH key set tot0234
 info "(b) keys were set in $n selftest namespaces while it ran"
 [ "$rc" = 0 ] || fail "the upstream IPVS selftest fails with ip_vs_sync_auth loaded and keyed (exit $rc)"
 [ "$n" -gt 0 ] || fail "the watcher set no key in the selftest's namespaces"
@@ -81,14 +90,7 @@ info "(b) ip_vs_sync_auth loaded and keyed: upstream selftest passes"
 # its traffic), in every namespace, keys still set.
 VIP_SELFTEST=207.175.44.110
 $IPSEC add "$VIP_SELFTEST" --nat || fail "cannot gate $VIP_SELFTEST"
-done_file="$IPVS_AUTH_OUT/gated-namespaces"
-: >"$done_file"
-watch_namespaces sh -c "$SYNCAUTH key set tot0234 && $IPSEC add $VIP_SELFTEST --nat" &
-watcher=$!
-run_selftest gate
-rc=$?
-kill "$watcher"
-n=$(wc -l <"$done_file")
+selftest_watched gate sh -c "$SYNCAUTH key set tot0234 && $IPSEC add $VIP_SELFTEST --nat"
 info "(c) the gate was active in $n selftest namespaces while it ran"
 [ "$rc" = 0 ] || fail "the upstream IPVS selftest fails with the IPsec gate active (exit $rc)"
 [ "$n" -gt 0 ] || fail "the watcher gated no selftest namespace"

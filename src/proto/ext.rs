@@ -144,25 +144,34 @@ impl<K> KeyRing<K> {
         }
     }
 
-    /// Installs `key` under `id`: receive only, except that the first key
-    /// of an empty ring becomes active (a fresh director signs with it).
-    pub fn add(&mut self, id: u8, key: K) -> Result<(), KeyError> {
+    /// Checks that a key with ID `id` can be added, without changing the
+    /// ring, and returns the index of the slot [`KeyRing::add`] will use.
+    /// Lets a caller prepare the key (allocate a transform) only when the
+    /// operation can succeed, and keep per-slot data in step with the ring.
+    pub fn can_add(&self, id: u8) -> Result<usize, KeyError> {
         if id == 0 {
             return Err(KeyError::BadId);
         }
         if self.get(id).is_some() {
             return Err(KeyError::Exists);
         }
-        let slot = self
-            .slots
-            .iter_mut()
-            .find(|s| s.is_none())
-            .ok_or(KeyError::Full)?;
+        self.slots
+            .iter()
+            .position(Option::is_none)
+            .ok_or(KeyError::Full)
+    }
+
+    /// Installs `key` under `id`: receive only, except that the first key
+    /// of an empty ring becomes active (a fresh director signs with it).
+    /// Returns the slot used, the one [`KeyRing::can_add`] named.
+    pub fn add(&mut self, id: u8, key: K) -> Result<usize, KeyError> {
+        let idx = self.can_add(id)?;
+        let slot = self.slots.get_mut(idx).ok_or(KeyError::Full)?;
         *slot = Some((id, key));
         if self.active.is_none() {
             self.active = Some(id);
         }
-        Ok(())
+        Ok(idx)
     }
 
     /// Makes key `id` the one that signs. The previous active key stays
@@ -305,18 +314,23 @@ pub fn rx_parse_ext(payload: &[u8], ttl: u8) -> Result<RxExt<'_>, DropReason> {
     })
 }
 
-/// Turns a verified extended message back into IPVS's plaintext in place:
-/// the auth header goes, `size` drops by 24, `spare` becomes 0. Returns the
-/// new length; on error `buf` is unchanged.
-pub fn rx_strip_ext_in_place(buf: &mut [u8]) -> Result<usize, DropReason> {
+/// Turns a verified extended message back into IPVS's plaintext in place,
+/// as [`super::msg::rx_strip_front`] does for the seed's format: the v1
+/// header moves up over the auth header, with `size` 24 less and `spare` 0.
+/// Returns the offset of the plaintext (always [`EXT_AUTH_HDR_LEN`]); on
+/// error `buf` is unchanged.
+pub fn rx_strip_ext_front(buf: &mut [u8]) -> Result<usize, DropReason> {
     rx_parse_ext(buf, REQUIRED_TTL)?;
-    let len = buf.len();
-    let new_len = len - EXT_AUTH_HDR_LEN; // rx_parse_ext checked the length
+    let new_len = buf.len() - EXT_AUTH_HDR_LEN; // rx_parse_ext checked the length
     let new_size = u16::try_from(new_len).map_err(|_| DropReason::BadHeader)?;
-    buf.copy_within(V1_HDR_LEN + EXT_AUTH_HDR_LEN..len, V1_HDR_LEN);
-    put_be16(buf, OFF_SIZE, new_size).ok_or(DropReason::Malformed)?;
-    put_be16(buf, OFF_V1_SPARE, 0).ok_or(DropReason::Malformed)?;
-    Ok(new_len)
+    let mut hdr = [0u8; V1_HDR_LEN];
+    hdr.copy_from_slice(buf.get(..V1_HDR_LEN).ok_or(DropReason::Malformed)?);
+    put_be16(&mut hdr, OFF_SIZE, new_size).ok_or(DropReason::Malformed)?;
+    put_be16(&mut hdr, OFF_V1_SPARE, 0).ok_or(DropReason::Malformed)?;
+    buf.get_mut(EXT_AUTH_HDR_LEN..EXT_AUTH_HDR_LEN + V1_HDR_LEN)
+        .ok_or(DropReason::Malformed)?
+        .copy_from_slice(&hdr);
+    Ok(EXT_AUTH_HDR_LEN)
 }
 
 /// Authenticates the plaintext v1 message `buf[..len]` in place with key
@@ -427,8 +441,9 @@ mod tests {
         assert_eq!((rx.key_id(), rx.seq()), (2, 42));
         assert_eq!(rx.verify(&RustCryptoHmacMd5(KEY.to_vec())), Ok(true));
         assert_eq!(rx.verify(&RustCryptoHmacMd5(b"other".to_vec())), Ok(false));
-        let n = rx_strip_ext_in_place(&mut m).unwrap();
-        assert_eq!(&m[..n], &plain[..]);
+        let off = rx_strip_ext_front(&mut m).unwrap();
+        assert_eq!(off, EXT_AUTH_HDR_LEN);
+        assert_eq!(&m[off..], &plain[..]);
     }
 
     #[test]
@@ -574,6 +589,26 @@ mod tests {
         assert_eq!(r.retire(1), Err(KeyError::NotFound));
         assert_eq!(r.ids(), [0, 2]);
         assert_eq!(r.active(), Some((2, &"k2")));
+    }
+
+    #[test]
+    fn can_add_names_the_slot_add_uses_and_changes_nothing() {
+        let mut r = KeyRing::new();
+        assert_eq!(r.can_add(0), Err(KeyError::BadId));
+        assert_eq!(r.can_add(7), Ok(0));
+        assert_eq!(r.ids(), [0, 0]);
+        assert!(r.active().is_none());
+        assert_eq!(r.add(7, "k7"), Ok(0));
+        assert_eq!(r.can_add(7), Err(KeyError::Exists));
+        assert_eq!(r.can_add(8), Ok(1));
+        assert_eq!(r.add(8, "k8"), Ok(1));
+        assert_eq!(r.can_add(9), Err(KeyError::Full));
+        // A freed slot is found again, wherever it is.
+        r.activate(8).unwrap();
+        r.retire(7).unwrap();
+        assert_eq!(r.can_add(9), Ok(0));
+        assert_eq!(r.add(9, "k9"), Ok(0));
+        assert_eq!(r.ids(), [9, 8]);
     }
 
     /// One director in the rotation model: its ring of key IDs.

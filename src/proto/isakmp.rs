@@ -49,6 +49,8 @@
 //! entry again ([`GateEvent::SoftRevived`]); otherwise it expires at the end
 //! of the extension for good. N is 0 by default.
 
+use super::bytes::{get_be32, get_bytes, get_u8};
+
 /// Length in bytes of the IKE (v1 and v2) / ISAKMP header.
 pub const IKE_HEADER_LEN: usize = 28;
 
@@ -149,21 +151,6 @@ impl IkeError {
             }
         }
     }
-}
-
-/// Reads the `K` bytes at `off`, if `p` is long enough.
-fn get_bytes<const K: usize>(p: &[u8], off: usize) -> Option<[u8; K]> {
-    p.get(off..)?.first_chunk::<K>().copied()
-}
-
-/// Reads the byte at `off`, if `p` is long enough.
-fn get_u8(p: &[u8], off: usize) -> Option<u8> {
-    p.get(off).copied()
-}
-
-/// Reads the be32 at `off`, if `p` is long enough.
-fn get_be32(p: &[u8], off: usize) -> Option<u32> {
-    get_bytes::<4>(p, off).map(u32::from_be_bytes)
 }
 
 /// Parses the IKE header at the start of `payload`, the whole IKE message

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bytes;
 pub mod ext;
 pub mod icv;
 pub mod ipvs_layout;

@@ -31,9 +31,10 @@
 //! The receive path is split so that the caller can run the cheap checks
 //! ([`rx_parse`]), then the replay check (which needs shared state, see
 //! [`super::replay`]), then the MAC ([`RxMessage::verify`]), and finally turn
-//! the message back into the plaintext IPVS expects ([`rx_strip_in_place`]).
+//! the message back into the plaintext IPVS expects ([`rx_strip_front`]).
 //! The send path is [`tx_classify`] and [`tx_insert_in_place`].
 
+pub(crate) use super::bytes::{get_be16, put_be16};
 use super::icv::{sync_icv, verify_sync_icv, Icv, Mac, AUTH_HDR_LEN, ICV_LEN};
 use super::ipvs_layout::{offset_of, SYNC_MESG, SYNC_MESG_V0};
 
@@ -165,20 +166,6 @@ impl DropReason {
     }
 }
 
-/// Reads the be16 at `off`, if `p` is long enough.
-pub(crate) fn get_be16(p: &[u8], off: usize) -> Option<u16> {
-    p.get(off..)?
-        .first_chunk::<2>()
-        .map(|b| u16::from_be_bytes(*b))
-}
-
-/// Writes `v` as a be16 at `off`, if `p` is long enough.
-pub(crate) fn put_be16(p: &mut [u8], off: usize, v: u16) -> Option<()> {
-    p.get_mut(off..)?
-        .first_chunk_mut::<2>()
-        .map(|b| *b = v.to_be_bytes())
-}
-
 /// A received authenticated message that passed the cheap checks of
 /// [`rx_parse`]. Its ICV is not verified yet.
 #[derive(Debug, Clone, Copy)]
@@ -289,35 +276,43 @@ pub fn rx_parse(payload: &[u8], ttl: u8) -> Result<RxMessage<'_>, DropReason> {
     })
 }
 
-/// Turns an authenticated message into the plaintext IPVS message, in place.
+/// Turns an authenticated message into the plaintext IPVS message, in place,
+/// without moving the entries.
 ///
 /// `buf` holds exactly the received payload, whose ICV the caller has
-/// already verified. The auth header is removed (the entries move down 16
-/// bytes), `size` is reduced by 16 and, for v1, [`AUTH_FLAG`] is cleared.
-/// Returns the new length; `buf[..len]` is then byte-identical to what the
-/// master's IPVS sent, and the bytes after it are unspecified.
+/// already verified. The IPVS header moves up over the auth header, with
+/// `size` reduced by 16 and, for v1, [`AUTH_FLAG`] cleared. Returns the
+/// offset `off` (always [`AUTH_HDR_LEN`]) at which the plaintext starts:
+/// `buf[off..]` is then byte-identical to what the master's IPVS sent, and
+/// `buf[..off]` is unspecified. The caller removes those bytes from the
+/// front of the datagram, moving its own (IP, UDP) headers up by `off`, as
+/// IPsec transport mode removes an ESP header: a few dozen bytes moved
+/// instead of every entry.
 ///
 /// The message is re-validated as by [`rx_parse`] (except the TTL); on error
 /// `buf` is left unchanged.
-pub fn rx_strip_in_place(buf: &mut [u8]) -> Result<usize, DropReason> {
+pub fn rx_strip_front(buf: &mut [u8]) -> Result<usize, DropReason> {
     let layout = rx_parse(buf, REQUIRED_TTL)?.layout();
-    let len = buf.len();
     let hdr_len = layout.hdr_len();
-    let src = hdr_len
-        .checked_add(AUTH_HDR_LEN)
-        .filter(|&s| s <= len)
+    let new_len = buf
+        .len()
+        .checked_sub(AUTH_HDR_LEN)
         .ok_or(DropReason::Malformed)?;
-    let new_len = len.checked_sub(AUTH_HDR_LEN).ok_or(DropReason::Malformed)?;
     let new_size = u16::try_from(new_len).map_err(|_| DropReason::BadHeader)?;
 
-    // `hdr_len + AUTH_HDR_LEN == src <= len`, so both ranges are in bounds.
-    buf.copy_within(src..len, hdr_len);
-    put_be16(buf, OFF_SIZE, new_size).ok_or(DropReason::Malformed)?;
+    let mut hdr_buf = [0u8; V1_HDR_LEN];
+    let hdr = hdr_buf.get_mut(..hdr_len).ok_or(DropReason::Malformed)?;
+    hdr.copy_from_slice(buf.get(..hdr_len).ok_or(DropReason::Malformed)?);
+    put_be16(hdr, OFF_SIZE, new_size).ok_or(DropReason::Malformed)?;
     if layout == Layout::V1 {
         // `rx_parse` checked `spare == AUTH_FLAG`: clearing it leaves 0.
-        put_be16(buf, OFF_V1_SPARE, 0).ok_or(DropReason::Malformed)?;
+        put_be16(hdr, OFF_V1_SPARE, 0).ok_or(DropReason::Malformed)?;
     }
-    Ok(new_len)
+    // `rx_parse` checked `hdr_len + AUTH_HDR_LEN <= buf.len()`.
+    buf.get_mut(AUTH_HDR_LEN..AUTH_HDR_LEN + hdr_len)
+        .ok_or(DropReason::Malformed)?
+        .copy_from_slice(hdr);
+    Ok(AUTH_HDR_LEN)
 }
 
 /// Classifies a plaintext IPVS sync message about to be sent.
@@ -491,9 +486,8 @@ mod tests {
     /// Strips `msg` into a new vector.
     fn strip(msg: &[u8]) -> Result<Vec<u8>, DropReason> {
         let mut buf = msg.to_vec();
-        let n = rx_strip_in_place(&mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
+        let off = rx_strip_front(&mut buf)?;
+        Ok(buf.split_off(off))
     }
 
     #[test]
@@ -702,10 +696,10 @@ mod tests {
         let mut m = msg.clone();
         m[3] ^= 1;
         let before = m.clone();
-        assert_eq!(rx_strip_in_place(&mut m), Err(DropReason::BadHeader));
+        assert_eq!(rx_strip_front(&mut m), Err(DropReason::BadHeader));
         assert_eq!(m, before);
         let mut empty: [u8; 0] = [];
-        assert_eq!(rx_strip_in_place(&mut empty), Err(DropReason::Malformed));
+        assert_eq!(rx_strip_front(&mut empty), Err(DropReason::Malformed));
     }
 
     #[test]
@@ -850,10 +844,14 @@ mod tests {
             }
 
             let mut buf = p.clone();
-            match rx_strip_in_place(&mut buf) {
-                Ok(n) => {
+            match rx_strip_front(&mut buf) {
+                Ok(off) => {
                     prop_assert!(rx_parse(&p, REQUIRED_TTL).is_ok());
-                    prop_assert_eq!(n + AUTH_HDR_LEN, p.len());
+                    prop_assert_eq!(off, AUTH_HDR_LEN);
+                    // Only the header moved: the entries are where they
+                    // were, and the plaintext is the tail of the buffer.
+                    let buf = &buf[off..];
+                    let n = buf.len();
                     // What comes out is a message IPVS accepts, and signing
                     // it back with the same seq gives the input but for the
                     // ICV.

@@ -151,7 +151,7 @@ impl NetState {
     /// first: length, TTL, header, key ID, sequence number, ICV.
     pub(super) fn receive_ext(&self, buf: &mut [u8], ttl: u8, stream: &StreamKey) -> Result<usize> {
         if !self.ext.has_key() {
-            return Ok(buf.len());
+            return Ok(0);
         }
         let parsed = ext::rx_parse_ext(buf, ttl).map_err(|r| self.drop_rx(r))?;
         let seq = parsed.seq();
@@ -179,9 +179,9 @@ impl NetState {
             key.rx_accepted.add(1, Relaxed);
             Ok(())
         })?;
-        let n = ext::rx_strip_ext_in_place(buf).map_err(|r| self.drop_rx(r))?;
+        let off = ext::rx_strip_ext_front(buf).map_err(|r| self.drop_rx(r))?;
         self.count(shim::IPVSA_CNT_RX_ACCEPTED);
-        Ok(n)
+        Ok(off)
     }
 
     /// Runs one `IPVSA_EXT_*` command. Process context.
@@ -201,10 +201,9 @@ impl NetState {
                     return Err(EINVAL);
                 }
                 let mut ring = x.ring.lock();
-                if ring.get(id).is_some() {
-                    return Err(EEXIST);
-                }
-                let idx = x.slots.iter().position(|s| !s.is_set()).ok_or(ENOSPC)?;
+                // The ring decides, and names the slot: the transform is
+                // only allocated for an operation that will succeed.
+                let idx = ring.can_add(id).map_err(key_errno)?;
                 let new = KBox::new(
                     ExtKey {
                         id,
@@ -214,8 +213,9 @@ impl NetState {
                     },
                     GFP_KERNEL,
                 )?;
+                let slot = x.slots.get(idx).ok_or(EINVAL)?;
                 ring.add(id, idx).map_err(key_errno)?;
-                x.slots.get(idx).ok_or(EINVAL)?.replace(Some(new));
+                slot.replace(Some(new));
                 if let Some((active, _)) = ring.active() {
                     x.active.store(u32::from(active), Release);
                 }
