@@ -212,23 +212,29 @@ static void ipvsa_finish(struct sk_buff *skb, const struct ipvsa_pkt *pkt,
 static unsigned int ipvsa_tx_skb(void *rs, struct sk_buff *skb,
 				 const struct ipvsa_pkt *pkt)
 {
+	unsigned int ulen, room;
 	struct udphdr *uh;
-	unsigned int ulen;
 	int ret;
 
 	uh = ipvsa_writable(skb, pkt, &ulen);
 	if (!uh || pkt->thoff + ulen != skb->len)
 		goto error;
-	/* Room for either header (seed: 16 bytes, extended: 24). */
+	/*
+	 * Room for either header (seed: 16 bytes, extended: 24), and if the
+	 * tailroom has it (IPVS's buffers do), for the one-update MAC too.
+	 */
 	if (skb_tailroom(skb) < IPVSA_AUTH_HDR_MAX &&
 	    pskb_expand_head(skb, 0, IPVSA_AUTH_HDR_MAX, GFP_ATOMIC))
 		goto error;
-	skb_put(skb, IPVSA_AUTH_HDR_MAX);
+	room = min_t(unsigned int, skb_tailroom(skb),
+		     IPVSA_AUTH_HDR_MAX + IPVSA_MAC_ROOM);
+	skb_put(skb, room);
 	uh = (struct udphdr *)(skb->data + pkt->thoff);
-	ret = ipvsa_rs_tx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), pkt->stream);
+	ret = ipvsa_rs_tx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), room,
+			  pkt->stream);
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust: fail closed */
-	if (ret > ulen - sizeof(*uh) + IPVSA_AUTH_HDR_MAX)
+	if (ret > ulen - sizeof(*uh) + room)
 		goto error;	/* cannot happen: Rust wrote within the room */
 	skb_trim(skb, pkt->thoff + sizeof(*uh) + ret);
 	if (ret == ulen - sizeof(*uh))
@@ -249,8 +255,8 @@ error:
 static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
 				 const struct ipvsa_pkt *pkt)
 {
+	unsigned int ulen, room;
 	struct udphdr *uh;
-	unsigned int ulen;
 	u8 saddr[16] = {};
 	u8 ttl;
 	int ret;
@@ -265,8 +271,16 @@ static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
 		ttl = ip_hdr(skb)->ttl;
 		memcpy(saddr, &ip_hdr(skb)->saddr, 4);
 	}
-	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), ttl, saddr,
-			  pkt->v6, ntohs(uh->dest));
+	/*
+	 * Scratch after the datagram for the one-update MAC: link padding,
+	 * and the tailroom unless the data is shared with a clone.
+	 */
+	room = skb->len - pkt->thoff - ulen;
+	if (!skb_cloned(skb))
+		room += skb_tailroom(skb);
+	room = min_t(unsigned int, room, IPVSA_MAC_ROOM);
+	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), room, ttl,
+			  saddr, pkt->v6, ntohs(uh->dest));
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust */
 	if (ret == 0)

@@ -37,11 +37,18 @@ int ipvsa_hmac_digest(struct crypto_shash *tfm, const struct ipvsa_buf *parts,
 		return -EINVAL;
 
 	desc->tfm = tfm;
-	err = crypto_shash_init(desc);
-	for (i = 0; !err && i < nparts; i++)
-		err = crypto_shash_update(desc, parts[i].data, parts[i].len);
-	if (!err)
-		err = crypto_shash_final(desc, out);
+	/* One part: one call. Several: the last one with finup. */
+	if (nparts == 1) {
+		err = crypto_shash_digest(desc, parts[0].data, parts[0].len, out);
+	} else {
+		err = crypto_shash_init(desc);
+		for (i = 0; !err && i + 1 < nparts; i++)
+			err = crypto_shash_update(desc, parts[i].data, parts[i].len);
+		if (!err)
+			err = nparts ? crypto_shash_finup(desc, parts[i].data,
+							  parts[i].len, out) :
+				       crypto_shash_final(desc, out);
+	}
 	shash_desc_zero(desc);
 	return err;
 }

@@ -89,8 +89,13 @@ struct net;
 #define IPVSA_AUTH_HDR_LEN 16
 /* Length of the extended auth header (opt-in format). */
 #define IPVSA_EXT_AUTH_HDR_LEN 24
-/* Room the master reserves for either header. */
+/* Room the master needs for either header. */
 #define IPVSA_AUTH_HDR_MAX 24
+/*
+ * Room after a message that lets the ICV input be fed to the MAC as one
+ * update (a copy of the IPVS header goes there); optional on both sides.
+ */
+#define IPVSA_MAC_ROOM 8
 
 /* Counter indexes (struct ipvsa_status.counters). */
 #define IPVSA_CNT_TX_SIGNED 0		/* messages authenticated and sent */
@@ -144,18 +149,21 @@ void ipvsa_rs_net_exit(void *rs);
 bool ipvsa_rs_enabled(void *rs);
 /*
  * Master: authenticates the plaintext message buf[0..len) in place for sync
- * thread @stream; buf has room for len + IPVSA_AUTH_HDR_MAX bytes. Returns
+ * thread @stream; buf is writable for len + @room bytes, @room at least
+ * IPVSA_AUTH_HDR_MAX (IPVSA_MAC_ROOM more for the one-update MAC). Returns
  * the new length (len itself if no key is set), or a negative errno
  * (counted; the datagram is dropped).
  */
-int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 stream);
+int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 room, u32 stream);
 /*
  * Backup: checks the received message buf[0..len) (TTL @ttl, from @saddr,
  * 16 bytes, IPv4 in the first 4; to UDP port @dport) and strips the auth
- * header in place. Returns the plaintext length, or a negative errno
+ * header in place; buf is writable for len + @room bytes (scratch for the
+ * one-update MAC if @room >= IPVSA_MAC_ROOM). Returns the offset at which
+ * the plaintext starts in buf (0: untouched, no key), or a negative errno
  * (counted; the datagram is dropped).
  */
-int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u8 ttl, const u8 *saddr,
+int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u32 room, u8 ttl, const u8 *saddr,
 		bool v6, u16 dport);
 /* Counts a drop the C side decided (IPVSA_CNT_*). Any context. */
 void ipvsa_rs_count(void *rs, u32 counter);

@@ -215,29 +215,30 @@ impl NetState {
         res
     }
 
-    /// Backup: checks the received message in `buf` and strips its auth
-    /// header without moving the entries (see [`msg::rx_strip_front`]).
-    /// Returns the offset at which the plaintext now starts in `buf` (0:
-    /// untouched, no key is set any more); any error means drop, and has
-    /// been counted.
-    fn receive(&self, buf: &mut [u8], ttl: u8, stream: &StreamKey) -> Result<usize> {
+    /// Backup: checks the received message `buf[..len]` and strips its
+    /// auth header without moving the entries (see
+    /// [`msg::rx_strip_front`]); bytes of `buf` after the message are
+    /// scratch for the MAC ([`msg::rx_verify_in_place`]). Returns the
+    /// offset at which the plaintext now starts in `buf` (0: untouched, no
+    /// key is set any more); any error means drop, and has been counted.
+    fn receive(&self, buf: &mut [u8], len: usize, ttl: u8, stream: &StreamKey) -> Result<usize> {
         if self.ext.is_ext() {
-            return self.receive_ext(buf, ttl, stream);
+            return self.receive_ext(buf, len, ttl, stream);
         }
         self.key.with(|key| {
             let Some(key) = key else {
                 return Ok(0);
             };
             // Cheapest first: length, TTL, header fields.
-            let parsed = msg::rx_parse(buf, ttl).map_err(|r| self.drop_rx(r))?;
-            let seq = parsed.seq();
+            let msg = buf.get(..len).ok_or(EINVAL)?;
+            let seq = msg::rx_parse(msg, ttl).map_err(|r| self.drop_rx(r))?.seq();
             // Then the sequence number, before any hashing.
             self.replay
                 .lock()
                 .check(stream, seq)
                 .map_err(|r| self.drop_rx(r))?;
             // Only now the ICV. A Crypto API failure also drops: fail closed.
-            if !matches!(parsed.verify(key), Ok(true)) {
+            if !matches!(msg::rx_verify_in_place(buf, len, key), Ok(true)) {
                 return Err(self.drop_rx(DropReason::BadIcv));
             }
             // Advance only on verified data; another CPU may have accepted a
@@ -250,7 +251,8 @@ impl NetState {
                     return Err(ENOSPC);
                 }
             }
-            let off = msg::rx_strip_front(buf).map_err(|r| self.drop_rx(r))?;
+            let msg = buf.get_mut(..len).ok_or(EINVAL)?;
+            let off = msg::rx_strip_front(msg).map_err(|r| self.drop_rx(r))?;
             self.count(shim::IPVSA_CNT_RX_ACCEPTED);
             Ok(off)
         })
@@ -348,20 +350,25 @@ unsafe extern "C" fn ipvsa_rs_enabled(rs: *mut c_void) -> bool {
     unsafe { state(rs) }.enabled()
 }
 
-/// Master: authenticates `buf[..len]` in place; `buf` has
-/// `IPVSA_AUTH_HDR_MAX` more bytes.
+/// Master: authenticates `buf[..len]` in place; `buf` has `room` more
+/// bytes (at least `IPVSA_AUTH_HDR_MAX`).
 ///
 /// # Safety
 ///
 /// `rs` as for [`state`]; `buf` valid for reads and writes of
-/// `len + IPVSA_AUTH_HDR_MAX` bytes and not accessed by anything else
-/// during the call.
+/// `len + room` bytes and not accessed by anything else during the call.
 #[no_mangle]
-unsafe extern "C" fn ipvsa_rs_tx(rs: *mut c_void, buf: *mut u8, len: u32, stream: u32) -> c_int {
+unsafe extern "C" fn ipvsa_rs_tx(
+    rs: *mut c_void,
+    buf: *mut u8,
+    len: u32,
+    room: u32,
+    stream: u32,
+) -> c_int {
     // SAFETY: The caller passes a live state.
     let st = unsafe { state(rs) };
     let len = len as usize;
-    let Some(cap) = len.checked_add(shim::IPVSA_AUTH_HDR_MAX as usize) else {
+    let Some(cap) = len.checked_add(room as usize) else {
         st.count(shim::IPVSA_CNT_TX_ERROR);
         return EINVAL.to_errno();
     };
@@ -374,19 +381,21 @@ unsafe extern "C" fn ipvsa_rs_tx(rs: *mut c_void, buf: *mut u8, len: u32, stream
     }
 }
 
-/// Backup: checks and strips the message in `buf[..len]`. Returns the
-/// offset of the plaintext in `buf` (0: untouched), or a negative errno
-/// (drop).
+/// Backup: checks and strips the message in `buf[..len]`; `room` bytes
+/// after it are scratch. Returns the offset of the plaintext in `buf` (0:
+/// untouched), or a negative errno (drop).
 ///
 /// # Safety
 ///
-/// `rs` as for [`state`]; `buf` valid for reads and writes of `len` bytes
-/// and exclusive during the call; `saddr` valid for reads of 16 bytes.
+/// `rs` as for [`state`]; `buf` valid for reads and writes of `len + room`
+/// bytes and exclusive during the call; `saddr` valid for reads of 16
+/// bytes.
 #[no_mangle]
 unsafe extern "C" fn ipvsa_rs_rx(
     rs: *mut c_void,
     buf: *mut u8,
     len: u32,
+    room: u32,
     ttl: u8,
     saddr: *const u8,
     v6: bool,
@@ -394,9 +403,14 @@ unsafe extern "C" fn ipvsa_rs_rx(
 ) -> c_int {
     // SAFETY: The caller passes a live state.
     let st = unsafe { state(rs) };
-    // SAFETY: The caller guarantees `buf` is valid and exclusive for `len`
+    let len = len as usize;
+    let Some(cap) = len.checked_add(room as usize) else {
+        st.count(shim::IPVSA_CNT_RX_MALFORMED);
+        return EINVAL.to_errno();
+    };
+    // SAFETY: The caller guarantees `buf` is valid and exclusive for `cap`
     // bytes for the duration of the call.
-    let buf = unsafe { core::slice::from_raw_parts_mut(buf, len as usize) };
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
     // SAFETY: The caller guarantees 16 readable bytes at `saddr`; `[u8; 16]`
     // has alignment 1.
     let addr = unsafe { *saddr.cast::<[u8; 16]>() };
@@ -405,7 +419,7 @@ unsafe extern "C" fn ipvsa_rs_rx(
     } else {
         StreamKey::v4([addr[0], addr[1], addr[2], addr[3]], dport)
     };
-    match st.receive(buf, ttl, &stream) {
+    match st.receive(buf, len, ttl, &stream) {
         Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
         Err(e) => e.to_errno(),
     }
@@ -610,7 +624,10 @@ pub(crate) fn bench(iters: u32) -> Result {
                 *p = b;
             }
         }
-        let mut buf = KVec::from_elem(0u8, wire_len, GFP_KERNEL)?;
+        // The room `ipvsa_tx_skb()` gives (IPVS's buffers have it): the
+        // largest header and the one-update MAC's scratch.
+        let room = (shim::IPVSA_AUTH_HDR_MAX + shim::IPVSA_MAC_ROOM) as usize;
+        let mut buf = KVec::from_elem(0u8, plain_len + room, GFP_KERNEL)?;
         let mut signed = KVec::from_elem(0u8, wire_len, GFP_KERNEL)?;
 
         let shash = st.key.with(|key| {
@@ -640,22 +657,26 @@ pub(crate) fn bench(iters: u32) -> Result {
                 .copy_from_slice(&plain);
             st.transmit(&mut buf, plain_len, 0).map(|_| ())
         })?;
-        signed.copy_from_slice(&buf);
+        signed.copy_from_slice(buf.get(..wire_len).ok_or(EINVAL)?);
         // What the two loops below spend besides the path itself.
         let copy = per_op(iters, || {
-            buf.copy_from_slice(&signed);
+            buf.get_mut(..wire_len)
+                .ok_or(EINVAL)?
+                .copy_from_slice(&signed);
             Ok(())
         })?;
         // The verify loop also clears the replay table (else the second
         // run of the same message is a replay): measured and subtracted.
         // It runs on a frame with the IPv4 and UDP headers in front, which
-        // it moves up by the stripped length as `ipvsa_rx_skb()` does.
+        // it moves up by the stripped length as `ipvsa_rx_skb()` does, and
+        // the MAC's scratch after the message (skbs have that tailroom).
         const HDRS: usize = 28;
-        let mut frame = KVec::from_elem(0x45u8, HDRS + wire_len, GFP_KERNEL)?;
+        let scratch = shim::IPVSA_MAC_ROOM as usize;
+        let mut frame = KVec::from_elem(0x45u8, HDRS + wire_len + scratch, GFP_KERNEL)?;
         let copy_clear = per_op(iters, || {
             st.replay.lock().clear();
             frame
-                .get_mut(HDRS..)
+                .get_mut(HDRS..HDRS + wire_len)
                 .ok_or(EINVAL)?
                 .copy_from_slice(&signed);
             Ok(())
@@ -663,8 +684,11 @@ pub(crate) fn bench(iters: u32) -> Result {
         let verify = per_op(iters, || {
             st.replay.lock().clear();
             let payload = frame.get_mut(HDRS..).ok_or(EINVAL)?;
-            payload.copy_from_slice(&signed);
-            let off = st.receive(payload, 255, &peer)?;
+            payload
+                .get_mut(..wire_len)
+                .ok_or(EINVAL)?
+                .copy_from_slice(&signed);
+            let off = st.receive(payload, wire_len, 255, &peer)?;
             frame.copy_within(..HDRS, off);
             Ok(())
         })?;
@@ -743,18 +767,18 @@ pub(crate) fn bench(iters: u32) -> Result {
     st.replay.lock().clear();
     st.transmit(&mut msg, 44, 1)?;
     let signed = msg;
-    st.receive(&mut msg, 255, &peer)?;
+    st.receive(&mut msg, 60, 255, &peer)?;
     let calls_before = st.key.with(|k| k.map_or(0, HmacMd5::calls));
     let ttl = per_op(iters, || {
         msg.copy_from_slice(&signed);
-        match st.receive(&mut msg, 254, &peer) {
+        match st.receive(&mut msg, 60, 254, &peer) {
             Err(_) => Ok(()),
             Ok(_) => Err(EINVAL),
         }
     })?;
     let stale = per_op(iters, || {
         msg.copy_from_slice(&signed);
-        match st.receive(&mut msg, 255, &peer) {
+        match st.receive(&mut msg, 60, 255, &peer) {
             Err(_) => Ok(()),
             Ok(_) => Err(EINVAL),
         }
@@ -801,24 +825,32 @@ mod tests {
             .map_or(u64::MAX, |c| c.load(Relaxed))
     }
 
-    /// Copies `msg` into a buffer and runs the backup path on it.
+    /// Copies `msg` into a buffer with room after it (the one-update
+    /// MAC) and runs the backup path on it.
     fn receive(st: &NetState, msg: &[u8], ttl: u8, from: &StreamKey) -> Result<usize> {
-        let mut buf = [0u8; 128];
+        let mut buf = [0u8; 160];
         let dst = buf.get_mut(..msg.len()).ok_or(EINVAL)?;
         dst.copy_from_slice(msg);
-        st.receive(dst, ttl, from)
+        st.receive(&mut buf, msg.len(), ttl, from)
     }
 
     #[test]
     fn master_output_matches_reference() -> Result {
-        for v in &SYNC_VECTORS {
-            let st = master_before(v)?;
-            let mut buf = [0u8; 128];
-            let len = v.plain.len();
-            buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
-            let n = st.transmit(buf.get_mut(..len + 16).ok_or(EINVAL)?, len, 0)?;
-            assert_eq!(buf.get(..n), Some(v.auth));
-            assert_eq!(counter(&st, shim::IPVSA_CNT_TX_SIGNED), 1);
+        // Exactly 16 bytes of room (three MAC updates), and room for the
+        // one-update MAC as `ipvsa_tx_skb()` gives it: the same bytes.
+        for room in [
+            16,
+            (shim::IPVSA_AUTH_HDR_MAX + shim::IPVSA_MAC_ROOM) as usize,
+        ] {
+            for v in &SYNC_VECTORS {
+                let st = master_before(v)?;
+                let mut buf = [0u8; 160];
+                let len = v.plain.len();
+                buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
+                let n = st.transmit(buf.get_mut(..len + room).ok_or(EINVAL)?, len, 0)?;
+                assert_eq!(buf.get(..n), Some(v.auth));
+                assert_eq!(counter(&st, shim::IPVSA_CNT_TX_SIGNED), 1);
+            }
         }
         Ok(())
     }
@@ -830,7 +862,8 @@ mod tests {
             let mut buf = [0u8; 128];
             let dst = buf.get_mut(..v.auth.len()).ok_or(EINVAL)?;
             dst.copy_from_slice(v.auth);
-            let off = st.receive(dst, 255, &master())?;
+            // Exactly the message: the three-update MAC.
+            let off = st.receive(dst, v.auth.len(), 255, &master())?;
             assert_eq!(off, 16);
             assert_eq!(buf.get(off..v.auth.len()), Some(v.plain));
             assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
@@ -1047,7 +1080,7 @@ mod tests {
                     let mut mine = 0;
                     for m in &r.msgs {
                         let mut buf = *m;
-                        if r.backup.receive(&mut buf, 255, &master()).is_ok() {
+                        if r.backup.receive(&mut buf, m.len(), 255, &master()).is_ok() {
                             mine += 1;
                         }
                     }
@@ -1125,7 +1158,7 @@ mod tests {
         let mut buf = [0u8; 128];
         let dst = buf.get_mut(..n1).ok_or(EINVAL)?;
         dst.copy_from_slice(m1);
-        let off = backup.receive(dst, 255, &master())?;
+        let off = backup.receive(dst, n1, 255, &master())?;
         assert_eq!(off, 24);
         assert_eq!(buf.get(off..n1), Some(plain));
         // The master restarts: a fresh state, same key, nothing remembered.

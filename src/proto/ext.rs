@@ -35,10 +35,11 @@
 //! phases, each done on every director in any order: add the new key,
 //! activate it, retire the old one (Documentation/ip_vs_sync_auth.rst).
 
-use super::icv::{truncate_96, Icv, Mac, ICV_LEN};
+use super::icv::{icv_in_place, truncate_96, Icv, Mac, ICV_LEN};
 use super::msg::{
-    get_be16, put_be16, tx_classify, DropReason, Layout, TxError, AUTH_FLAG, MAX_SYNC_PAYLOAD,
-    OFF_SIZE, OFF_V1_RESERVED, OFF_V1_SPARE, OFF_V1_VERSION, REQUIRED_TTL, V1_HDR_LEN,
+    get_be16, put_be16, tx_classify, tx_in_place, DropReason, Layout, TxError, AUTH_FLAG,
+    MAX_SYNC_PAYLOAD, OFF_SIZE, OFF_V1_RESERVED, OFF_V1_SPARE, OFF_V1_VERSION, REQUIRED_TTL,
+    V1_HDR_LEN,
 };
 
 /// Bit of the v1 `spare` field meaning "extended auth header".
@@ -333,10 +334,35 @@ pub fn rx_strip_ext_front(buf: &mut [u8]) -> Result<usize, DropReason> {
     Ok(EXT_AUTH_HDR_LEN)
 }
 
+/// [`RxExt::verify`] on the received message `buf[..len]` with the key
+/// `mac`, with the ICV input laid out in place as one MAC update when
+/// `buf` has [`super::icv::MAC_ROOM`] bytes after the message (see
+/// [`super::msg::rx_verify_in_place`]). `buf[..len]` is unchanged on
+/// return.
+pub fn rx_verify_ext_in_place<M: Mac>(
+    buf: &mut [u8],
+    len: usize,
+    mac: &M,
+) -> Result<bool, M::Error> {
+    let Some(Ok(rx)) = buf.get(..len).map(|m| rx_parse_ext(m, REQUIRED_TTL)) else {
+        return Ok(false);
+    };
+    let icv = rx.icv;
+    if len.saturating_add(V1_HDR_LEN) > buf.len() {
+        return rx.verify(mac);
+    }
+    match icv_in_place(buf, len, V1_HDR_LEN, EXT_AUTH_HDR_LEN, mac) {
+        Some(full) => Ok(mac.icv_eq(&full?, &icv)),
+        None => Ok(false),
+    }
+}
+
 /// Authenticates the plaintext v1 message `buf[..len]` in place with key
 /// `key_id` and sequence number `seq` (`buf` has room for 24 more bytes).
 /// v0 messages are [`TxError::NotSync`]: the extended format needs v1
-/// (IPVS's default `sync_version`). On error `buf` is unchanged.
+/// (IPVS's default `sync_version`). With [`super::icv::MAC_ROOM`] more bytes of room
+/// the ICV input is fed as one update, as by
+/// [`super::msg::tx_insert_in_place`]. On error `buf[..len]` is unchanged.
 pub fn tx_insert_ext_in_place<M: Mac>(
     buf: &mut [u8],
     len: usize,
@@ -356,12 +382,15 @@ pub fn tx_insert_ext_in_place<M: Mac>(
     if buf.len() < new_len {
         return Err(TxError::NoRoom);
     }
-    let (old_hdr, entries) = plain.split_at_checked(V1_HDR_LEN).ok_or(TxError::NotSync)?;
     let mut hdr = [0u8; V1_HDR_LEN];
-    hdr.copy_from_slice(old_hdr);
+    hdr.copy_from_slice(plain.get(..V1_HDR_LEN).ok_or(TxError::NotSync)?);
     put_be16(&mut hdr, OFF_SIZE, new_size).ok_or(TxError::NotSync)?;
     put_be16(&mut hdr, OFF_V1_SPARE, EXT_SPARE).ok_or(TxError::NotSync)?;
     let mut auth = auth_header_for_mac(key_id, seq);
+    if let Some(r) = tx_in_place(buf, len, &hdr, &auth, mac) {
+        return r.map_err(TxError::Mac);
+    }
+    let entries = buf.get(V1_HDR_LEN..len).ok_or(TxError::NotSync)?;
     let icv = ext_icv(mac, key_id, seq, entries, &hdr).map_err(TxError::Mac)?;
     auth[OFF_ICV..].copy_from_slice(&icv);
 
@@ -374,6 +403,7 @@ pub fn tx_insert_ext_in_place<M: Mac>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::icv::MAC_ROOM;
     use super::super::msg::{rx_parse, tx_insert_in_place};
     use super::super::testutil::RustCryptoHmacMd5;
     use super::*;
@@ -632,6 +662,35 @@ mod tests {
     }
 
     proptest! {
+        /// As for the seed's format: the one-update paths equal the
+        /// three-update ones and a flipped bit never verifies.
+        #[test]
+        fn one_update_paths_equal_three_updates(
+            entries in proptest::collection::vec(any::<u8>(), 0..1500),
+            key_id in 1u8..,
+            seq in 1u64..,
+            extra in 0usize..40,
+            flip in any::<prop::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let plain = plain_v1(3, &entries);
+            let three = sign(&plain, key_id, seq, KEY);
+            let mac = RustCryptoHmacMd5(KEY.to_vec());
+            let mut buf = plain.clone();
+            buf.resize(plain.len() + EXT_AUTH_HDR_LEN + MAC_ROOM + extra, 0xa5);
+            let n = tx_insert_ext_in_place(&mut buf, plain.len(), key_id, seq, &mac).unwrap();
+            prop_assert_eq!(&buf[..n], &three[..]);
+            for room in [0, MAC_ROOM + extra] {
+                let mut rx = three.clone();
+                rx.resize(three.len() + room, 0x5a);
+                prop_assert_eq!(rx_verify_ext_in_place(&mut rx, three.len(), &mac), Ok(true));
+                prop_assert_eq!(&rx[..three.len()], &three[..]);
+                let i = flip.index(three.len());
+                rx[i] ^= 1 << bit;
+                prop_assert_eq!(rx_verify_ext_in_place(&mut rx, three.len(), &mac), Ok(false));
+            }
+        }
+
         #[test]
         fn serial_is_antisymmetric(a in any::<u64>(), b in any::<u64>()) {
             let d = a.wrapping_sub(b);

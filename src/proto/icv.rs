@@ -103,6 +103,49 @@ pub fn verify_sync_icv<M: Mac>(
     Ok(mac.icv_eq(&expected, received))
 }
 
+/// Room after a message, in bytes, that lets [`icv_in_place`] and
+/// [`tx_in_place`] feed the MAC one contiguous run: a copy of the IPVS
+/// header (at most 8 bytes, v1) goes there.
+pub const MAC_ROOM: usize = 8;
+
+/// The ICV of the authenticated message `buf[..len]`: IPVS header of
+/// `hdr_len` bytes, then an auth header of `auth_len` bytes whose last
+/// [`ICV_LEN`] bytes are the ICV field, then the entries.
+///
+/// The seed's order (auth header with a zero ICV, entries, IPVS header) is
+/// laid out contiguously in place and fed to the MAC as one update: the ICV
+/// field is zeroed for the computation and then restored, and the header
+/// is copied after the message, into `buf[len..len + hdr_len]`. The result
+/// is the one [`sync_icv`] computes from three parts; one update of whole
+/// MD5 blocks spares the MAC the buffering of two partial blocks.
+///
+/// Returns `None`, with `buf` untouched, if the lengths do not fit `buf`.
+/// Otherwise `buf[..len]` is unchanged on return.
+pub fn icv_in_place<M: Mac>(
+    buf: &mut [u8],
+    len: usize,
+    hdr_len: usize,
+    auth_len: usize,
+    mac: &M,
+) -> Option<Result<Icv, M::Error>> {
+    let body = hdr_len.checked_add(auth_len)?;
+    let icv_off = body.checked_sub(ICV_LEN)?;
+    let end = len.checked_add(hdr_len)?;
+    if icv_off < hdr_len || body > len || end > buf.len() {
+        return None;
+    }
+    // All ranges below are within `buf`: icv_off + ICV_LEN == body <= len
+    // and len + hdr_len == end <= buf.len().
+    let mut saved = [0u8; ICV_LEN];
+    let field = buf.get_mut(icv_off..body)?;
+    saved.copy_from_slice(field);
+    field.fill(0);
+    buf.copy_within(..hdr_len, len);
+    let full = mac.mac(&[buf.get(hdr_len..end)?]);
+    buf.get_mut(icv_off..body)?.copy_from_slice(&saved);
+    Some(full.map(|f| truncate_96(&f)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::RustCryptoHmacMd5;
@@ -117,6 +160,26 @@ mod tests {
         let mut h = <Hmac<md5::Md5>>::new_from_slice(key).unwrap();
         h.update(data);
         h.finalize().into_bytes().into()
+    }
+
+    #[test]
+    fn icv_in_place_needs_its_room_and_restores_the_message() {
+        let key = RustCryptoHmacMd5(b"k".to_vec());
+        // v1 header (8), auth header (16), 4 bytes of entries, 8 of room.
+        let mut buf: Vec<u8> = (0u8..36).collect();
+        let before = buf.clone();
+        assert!(icv_in_place(&mut buf[..35], 28, 8, 16, &key).is_none());
+        assert!(icv_in_place(&mut buf, 23, 8, 16, &key).is_none());
+        assert!(icv_in_place(&mut buf, 28, 8, ICV_LEN - 1, &key).is_none());
+        assert!(icv_in_place(&mut buf, usize::MAX, 8, 16, &key).is_none());
+        assert_eq!(buf, before);
+        let icv = icv_in_place(&mut buf, 28, 8, 16, &key).unwrap().unwrap();
+        assert_eq!(buf[..28], before[..28]);
+        assert_eq!(buf[28..], before[..8]);
+        let mut auth = [0u8; 16];
+        auth[..4].copy_from_slice(&before[8..12]);
+        let want = key.mac(&[&auth, &before[24..28], &before[..8]]).unwrap();
+        assert_eq!(icv, truncate_96(&want));
     }
 
     #[test]

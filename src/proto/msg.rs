@@ -35,7 +35,10 @@
 //! The send path is [`tx_classify`] and [`tx_insert_in_place`].
 
 pub(crate) use super::bytes::{get_be16, put_be16};
-use super::icv::{sync_icv, verify_sync_icv, Icv, Mac, AUTH_HDR_LEN, ICV_LEN};
+pub use super::icv::MAC_ROOM;
+use super::icv::{
+    auth_header_for_mac, icv_in_place, sync_icv, verify_sync_icv, Icv, Mac, AUTH_HDR_LEN, ICV_LEN,
+};
 use super::ipvs_layout::{offset_of, SYNC_MESG, SYNC_MESG_V0};
 
 /// Length in bytes of the IPVS v1 sync message header.
@@ -363,7 +366,13 @@ pub enum TxError<E> {
 /// becomes [`AUTH_FLAG`], and the auth header receives `seq` and the ICV
 /// computed by [`sync_icv`]. Returns the new length, `len + 16`.
 ///
-/// On error `buf` is left unchanged.
+/// With [`MAC_ROOM`] more bytes of room (`len + 16 + 8`), the ICV input is
+/// laid out in place and fed to the MAC as one update ([`icv_in_place`]);
+/// the bytes after the new message may then be overwritten. The result is
+/// the same either way.
+///
+/// On error `buf[..len]` is left unchanged (and, but for a MAC failure,
+/// all of `buf`).
 pub fn tx_insert_in_place<M: Mac>(
     buf: &mut [u8],
     len: usize,
@@ -381,17 +390,23 @@ pub fn tx_insert_in_place<M: Mac>(
         return Err(TxError::NoRoom);
     }
 
-    // Build the header as it will be sent, and the ICV, before touching
-    // `buf`, so that a MAC failure leaves it unchanged.
+    // The header as it will be sent.
     let hdr_len = layout.hdr_len();
-    let (old_hdr, entries) = plain.split_at_checked(hdr_len).ok_or(TxError::NotSync)?;
     let mut hdr_buf = [0u8; V1_HDR_LEN];
     let hdr = hdr_buf.get_mut(..hdr_len).ok_or(TxError::NotSync)?;
-    hdr.copy_from_slice(old_hdr);
+    hdr.copy_from_slice(plain.get(..hdr_len).ok_or(TxError::NotSync)?);
     put_be16(hdr, OFF_SIZE, new_size).ok_or(TxError::NotSync)?;
     if layout == Layout::V1 {
         put_be16(hdr, OFF_V1_SPARE, AUTH_FLAG).ok_or(TxError::NotSync)?;
     }
+    let auth = auth_header_for_mac(seq);
+    if let Some(r) = tx_in_place(buf, len, hdr, &auth, mac) {
+        return r.map_err(TxError::Mac);
+    }
+
+    // No room for the header copy: the ICV from three parts, before
+    // touching `buf`, so that a MAC failure leaves it unchanged.
+    let entries = buf.get(hdr_len..len).ok_or(TxError::NotSync)?;
     let icv = sync_icv(mac, seq, entries, hdr).map_err(TxError::Mac)?;
 
     // `hdr_len <= len` (classified) and `len + AUTH_HDR_LEN == new_len <=
@@ -409,6 +424,65 @@ pub fn tx_insert_in_place<M: Mac>(
         .ok_or(TxError::NoRoom)?;
     *out_icv = icv;
     Ok(new_len)
+}
+
+/// The master's one-update path, shared by both formats: if `buf` has room
+/// for the plaintext `buf[..len]` plus `auth` plus a copy of the header,
+/// moves the entries up by `auth.len()`, writes `hdr` (the header as sent)
+/// and `auth` (the auth header with a zero ICV field, its last
+/// [`ICV_LEN`] bytes), computes the ICV with [`icv_in_place`] and stores
+/// it. Returns the new length, or `None` with `buf` untouched when the room
+/// is missing. On a MAC failure `buf[..len]` is restored.
+pub(crate) fn tx_in_place<M: Mac>(
+    buf: &mut [u8],
+    len: usize,
+    hdr: &[u8],
+    auth: &[u8],
+    mac: &M,
+) -> Option<Result<usize, M::Error>> {
+    let hdr_len = hdr.len();
+    let body = hdr_len.checked_add(auth.len())?;
+    let new_len = len.checked_add(auth.len())?;
+    if hdr_len > len || hdr_len > V1_HDR_LEN || new_len.checked_add(hdr_len)? > buf.len() {
+        return None;
+    }
+    let mut old_buf = [0u8; V1_HDR_LEN];
+    let old = old_buf.get_mut(..hdr_len)?;
+    old.copy_from_slice(buf.get(..hdr_len)?);
+    buf.copy_within(hdr_len..len, body);
+    buf.get_mut(..hdr_len)?.copy_from_slice(hdr);
+    buf.get_mut(hdr_len..body)?.copy_from_slice(auth);
+    match icv_in_place(buf, new_len, hdr_len, auth.len(), mac)? {
+        Ok(icv) => {
+            buf.get_mut(body.checked_sub(ICV_LEN)?..body)?
+                .copy_from_slice(&icv);
+            Some(Ok(new_len))
+        }
+        Err(e) => {
+            buf.copy_within(body..new_len, hdr_len);
+            buf.get_mut(..hdr_len)?.copy_from_slice(old);
+            Some(Err(e))
+        }
+    }
+}
+
+/// [`RxMessage::verify`] on the received message `buf[..len]`, with the
+/// ICV input laid out in place as one MAC update ([`icv_in_place`]) when
+/// `buf` has [`MAC_ROOM`] bytes after the message, and as three updates
+/// otherwise. A message [`rx_parse`] refuses does not verify. `buf[..len]`
+/// is unchanged on return; the room after it may be overwritten.
+pub fn rx_verify_in_place<M: Mac>(buf: &mut [u8], len: usize, mac: &M) -> Result<bool, M::Error> {
+    let Some(Ok(rx)) = buf.get(..len).map(|m| rx_parse(m, REQUIRED_TTL)) else {
+        return Ok(false);
+    };
+    let (hdr_len, icv) = (rx.header().len(), *rx.icv());
+    if len.saturating_add(hdr_len) > buf.len() {
+        return rx.verify(mac);
+    }
+    match icv_in_place(buf, len, hdr_len, AUTH_HDR_LEN, mac) {
+        Some(full) => Ok(mac.icv_eq(&full?, &icv)),
+        None => Ok(false),
+    }
 }
 
 #[cfg(test)]
@@ -766,18 +840,34 @@ mod tests {
         );
         assert_eq!(buf, before);
 
-        // MAC failure.
+        // MAC failure, one-update path (room for the header copy): the
+        // message is restored; the room after it may have changed.
         assert_eq!(
             tx_insert_in_place(&mut buf, len, 1, &FailingMac),
             Err(TxError::Mac(-22))
         );
-        assert_eq!(buf, before);
+        assert_eq!(buf[..len], before[..len]);
+        assert_eq!(
+            buf[len + AUTH_HDR_LEN + V1_HDR_LEN..],
+            before[len + AUTH_HDR_LEN + V1_HDR_LEN..]
+        );
+        // ... three-update path (exactly 16 bytes of room): nothing changes.
+        let mut tight = plain.clone();
+        tight.resize(len + AUTH_HDR_LEN, 0);
+        let tight_before = tight.clone();
+        assert_eq!(
+            tx_insert_in_place(&mut tight, len, 1, &FailingMac),
+            Err(TxError::Mac(-22))
+        );
+        assert_eq!(tight, tight_before);
 
-        // Larger buffer: only the first len + 16 bytes are written.
+        // Larger buffer: only the new message and the header copy after it
+        // (the MAC's room) are written.
+        let mut buf = before.clone();
         let n = tx_insert_in_place(&mut buf, len, 1, &key()).unwrap();
         assert_eq!(n, len + AUTH_HDR_LEN);
         assert_eq!(buf[..n], sign(&plain, 1));
-        assert_eq!(buf[n..], before[n..]);
+        assert_eq!(buf[n + V1_HDR_LEN..], before[n + V1_HDR_LEN..]);
     }
 
     #[test]
@@ -830,6 +920,37 @@ mod tests {
     }
 
     proptest! {
+        /// The one-update paths (room for the header copy) give exactly
+        /// what the three-update paths give, on both sides, and leave the
+        /// message itself as it was on receive; a flipped bit never
+        /// verifies on either path.
+        #[test]
+        fn one_update_paths_equal_three_updates(
+            v0 in any::<bool>(),
+            nr in 1u8..,
+            entries in proptest::collection::vec(any::<u8>(), 0..1500),
+            seq in 1u32..,
+            extra in 0usize..40,
+            flip in any::<prop::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let plain = if v0 { plain_v0(150, nr, &entries) } else { plain_v1(150, nr, &entries) };
+            let three = sign(&plain, seq);
+            let mut buf = plain.clone();
+            buf.resize(plain.len() + AUTH_HDR_LEN + MAC_ROOM + extra, 0xa5);
+            let n = tx_insert_in_place(&mut buf, plain.len(), seq, &key()).unwrap();
+            prop_assert_eq!(&buf[..n], &three[..]);
+            for room in [0, MAC_ROOM + extra] {
+                let mut rx = three.clone();
+                rx.resize(three.len() + room, 0x5a);
+                prop_assert_eq!(rx_verify_in_place(&mut rx, three.len(), &key()), Ok(true));
+                prop_assert_eq!(&rx[..three.len()], &three[..]);
+                let i = flip.index(three.len());
+                rx[i] ^= 1 << bit;
+                prop_assert_eq!(rx_verify_in_place(&mut rx, three.len(), &key()), Ok(false));
+            }
+        }
+
         #[test]
         fn arbitrary_payload_never_panics(p in payload(), ttl in any::<u8>()) {
             let parsed = rx_parse(&p, ttl);

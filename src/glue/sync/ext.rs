@@ -149,13 +149,20 @@ impl NetState {
 
     /// Backup, extended format: see [`NetState::receive`]. Checks, cheapest
     /// first: length, TTL, header, key ID, sequence number, ICV.
-    pub(super) fn receive_ext(&self, buf: &mut [u8], ttl: u8, stream: &StreamKey) -> Result<usize> {
+    pub(super) fn receive_ext(
+        &self,
+        buf: &mut [u8],
+        len: usize,
+        ttl: u8,
+        stream: &StreamKey,
+    ) -> Result<usize> {
         if !self.ext.has_key() {
             return Ok(0);
         }
-        let parsed = ext::rx_parse_ext(buf, ttl).map_err(|r| self.drop_rx(r))?;
-        let seq = parsed.seq();
-        self.ext.with_key(parsed.key_id(), |key| {
+        let msg = buf.get(..len).ok_or(EINVAL)?;
+        let parsed = ext::rx_parse_ext(msg, ttl).map_err(|r| self.drop_rx(r))?;
+        let (seq, key_id) = (parsed.seq(), parsed.key_id());
+        self.ext.with_key(key_id, |key| {
             let Some(key) = key else {
                 self.ext.unknown_key.add(1, Relaxed);
                 return Err(ENOKEY);
@@ -165,7 +172,7 @@ impl NetState {
                 .lock()
                 .check(stream, seq)
                 .map_err(|r| self.drop_rx(r))?;
-            if !matches!(parsed.verify(&key.mac), Ok(true)) {
+            if !matches!(ext::rx_verify_ext_in_place(buf, len, &key.mac), Ok(true)) {
                 return Err(self.drop_rx(DropReason::BadIcv));
             }
             match self.ext.replay.lock().advance(stream, seq) {
@@ -179,7 +186,8 @@ impl NetState {
             key.rx_accepted.add(1, Relaxed);
             Ok(())
         })?;
-        let off = ext::rx_strip_ext_front(buf).map_err(|r| self.drop_rx(r))?;
+        let msg = buf.get_mut(..len).ok_or(EINVAL)?;
+        let off = ext::rx_strip_ext_front(msg).map_err(|r| self.drop_rx(r))?;
         self.count(shim::IPVSA_CNT_RX_ACCEPTED);
         Ok(off)
     }
