@@ -638,7 +638,7 @@ struct sk_buff *ipvsa_test_ip4_skb(const struct ipvsa_test_ip4 *d,
 
 	if (d->protocol == IPPROTO_UDP)
 		hdrs += sizeof(struct udphdr);
-	skb = alloc_skb(LL_MAX_HEADER + hdrs + len, GFP_KERNEL);
+	skb = alloc_skb(LL_MAX_HEADER + ETH_HLEN + hdrs + len, GFP_KERNEL);
 	if (!skb)
 		return NULL;
 	skb_reserve(skb, LL_MAX_HEADER);
