@@ -217,8 +217,8 @@ impl NetState {
 
     /// Backup: checks the received message `buf[..len]` and strips its
     /// auth header without moving the entries (see
-    /// [`msg::rx_strip_front`]); bytes of `buf` after the message are
-    /// scratch for the MAC ([`msg::rx_verify_in_place`]). Returns the
+    /// [`msg::strip_verified`]); bytes of `buf` after the message are
+    /// scratch for the MAC ([`msg::verify_checked_in_place`]). Returns the
     /// offset at which the plaintext now starts in `buf` (0: untouched, no
     /// key is set any more); any error means drop, and has been counted.
     fn receive(&self, buf: &mut [u8], len: usize, ttl: u8, stream: &StreamKey) -> Result<usize> {
@@ -230,17 +230,19 @@ impl NetState {
                 return Ok(0);
             };
             // Cheapest first: length, TTL, header fields.
+            // The message is parsed once; verify and strip reuse `checked`.
             let msg = buf.get(..len).ok_or(EINVAL)?;
-            let seq = msg::rx_parse(msg, ttl).map_err(|r| self.drop_rx(r))?.seq();
+            let rx = msg::rx_parse(msg, ttl).map_err(|r| self.drop_rx(r))?;
+            let (seq, checked) = (rx.seq(), rx.checked());
             // Then the sequence number, before any hashing.
             self.replay
                 .lock()
                 .check(stream, seq)
                 .map_err(|r| self.drop_rx(r))?;
             // Only now the ICV. A Crypto API failure also drops: fail closed.
-            if !matches!(msg::rx_verify_in_place(buf, len, key), Ok(true)) {
+            let Ok(Some(verified)) = msg::verify_checked_in_place(buf, &checked, key) else {
                 return Err(self.drop_rx(DropReason::BadIcv));
-            }
+            };
             // Advance only on verified data; another CPU may have accepted a
             // later message from the stream meanwhile.
             match self.replay.lock().advance(stream, seq) {
@@ -251,8 +253,7 @@ impl NetState {
                     return Err(ENOSPC);
                 }
             }
-            let msg = buf.get_mut(..len).ok_or(EINVAL)?;
-            let off = msg::rx_strip_front(msg).map_err(|r| self.drop_rx(r))?;
+            let off = msg::strip_verified(buf, verified).map_err(|r| self.drop_rx(r))?;
             self.count(shim::IPVSA_CNT_RX_ACCEPTED);
             Ok(off)
         })

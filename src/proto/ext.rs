@@ -35,12 +35,13 @@
 //! phases, each done on every director in any order: add the new key,
 //! activate it, retire the old one (Documentation/ip_vs_sync_auth.rst).
 
-use super::icv::{icv_in_place, truncate_96, Icv, Mac, ICV_LEN};
+use super::icv::{truncate_96, Icv, Mac, AUTH_HDR_MAX, ICV_LEN};
 use super::msg::{
     get_be16, put_be16, tx_classify, tx_in_place, DropReason, Layout, TxError, AUTH_FLAG,
     MAX_SYNC_PAYLOAD, OFF_SIZE, OFF_V1_RESERVED, OFF_V1_SPARE, OFF_V1_VERSION, REQUIRED_TTL,
     V1_HDR_LEN,
 };
+pub use super::msg::{strip_verified, verify_checked_in_place, Checked, Verified};
 
 /// Bit of the v1 `spare` field meaning "extended auth header".
 pub const EXT_FLAG: u16 = 0x0002;
@@ -48,6 +49,7 @@ pub const EXT_FLAG: u16 = 0x0002;
 pub const EXT_SPARE: u16 = AUTH_FLAG | EXT_FLAG;
 /// Length of the extended auth header.
 pub const EXT_AUTH_HDR_LEN: usize = 12 + ICV_LEN;
+const _: () = assert!(EXT_AUTH_HDR_LEN <= AUTH_HDR_MAX);
 /// The only algorithm so far: HMAC-MD5 truncated to 96 bits.
 pub const ALG_HMAC_MD5_96: u8 = 1;
 
@@ -276,6 +278,13 @@ impl<'a> RxExt<'a> {
         let want = ext_icv(mac, self.key_id, self.seq, self.entries, self.header)?;
         Ok(mac.icv_eq(&want, &self.icv))
     }
+
+    /// What [`verify_checked_in_place`] and [`strip_verified`] need of the
+    /// message, by value (they serve both formats).
+    pub fn checked(&self) -> Checked {
+        let len = self.header.len() + EXT_AUTH_HDR_LEN + self.entries.len();
+        Checked::v1(EXT_AUTH_HDR_LEN, len, self.icv)
+    }
 }
 
 /// The cheap checks of an extended message, in order: [`DropReason::Malformed`]
@@ -315,46 +324,30 @@ pub fn rx_parse_ext(payload: &[u8], ttl: u8) -> Result<RxExt<'_>, DropReason> {
     })
 }
 
-/// Turns a verified extended message back into IPVS's plaintext in place,
-/// as [`super::msg::rx_strip_front`] does for the seed's format: the v1
-/// header moves up over the auth header, with `size` 24 less and `spare` 0.
-/// Returns the offset of the plaintext (always [`EXT_AUTH_HDR_LEN`]); on
-/// error `buf` is unchanged.
+/// [`rx_parse_ext`] then [`strip_verified`], for callers that verified
+/// the extended message `buf` (exactly the received payload) by other
+/// means; see [`super::msg::rx_strip_front`]. Returns the offset of the
+/// plaintext (always [`EXT_AUTH_HDR_LEN`]); on error `buf` is unchanged.
 pub fn rx_strip_ext_front(buf: &mut [u8]) -> Result<usize, DropReason> {
-    rx_parse_ext(buf, REQUIRED_TTL)?;
-    let new_len = buf.len() - EXT_AUTH_HDR_LEN; // rx_parse_ext checked the length
-    let new_size = u16::try_from(new_len).map_err(|_| DropReason::BadHeader)?;
-    let mut hdr = [0u8; V1_HDR_LEN];
-    hdr.copy_from_slice(buf.get(..V1_HDR_LEN).ok_or(DropReason::Malformed)?);
-    put_be16(&mut hdr, OFF_SIZE, new_size).ok_or(DropReason::Malformed)?;
-    put_be16(&mut hdr, OFF_V1_SPARE, 0).ok_or(DropReason::Malformed)?;
-    buf.get_mut(EXT_AUTH_HDR_LEN..EXT_AUTH_HDR_LEN + V1_HDR_LEN)
-        .ok_or(DropReason::Malformed)?
-        .copy_from_slice(&hdr);
-    Ok(EXT_AUTH_HDR_LEN)
+    let c = rx_parse_ext(buf, REQUIRED_TTL)?.checked();
+    strip_verified(buf, c.assume_verified())
 }
 
-/// [`RxExt::verify`] on the received message `buf[..len]` with the key
-/// `mac`, with the ICV input laid out in place as one MAC update when
-/// `buf` has [`super::icv::MAC_ROOM`] bytes after the message (see
-/// [`super::msg::rx_verify_in_place`]). `buf[..len]` is unchanged on
-/// return.
+/// [`rx_parse_ext`] then [`verify_checked_in_place`] on the received
+/// message `buf[..len]` with the key `mac`: `Ok(true)` only if its ICV
+/// matches. `buf[..len]` is unchanged on return.
 pub fn rx_verify_ext_in_place<M: Mac>(
     buf: &mut [u8],
     len: usize,
     mac: &M,
 ) -> Result<bool, M::Error> {
-    let Some(Ok(rx)) = buf.get(..len).map(|m| rx_parse_ext(m, REQUIRED_TTL)) else {
+    let Some(Ok(c)) = buf
+        .get(..len)
+        .map(|m| rx_parse_ext(m, REQUIRED_TTL).map(|rx| rx.checked()))
+    else {
         return Ok(false);
     };
-    let icv = rx.icv;
-    if len.saturating_add(V1_HDR_LEN) > buf.len() {
-        return rx.verify(mac);
-    }
-    match icv_in_place(buf, len, V1_HDR_LEN, EXT_AUTH_HDR_LEN, mac) {
-        Some(full) => Ok(mac.icv_eq(&full?, &icv)),
-        None => Ok(false),
-    }
+    Ok(verify_checked_in_place(buf, &c, mac)?.is_some())
 }
 
 /// Authenticates the plaintext v1 message `buf[..len]` in place with key
@@ -386,19 +379,7 @@ pub fn tx_insert_ext_in_place<M: Mac>(
     hdr.copy_from_slice(plain.get(..V1_HDR_LEN).ok_or(TxError::NotSync)?);
     put_be16(&mut hdr, OFF_SIZE, new_size).ok_or(TxError::NotSync)?;
     put_be16(&mut hdr, OFF_V1_SPARE, EXT_SPARE).ok_or(TxError::NotSync)?;
-    let mut auth = auth_header_for_mac(key_id, seq);
-    if let Some(r) = tx_in_place(buf, len, &hdr, &auth, mac) {
-        return r.map_err(TxError::Mac);
-    }
-    let entries = buf.get(V1_HDR_LEN..len).ok_or(TxError::NotSync)?;
-    let icv = ext_icv(mac, key_id, seq, entries, &hdr).map_err(TxError::Mac)?;
-    auth[OFF_ICV..].copy_from_slice(&icv);
-
-    let out = buf.get_mut(..new_len).ok_or(TxError::NoRoom)?;
-    out.copy_within(V1_HDR_LEN..len, V1_HDR_LEN + EXT_AUTH_HDR_LEN);
-    out[..V1_HDR_LEN].copy_from_slice(&hdr);
-    out[V1_HDR_LEN..V1_HDR_LEN + EXT_AUTH_HDR_LEN].copy_from_slice(&auth);
-    Ok(new_len)
+    tx_in_place(buf, len, &hdr, &auth_header_for_mac(key_id, seq), mac)
 }
 
 #[cfg(test)]

@@ -103,6 +103,31 @@ pub fn verify_sync_icv<M: Mac>(
     Ok(mac.icv_eq(&expected, received))
 }
 
+/// Largest auth header of any format (the extended format's 24 bytes).
+pub const AUTH_HDR_MAX: usize = 24;
+
+/// The ICV of the authenticated message `msg` (laid out as for
+/// [`icv_in_place`]) from three parts in the seed's order, without writing
+/// to `msg`: a copy of the auth header with its ICV field zeroed, the
+/// entries, the IPVS header. Both formats use it when there is no room
+/// for [`icv_in_place`]. Returns `None` if the lengths do not fit `msg` or
+/// `auth_len` is not between [`ICV_LEN`] and [`AUTH_HDR_MAX`].
+pub fn icv_from_parts<M: Mac>(
+    msg: &[u8],
+    hdr_len: usize,
+    auth_len: usize,
+    mac: &M,
+) -> Option<Result<Icv, M::Error>> {
+    let icv_off = auth_len.checked_sub(ICV_LEN)?;
+    let (hdr, rest) = msg.split_at_checked(hdr_len)?;
+    let (auth, entries) = rest.split_at_checked(auth_len)?;
+    let mut auth_buf = [0u8; AUTH_HDR_MAX];
+    let zeroed = auth_buf.get_mut(..auth_len)?;
+    zeroed.copy_from_slice(auth);
+    zeroed.get_mut(icv_off..)?.fill(0);
+    Some(mac.mac(&[zeroed, entries, hdr]).map(|f| truncate_96(&f)))
+}
+
 /// Room after a message, in bytes, that lets [`icv_in_place`] and
 /// [`tx_in_place`] feed the MAC one contiguous run: a copy of the IPVS
 /// header (at most 8 bytes, v1) goes there.
@@ -180,6 +205,28 @@ mod tests {
         auth[..4].copy_from_slice(&before[8..12]);
         let want = key.mac(&[&auth, &before[24..28], &before[..8]]).unwrap();
         assert_eq!(icv, truncate_96(&want));
+    }
+
+    #[test]
+    fn icv_from_parts_checks_lengths_and_equals_icv_in_place() {
+        let key = RustCryptoHmacMd5(b"k".to_vec());
+        for auth_len in [AUTH_HDR_LEN, AUTH_HDR_MAX] {
+            let len = 8 + auth_len + 4;
+            let mut buf: Vec<u8> = (0u8..).take(len + 8).collect();
+            let msg = buf[..len].to_vec();
+            let parts = icv_from_parts(&msg, 8, auth_len, &key).unwrap().unwrap();
+            assert_eq!(
+                icv_in_place(&mut buf, len, 8, auth_len, &key),
+                Some(Ok(parts))
+            );
+            // The entries may be empty, the headers may not be cut.
+            assert!(icv_from_parts(&msg[..8 + auth_len], 8, auth_len, &key).is_some());
+            assert!(icv_from_parts(&msg[..8 + auth_len - 1], 8, auth_len, &key).is_none());
+        }
+        let msg = [0u8; 64];
+        assert!(icv_from_parts(&msg, 8, ICV_LEN - 1, &key).is_none());
+        assert!(icv_from_parts(&msg, 8, AUTH_HDR_MAX + 1, &key).is_none());
+        assert!(icv_from_parts(&msg, usize::MAX, 16, &key).is_none());
     }
 
     #[test]

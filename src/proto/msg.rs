@@ -37,7 +37,8 @@
 pub(crate) use super::bytes::{get_be16, put_be16};
 pub use super::icv::MAC_ROOM;
 use super::icv::{
-    auth_header_for_mac, icv_in_place, sync_icv, verify_sync_icv, Icv, Mac, AUTH_HDR_LEN, ICV_LEN,
+    auth_header_for_mac, icv_from_parts, icv_in_place, truncate_96, verify_sync_icv, Icv, Mac,
+    AUTH_HDR_LEN, ICV_LEN,
 };
 use super::ipvs_layout::{offset_of, SYNC_MESG, SYNC_MESG_V0};
 
@@ -224,6 +225,124 @@ impl<'a> RxMessage<'a> {
     pub fn verify<M: Mac>(&self, mac: &M) -> Result<bool, M::Error> {
         verify_sync_icv(mac, self.seq, self.entries, self.header, &self.icv)
     }
+
+    /// What [`verify_checked_in_place`] and [`strip_verified`] need of the
+    /// message, by value.
+    pub fn checked(&self) -> Checked {
+        Checked {
+            layout: self.layout,
+            auth_len: AUTH_HDR_LEN,
+            len: self.header.len() + AUTH_HDR_LEN + self.entries.len(),
+            icv: self.icv,
+        }
+    }
+}
+
+/// A received message that passed the cheap checks ([`rx_parse`] or
+/// [`super::ext::rx_parse_ext`]), as the values the ICV check and the strip
+/// need: its layout, auth header length, total length and carried ICV.
+///
+/// Unlike [`RxMessage`] it does not borrow the buffer, so the backup parses
+/// a datagram once and then verifies ([`verify_checked_in_place`]) and
+/// strips ([`strip_verified`]) it in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    layout: Layout,
+    auth_len: usize,
+    len: usize,
+    icv: Icv,
+}
+
+impl Checked {
+    /// The values of a parsed extended message (`auth_len` bytes of auth
+    /// header ending with `icv`, after a v1 header).
+    pub(crate) fn v1(auth_len: usize, len: usize, icv: Icv) -> Checked {
+        Checked {
+            layout: Layout::V1,
+            auth_len,
+            len,
+            icv,
+        }
+    }
+
+    /// For the callers that verified the message by other means (tests,
+    /// the corpus tool) and only want it stripped.
+    pub(crate) fn assume_verified(self) -> Verified {
+        Verified(self)
+    }
+}
+
+/// A message whose ICV matched: what [`verify_checked_in_place`] returns and
+/// the only input [`strip_verified`] takes, so that nothing strips (and
+/// hands to IPVS) a message that was not verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified(Checked);
+
+/// Verifies the message `buf[..c.len]` that [`rx_parse`] (or
+/// [`super::ext::rx_parse_ext`]) checked as `c`, without parsing it again.
+///
+/// The ICV input is laid out in place and fed to the MAC as one update
+/// ([`icv_in_place`]) when `buf` has [`MAC_ROOM`] bytes after the message,
+/// and as the seed's three updates ([`icv_from_parts`]) otherwise; the
+/// result is the same. The comparison is constant-time. Returns
+/// `Ok(Some(_))` only on a match; `buf[..c.len]` is unchanged on return,
+/// the room after it may be overwritten. A `c` that does not fit `buf`
+/// does not verify.
+pub fn verify_checked_in_place<M: Mac>(
+    buf: &mut [u8],
+    c: &Checked,
+    mac: &M,
+) -> Result<Option<Verified>, M::Error> {
+    let hdr_len = c.layout.hdr_len();
+    let full = match icv_in_place(buf, c.len, hdr_len, c.auth_len, mac) {
+        Some(full) => full,
+        None => match buf.get(..c.len) {
+            Some(msg) => match icv_from_parts(msg, hdr_len, c.auth_len, mac) {
+                Some(full) => full,
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+    }?;
+    Ok(mac.icv_eq(&full, &c.icv).then_some(Verified(*c)))
+}
+
+/// Turns a verified message back into the plaintext IPVS message, in
+/// place, without moving the entries, and without parsing it again.
+///
+/// The IPVS header moves up over the auth header, with `size` reduced by
+/// the auth header's length and, for v1, `spare` cleared (the parse checked
+/// it held exactly the format's flags). Returns the offset `off` (the auth
+/// header's length) at which the plaintext starts: `buf[off..len]` is then
+/// byte-identical to what the master's IPVS sent, and `buf[..off]` is
+/// unspecified. The caller removes those bytes from the front of the
+/// datagram, moving its own (IP, UDP) headers up by `off`, as IPsec
+/// transport mode removes an ESP header: a few dozen bytes moved instead
+/// of every entry. On error `buf` is unchanged.
+pub fn strip_verified(buf: &mut [u8], v: Verified) -> Result<usize, DropReason> {
+    let Verified(c) = v;
+    let hdr_len = c.layout.hdr_len();
+    let new_len = c.len.checked_sub(c.auth_len).ok_or(DropReason::Malformed)?;
+    let new_size = u16::try_from(new_len).map_err(|_| DropReason::BadHeader)?;
+    let end = c
+        .auth_len
+        .checked_add(hdr_len)
+        .ok_or(DropReason::Malformed)?;
+    if end > c.len || c.len > buf.len() {
+        return Err(DropReason::Malformed);
+    }
+
+    let mut hdr_buf = [0u8; V1_HDR_LEN];
+    let hdr = hdr_buf.get_mut(..hdr_len).ok_or(DropReason::Malformed)?;
+    hdr.copy_from_slice(buf.get(..hdr_len).ok_or(DropReason::Malformed)?);
+    put_be16(hdr, OFF_SIZE, new_size).ok_or(DropReason::Malformed)?;
+    if c.layout == Layout::V1 {
+        put_be16(hdr, OFF_V1_SPARE, 0).ok_or(DropReason::Malformed)?;
+    }
+    buf.get_mut(c.auth_len..end)
+        .ok_or(DropReason::Malformed)?
+        .copy_from_slice(hdr);
+    Ok(c.auth_len)
 }
 
 /// Runs the cheap checks on a received authenticated message and splits it.
@@ -279,43 +398,13 @@ pub fn rx_parse(payload: &[u8], ttl: u8) -> Result<RxMessage<'_>, DropReason> {
     })
 }
 
-/// Turns an authenticated message into the plaintext IPVS message, in place,
-/// without moving the entries.
-///
-/// `buf` holds exactly the received payload, whose ICV the caller has
-/// already verified. The IPVS header moves up over the auth header, with
-/// `size` reduced by 16 and, for v1, [`AUTH_FLAG`] cleared. Returns the
-/// offset `off` (always [`AUTH_HDR_LEN`]) at which the plaintext starts:
-/// `buf[off..]` is then byte-identical to what the master's IPVS sent, and
-/// `buf[..off]` is unspecified. The caller removes those bytes from the
-/// front of the datagram, moving its own (IP, UDP) headers up by `off`, as
-/// IPsec transport mode removes an ESP header: a few dozen bytes moved
-/// instead of every entry.
-///
-/// The message is re-validated as by [`rx_parse`] (except the TTL); on error
-/// `buf` is left unchanged.
+/// [`rx_parse`] then [`strip_verified`], for callers that verified the
+/// message `buf` (exactly the received payload) by other means: the
+/// backup's path parses once and strips what [`verify_checked_in_place`]
+/// returned. On error `buf` is left unchanged.
 pub fn rx_strip_front(buf: &mut [u8]) -> Result<usize, DropReason> {
-    let layout = rx_parse(buf, REQUIRED_TTL)?.layout();
-    let hdr_len = layout.hdr_len();
-    let new_len = buf
-        .len()
-        .checked_sub(AUTH_HDR_LEN)
-        .ok_or(DropReason::Malformed)?;
-    let new_size = u16::try_from(new_len).map_err(|_| DropReason::BadHeader)?;
-
-    let mut hdr_buf = [0u8; V1_HDR_LEN];
-    let hdr = hdr_buf.get_mut(..hdr_len).ok_or(DropReason::Malformed)?;
-    hdr.copy_from_slice(buf.get(..hdr_len).ok_or(DropReason::Malformed)?);
-    put_be16(hdr, OFF_SIZE, new_size).ok_or(DropReason::Malformed)?;
-    if layout == Layout::V1 {
-        // `rx_parse` checked `spare == AUTH_FLAG`: clearing it leaves 0.
-        put_be16(hdr, OFF_V1_SPARE, 0).ok_or(DropReason::Malformed)?;
-    }
-    // `rx_parse` checked `hdr_len + AUTH_HDR_LEN <= buf.len()`.
-    buf.get_mut(AUTH_HDR_LEN..AUTH_HDR_LEN + hdr_len)
-        .ok_or(DropReason::Malformed)?
-        .copy_from_slice(hdr);
-    Ok(AUTH_HDR_LEN)
+    let c = rx_parse(buf, REQUIRED_TTL)?.checked();
+    strip_verified(buf, c.assume_verified())
 }
 
 /// Classifies a plaintext IPVS sync message about to be sent.
@@ -399,95 +488,97 @@ pub fn tx_insert_in_place<M: Mac>(
     if layout == Layout::V1 {
         put_be16(hdr, OFF_V1_SPARE, AUTH_FLAG).ok_or(TxError::NotSync)?;
     }
-    let auth = auth_header_for_mac(seq);
-    if let Some(r) = tx_in_place(buf, len, hdr, &auth, mac) {
-        return r.map_err(TxError::Mac);
-    }
-
-    // No room for the header copy: the ICV from three parts, before
-    // touching `buf`, so that a MAC failure leaves it unchanged.
-    let entries = buf.get(hdr_len..len).ok_or(TxError::NotSync)?;
-    let icv = sync_icv(mac, seq, entries, hdr).map_err(TxError::Mac)?;
-
-    // `hdr_len <= len` (classified) and `len + AUTH_HDR_LEN == new_len <=
-    // buf.len()`, so the move is in bounds.
-    let out = buf.get_mut(..new_len).ok_or(TxError::NoRoom)?;
-    out.copy_within(hdr_len..len, hdr_len + AUTH_HDR_LEN);
-    let (out_hdr, rest) = out.split_at_mut_checked(hdr_len).ok_or(TxError::NoRoom)?;
-    out_hdr.copy_from_slice(hdr);
-    let (out_seq, rest) = rest
-        .split_first_chunk_mut::<SEQ_LEN>()
-        .ok_or(TxError::NoRoom)?;
-    *out_seq = seq.to_be_bytes();
-    let (out_icv, _) = rest
-        .split_first_chunk_mut::<ICV_LEN>()
-        .ok_or(TxError::NoRoom)?;
-    *out_icv = icv;
-    Ok(new_len)
+    tx_in_place(buf, len, hdr, &auth_header_for_mac(seq), mac)
 }
 
-/// The master's one-update path, shared by both formats: if `buf` has room
-/// for the plaintext `buf[..len]` plus `auth` plus a copy of the header,
-/// moves the entries up by `auth.len()`, writes `hdr` (the header as sent)
-/// and `auth` (the auth header with a zero ICV field, its last
-/// [`ICV_LEN`] bytes), computes the ICV with [`icv_in_place`] and stores
-/// it. Returns the new length, or `None` with `buf` untouched when the room
-/// is missing. On a MAC failure `buf[..len]` is restored.
+/// The master's insert, shared by both formats: turns the plaintext
+/// `buf[..len]` into `hdr` (the header as sent), `auth` (the auth header,
+/// its last [`ICV_LEN`] bytes the ICV field, zero), the entries moved up by
+/// `auth.len()`, and the ICV in the field. Returns the new length.
+///
+/// With room for a copy of the header after the new message, the ICV input
+/// is laid out in place and fed to the MAC as one update
+/// ([`icv_in_place`]); otherwise the ICV is computed from three parts
+/// first and `buf` written after. The result is the same. On a MAC failure
+/// `buf[..len]` is restored (and without the room, all of `buf` is
+/// untouched).
 pub(crate) fn tx_in_place<M: Mac>(
     buf: &mut [u8],
     len: usize,
     hdr: &[u8],
     auth: &[u8],
     mac: &M,
-) -> Option<Result<usize, M::Error>> {
+) -> Result<usize, TxError<M::Error>> {
     let hdr_len = hdr.len();
-    let body = hdr_len.checked_add(auth.len())?;
-    let new_len = len.checked_add(auth.len())?;
-    if hdr_len > len || hdr_len > V1_HDR_LEN || new_len.checked_add(hdr_len)? > buf.len() {
-        return None;
+    let body = hdr_len.checked_add(auth.len()).ok_or(TxError::NoRoom)?;
+    let new_len = len.checked_add(auth.len()).ok_or(TxError::NoRoom)?;
+    let icv_field = body.checked_sub(ICV_LEN).ok_or(TxError::NotSync)?;
+    if hdr_len > len || hdr_len > V1_HDR_LEN || icv_field < hdr_len {
+        return Err(TxError::NotSync);
     }
+    if new_len > buf.len() {
+        return Err(TxError::NoRoom);
+    }
+    let room = new_len.saturating_add(hdr_len) <= buf.len();
+    // Without the room, the ICV from three parts before touching `buf`, so
+    // that a MAC failure leaves it unchanged.
+    let early = if room {
+        None
+    } else {
+        let entries = buf.get(hdr_len..len).ok_or(TxError::NotSync)?;
+        let full = mac.mac(&[auth, entries, hdr]).map_err(TxError::Mac)?;
+        Some(truncate_96(&full))
+    };
+    // All ranges below are in bounds: hdr_len <= len, body <= new_len <=
+    // buf.len(), icv_field + ICV_LEN == body.
     let mut old_buf = [0u8; V1_HDR_LEN];
-    let old = old_buf.get_mut(..hdr_len)?;
-    old.copy_from_slice(buf.get(..hdr_len)?);
+    let old = old_buf.get_mut(..hdr_len).ok_or(TxError::NotSync)?;
+    old.copy_from_slice(buf.get(..hdr_len).ok_or(TxError::NotSync)?);
     buf.copy_within(hdr_len..len, body);
-    buf.get_mut(..hdr_len)?.copy_from_slice(hdr);
-    buf.get_mut(hdr_len..body)?.copy_from_slice(auth);
-    match icv_in_place(buf, new_len, hdr_len, auth.len(), mac)? {
-        Ok(icv) => {
-            buf.get_mut(body.checked_sub(ICV_LEN)?..body)?
-                .copy_from_slice(&icv);
-            Some(Ok(new_len))
-        }
-        Err(e) => {
-            buf.copy_within(body..new_len, hdr_len);
-            buf.get_mut(..hdr_len)?.copy_from_slice(old);
-            Some(Err(e))
-        }
-    }
+    buf.get_mut(..hdr_len)
+        .ok_or(TxError::NoRoom)?
+        .copy_from_slice(hdr);
+    buf.get_mut(hdr_len..body)
+        .ok_or(TxError::NoRoom)?
+        .copy_from_slice(auth);
+    let icv = match early {
+        Some(icv) => icv,
+        None => match icv_in_place(buf, new_len, hdr_len, auth.len(), mac) {
+            Some(Ok(icv)) => icv,
+            Some(Err(e)) => {
+                buf.copy_within(body..new_len, hdr_len);
+                buf.get_mut(..hdr_len)
+                    .ok_or(TxError::NoRoom)?
+                    .copy_from_slice(old);
+                return Err(TxError::Mac(e));
+            }
+            // The room was checked above.
+            None => return Err(TxError::NoRoom),
+        },
+    };
+    buf.get_mut(icv_field..body)
+        .ok_or(TxError::NoRoom)?
+        .copy_from_slice(&icv);
+    Ok(new_len)
 }
 
-/// [`RxMessage::verify`] on the received message `buf[..len]`, with the
-/// ICV input laid out in place as one MAC update ([`icv_in_place`]) when
-/// `buf` has [`MAC_ROOM`] bytes after the message, and as three updates
-/// otherwise. A message [`rx_parse`] refuses does not verify. `buf[..len]`
-/// is unchanged on return; the room after it may be overwritten.
+/// [`rx_parse`] then [`verify_checked_in_place`] on the received message
+/// `buf[..len]`: `Ok(true)` only if its ICV matches. A message
+/// [`rx_parse`] refuses does not verify. `buf[..len]` is unchanged on
+/// return; the room after it may be overwritten.
 pub fn rx_verify_in_place<M: Mac>(buf: &mut [u8], len: usize, mac: &M) -> Result<bool, M::Error> {
-    let Some(Ok(rx)) = buf.get(..len).map(|m| rx_parse(m, REQUIRED_TTL)) else {
+    let Some(Ok(c)) = buf
+        .get(..len)
+        .map(|m| rx_parse(m, REQUIRED_TTL).map(|rx| rx.checked()))
+    else {
         return Ok(false);
     };
-    let (hdr_len, icv) = (rx.header().len(), *rx.icv());
-    if len.saturating_add(hdr_len) > buf.len() {
-        return rx.verify(mac);
-    }
-    match icv_in_place(buf, len, hdr_len, AUTH_HDR_LEN, mac) {
-        Some(full) => Ok(mac.icv_eq(&full?, &icv)),
-        None => Ok(false),
-    }
+    Ok(verify_checked_in_place(buf, &c, mac)?.is_some())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::icv::{truncate_96, HMAC_MD5_LEN};
+    use super::super::icv::{sync_icv, truncate_96, HMAC_MD5_LEN};
     use super::super::testutil::RustCryptoHmacMd5;
     use super::*;
     use hmac::{Hmac, Mac as _};
@@ -777,6 +868,33 @@ mod tests {
     }
 
     #[test]
+    fn checked_that_does_not_fit_neither_verifies_nor_strips() {
+        let msg = sign(&plain_v1(1, 1, &[9; 36]), 5);
+        let c = rx_parse(&msg, REQUIRED_TTL).unwrap().checked();
+        // A shorter buffer than the message that was parsed.
+        let mut short = msg[..msg.len() - 1].to_vec();
+        let before = short.clone();
+        assert_eq!(verify_checked_in_place(&mut short, &c, &key()), Ok(None));
+        assert_eq!(
+            strip_verified(&mut short, c.assume_verified()),
+            Err(DropReason::Malformed)
+        );
+        assert_eq!(short, before);
+        // A MAC failure is reported, not taken for a mismatch.
+        let mut m = msg.clone();
+        assert_eq!(verify_checked_in_place(&mut m, &c, &FailingMac), Err(-22));
+        assert_eq!(m, msg);
+        // A wrong key: no `Verified`, nothing to strip with.
+        let wrong = RustCryptoHmacMd5(b"tot0235".to_vec());
+        assert_eq!(verify_checked_in_place(&mut m, &c, &wrong), Ok(None));
+        let v = verify_checked_in_place(&mut m, &c, &key())
+            .unwrap()
+            .unwrap();
+        assert_eq!(strip_verified(&mut m, v), Ok(AUTH_HDR_LEN));
+        assert_eq!(strip(&msg).unwrap(), m[AUTH_HDR_LEN..]);
+    }
+
+    #[test]
     fn classify() {
         let v1 = plain_v1(1, 1, &[0; 36]);
         let v0 = plain_v0(1, 1, &[0; 24]);
@@ -945,6 +1063,12 @@ mod tests {
                 rx.resize(three.len() + room, 0x5a);
                 prop_assert_eq!(rx_verify_in_place(&mut rx, three.len(), &key()), Ok(true));
                 prop_assert_eq!(&rx[..three.len()], &three[..]);
+                // The backup's own sequence: parse once, verify, strip.
+                let c = rx_parse(&rx[..three.len()], REQUIRED_TTL).unwrap().checked();
+                let v = verify_checked_in_place(&mut rx, &c, &key()).unwrap().unwrap();
+                let mut once = rx.clone();
+                let off = strip_verified(&mut once, v).unwrap();
+                prop_assert_eq!(&once[off..three.len()], &plain[..]);
                 let i = flip.index(three.len());
                 rx[i] ^= 1 << bit;
                 prop_assert_eq!(rx_verify_in_place(&mut rx, three.len(), &key()), Ok(false));
@@ -960,8 +1084,13 @@ mod tests {
                     m.header().len() + AUTH_HDR_LEN + m.entries().len(),
                     p.len()
                 );
-                // Random bytes do not carry a valid ICV.
+                // Random bytes do not carry a valid ICV, on either path.
                 prop_assert!(!m.verify(&key()).unwrap());
+                let c = m.checked();
+                let mut roomy = p.clone();
+                roomy.resize(p.len() + MAC_ROOM, 0);
+                prop_assert_eq!(verify_checked_in_place(&mut roomy, &c, &key()), Ok(None));
+                prop_assert_eq!(&roomy[..p.len()], &p[..]);
             }
 
             let mut buf = p.clone();

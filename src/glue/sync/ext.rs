@@ -161,8 +161,8 @@ impl NetState {
         }
         let msg = buf.get(..len).ok_or(EINVAL)?;
         let parsed = ext::rx_parse_ext(msg, ttl).map_err(|r| self.drop_rx(r))?;
-        let (seq, key_id) = (parsed.seq(), parsed.key_id());
-        self.ext.with_key(key_id, |key| {
+        let (seq, key_id, checked) = (parsed.seq(), parsed.key_id(), parsed.checked());
+        let verified = self.ext.with_key(key_id, |key| {
             let Some(key) = key else {
                 self.ext.unknown_key.add(1, Relaxed);
                 return Err(ENOKEY);
@@ -172,9 +172,9 @@ impl NetState {
                 .lock()
                 .check(stream, seq)
                 .map_err(|r| self.drop_rx(r))?;
-            if !matches!(ext::rx_verify_ext_in_place(buf, len, &key.mac), Ok(true)) {
+            let Ok(Some(verified)) = ext::verify_checked_in_place(buf, &checked, &key.mac) else {
                 return Err(self.drop_rx(DropReason::BadIcv));
-            }
+            };
             match self.ext.replay.lock().advance(stream, seq) {
                 Ok(()) => {}
                 Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
@@ -184,10 +184,9 @@ impl NetState {
                 }
             }
             key.rx_accepted.add(1, Relaxed);
-            Ok(())
+            Ok(verified)
         })?;
-        let msg = buf.get_mut(..len).ok_or(EINVAL)?;
-        let off = ext::rx_strip_ext_front(msg).map_err(|r| self.drop_rx(r))?;
+        let off = ext::strip_verified(buf, verified).map_err(|r| self.drop_rx(r))?;
         self.count(shim::IPVSA_CNT_RX_ACCEPTED);
         Ok(off)
     }
