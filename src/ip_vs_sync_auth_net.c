@@ -170,36 +170,68 @@ static struct udphdr *ipvsa_writable(struct sk_buff *skb,
 }
 
 /*
- * After the payload changed length: set the UDP, IP lengths and checksums
- * for a datagram of @ulen UDP bytes ending the skb.
+ * Bytes at the front of the UDP payload whose one's-complement sum the
+ * paths take before and after the change. The master changes at most the
+ * first 8 (the IPVS header) and inserts its auth header after them; the
+ * backup changes at most the first 32 (auth header and IPVS header) and
+ * the plaintext then starts @off bytes in. Every other byte stays, or moves
+ * by an even number of bytes, so it adds the same to the sum.
+ */
+#define IPVSA_TX_CSUM_FRONT 8
+#define IPVSA_RX_CSUM_FRONT 32
+
+/*
+ * After the payload changed length: set the UDP and IP lengths and the IP
+ * header checksum for a datagram of @ulen UDP bytes ending the skb, and
+ * update the UDP checksum instead of summing the datagram again: @diff is
+ * the one's-complement difference of the payload's sum (see
+ * IPVSA_*_CSUM_FRONT). A partial checksum (the device or the stack sums
+ * the datagram later) gets the new pseudo-header; a full one is updated
+ * for the payload and the two length fields, so it stays valid exactly if
+ * it was; an IPv4 datagram without a checksum (0) stays without. An IPv6
+ * datagram with a zero checksum (invalid) gets a full one.
  */
 static void ipvsa_finish(struct sk_buff *skb, const struct ipvsa_pkt *pkt,
-			 unsigned int ulen, bool set_ttl)
+			 unsigned int ulen, bool set_ttl, __wsum diff)
 {
 	struct udphdr *uh = (struct udphdr *)(skb->data + pkt->thoff);
-	__wsum csum;
+	__be16 old_len = uh->len, new_len = htons(ulen);
+	struct ipv6hdr *ip6h = NULL;
+	struct iphdr *iph = NULL;
 
-	uh->len = htons(ulen);
-	uh->check = 0;
-	csum = skb_checksum(skb, pkt->thoff, ulen, 0);
+	uh->len = new_len;
 	if (pkt->v6) {
-		struct ipv6hdr *ip6h = ipv6_hdr(skb);
-
+		ip6h = ipv6_hdr(skb);
 		if (set_ttl)
 			ip6h->hop_limit = 255;
 		ip6h->payload_len = htons(skb->len - skb_network_offset(skb) -
 					  sizeof(*ip6h));
-		uh->check = csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, ulen,
-					    IPPROTO_UDP, csum);
 	} else {
-		struct iphdr *iph = ip_hdr(skb);
-
+		iph = ip_hdr(skb);
 		if (set_ttl)
 			iph->ttl = 255;
 		iph->tot_len = htons(skb->len - skb_network_offset(skb));
 		ip_send_check(iph);
-		uh->check = csum_tcpudp_magic(iph->saddr, iph->daddr, ulen,
-					      IPPROTO_UDP, csum);
+	}
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		uh->check = ip6h ? ~csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr,
+						    ulen, IPPROTO_UDP, 0) :
+				   ~csum_tcpudp_magic(iph->saddr, iph->daddr,
+						      ulen, IPPROTO_UDP, 0);
+		return;
+	}
+	if (!uh->check && iph)
+		return;
+	if (!uh->check) {
+		uh->check = csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, ulen,
+					    IPPROTO_UDP,
+					    skb_checksum(skb, pkt->thoff, ulen, 0));
+	} else {
+		/* The length is in the UDP header and in the pseudo-header. */
+		csum_replace2(&uh->check, old_len, new_len);
+		csum_replace2(&uh->check, old_len, new_len);
+		csum_replace_by_diff(&uh->check, diff);
 	}
 	if (!uh->check)
 		uh->check = CSUM_MANGLED_0;
@@ -212,7 +244,8 @@ static void ipvsa_finish(struct sk_buff *skb, const struct ipvsa_pkt *pkt,
 static unsigned int ipvsa_tx_skb(void *rs, struct sk_buff *skb,
 				 const struct ipvsa_pkt *pkt)
 {
-	unsigned int ulen, room;
+	unsigned int ulen, room, plen, front;
+	__wsum old_sum, new_sum;
 	struct udphdr *uh;
 	int ret;
 
@@ -230,17 +263,22 @@ static unsigned int ipvsa_tx_skb(void *rs, struct sk_buff *skb,
 		     IPVSA_AUTH_HDR_MAX + IPVSA_MAC_ROOM);
 	skb_put(skb, room);
 	uh = (struct udphdr *)(skb->data + pkt->thoff);
-	ret = ipvsa_rs_tx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), room,
-			  pkt->stream);
+	plen = ulen - sizeof(*uh);
+	front = min_t(unsigned int, plen, IPVSA_TX_CSUM_FRONT);
+	old_sum = csum_partial(uh + 1, front, 0);
+	ret = ipvsa_rs_tx(rs, (u8 *)(uh + 1), plen, room, pkt->stream);
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust: fail closed */
-	if (ret > ulen - sizeof(*uh) + room)
+	if (ret > plen + room)
 		goto error;	/* cannot happen: Rust wrote within the room */
 	skb_trim(skb, pkt->thoff + sizeof(*uh) + ret);
-	if (ret == ulen - sizeof(*uh))
+	if (ret == plen)
 		return NF_ACCEPT;	/* key cleared meanwhile: as IPVS built it */
-	ipvsa_finish(skb, pkt, ret + sizeof(*uh), true);
-	skb->ip_summed = CHECKSUM_NONE;
+	if (ret < plen)
+		goto error;	/* cannot happen: Rust inserts a header */
+	/* The auth header went in after the first @front bytes or fewer. */
+	new_sum = csum_partial(uh + 1, front + ret - plen, 0);
+	ipvsa_finish(skb, pkt, ret + sizeof(*uh), true, csum_sub(new_sum, old_sum));
 	return NF_ACCEPT;
 
 error:
@@ -255,7 +293,8 @@ error:
 static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
 				 const struct ipvsa_pkt *pkt)
 {
-	unsigned int ulen, room;
+	unsigned int ulen, room, plen, front;
+	__wsum old_sum, new_sum;
 	struct udphdr *uh;
 	u8 saddr[16] = {};
 	u8 ttl;
@@ -279,14 +318,19 @@ static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
 	if (!skb_cloned(skb))
 		room += skb_tailroom(skb);
 	room = min_t(unsigned int, room, IPVSA_MAC_ROOM);
-	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), ulen - sizeof(*uh), room, ttl,
-			  saddr, pkt->v6, ntohs(uh->dest));
+	plen = ulen - sizeof(*uh);
+	front = min_t(unsigned int, plen, IPVSA_RX_CSUM_FRONT);
+	old_sum = csum_partial(uh + 1, front, 0);
+	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), plen, room, ttl, saddr, pkt->v6,
+			  ntohs(uh->dest));
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust */
 	if (ret == 0)
 		return NF_ACCEPT;	/* key cleared meanwhile: untouched */
-	if (ret >= ulen - sizeof(*uh))
+	if (ret >= front)
 		goto malformed;	/* cannot happen: Rust strips a header */
+	/* The plaintext starts @ret bytes in; the bytes before it go. */
+	new_sum = csum_partial((u8 *)(uh + 1) + ret, front - ret, 0);
 	/*
 	 * Rust moved the IPVS header up over the auth header: the plaintext
 	 * starts @ret bytes into the payload. Move the network and UDP
@@ -305,8 +349,17 @@ static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
 		skb->mac_header += ret;
 	}
 	ulen -= ret;
-	ipvsa_finish(skb, pkt, ulen, false);
-	/* The ICV covered every byte; the checksum above is only for taps. */
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		/* From a local sender: the checksum is still to be summed. */
+		skb->csum_start += ret;
+		ipvsa_finish(skb, pkt, ulen, false, 0);
+		return NF_ACCEPT;
+	}
+	ipvsa_finish(skb, pkt, ulen, false, csum_sub(new_sum, old_sum));
+	/*
+	 * The ICV covered every byte of the payload; the checksum, updated
+	 * above, is still right if it was (IPVS's socket does not check it).
+	 */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	skb->csum_level = 0;
 	return NF_ACCEPT;
@@ -678,6 +731,24 @@ struct sk_buff *ipvsa_test_ip4_skb(const struct ipvsa_test_ip4 *d,
 	}
 	iph->tot_len = htons(skb->len);
 	ip_send_check(iph);
+	if (d->protocol == IPPROTO_UDP && d->udp_csum != IPVSA_TEST_CSUM_ZERO) {
+		struct udphdr *uh = udp_hdr(skb);
+		unsigned int n = skb->len - sizeof(*iph);
+
+		if (d->udp_csum == IPVSA_TEST_CSUM_PARTIAL) {
+			skb->ip_summed = CHECKSUM_PARTIAL;
+			skb->csum_start = skb_transport_header(skb) - skb->head;
+			skb->csum_offset = offsetof(struct udphdr, check);
+			uh->check = ~csum_tcpudp_magic(d->saddr, d->daddr, n,
+						       IPPROTO_UDP, 0);
+		} else {
+			uh->check = csum_tcpudp_magic(d->saddr, d->daddr, n,
+						      IPPROTO_UDP,
+						      skb_checksum(skb, sizeof(*iph), n, 0));
+			if (!uh->check)
+				uh->check = CSUM_MANGLED_0;
+		}
+	}
 	return skb;
 }
 
@@ -687,6 +758,7 @@ struct sk_buff *ipvsa_test_ip4_skb(const struct ipvsa_test_ip4 *d,
  */
 static struct sk_buff *ipvsa_build_skb(u32 kind, const u8 *msg, u32 len)
 {
+	u32 layout = kind & ~(IPVSA_TEST_SKB_CSUM_ZERO | IPVSA_TEST_SKB_CSUM_PARTIAL);
 	const struct ipvsa_test_ip4 d = {
 		.saddr = htonl(0x0a000301),	/* 10.0.3.1 */
 		.daddr = htonl(0xe0000051),	/* 224.0.0.81 */
@@ -695,11 +767,14 @@ static struct sk_buff *ipvsa_build_skb(u32 kind, const u8 *msg, u32 len)
 		.sport = htons(8848),
 		.dport = htons(8848),
 		.udp_len = sizeof(struct udphdr) + len, /* SHORT: more than is there */
-		.paged = kind == IPVSA_TEST_SKB_PAGED,
+		.paged = layout == IPVSA_TEST_SKB_PAGED,
+		.udp_csum = kind & IPVSA_TEST_SKB_CSUM_ZERO ? IPVSA_TEST_CSUM_ZERO :
+			    kind & IPVSA_TEST_SKB_CSUM_PARTIAL ? IPVSA_TEST_CSUM_PARTIAL :
+			    IPVSA_TEST_CSUM_FULL,
 	};
 
 	return ipvsa_test_ip4_skb(&d, msg,
-				  kind == IPVSA_TEST_SKB_SHORT ? len / 2 : len);
+				  layout == IPVSA_TEST_SKB_SHORT ? len / 2 : len);
 }
 
 u64 ipvsa_bench_skb(void *rs, bool tx, const u8 *msg, u32 len,
@@ -736,7 +811,8 @@ int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 	skb = ipvsa_build_skb(kind, msg, len);
 	if (!skb)
 		return -ENOMEM;
-	if (kind == IPVSA_TEST_SKB_CLONED) {
+	if ((kind & ~(IPVSA_TEST_SKB_CSUM_ZERO | IPVSA_TEST_SKB_CSUM_PARTIAL)) ==
+	    IPVSA_TEST_SKB_CLONED) {
 		clone = skb_clone(skb, GFP_KERNEL);
 		if (!clone) {
 			kfree_skb(skb);
@@ -755,10 +831,24 @@ int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 	ulen = ntohs(uh->len);
 	ret = -EPROTO;
 	if (skb_is_nonlinear(skb) || ntohs(iph->tot_len) != skb->len ||
-	    ip_fast_csum(iph, iph->ihl) || pkt.thoff + ulen != skb->len ||
-	    csum_tcpudp_magic(iph->saddr, iph->daddr, ulen, IPPROTO_UDP,
-			      skb_checksum(skb, pkt.thoff, ulen, 0)))
+	    ip_fast_csum(iph, iph->ihl) || pkt.thoff + ulen != skb->len)
 		goto out;
+	/* The UDP checksum kept its kind, and is right for the new datagram. */
+	if (kind & IPVSA_TEST_SKB_CSUM_ZERO) {
+		if (uh->check)
+			goto out;
+	} else if (kind & IPVSA_TEST_SKB_CSUM_PARTIAL) {
+		if (skb->ip_summed != CHECKSUM_PARTIAL ||
+		    skb->csum_start != skb_transport_header(skb) - skb->head ||
+		    skb->csum_offset != offsetof(struct udphdr, check) ||
+		    uh->check != (__force __sum16)~(__force u16)csum_tcpudp_magic(
+					 iph->saddr, iph->daddr, ulen, IPPROTO_UDP, 0))
+			goto out;
+	} else if (!uh->check ||
+		   csum_tcpudp_magic(iph->saddr, iph->daddr, ulen, IPPROTO_UDP,
+				     skb_checksum(skb, pkt.thoff, ulen, 0))) {
+		goto out;
+	}
 	if (tx && iph->ttl != 255)
 		goto out;
 	/* The backup moved the headers, not the entries: offsets follow. */

@@ -450,12 +450,20 @@ bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
 #define IPVSA_TEST_SKB_CLONED 1		/* another reference to the same data */
 #define IPVSA_TEST_SKB_PAGED 2		/* payload in a page fragment */
 #define IPVSA_TEST_SKB_SHORT 3		/* UDP length beyond the data */
+/*
+ * ... ORed with how the UDP checksum arrives (default: a full, valid one,
+ * CHECKSUM_NONE, as from the wire or from a device without offload).
+ */
+#define IPVSA_TEST_SKB_CSUM_ZERO 0x10	/* IPv4 "no checksum" (0) */
+#define IPVSA_TEST_SKB_CSUM_PARTIAL 0x20 /* CHECKSUM_PARTIAL, as IPVS sends */
 
 /*
  * KUnit only (CONFIG_KUNIT): builds an IPv4 UDP skb to 224.0.0.81:8848 from
  * 10.0.3.1 with TTL 255 carrying @msg in layout @kind, runs the master
  * (@tx) or backup path of @rs on it, checks the resulting IP and UDP
- * lengths and checksums (and, for a clone, that the clone is untouched),
+ * lengths and checksums (a full checksum stays valid, a zero one zero, a
+ * partial one partial with the new pseudo-header; for a clone, that the
+ * clone is untouched),
  * and copies the resulting UDP payload to @out. Returns its length, or
  * -EBADMSG if the datagram was dropped, -EPROTO if a header is wrong.
  */
@@ -543,6 +551,8 @@ struct sk_buff;
  * @dport: UDP destination port
  * @udp_len: value of the UDP length field (a test may make it lie)
  * @paged: put the payload in a page fragment, not the linear area
+ * @udp_csum: UDP checksum: %IPVSA_TEST_CSUM_ZERO (0, none), _FULL (valid,
+ *	CHECKSUM_NONE) or _PARTIAL (pseudo-header only, CHECKSUM_PARTIAL)
  */
 struct ipvsa_test_ip4 {
 	__be32 saddr;
@@ -553,7 +563,12 @@ struct ipvsa_test_ip4 {
 	__be16 dport;
 	u16 udp_len;
 	bool paged;
+	u8 udp_csum;
 };
+
+#define IPVSA_TEST_CSUM_ZERO 0
+#define IPVSA_TEST_CSUM_FULL 1
+#define IPVSA_TEST_CSUM_PARTIAL 2
 
 /* The Ethernet header ipvsa_test_ip4_skb() puts before the network header. */
 extern const u8 ipvsa_test_mac[ETH_HLEN];
