@@ -49,7 +49,12 @@ int ipvsa_hmac_digest(struct crypto_shash *tfm, const struct ipvsa_buf *parts,
 							  parts[i].len, out) :
 				       crypto_shash_final(desc, out);
 	}
-	shash_desc_zero(desc);
+	/*
+	 * On success crypto_shash_digest() and _finup() have zeroed the state
+	 * (derived from the key) already; after an error it may remain.
+	 */
+	if (err)
+		shash_desc_zero(desc);
 	return err;
 }
 
