@@ -22,7 +22,7 @@ export IPVS_AUTH_OUT="$out"
 # CI); the debug kernels run the same suite several times slower.
 case "${IPVS_AUTH_VARIANT:-}" in
 debug) export IPVS_AUTH_VM_TIMEOUT=${IPVS_AUTH_VM_TIMEOUT:-7200} ;;
-kasan) export IPVS_AUTH_VM_TIMEOUT=${IPVS_AUTH_VM_TIMEOUT:-14400} ;;
+kasan) export IPVS_AUTH_VM_TIMEOUT=${IPVS_AUTH_VM_TIMEOUT:-43200} ;;
 esac
 passed=0
 failed=0
