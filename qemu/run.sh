@@ -35,6 +35,9 @@ benchenv=""
 for v in $(compgen -e | grep '^BENCH_[A-Z_]*$' || true); do
 	benchenv="$benchenv $v='${!v}'"
 done
+# Every guest keeps its whole kernel log: 99-kernel-log reads it from boot
+# on, and the whole suite logs about as much as the default 256 KiB holds.
+kargs=(--append log_buf_len=2M)
 # The KASAN variant boots with 4-level paging and prints every report.
 # With 5-level paging (QEMU's TCG CPU has LA57) it reports a
 # wild-memory-access in rcu_is_watching() at boot, from an interrupt that
@@ -42,9 +45,8 @@ done
 # re-read: KASAN then briefly judges 5-level addresses by 4-level bounds.
 # That report is the kernel's own, before any module loads, but by default
 # KASAN prints only its first report, so it would hide every later one.
-kargs=()
 if [ "${IPVS_AUTH_VARIANT:-}" = kasan ]; then
-	kargs=(--append no5lvl --append kasan_multi_shot)
+	kargs+=(--append no5lvl --append kasan_multi_shot)
 fi
 marker="$out/.guest-started"
 cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"

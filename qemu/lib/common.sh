@@ -51,6 +51,18 @@ wait_for() {
 	return 1
 }
 
+# Marks the kernel log; log_since_mark prints what came after the mark
+# (dmesg options pass through). Tests do not clear the log: 99-kernel-log
+# reads it whole, from boot on.
+log_mark() {
+	LOG_MARK="ip_vs_sync_auth test mark $$ $(date +%s%N)"
+	echo "$LOG_MARK" >/dev/kmsg
+}
+
+log_since_mark() {
+	dmesg "$@" | awk -v m="$LOG_MARK" 'seen { print } index($0, m) { seen = 1 }'
+}
+
 load_ip_vs() {
 	modprobe ip_vs || skip "cannot load ip_vs"
 	modprobe veth || skip "cannot load veth"

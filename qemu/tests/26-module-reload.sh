@@ -9,7 +9,7 @@
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
 load_module
-dmesg -C
+log_mark
 trap topology_cleanup EXIT
 topology_setup
 nsx "$NS_DIRA" $SYNCAUTH key set tot0234 || fail "cannot set the master's key"
@@ -55,7 +55,7 @@ topology_cleanup
 trap - EXIT
 sleep 1
 rmmod ip_vs_sync_auth || fail "rmmod after namespace deletion failed"
-if dmesg | grep -E 'BUG:|WARNING:|Oops|refcount_t:|general protection|list_del corruption'; then
+if log_since_mark | grep -E 'BUG:|WARNING:|Oops|refcount_t:|general protection|list_del corruption'; then
 	fail "the kernel reported a problem"
 fi
 info "namespaces deleted with live state, module removed, kernel log clean"

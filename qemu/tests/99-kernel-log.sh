@@ -25,6 +25,9 @@ else
 	info "kmemleak not in this kernel (make check-debug has it)"
 fi
 dmesg >"$log"
+# A report in a log that was cleared or has wrapped would go unseen.
+grep -q 'Linux version' "$log" ||
+	fail "the kernel log no longer starts at boot (cleared or wrapped)"
 pattern='(BUG:|WARNING:|Oops|general protection|possible recursive locking|inconsistent lock state|possible circular locking|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|list_(add|del) corruption|KASAN|UBSAN|kernel BUG)'
 if grep -Eq "$pattern" "$log"; then
 	grep -E -B2 -A20 "$pattern" "$log" | head -n 80
