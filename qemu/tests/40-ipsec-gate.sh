@@ -61,8 +61,8 @@ nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2001 --expect silence || fail "ICMP
 wait_rs_seen "$other" esp "$CL2" 1 || fail "client 2's ESP did not reach rs$other"
 
 info "4. Timers: INITIAL expires; ISAKMP/keepalive refresh; ESP does not"
-nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout=3
-nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout=8
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout="$(ts 3)"
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout="$(ts 8)"
 # The new timeout applies from each entry's next ISAKMP packet.
 nsx "$NS_CL1" $IKEESP keepalive --dst "$VIP"
 # Client 1 now sends only ESP; client 2 keeps sending keepalives.
@@ -70,24 +70,24 @@ i=0
 while [ $i -lt 6 ]; do
 	nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1004
 	nsx "$NS_CL2" $IKEESP keepalive --dst "$VIP"
-	sleep 2
+	sleep "$(ts 2)"
 	i=$((i + 1))
 done
-# More than 8 s since client 1's last ISAKMP packet: expired.
+# More than 8 s (scaled) since client 1's last ISAKMP packet: expired.
 nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1005 --expect icmp ||
 	fail "ESTABLISHED entry refreshed by ESP alone"
 nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2002 --expect silence ||
 	fail "keepalives did not keep client 2's entry"
 [ "$(gate_counter established_refresh)" -ge 6 ] || fail "keepalives not counted as refreshes"
-# INITIAL: client 1 starts again and waits past the 3 s timeout.
+# INITIAL: client 1 starts again and waits past the 3 s (scaled) timeout.
 nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 3333333333333333 --reply-timeout 5 >/dev/null ||
 	fail "no reply to the new IKE_SA_INIT"
 nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1006 --expect silence || fail "new INITIAL entry missing"
-sleep 4
+sleep "$(ts 4)"
 nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1007 --expect icmp || fail "INITIAL entry did not expire"
-# The collector removes what expired (client 2 has been silent for 8 s
+# The collector removes what expired (client 2 has been silent for 8 s (scaled)
 # by now as well).
-wait_for 12 sh -c "ip netns exec $NS_DIR $IPSEC list | grep -q 'entries=0 '" ||
+wait_for "$(ts 12)" sh -c "ip netns exec $NS_DIR $IPSEC list | grep -q 'entries=0 '" ||
 	fail "expired entries not collected: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 [ "$(gate_counter expired)" -ge 2 ] || fail "collector did not count removals"
 nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec

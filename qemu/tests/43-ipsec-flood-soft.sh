@@ -23,7 +23,7 @@ expect_gate_counter established 1
 
 info "7. a flood of $FLOOD spoofed IKE_SA_INIT against a cap of $CAP"
 # Long enough for every check below under a slow (debug, TCG) guest.
-nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout=40
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout="$(ts 40)"
 nsx "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.9 --count $FLOOD
 wait_for 10 sh -c "[ \$(( \$(ip netns exec $NS_DIR $IPSEC counter initial_created) + \
 	\$(ip netns exec $NS_DIR $IPSEC counter initial_cap) )) -ge $((FLOOD + 1)) ]" ||
@@ -42,18 +42,18 @@ expect_gate_counter initial_cap $((before + 1))
 nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1001 --expect silence || fail "established client refused during the flood"
 case $rc1 in "$RS1_COOKIE") r=1 ;; *) r=2 ;; esac
 wait_rs_seen "$r" esp "$CL1" 1 || fail "established client's ESP did not get through during the flood"
-# ...and new clients get in once the flood's entries have timed out (40 s).
-wait_for 60 sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q 'entries=1 initial=0 '" ||
+# ...and new clients get in once the flood's entries have timed out (40 s, scaled).
+wait_for "$(ts 60)" sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q 'entries=1 initial=0 '" ||
 	fail "flood entries not collected: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 ipsec_establish "$NS_CL2" 2222222222222222 >/dev/null
 expect_gate_counter established 2
 
 info "soft expiry: quota 1, two idle established clients"
 nsx "$NS_DIR" $IPSEC add "$VIP" --soft-quota 1 || fail "cannot set the soft-expire quota"
-nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout=30
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout="$(ts 30)"
 nsx "$NS_CL1" $IKEESP keepalive --dst "$VIP"
 nsx "$NS_CL2" $IKEESP keepalive --dst "$VIP"
-sleep 32
+sleep "$(ts 32)"
 wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter soft_extended) = 1 ]" ||
 	fail "soft_extended is $(gate_counter soft_extended), expected 1"
 nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota=1 entries=1 soft=1" ||
