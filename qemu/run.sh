@@ -45,10 +45,9 @@ kargs=(--append log_buf_len=2M)
 # re-read: KASAN then briefly judges 5-level addresses by 4-level bounds.
 # That report is the kernel's own, before any module loads, but by default
 # KASAN prints only its first report, so it would hide every later one.
-#
 # Tests that compare the gate's timers with sleeps multiply both by
 # IPVS_AUTH_TIME_SCALE: the KASAN guest runs the client tools about ten
-# times slower, so its default is 10.
+# times slower, so its default is 10 there.
 scale=${IPVS_AUTH_TIME_SCALE:-1}
 if [ "${IPVS_AUTH_VARIANT:-}" = kasan ]; then
 	kargs+=(--append no5lvl --append kasan_multi_shot)
@@ -57,9 +56,8 @@ fi
 case $scale in
 '' | *[!0-9]* | 0) die "IPVS_AUTH_TIME_SCALE must be a positive integer, not '$scale'" ;;
 esac
-benchenv="$benchenv IPVS_AUTH_TIME_SCALE=$scale"
 marker="$out/.guest-started"
-cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
+cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
 
 # Rarely, the guest comes up without running the script and without a word
 # (seen twice under load). A boot that never started the script is retried;
