@@ -12,6 +12,8 @@
 #                   kmemleak, ...; its own cached build; not run by CI)
 #   make check-kasan the same on the debug variant plus KASAN (C built
 #                   with clang-19; its own cached build; not run by CI)
+#                   Any check target takes TESTS="25 41 ...": only those
+#                   integration tests (by number or name), then 99-kernel-log
 #   make demo       the two-director demo in QEMU
 #   make bench      in-kernel benchmark in QEMU (prints numbers)
 #   make test       host tests only (cargo test)
@@ -39,17 +41,17 @@ module: kernel
 	@$(TOP)/scripts/build-module.sh
 
 check:
-	@$(TOP)/scripts/check.sh
+	@IPVS_AUTH_TESTS='$(TESTS)' $(TOP)/scripts/check.sh
 
 # The same suite on the debug kernel (qemu/kernel-debug.config). It builds
 # a second kernel on first use; the module is rebuilt for whichever kernel
 # the last target used.
 check-debug:
-	@IPVS_AUTH_VARIANT=debug $(TOP)/scripts/check.sh
+	@IPVS_AUTH_VARIANT=debug IPVS_AUTH_TESTS='$(TESTS)' $(TOP)/scripts/check.sh
 
 # ... and with KASAN on top (qemu/kernel-kasan.config).
 check-kasan:
-	@IPVS_AUTH_VARIANT=kasan $(TOP)/scripts/check.sh
+	@IPVS_AUTH_VARIANT=kasan IPVS_AUTH_TESTS='$(TESTS)' $(TOP)/scripts/check.sh
 
 demo: module
 	@$(TOP)/qemu/run.sh $(TOP)/qemu/demo.sh

@@ -8,6 +8,10 @@
 #   -> integration tests in QEMU
 # Ends with one line "N passed, N failed, N skipped" and exits non-zero if
 # anything failed.
+#
+# IPVS_AUTH_TESTS (make check... TESTS="25 41"): run only these integration
+# tests, each named by its number or its name; 99-kernel-log (the kernel
+# log and kmemleak verdict) always runs last. For the slow kernel variants.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -54,6 +58,28 @@ finish() {
 section() {
 	printf '\n== %s (%s)\n' "$1" "$(date +%T)"
 }
+
+# Resolve the selection before anything runs: a typo should not cost a
+# kernel build and a KUnit boot.
+tests=()
+if [ -n "${IPVS_AUTH_TESTS:-}" ]; then
+	for t in $IPVS_AUTH_TESTS; do
+		matches=()
+		for f in "$top"/qemu/tests/"$t"*.sh; do
+			[ -e "$f" ] && matches+=("$f")
+		done
+		if [ "${#matches[@]}" != 1 ]; then
+			ko "integration: TESTS entry '$t' names ${#matches[@]} tests, not one"
+			finish
+		fi
+		case ${matches[0]} in
+		*/99-kernel-log.sh) ;;
+		*) tests+=("${matches[0]}") ;;
+		esac
+	done
+	tests+=("$top/qemu/tests/99-kernel-log.sh")
+	echo "integration tests selected: ${tests[*]##*/}"
+fi
 
 section "set-up"
 if ! "$here/setup.sh" || ! "$here/build-ipvsadm.sh" >/dev/null; then
@@ -129,7 +155,7 @@ fi
 
 section "integration tests in QEMU"
 rm -f "$out/integration.tap"
-"$top/qemu/run.sh" "$top/qemu/integration.sh" 2>&1 | tee "$out/integration.log"
+"$top/qemu/run.sh" "$top/qemu/integration.sh" "${tests[@]}" 2>&1 | tee "$out/integration.log"
 # The guest writes its verdicts to integration.tap; the console copy above
 # is for people.
 touch "$out/integration.tap"
