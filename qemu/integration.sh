@@ -3,6 +3,7 @@
 # Guest script: runs every qemu/tests/*.sh (or those named as arguments),
 # each in its own shell, and reports KTAP-style lines the host counts:
 #   ok N name | not ok N name | ok N name # SKIP reason
+# and, before each verdict, "# name: N s" (its run time).
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 
 if [ $# -gt 0 ]; then
@@ -31,9 +32,12 @@ for t in $tests; do
 	i=$((i + 1))
 	name=$(basename "$t" .sh)
 	log="$IPVS_AUTH_OUT/test-$name.log"
+	t0=$(date +%s)
 	SUFFIX=$i sh "$t" >"$log" 2>&1
 	rc=$?
 	sed 's/^/    /' "$log"
+	# Diagnostic line (KTAP "#"): how long each test takes on this kernel.
+	emit "# $name: $(($(date +%s) - t0)) s"
 	case $rc in
 	0) emit "ok $i $name" ;;
 	4) emit "ok $i $name # SKIP $(grep -m1 '^# SKIP:' "$log" | sed 's/^# SKIP: //')" ;;
