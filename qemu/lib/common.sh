@@ -79,6 +79,26 @@ load_module() {
 	insmod "$IPVS_AUTH_KO" || fail "insmod $IPVS_AUTH_KO failed"
 }
 
+# Unloads ip_vs and the modules that use it (schedulers, helpers, ours), so
+# that a test can start from a kernel without IPVS whatever ran before it.
+# A service holds a reference on ip_vs until its namespace is torn down,
+# which the kernel does asynchronously after `ip netns del`: retry a while.
+# Returns 1 if ip_vs is still loaded.
+unload_ip_vs() {
+	tries=$(ts 30)
+	while grep -q '^ip_vs ' /proc/modules; do
+		holders=$(awk '$1 == "ip_vs" { print $4 }' /proc/modules | tr ',' ' ' | tr -d -- '-')
+		for m in $holders; do
+			rmmod "$m" 2>/dev/null
+		done
+		rmmod ip_vs 2>/dev/null && break
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 1
+	done
+	return 0
+}
+
 unload_module() {
 	if grep -q '^ip_vs_sync_auth ' /proc/modules; then
 		rmmod ip_vs_sync_auth || fail "rmmod ip_vs_sync_auth failed"

@@ -11,8 +11,9 @@ log_mark
 deps=$(modinfo -F depends "$IPVS_AUTH_KO")
 echo "$deps" | tr ',' '\n' | grep -qx ip_vs || fail "modinfo depends is '$deps', expected ip_vs"
 
-rmmod ip_vs_sync_auth 2>/dev/null
-rmmod ip_vs 2>/dev/null
+# Earlier tests may have left ip_vs in use (schedulers, services of
+# namespaces still being torn down).
+unload_ip_vs || fail "cannot unload ip_vs: $(grep '^ip_vs ' /proc/modules)"
 insmod "$IPVS_AUTH_KO" 2>/dev/null && fail "insmod succeeded without ip_vs loaded"
 info "insmod without ip_vs refused, as expected"
 
