@@ -5,11 +5,17 @@
  * IPVS exports none of its sync code, so the module works on the wire:
  *
  *  - master, NF_INET_LOCAL_OUT: a datagram sent by IPVS's own sync socket
- *    (a kernel socket, from a kernel thread) to the master's group and
- *    port range gets the 16-byte auth header and TTL / hop limit 255;
- *  - backup, NF_INET_LOCAL_IN: a datagram to the backup's group and port
- *    range is verified and stripped, so that IPVS receives the byte-identical
- *    plaintext message, or dropped and counted.
+ *    (a kernel socket, connected to the master's group and one of its
+ *    ports, sending from a kernel thread) gets the 16-byte auth header and
+ *    TTL / hop limit 255;
+ *  - backup, NF_INET_LOCAL_IN: a datagram to the backup's group and any
+ *    port IPVS could receive sync on is verified and stripped, so that IPVS
+ *    receives the byte-identical plaintext message, or dropped and counted.
+ *
+ * Both work whenever a key is set, whether or not IPVS's daemon state says
+ * the daemon runs: IPVS opens its sockets before it sets that state and
+ * clears it before its threads stop, and no datagram may pass unverified
+ * or unsigned in between.
  *
  * This file only locates headers, makes the skb writable, and fixes lengths
  * and checksums. What to do with a message is decided in Rust
@@ -33,6 +39,7 @@
 #include <linux/sockptr.h>
 #include <linux/string.h>
 #include <linux/udp.h>
+#include <net/gso.h>
 #include <net/ip.h>
 #include <net/ip6_checksum.h>
 #include <net/ip_vs.h>
@@ -53,15 +60,17 @@
  * struct ipvsa_net - per network namespace state of the C side
  * @rs: the Rust state (ipvsa_rs_net_init())
  * @defrag6: whether we enabled IPv6 defragmentation in this netns
+ * @cfg_mutex: serialises this namespace's configuration changes (key,
+ *	IPv6 defrag); per namespace, so that a key change that waits for an
+ *	RCU grace period never holds up another namespace's
  */
 struct ipvsa_net {
 	void *rs;
 	bool defrag6;
+	struct mutex cfg_mutex;
 };
 
 static unsigned int ipvsa_net_id __read_mostly;
-/* Serialises configuration changes (key, IPv6 defrag) across netns. */
-static DEFINE_MUTEX(ipvsa_cfg_mutex);
 
 static const char *const ipvsa_counter_names[IPVSA_CNT_MAX] = {
 	[IPVSA_CNT_TX_SIGNED] = "tx_signed",
@@ -73,12 +82,14 @@ static const char *const ipvsa_counter_names[IPVSA_CNT_MAX] = {
 	[IPVSA_CNT_RX_REPLAY] = "rx_drop_replay",
 	[IPVSA_CNT_RX_BAD_ICV] = "rx_drop_bad_icv",
 	[IPVSA_CNT_RX_NO_STREAM] = "rx_drop_no_stream",
+	[IPVSA_CNT_RX_NO_KEY] = "rx_drop_no_key",
+	[IPVSA_CNT_RX_GRO_SPLIT] = "rx_gro_split",
 };
 
 /**
  * struct ipvsa_pkt - where a sync datagram's UDP header is
  * @thoff: offset of the UDP header from skb->data (the network header)
- * @stream: sync thread index, destination port minus the base port
+ * @stream: destination port minus the base port (the master's sync thread)
  * @v6: IPv6 datagram
  */
 struct ipvsa_pkt {
@@ -94,10 +105,12 @@ enum ipvsa_match {
 };
 
 /*
- * Is this datagram addressed to the group and port range of @cfg? Reads the
- * IPVS daemon configuration without its mutex: a datagram racing with a
- * daemon start or stop may be classified with the old or the new settings,
- * never with a mix that matters (each field is read once).
+ * Is this datagram addressed to the group of @cfg and a port from its base
+ * port to base + @threads_mask? Reads the IPVS daemon configuration without
+ * its mutex: a datagram racing with a daemon start or stop may be
+ * classified with the old or the new settings, never with a mix that
+ * matters (each field is read once). IPVS writes the configuration before
+ * it opens its sockets and keeps it after it closes them.
  */
 static enum ipvsa_match ipvsa_classify(struct sk_buff *skb, u8 pf,
 				       const struct ipvs_sync_daemon_cfg *cfg,
@@ -149,6 +162,39 @@ static enum ipvsa_match ipvsa_classify(struct sk_buff *skb, u8 pf,
 		return IPVSA_NOT_SYNC;
 	pkt->stream = port - base;
 	return IPVSA_SYNC;
+}
+
+/*
+ * Master: is @skb a datagram of one of IPVS's own sync sockets? Those are
+ * kernel sockets, connected to the master's group and one of its ports,
+ * sending from a kernel thread (make_send_sock() in ip_vs_sync.c). Any
+ * other sender, a user process or another kernel user of UDP that a user
+ * might drive, is never signed: signing it would hand out the key.
+ */
+static bool ipvsa_own_sync_sock(const struct sk_buff *skb, u8 pf,
+				const struct ipvsa_pkt *pkt)
+{
+	const struct sock *sk = skb->sk;
+	const struct udphdr *uh;
+	struct udphdr _uh;
+
+	if (!sk || !sk->sk_kern_sock || !(current->flags & PF_KTHREAD) ||
+	    sk->sk_protocol != IPPROTO_UDP ||
+	    READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+		return false;
+	/* Where the socket is connected is where IPVS's sync goes. */
+	uh = skb_header_pointer(skb, pkt->thoff, sizeof(_uh), &_uh);
+	if (!uh || uh->dest != inet_sk(sk)->inet_dport)
+		return false;
+	if (pf == NFPROTO_IPV4)
+		return sk->sk_family == AF_INET &&
+		       inet_sk(sk)->inet_daddr == ip_hdr(skb)->daddr;
+#if IS_ENABLED(CONFIG_IPV6)
+	return sk->sk_family == AF_INET6 &&
+	       ipv6_addr_equal(&sk->sk_v6_daddr, &ipv6_hdr(skb)->daddr);
+#else
+	return false;
+#endif
 }
 
 /* Makes the whole datagram linear and writable; returns its UDP header. */
@@ -238,11 +284,29 @@ static void ipvsa_finish(struct sk_buff *skb, const struct ipvsa_pkt *pkt,
 }
 
 /*
+ * The longest UDP payload a datagram whose UDP header is at @pkt->thoff can
+ * carry: the IPv4 total length and the IPv6 payload length (which counts
+ * extension headers) are 16 bits, as is the UDP length.
+ */
+static unsigned int ipvsa_max_payload(const struct sk_buff *skb,
+				      const struct ipvsa_pkt *pkt)
+{
+	unsigned int hdrs = pkt->thoff - skb_network_offset(skb);
+
+	if (pkt->v6)
+		hdrs -= min_t(unsigned int, hdrs, sizeof(struct ipv6hdr));
+	return 0xffff - min_t(unsigned int, hdrs, 0xffff - sizeof(struct udphdr)) -
+	       sizeof(struct udphdr);
+}
+
+/*
  * Master: authenticate one classified sync datagram in place (auth header,
- * TTL 255, lengths, checksum). Returns the netfilter verdict.
+ * TTL 255, lengths, checksum) if it is a message of IPVS's configured
+ * @version and @syncid. Returns the netfilter verdict.
  */
 static unsigned int ipvsa_tx_skb(void *rs, struct sk_buff *skb,
-				 const struct ipvsa_pkt *pkt)
+				 const struct ipvsa_pkt *pkt, u8 version,
+				 u8 syncid)
 {
 	unsigned int ulen, room, plen, front;
 	__wsum old_sum, new_sum;
@@ -266,7 +330,8 @@ static unsigned int ipvsa_tx_skb(void *rs, struct sk_buff *skb,
 	plen = ulen - sizeof(*uh);
 	front = min_t(unsigned int, plen, IPVSA_TX_CSUM_FRONT);
 	old_sum = csum_partial(uh + 1, front, 0);
-	ret = ipvsa_rs_tx(rs, (u8 *)(uh + 1), plen, room, pkt->stream);
+	ret = ipvsa_rs_tx(rs, (u8 *)(uh + 1), plen, room, pkt->stream, version,
+			  syncid, ipvsa_max_payload(skb, pkt));
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust: fail closed */
 	if (ret > plen + room)
@@ -287,29 +352,22 @@ error:
 }
 
 /*
- * Backup: verify and strip one classified sync datagram in place. Returns
- * the netfilter verdict.
+ * Backup: verify and strip one classified sync datagram in place; IPVS
+ * takes plaintext of at most @maxlen bytes. Returns the netfilter verdict.
  */
 static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
-				 const struct ipvsa_pkt *pkt)
+				 const struct ipvsa_pkt *pkt, u32 maxlen)
 {
 	unsigned int ulen, room, plen, front;
 	__wsum old_sum, new_sum;
 	struct udphdr *uh;
-	u8 saddr[16] = {};
 	u8 ttl;
 	int ret;
 
 	uh = ipvsa_writable(skb, pkt, &ulen);
 	if (!uh)
 		goto malformed;
-	if (pkt->v6) {
-		ttl = ipv6_hdr(skb)->hop_limit;
-		memcpy(saddr, &ipv6_hdr(skb)->saddr, 16);
-	} else {
-		ttl = ip_hdr(skb)->ttl;
-		memcpy(saddr, &ip_hdr(skb)->saddr, 4);
-	}
+	ttl = pkt->v6 ? ipv6_hdr(skb)->hop_limit : ip_hdr(skb)->ttl;
 	/*
 	 * Scratch after the datagram for the one-update MAC: link padding,
 	 * and the tailroom unless the data is shared with a clone.
@@ -321,8 +379,7 @@ static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
 	plen = ulen - sizeof(*uh);
 	front = min_t(unsigned int, plen, IPVSA_RX_CSUM_FRONT);
 	old_sum = csum_partial(uh + 1, front, 0);
-	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), plen, room, ttl, saddr, pkt->v6,
-			  ntohs(uh->dest));
+	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), plen, room, ttl, maxlen);
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust */
 	if (ret == 0)
@@ -369,33 +426,68 @@ malformed:
 	return NF_DROP;
 }
 
-/* Master: authenticate what IPVS's sync threads send. */
+/*
+ * Backup: a burst of sync datagrams that GRO merged into one skb (a device
+ * with rx-udp-gro-forwarding or rx-gro-list, a veth with GRO on). IPVS's
+ * socket would split it (udp_rcv_segment()); the module splits it here,
+ * before anything is delivered, and sends each datagram through the
+ * LOCAL_IN hooks again on its own, where this hook checks it like any
+ * other (IPVS likewise runs the LOCAL_OUT hooks again for what it sends,
+ * and nf_queue splits GSO packets at any hook). Hooks in front of this one
+ * (mangle INPUT) see the datagrams once merged and once each. The merged
+ * skb is consumed.
+ */
+static unsigned int ipvsa_rx_gso(void *rs, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct sk_buff *segs, *seg, *next;
+
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		ipvsa_rs_count(rs, IPVSA_CNT_RX_MALFORMED);
+		return NF_DROP;
+	}
+	ipvsa_rs_count(rs, IPVSA_CNT_RX_GRO_SPLIT);
+	consume_skb(skb);
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		NF_HOOK(state->pf, NF_INET_LOCAL_IN, state->net, state->sk, seg,
+			state->in, state->out, state->okfn);
+	}
+	return NF_STOLEN;
+}
+
+/*
+ * Master: authenticate what IPVS's sync threads send, whether or not IPVS
+ * still (or already) marks the master daemon as running: a thread may be
+ * sending its last message while the daemon stops.
+ */
 static unsigned int ipvsa_out_hook(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
 	struct ipvsa_net *pn = net_generic(state->net, ipvsa_net_id);
 	struct netns_ipvs *ipvs = net_ipvs(state->net);
-	struct sock *sk = skb->sk;
 	struct ipvsa_pkt pkt;
 
-	if (!ipvs || !pn->rs || !(READ_ONCE(ipvs->sync_state) & IP_VS_STATE_MASTER))
-		return NF_ACCEPT;
-	/*
-	 * Only IPVS's own sync sockets: kernel sockets, sending from a kernel
-	 * thread. A user process sending to the sync group is never signed,
-	 * or every local user would hold the key.
-	 */
-	if (!sk || !sk->sk_kern_sock || !(current->flags & PF_KTHREAD))
-		return NF_ACCEPT;
-	if (ipvsa_classify(skb, state->pf, &ipvs->mcfg,
-			   READ_ONCE(ipvs->threads_mask), &pkt) == IPVSA_NOT_SYNC)
+	if (!ipvs || !pn->rs || !skb->sk || !skb->sk->sk_kern_sock)
 		return NF_ACCEPT;
 	if (!ipvsa_rs_enabled(pn->rs))
 		return NF_ACCEPT;
-	return ipvsa_tx_skb(pn->rs, skb, &pkt);
+	if (ipvsa_classify(skb, state->pf, &ipvs->mcfg,
+			   READ_ONCE(ipvs->threads_mask), &pkt) != IPVSA_SYNC ||
+	    !ipvsa_own_sync_sock(skb, state->pf, &pkt))
+		return NF_ACCEPT;
+	return ipvsa_tx_skb(pn->rs, skb, &pkt, READ_ONCE(ipvs->sysctl_sync_ver),
+			    READ_ONCE(ipvs->mcfg.syncid));
 }
 
-/* Backup: verify and strip before IPVS's receiver sees the message. */
+/*
+ * Backup: verify and strip before IPVS's receiver sees the message. With
+ * a key set, every datagram to the backup's group and any port IPVS could
+ * receive sync on is checked, whatever IPVS's daemon state says: IPVS
+ * opens its receive sockets before it marks the backup daemon running and
+ * unmarks it before its threads stop reading.
+ */
 static unsigned int ipvsa_in_hook(void *priv, struct sk_buff *skb,
 				  const struct nf_hook_state *state)
 {
@@ -403,24 +495,21 @@ static unsigned int ipvsa_in_hook(void *priv, struct sk_buff *skb,
 	struct netns_ipvs *ipvs = net_ipvs(state->net);
 	struct ipvsa_pkt pkt;
 
-	if (!ipvs || !pn->rs || !(READ_ONCE(ipvs->sync_state) & IP_VS_STATE_BACKUP))
+	if (!ipvs || !pn->rs || !ipvsa_rs_enabled(pn->rs))
 		return NF_ACCEPT;
 	switch (ipvsa_classify(skb, state->pf, &ipvs->bcfg,
-			       READ_ONCE(ipvs->threads_mask), &pkt)) {
+			       IPVS_SYNC_PORTS_MAX - 1, &pkt)) {
 	case IPVSA_NOT_SYNC:
 		return NF_ACCEPT;
 	case IPVSA_SYNC_BAD:
-		/* Without a key the module does nothing. */
-		if (!ipvsa_rs_enabled(pn->rs))
-			return NF_ACCEPT;
 		ipvsa_rs_count(pn->rs, IPVSA_CNT_RX_MALFORMED);
 		return NF_DROP;
 	case IPVSA_SYNC:
 		break;
 	}
-	if (!ipvsa_rs_enabled(pn->rs))
-		return NF_ACCEPT;
-	return ipvsa_rx_skb(pn->rs, skb, &pkt);
+	if (skb_is_gso(skb))
+		return ipvsa_rx_gso(pn->rs, skb, state);
+	return ipvsa_rx_skb(pn->rs, skb, &pkt, READ_ONCE(ipvs->bcfg.sync_maxlen));
 }
 
 static const struct nf_hook_ops ipvsa_hook_ops[] = {
@@ -497,13 +586,13 @@ static int ipvsa_set_ext(struct net *net, struct ipvsa_net *pn, sockptr_t arg,
 		ret = -EINVAL;
 		goto out;
 	}
-	mutex_lock(&ipvsa_cfg_mutex);
+	mutex_lock(&pn->cfg_mutex);
 	ret = 0;
 	if (cmd.op == IPVSA_EXT_ADD)
 		ret = ipvsa_need_defrag6(net, pn);
 	if (!ret)
 		ret = ipvsa_rs_ext_cmd(pn->rs, cmd.op, cmd.id, cmd.key, cmd.keylen);
-	mutex_unlock(&ipvsa_cfg_mutex);
+	mutex_unlock(&pn->cfg_mutex);
 out:
 	memzero_explicit(&cmd, sizeof(cmd));
 	return ret;
@@ -537,7 +626,7 @@ static int ipvsa_set_ctl(struct sock *sk, int optval, sockptr_t arg,
 		goto out;
 	}
 
-	mutex_lock(&ipvsa_cfg_mutex);
+	mutex_lock(&pn->cfg_mutex);
 	if (len) {
 		ret = ipvsa_need_defrag6(net, pn);
 		if (ret)
@@ -549,7 +638,7 @@ static int ipvsa_set_ctl(struct sock *sk, int optval, sockptr_t arg,
 		pn->defrag6 = false;
 	}
 unlock:
-	mutex_unlock(&ipvsa_cfg_mutex);
+	mutex_unlock(&pn->cfg_mutex);
 out:
 	memzero_explicit(key, sizeof(key));
 	return ret;
@@ -561,6 +650,7 @@ static int ipvsa_get_ctl(struct sock *sk, int optval, void __user *user,
 	struct net *net = sock_net(sk);
 	struct ipvsa_net *pn = net_generic(net, ipvsa_net_id);
 	struct ipvsa_status st = {};
+	unsigned int n;
 
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
@@ -592,12 +682,15 @@ static int ipvsa_get_ctl(struct sock *sk, int optval, void __user *user,
 		*len = sizeof(est);
 		return 0;
 	}
-	if (optval != IPVSA_SO_SYNC_AUTH || *len < (int)sizeof(st))
+	/* A version 1 reader's buffer ends after its nine counters. */
+	if (optval != IPVSA_SO_SYNC_AUTH ||
+	    *len < (int)offsetof(struct ipvsa_status, counters[IPVSA_CNT_MAX_V1]))
 		return -EINVAL;
 	ipvsa_rs_status(pn->rs, &st);
-	if (copy_to_user(user, &st, sizeof(st)))
+	n = min_t(unsigned int, *len, sizeof(st));
+	if (copy_to_user(user, &st, n))
 		return -EFAULT;
-	*len = sizeof(st);
+	*len = n;
 	return 0;
 }
 
@@ -617,6 +710,7 @@ static int __net_init ipvsa_net_init(struct net *net)
 	struct ipvsa_net *pn = net_generic(net, ipvsa_net_id);
 	int err;
 
+	mutex_init(&pn->cfg_mutex);
 	pn->rs = ipvsa_rs_net_init();
 	if (!pn->rs)
 		return -ENOMEM;
@@ -790,7 +884,8 @@ u64 ipvsa_bench_skb(void *rs, bool tx, const u8 *msg, u32 len,
 		return 0;
 	t0 = ktime_get_ns();
 	if (rs)
-		verdict = tx ? ipvsa_tx_skb(rs, skb, &pkt) : ipvsa_rx_skb(rs, skb, &pkt);
+		verdict = tx ? ipvsa_tx_skb(rs, skb, &pkt, !msg[0], msg[1]) :
+			       ipvsa_rx_skb(rs, skb, &pkt, U16_MAX);
 	t1 = ktime_get_ns();
 	*accepted = verdict == NF_ACCEPT;
 	kfree_skb(skb);
@@ -820,7 +915,9 @@ int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 		}
 	}
 
-	verdict = tx ? ipvsa_tx_skb(rs, skb, &pkt) : ipvsa_rx_skb(rs, skb, &pkt);
+	/* Signed as IPVS configured for this message's layout and SyncID. */
+	verdict = tx ? ipvsa_tx_skb(rs, skb, &pkt, len && !msg[0], len > 1 ? msg[1] : 0) :
+		       ipvsa_rx_skb(rs, skb, &pkt, U16_MAX);
 	if (verdict != NF_ACCEPT) {
 		ret = -EBADMSG;
 		goto out;

@@ -106,11 +106,15 @@ struct net;
 #define IPVSA_CNT_RX_BAD_HEADER 5	/* auth flag missing, size != length */
 #define IPVSA_CNT_RX_REPLAY 6		/* sequence number not above the last */
 #define IPVSA_CNT_RX_BAD_ICV 7		/* ICV mismatch */
-#define IPVSA_CNT_RX_NO_STREAM 8	/* replay table full for a new sender */
-#define IPVSA_CNT_MAX 9
+#define IPVSA_CNT_RX_NO_STREAM 8	/* replay table full for a new stream */
+#define IPVSA_CNT_RX_NO_KEY 9		/* a key is set, but not of the configured format */
+#define IPVSA_CNT_RX_GRO_SPLIT 10	/* GRO-merged bursts split to be checked one by one */
+#define IPVSA_CNT_MAX 11
+/* Counters of status version 1 (a v1 reader's buffer ends after them). */
+#define IPVSA_CNT_MAX_V1 9
 
-/* Status version reported by the get sockopt. */
-#define IPVSA_STATUS_VERSION 1
+/* Status version reported by the get sockopt (2: IPVSA_CNT_RX_NO_KEY, _GRO_SPLIT). */
+#define IPVSA_STATUS_VERSION 2
 
 /**
  * struct ipvsa_status - result of getsockopt(IPPROTO_IP, IPVSA_SO_SYNC_AUTH)
@@ -145,26 +149,31 @@ void ipvsa_sync_unregister(void);
 void *ipvsa_rs_net_init(void);
 /* Frees it; no hook may be using it any more. Process context. */
 void ipvsa_rs_net_exit(void *rs);
-/* Whether a key is set (the hooks do nothing otherwise). Any context. */
+/*
+ * Whether authentication is on: a key of either format is set (the hooks
+ * leave sync traffic alone otherwise). Any context.
+ */
 bool ipvsa_rs_enabled(void *rs);
 /*
  * Master: authenticates the plaintext message buf[0..len) in place for sync
  * thread @stream; buf is writable for len + @room bytes, @room at least
- * IPVSA_AUTH_HDR_MAX (IPVSA_MAC_ROOM more for the one-update MAC). Returns
- * the new length (len itself if no key is set), or a negative errno
+ * IPVSA_AUTH_HDR_MAX (IPVSA_MAC_ROOM more for the one-update MAC). Only a
+ * message in the layout of IPVS's @version with SyncID @syncid is signed,
+ * and only if the result fits @max_len payload bytes. Returns the new
+ * length (len itself if authentication is off), or a negative errno
  * (counted; the datagram is dropped).
  */
-int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 room, u32 stream);
+int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 room, u32 stream, u8 version,
+		u8 syncid, u32 max_len);
 /*
- * Backup: checks the received message buf[0..len) (TTL @ttl, from @saddr,
- * 16 bytes, IPv4 in the first 4; to UDP port @dport) and strips the auth
- * header in place; buf is writable for len + @room bytes (scratch for the
- * one-update MAC if @room >= IPVSA_MAC_ROOM). Returns the offset at which
- * the plaintext starts in buf (0: untouched, no key), or a negative errno
+ * Backup: checks the received message buf[0..len) (TTL @ttl; IPVS accepts
+ * plaintext of at most @maxlen bytes) and strips the auth header in place;
+ * buf is writable for len + @room bytes (scratch for the one-update MAC if
+ * @room >= IPVSA_MAC_ROOM). Returns the offset at which the plaintext
+ * starts in buf (0: untouched, authentication off), or a negative errno
  * (counted; the datagram is dropped).
  */
-int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u32 room, u8 ttl, const u8 *saddr,
-		bool v6, u16 dport);
+int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u32 room, u8 ttl, u32 maxlen);
 /* Counts a drop the C side decided (IPVSA_CNT_*). Any context. */
 void ipvsa_rs_count(void *rs, u32 counter);
 /* Installs a key (1..IPVSA_KEY_MAX bytes) or clears it (len 0). Process context. */

@@ -11,27 +11,42 @@
 //! - backup: [`NetState::receive`] runs the checks cheapest first (length,
 //!   TTL, header, replay), the ICV last, and strips the auth header.
 //!
+//! Authentication is on in a namespace while any key (of either format) is
+//! installed; the configured format decides which header is required. A
+//! namespace with a key but none of the configured format drops what it
+//! cannot sign or verify, rather than pass plaintext.
+//!
 //! The key is published with RCU: readers (softirq, or the master's sync
 //! thread) load it under [`rcu::read_lock`]; a new key replaces the pointer
 //! and the old transform is freed after a grace period, in process context.
 //! A transform's key is never changed while in use.
+//!
+//! The seed format's sequence numbers belong to a key: installing a key
+//! that differs from the last one installed opens a new sequence space
+//! (a new generation: the master counts from 1 again, the backups forget
+//! their replay state), re-installing the same key, also after clearing
+//! it, keeps the space. A replay therefore needs the very key installation
+//! it was captured under, and meets the state that accepted it.
 
 mod ext;
 
 use crate::glue::hmac::HmacMd5;
-use crate::proto::icv::Mac;
+use crate::proto::icv::{Mac, AUTH_HDR_LEN, HMAC_MD5_LEN};
 use crate::proto::msg::{self, DropReason};
-use crate::proto::replay::{AdvanceError, ReplayTable, StreamKey};
+use crate::proto::replay::{AdvanceError, KeyedReplay, StreamId, TxSeqError};
 use crate::shim;
 use core::ffi::c_void;
 use core::ptr;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed};
-use kernel::sync::{new_spinlock_irq, rcu, SpinLockIrq};
+use kernel::sync::{new_mutex, new_spinlock_irq, rcu, Mutex, SpinLockIrq};
 
-/// Streams (sender address, sync thread) a backup keeps replay state for.
-const MAX_STREAMS: usize = 64;
+/// Streams (SyncIDs) a backup keeps seed-format replay state for.
+const SEED_STREAMS: usize = 16;
+/// The seed format's replay window, in 64-bit words: 1024 numbers, for
+/// messages of a master's sync threads that overtake each other.
+const SEED_WINDOW: usize = 16;
 /// Sync threads per master (IPVS's `sync_ports` is at most 64).
 const MASTER_STREAMS: usize = shim::IPVSA_MAX_STREAMS_PER_MASTER as usize;
 /// Number of counters.
@@ -40,6 +55,9 @@ const COUNTERS: usize = shim::IPVSA_CNT_MAX as usize;
 const KEY_MAX: usize = shim::IPVSA_KEY_MAX as usize;
 /// Name reported for the seed's algorithm.
 const ALG_NAME: &[u8] = b"hmac-md5-96";
+/// What a key's fingerprint is the MAC of: it tells whether a key being
+/// installed is the one installed last, without keeping the key.
+const FINGERPRINT_LABEL: &[u8] = b"ip_vs_sync_auth key fingerprint";
 
 /// The C header declares the functions below for the C side to call; make
 /// the compiler check that our definitions have exactly the signatures
@@ -130,16 +148,50 @@ impl<T> Drop for KeySlot<T> {
     }
 }
 
+/// An installed seed-format key and the generation of the sequence space
+/// it belongs to.
+struct SeedKey {
+    mac: HmacMd5,
+    gen: u32,
+}
+
+/// What a namespace remembers of its seed-format keys: the fingerprint of
+/// the last key installed (kept when the key is cleared, never the key)
+/// and the generation of its sequence space (0: none yet).
+struct KeyConfig {
+    fingerprint: Option<[u8; HMAC_MD5_LEN]>,
+    gen: u32,
+}
+
+/// What the master's configuration says a message of its own looks like,
+/// and how long the datagram may grow (C side: from the socket, IPVS's
+/// sync settings and the IP header).
+#[derive(Clone, Copy)]
+pub(crate) struct TxConfig {
+    /// IPVS's `sync_version` (0: v0 messages, else v1).
+    pub(crate) version: u8,
+    /// The master's SyncID.
+    pub(crate) syncid: u8,
+    /// Longest UDP payload the datagram can carry.
+    pub(crate) max_len: usize,
+}
+
 /// Authenticated sync state of one network namespace.
 #[pin_data]
 pub(crate) struct NetState {
-    key: KeySlot<HmacMd5>,
-    /// Backup: last accepted sequence number per stream.
+    key: KeySlot<SeedKey>,
+    /// Serialises seed-format key changes (per namespace: one namespace's
+    /// key change never waits for another's).
     #[pin]
-    replay: SpinLockIrq<ReplayTable<MAX_STREAMS>>,
-    /// Master: last sequence number sent, per sync thread. Kept across
-    /// daemon restarts and key changes; reset only with the namespace.
-    tx_seq: [Atomic<u32>; MASTER_STREAMS],
+    cfg: Mutex<KeyConfig>,
+    /// Backup: the seed format's replay state, per SyncID.
+    #[pin]
+    replay: SpinLockIrq<KeyedReplay<SEED_STREAMS, SEED_WINDOW>>,
+    /// Master: `generation << 32 | last sequence number sent`, one counter
+    /// for all sync threads ([`crate::proto::replay::next_tx_seq`]).
+    tx_seq: Atomic<u64>,
+    /// Master: the generation whose counter ran out and was logged.
+    exhausted_gen: Atomic<u32>,
     counters: [Atomic<u64>; COUNTERS],
     /// The opt-in extended format (restart-safe sequence, key IDs).
     #[pin]
@@ -151,8 +203,16 @@ impl NetState {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             key: KeySlot::empty(),
-            replay <- new_spinlock_irq!(ReplayTable::new(), "ip_vs_sync_auth_replay"),
-            tx_seq: [const { Atomic::new(0) }; MASTER_STREAMS],
+            cfg <- new_mutex!(
+                KeyConfig {
+                    fingerprint: None,
+                    gen: 0,
+                },
+                "ip_vs_sync_auth_keys"
+            ),
+            replay <- new_spinlock_irq!(KeyedReplay::new(), "ip_vs_sync_auth_replay"),
+            tx_seq: Atomic::new(0),
+            exhausted_gen: Atomic::new(0),
             counters: [const { Atomic::new(0) }; COUNTERS],
             ext <- ext::ExtState::new(),
         })
@@ -165,13 +225,10 @@ impl NetState {
         }
     }
 
-    /// Whether the hooks have work: a key of the configured format is set.
-    fn enabled(&self) -> bool {
-        if self.ext.is_ext() {
-            self.ext.has_key()
-        } else {
-            self.key.is_set()
-        }
+    /// Whether authentication is on: a key of either format is installed.
+    /// The hooks leave sync traffic alone only when it is off.
+    fn keyed(&self) -> bool {
+        self.key.is_set() || self.ext.has_key()
     }
 
     /// Counts a backup drop and returns the errno the hook reports.
@@ -180,73 +237,125 @@ impl NetState {
         EBADMSG
     }
 
-    /// Takes the next sequence number of master thread `stream`: 1, 2, ...
-    /// Fails once `u32::MAX` has been used: the key must then change.
-    fn next_seq(&self, stream: usize) -> Result<u32> {
-        let ctr = self.tx_seq.get(stream).ok_or(EINVAL)?;
-        let mut cur = ctr.load(Relaxed);
+    /// What a datagram gets when the configured format has no key: passed
+    /// untouched (`Ok(untouched)`) if no key at all is installed, else
+    /// dropped and counted under `counter`.
+    fn unkeyed(&self, untouched: usize, counter: u32) -> Result<usize> {
+        if self.keyed() {
+            self.count(counter);
+            Err(ENOKEY)
+        } else {
+            Ok(untouched)
+        }
+    }
+
+    /// Takes the master's next sequence number under the key of generation
+    /// `gen`: 1, 2, ... for all sync threads together, from 1 again under
+    /// a new key. Fails once `u32::MAX` has been used (a new key cures it)
+    /// or if the key was replaced meanwhile.
+    fn next_seq(&self, gen: u32) -> Result<u32> {
+        let mut cur = self.tx_seq.load(Relaxed);
         loop {
-            let next = cur.checked_add(1).ok_or(EOVERFLOW)?;
-            match ctr.cmpxchg(cur, next, Relaxed) {
-                Ok(_) => return Ok(next),
+            let next = match crate::proto::replay::next_tx_seq(cur, gen) {
+                Ok(n) => n,
+                Err(TxSeqError::OldKey) => return Err(ESTALE),
+                Err(TxSeqError::Exhausted) => {
+                    if self.exhausted_gen.xchg(gen, Relaxed) != gen {
+                        pr_err!("sync: sequence numbers of this key are used up; install a new key on every director\n");
+                    }
+                    return Err(EOVERFLOW);
+                }
+            };
+            match self.tx_seq.cmpxchg(cur, next, Relaxed) {
+                Ok(_) => return Ok(next as u32),
                 Err(seen) => cur = seen,
             }
         }
     }
 
     /// Master: authenticates the plaintext message `buf[..len]` of sync
-    /// thread `stream` in place (`buf` has 16 bytes more). Returns the new
-    /// length, or `len` if no key is set any more.
-    fn transmit(&self, buf: &mut [u8], len: usize, stream: usize) -> Result<usize> {
-        if self.ext.is_ext() {
-            return self.transmit_ext(buf, len, stream);
-        }
-        let res = self.key.with(|key| {
-            let Some(key) = key else {
-                return Ok(len);
-            };
-            let seq = self.next_seq(stream)?;
-            msg::tx_insert_in_place(buf, len, seq, key).map_err(|_| EINVAL)
-        });
-        match res {
-            Ok(n) if n != len => self.count(shim::IPVSA_CNT_TX_SIGNED),
-            Ok(_) => {}
-            Err(_) => self.count(shim::IPVSA_CNT_TX_ERROR),
+    /// thread `stream` in place (`buf` has 16 bytes more, or 24 in the
+    /// extended format). Returns the new length, or `len` if
+    /// authentication is off. Signs only a message of the master's own
+    /// layout and SyncID that still fits the datagram (`cfg`); anything
+    /// else is dropped and counted.
+    fn transmit(&self, buf: &mut [u8], len: usize, stream: usize, cfg: &TxConfig) -> Result<usize> {
+        let res = if self.ext.is_ext() {
+            self.transmit_ext(buf, len, stream, cfg)
+        } else {
+            self.key.with(|key| {
+                let Some(key) = key else {
+                    return self.unkeyed(len, shim::IPVSA_CNT_TX_ERROR);
+                };
+                let res = Self::own_message(buf, len, AUTH_HDR_LEN, cfg).and_then(|()| {
+                    let seq = self.next_seq(key.gen)?;
+                    msg::tx_insert_in_place(buf, len, seq, &key.mac).map_err(|_| EINVAL)
+                });
+                if res.is_err() {
+                    self.count(shim::IPVSA_CNT_TX_ERROR);
+                }
+                res
+            })
+        };
+        if matches!(res, Ok(n) if n != len) {
+            self.count(shim::IPVSA_CNT_TX_SIGNED);
         }
         res
+    }
+
+    /// Whether `buf[..len]` is a message the master may sign with a header
+    /// of `hdr_len` bytes: IPVS's own layout and SyncID ([`msg::tx_matches`]),
+    /// and room in the datagram for the header.
+    fn own_message(buf: &[u8], len: usize, hdr_len: usize, cfg: &TxConfig) -> Result {
+        let plain = buf.get(..len).ok_or(EINVAL)?;
+        if !msg::tx_matches(plain, cfg.version, cfg.syncid) {
+            return Err(EPROTO);
+        }
+        if len.saturating_add(hdr_len) > cfg.max_len {
+            return Err(EMSGSIZE);
+        }
+        Ok(())
     }
 
     /// Backup: checks the received message `buf[..len]` and strips its
     /// auth header without moving the entries (see
     /// [`msg::strip_verified`]); bytes of `buf` after the message are
-    /// scratch for the MAC ([`msg::verify_checked_in_place`]). Returns the
-    /// offset at which the plaintext now starts in `buf` (0: untouched, no
-    /// key is set any more); any error means drop, and has been counted.
-    fn receive(&self, buf: &mut [u8], len: usize, ttl: u8, stream: &StreamKey) -> Result<usize> {
+    /// scratch for the MAC ([`msg::verify_checked_in_place`]). `maxlen` is
+    /// the longest plaintext IPVS's backup accepts (its `sync_maxlen`).
+    /// Returns the offset at which the plaintext now starts in `buf` (0:
+    /// untouched, authentication is off); any error means drop, and has
+    /// been counted.
+    fn receive(&self, buf: &mut [u8], len: usize, ttl: u8, maxlen: usize) -> Result<usize> {
         if self.ext.is_ext() {
-            return self.receive_ext(buf, len, ttl, stream);
+            return self.receive_ext(buf, len, ttl, maxlen);
         }
         self.key.with(|key| {
             let Some(key) = key else {
-                return Ok(0);
+                return self.unkeyed(0, shim::IPVSA_CNT_RX_NO_KEY);
             };
-            // Cheapest first: length, TTL, header fields.
+            // Cheapest first: length, TTL, header fields. A message longer
+            // than IPVS would take is not worth a hash.
             // The message is parsed once; verify and strip reuse `checked`.
+            if len > maxlen.saturating_add(AUTH_HDR_LEN) {
+                return Err(self.drop_rx(DropReason::Malformed));
+            }
             let msg = buf.get(..len).ok_or(EINVAL)?;
             let rx = msg::rx_parse(msg, ttl).map_err(|r| self.drop_rx(r))?;
             let (seq, checked) = (rx.seq(), rx.checked());
+            // The stream is named by the SyncID, which the ICV covers.
+            let id = StreamId::seed(rx.syncid());
             // Then the sequence number, before any hashing.
             self.replay
                 .lock()
-                .check(stream, seq)
+                .check(key.gen, &id, seq)
                 .map_err(|r| self.drop_rx(r))?;
             // Only now the ICV. A Crypto API failure also drops: fail closed.
-            let Ok(Some(verified)) = msg::verify_checked_in_place(buf, &checked, key) else {
+            let Ok(Some(verified)) = msg::verify_checked_in_place(buf, &checked, &key.mac) else {
                 return Err(self.drop_rx(DropReason::BadIcv));
             };
-            // Advance only on verified data; another CPU may have accepted a
-            // later message from the stream meanwhile.
-            match self.replay.lock().advance(stream, seq) {
+            // Record only verified numbers; another CPU may have accepted
+            // the same one meanwhile.
+            match self.replay.lock().advance(key.gen, &id, seq) {
                 Ok(()) => {}
                 Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
                 Err(AdvanceError::Full) => {
@@ -260,35 +369,62 @@ impl NetState {
         })
     }
 
-    /// Installs `key`, or clears the key if it is empty, and forgets all
-    /// replay state. Process context.
+    /// Installs `key`, or clears the key if it is empty. Process context.
+    ///
+    /// A key other than the last one installed opens a new generation: the
+    /// master's counter and the backup's replay state start afresh (in
+    /// the hooks, atomically with the first message under the new key).
+    /// The last key again, installed or cleared meanwhile, keeps its
+    /// generation: nothing is reset, so no captured message becomes new.
     fn set_key(&self, key: &[u8]) -> Result {
         if key.len() > KEY_MAX {
             return Err(EINVAL);
         }
-        let new = if key.is_empty() {
-            None
+        if key.is_empty() {
+            let _cfg = self.cfg.lock();
+            self.key.replace(None);
+            return Ok(());
+        }
+        let mac = HmacMd5::new(key)?;
+        let fingerprint = mac.mac(&[FINGERPRINT_LABEL])?;
+        // Allocated before anything changes, so a failure changes nothing.
+        let mut new = KBox::new(SeedKey { mac, gen: 0 }, GFP_KERNEL)?;
+        let mut cfg = self.cfg.lock();
+        if cfg.fingerprint == Some(fingerprint) {
+            if self.key.with(|k| k.map(|k| k.gen)) == Some(cfg.gen) {
+                // The same key is installed: nothing to do.
+                return Ok(());
+            }
         } else {
-            Some(KBox::new(HmacMd5::new(key)?, GFP_KERNEL)?)
-        };
-        self.key.replace(new);
-        // After the grace period no message verified with the old key can
-        // still advance the table.
-        self.replay.lock().clear();
+            cfg.gen = cfg.gen.checked_add(1).ok_or(EOVERFLOW)?;
+            cfg.fingerprint = Some(fingerprint);
+        }
+        new.gen = cfg.gen;
+        self.key.replace(Some(new));
         Ok(())
+    }
+
+    /// HMACs run with the installed seed key so far (the benchmark and the
+    /// tests check that early drops run none).
+    fn hmacs(&self) -> u64 {
+        self.key.with(|k| k.map_or(0, |k| k.mac.calls()))
     }
 
     /// Fills the status reported by the get sockopt and /proc.
     fn status(&self, st: &mut shim::ipvsa_status) {
         st.version = shim::IPVSA_STATUS_VERSION;
-        st.enabled = u32::from(self.enabled());
-        if self.enabled() {
+        let enabled = self.keyed();
+        st.enabled = u32::from(enabled);
+        if enabled {
             for (d, s) in st.alg.iter_mut().zip(ALG_NAME) {
                 *d = *s;
             }
         }
+        let gen = self.key.with(|k| k.map(|k| k.gen));
         let replay = self.replay.lock();
-        st.streams = replay.len() as u32;
+        st.streams = gen
+            .and_then(|g| replay.table(g))
+            .map_or(0, |t| t.len() as u32);
         st.stream_capacity = replay.capacity() as u32;
         drop(replay);
         for (d, c) in st.counters.iter_mut().zip(&self.counters) {
@@ -341,7 +477,7 @@ unsafe extern "C" fn ipvsa_rs_net_exit(rs: *mut c_void) {
     drop(unsafe { Pin::new_unchecked(KBox::from_raw(rs.cast::<NetState>())) });
 }
 
-/// Whether a key is set.
+/// Whether authentication is on (a key of either format is installed).
 ///
 /// # Safety
 ///
@@ -349,11 +485,13 @@ unsafe extern "C" fn ipvsa_rs_net_exit(rs: *mut c_void) {
 #[no_mangle]
 unsafe extern "C" fn ipvsa_rs_enabled(rs: *mut c_void) -> bool {
     // SAFETY: The caller passes a live state.
-    unsafe { state(rs) }.enabled()
+    unsafe { state(rs) }.keyed()
 }
 
 /// Master: authenticates `buf[..len]` in place; `buf` has `room` more
-/// bytes (at least `IPVSA_AUTH_HDR_MAX`).
+/// bytes (at least `IPVSA_AUTH_HDR_MAX`). `version` and `syncid` are the
+/// master's IPVS configuration, `max_len` the longest payload the datagram
+/// can carry.
 ///
 /// # Safety
 ///
@@ -366,6 +504,9 @@ unsafe extern "C" fn ipvsa_rs_tx(
     len: u32,
     room: u32,
     stream: u32,
+    version: u8,
+    syncid: u8,
+    max_len: u32,
 ) -> c_int {
     // SAFETY: The caller passes a live state.
     let st = unsafe { state(rs) };
@@ -377,21 +518,26 @@ unsafe extern "C" fn ipvsa_rs_tx(
     // SAFETY: The caller guarantees `buf` is valid and exclusive for `cap`
     // bytes for the duration of the call.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
-    match st.transmit(buf, len, stream as usize) {
+    let cfg = TxConfig {
+        version,
+        syncid,
+        max_len: max_len as usize,
+    };
+    match st.transmit(buf, len, stream as usize, &cfg) {
         Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
         Err(e) => e.to_errno(),
     }
 }
 
 /// Backup: checks and strips the message in `buf[..len]`; `room` bytes
-/// after it are scratch. Returns the offset of the plaintext in `buf` (0:
-/// untouched), or a negative errno (drop).
+/// after it are scratch; `maxlen` is IPVS's backup `sync_maxlen`. Returns
+/// the offset of the plaintext in `buf` (0: untouched), or a negative
+/// errno (drop).
 ///
 /// # Safety
 ///
 /// `rs` as for [`state`]; `buf` valid for reads and writes of `len + room`
-/// bytes and exclusive during the call; `saddr` valid for reads of 16
-/// bytes.
+/// bytes and exclusive during the call.
 #[no_mangle]
 unsafe extern "C" fn ipvsa_rs_rx(
     rs: *mut c_void,
@@ -399,9 +545,7 @@ unsafe extern "C" fn ipvsa_rs_rx(
     len: u32,
     room: u32,
     ttl: u8,
-    saddr: *const u8,
-    v6: bool,
-    dport: u16,
+    maxlen: u32,
 ) -> c_int {
     // SAFETY: The caller passes a live state.
     let st = unsafe { state(rs) };
@@ -413,15 +557,7 @@ unsafe extern "C" fn ipvsa_rs_rx(
     // SAFETY: The caller guarantees `buf` is valid and exclusive for `cap`
     // bytes for the duration of the call.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
-    // SAFETY: The caller guarantees 16 readable bytes at `saddr`; `[u8; 16]`
-    // has alignment 1.
-    let addr = unsafe { *saddr.cast::<[u8; 16]>() };
-    let stream = if v6 {
-        StreamKey::v6(addr, dport)
-    } else {
-        StreamKey::v4([addr[0], addr[1], addr[2], addr[3]], dport)
-    };
-    match st.receive(buf, len, ttl, &stream) {
+    match st.receive(buf, len, ttl, maxlen as usize) {
         Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
         Err(e) => e.to_errno(),
     }
@@ -569,6 +705,18 @@ impl kernel::fmt::Display for Ratio {
 /// Rounds the benchmark's main figures are measured in ([`bench`]).
 const ROUNDS: u32 = 10;
 
+/// The master configuration the benchmark's (and tests') messages are
+/// built for: IPVS v1 messages of SyncID 150, IPv4 datagrams.
+const TX_V1_150: TxConfig = TxConfig {
+    version: 1,
+    syncid: 150,
+    max_len: 65535 - 28,
+};
+
+/// IPVS's largest backup `sync_maxlen`: nothing the tests send is too
+/// long for it.
+const RX_MAXLEN: usize = 65535 - 28;
+
 /// A MAC that costs nothing, for timing the code around the MAC.
 struct FreeMac;
 
@@ -623,7 +771,6 @@ pub(crate) fn bench(iters: u32) -> Result {
     const KEY: &[u8] = b"ip_vs_sync_auth benchmark key";
     let st = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
     st.set_key(KEY)?;
-    let peer = StreamKey::v4([10, 0, 3, 1], 8848);
     pr_info!(
         "bench: {} iterations per figure, ns/op; table: best of {} interleaved rounds\n",
         iters,
@@ -655,7 +802,7 @@ pub(crate) fn bench(iters: u32) -> Result {
         buf.get_mut(..plain_len)
             .ok_or(EINVAL)?
             .copy_from_slice(&plain);
-        st.transmit(&mut buf, plain_len, 0)?;
+        st.transmit(&mut buf, plain_len, 0, &TX_V1_150)?;
         signed.copy_from_slice(buf.get(..wire_len).ok_or(EINVAL)?);
         // The verify loop runs on a frame with the IPv4 and UDP headers in
         // front, which it moves up by the stripped length as
@@ -711,7 +858,7 @@ pub(crate) fn bench(iters: u32) -> Result {
         let mut ring = KVec::from_elem(0u8, RING * wire_len, GFP_KERNEL)?;
         for m in ring.chunks_exact_mut(wire_len) {
             plain_in(&mut buf)?;
-            st.transmit(&mut buf, plain_len, 0)?;
+            st.transmit(&mut buf, plain_len, 0, &TX_V1_150)?;
             m.copy_from_slice(buf.get(..wire_len).ok_or(EINVAL)?);
         }
         let next_in_ring = |i: &mut usize| -> Result<&[u8]> {
@@ -736,7 +883,8 @@ pub(crate) fn bench(iters: u32) -> Result {
         };
         let mut sign_op = || {
             plain_in(&mut buf_sign)?;
-            st.transmit(&mut buf_sign, plain_len, 0).map(|_| ())
+            st.transmit(&mut buf_sign, plain_len, 0, &TX_V1_150)
+                .map(|_| ())
         };
         let (mut i_clear, mut i_verify) = (0, 0);
         let mut clear_op = || {
@@ -745,7 +893,7 @@ pub(crate) fn bench(iters: u32) -> Result {
         };
         let mut verify_op = || {
             let m = next_in_ring(&mut i_verify)?;
-            let off = st.receive(msg_in_frame(&mut fr_verify, m)?, wire_len, 255, &peer)?;
+            let off = st.receive(msg_in_frame(&mut fr_verify, m)?, wire_len, 255, RX_MAXLEN)?;
             fr_verify.copy_within(..HDRS, off);
             Ok(())
         };
@@ -845,7 +993,18 @@ pub(crate) fn bench(iters: u32) -> Result {
         // slot (RCU read side and load), a sequence number (on a stream
         // the loops do not use), a counter, the format check.
         let slot = per_op(iters, || st.key.with(|k| k.map(|_| ()).ok_or(EINVAL)))?;
-        let seq = per_op(iters, || st.next_seq(MASTER_STREAMS - 1).map(|_| ()))?;
+        let gen = st.key.with(|k| k.map_or(0, |k| k.gen));
+        let seq = per_op(iters, || st.next_seq(gen).map(|_| ()))?;
+        // The replay window alone: check and advance of the next number on
+        // a stream the loops do not use (the lock is measured above).
+        let mut next = 0u32;
+        let window_id = StreamId::seed(7);
+        let window = per_op(iters, || {
+            next = next.wrapping_add(1);
+            let mut r = st.replay.lock();
+            r.check(gen, &window_id, next).map_err(|_| EINVAL)?;
+            r.advance(gen, &window_id, next).map_err(|_| EINVAL)
+        })?;
         let counter = per_op(iters, || {
             st.count(shim::IPVSA_CNT_TX_SIGNED);
             Ok(())
@@ -864,13 +1023,14 @@ pub(crate) fn bench(iters: u32) -> Result {
             copy_clear.saturating_sub(copy)
         );
         pr_info!(
-            "bench: {}  state parts: key slot {} ns, sequence number {} ns, counter {} ns, format check {} ns, replay lock {} ns\n",
+            "bench: {}  state parts: key slot {} ns, sequence number {} ns, counter {} ns, format check {} ns, replay lock {} ns, replay window check+advance {} ns\n",
             label,
             slot,
             seq,
             counter,
             format,
-            lock
+            lock,
+            window
         );
         pr_info!(
             "bench: {}  split: one MAC call {} ns ({}); wire format with it: sign {} ns ({}), verify+strip {} ns ({}); namespace state: sign {} ns, verify {} ns\n",
@@ -912,25 +1072,25 @@ pub(crate) fn bench(iters: u32) -> Result {
     let mut msg = [0u8; 60];
     msg[..8].copy_from_slice(&[0, 150, 0, 44, 1, 1, 0, 0]);
     st.replay.lock().clear();
-    st.transmit(&mut msg, 44, 1)?;
+    st.transmit(&mut msg, 44, 1, &TX_V1_150)?;
     let signed = msg;
-    st.receive(&mut msg, 60, 255, &peer)?;
-    let calls_before = st.key.with(|k| k.map_or(0, HmacMd5::calls));
+    st.receive(&mut msg, 60, 255, RX_MAXLEN)?;
+    let calls_before = st.hmacs();
     let ttl = per_op(iters, || {
         msg.copy_from_slice(&signed);
-        match st.receive(&mut msg, 60, 254, &peer) {
+        match st.receive(&mut msg, 60, 254, RX_MAXLEN) {
             Err(_) => Ok(()),
             Ok(_) => Err(EINVAL),
         }
     })?;
     let stale = per_op(iters, || {
         msg.copy_from_slice(&signed);
-        match st.receive(&mut msg, 60, 255, &peer) {
+        match st.receive(&mut msg, 60, 255, RX_MAXLEN) {
             Err(_) => Ok(()),
             Ok(_) => Err(EINVAL),
         }
     })?;
-    let calls = st.key.with(|k| k.map_or(0, HmacMd5::calls)) - calls_before;
+    let calls = st.hmacs() - calls_before;
     pr_info!(
         "bench: early drops: TTL 254 {} ns/op, stale seq {} ns/op, HMACs run for {} dropped: {}\n",
         ttl,
@@ -944,6 +1104,7 @@ pub(crate) fn bench(iters: u32) -> Result {
 #[kunit_tests(ip_vs_sync_auth_sync)]
 mod tests {
     use super::*;
+    use crate::proto::ext::EXT_AUTH_HDR_LEN;
     use crate::proto::vectors::SYNC_VECTORS;
 
     /// A fresh namespace state with `key` installed.
@@ -953,17 +1114,28 @@ mod tests {
         Ok(st)
     }
 
-    /// A master keyed for `v` whose thread 0 sends `v.seq` next.
+    /// The generation of the installed seed key.
+    fn gen(st: &NetState) -> u32 {
+        st.key.with(|k| k.map_or(0, |k| k.gen))
+    }
+
+    /// The master configuration `plain` was built under (its layout and
+    /// SyncID), as the C side reads it from IPVS.
+    fn cfg_for(plain: &[u8]) -> TxConfig {
+        TxConfig {
+            version: u8::from(plain.first() == Some(&0)),
+            syncid: plain.get(1).copied().unwrap_or(0),
+            max_len: 65535 - 28,
+        }
+    }
+
+    /// A master keyed for `v` that numbers `v.seq` next.
     fn master_before(v: &crate::proto::vectors::SyncVector) -> Result<Pin<KBox<NetState>>> {
         let st = keyed(v.key)?;
         for _ in 1..v.seq {
-            st.next_seq(0)?;
+            st.next_seq(gen(&st))?;
         }
         Ok(st)
-    }
-
-    fn master() -> StreamKey {
-        StreamKey::v4([10, 0, 3, 1], 8848)
     }
 
     fn counter(st: &NetState, idx: u32) -> u64 {
@@ -972,13 +1144,49 @@ mod tests {
             .map_or(u64::MAX, |c| c.load(Relaxed))
     }
 
+    /// The highest number accepted on the seed stream of SyncID `syncid`.
+    fn last(st: &NetState, syncid: u8) -> Option<u32> {
+        let g = gen(st);
+        st.replay
+            .lock()
+            .table(g)
+            .and_then(|t| t.last(&StreamId::seed(syncid)))
+    }
+
+    /// Waits up to `ms` milliseconds for `done`; returns whether it held.
+    fn wait_until(ms: u32, done: impl Fn() -> bool) -> bool {
+        use kernel::time::{delay::fsleep, Delta};
+        for _ in 0..ms {
+            if done() {
+                return true;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        done()
+    }
+
     /// Copies `msg` into a buffer with room after it (the one-update
     /// MAC) and runs the backup path on it.
-    fn receive(st: &NetState, msg: &[u8], ttl: u8, from: &StreamKey) -> Result<usize> {
+    fn receive(st: &NetState, msg: &[u8], ttl: u8) -> Result<usize> {
         let mut buf = [0u8; 160];
         let dst = buf.get_mut(..msg.len()).ok_or(EINVAL)?;
         dst.copy_from_slice(msg);
-        st.receive(&mut buf, msg.len(), ttl, from)
+        st.receive(&mut buf, msg.len(), ttl, RX_MAXLEN)
+    }
+
+    /// Signs `plain` on `st` as sync thread `thread`, with `extra` bytes
+    /// of room; returns the buffer and the new length.
+    fn sign_on(st: &NetState, plain: &[u8], thread: usize) -> Result<([u8; 160], usize)> {
+        let mut buf = [0u8; 160];
+        let len = plain.len();
+        buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(plain);
+        let n = st.transmit(
+            buf.get_mut(..len + EXT_AUTH_HDR_LEN).ok_or(EINVAL)?,
+            len,
+            thread,
+            &cfg_for(plain),
+        )?;
+        Ok((buf, n))
     }
 
     #[test]
@@ -994,7 +1202,12 @@ mod tests {
                 let mut buf = [0u8; 160];
                 let len = v.plain.len();
                 buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
-                let n = st.transmit(buf.get_mut(..len + room).ok_or(EINVAL)?, len, 0)?;
+                let n = st.transmit(
+                    buf.get_mut(..len + room).ok_or(EINVAL)?,
+                    len,
+                    0,
+                    &cfg_for(v.plain),
+                )?;
                 assert_eq!(buf.get(..n), Some(v.auth));
                 assert_eq!(counter(&st, shim::IPVSA_CNT_TX_SIGNED), 1);
             }
@@ -1010,38 +1223,60 @@ mod tests {
             let dst = buf.get_mut(..v.auth.len()).ok_or(EINVAL)?;
             dst.copy_from_slice(v.auth);
             // Exactly the message: the three-update MAC.
-            let off = st.receive(dst, v.auth.len(), 255, &master())?;
+            let off = st.receive(dst, v.auth.len(), 255, RX_MAXLEN)?;
             assert_eq!(off, 16);
             assert_eq!(buf.get(off..v.auth.len()), Some(v.plain));
             assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
-            assert_eq!(st.replay.lock().last(&master()), Some(v.seq));
+            assert_eq!(last(&st, v.plain.get(1).copied().unwrap_or(0)), Some(v.seq));
         }
         Ok(())
     }
 
+    /// The order of the checks. The backup path takes no source address or
+    /// port at all: a replay re-sent from anywhere is the same message
+    /// (QEMU test 21 sends it from other addresses and to other ports).
     #[test]
     fn backup_checks_cheapest_first() -> Result {
         let v = &SYNC_VECTORS[0];
         let st = keyed(v.key)?;
         // A valid message with TTL 254 is a TTL drop, and leaves no state.
-        assert!(receive(&st, v.auth, 254, &master()).is_err());
+        assert!(receive(&st, v.auth, 254).is_err());
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_TTL), 1);
         assert_eq!(st.replay.lock().len(), 0);
         // Too short is malformed even with a wrong TTL.
-        assert!(receive(&st, v.auth.get(..20).ok_or(EINVAL)?, 1, &master()).is_err());
+        assert!(receive(&st, v.auth.get(..20).ok_or(EINVAL)?, 1).is_err());
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_MALFORMED), 1);
         // The plaintext message: no flag.
-        assert!(receive(&st, v.plain, 255, &master()).is_err());
+        assert!(receive(&st, v.plain, 255).is_err());
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
-        // Accepted once, then a replay.
-        assert!(receive(&st, v.auth, 255, &master()).is_ok());
-        assert!(receive(&st, v.auth, 255, &master()).is_err());
+        // Accepted once, then a replay, without hashing.
+        let calls = st.hmacs();
+        assert!(receive(&st, v.auth, 255).is_ok());
+        assert!(receive(&st, v.auth, 255).is_err());
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_REPLAY), 1);
-        // The same bytes from another sender are another stream.
-        let other = StreamKey::v4([10, 0, 3, 9], 8848);
-        assert!(receive(&st, v.auth, 255, &other).is_ok());
-        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 2);
+        assert_eq!(st.hmacs(), calls + 1);
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_ICV), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn backup_drops_what_ipvs_would_not_take_before_hashing() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let st = keyed(v.key)?;
+        let mut buf = [0u8; 160];
+        let dst = buf.get_mut(..v.auth.len()).ok_or(EINVAL)?;
+        dst.copy_from_slice(v.auth);
+        // IPVS's backup takes at most one byte less than the plaintext.
+        let calls = st.hmacs();
+        let r = st.receive(dst, v.auth.len(), 255, v.plain.len() - 1);
+        assert!(r.is_err());
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_MALFORMED), 1);
+        assert_eq!(st.hmacs(), calls);
+        // Exactly the plaintext's length is fine.
+        let dst = buf.get_mut(..v.auth.len()).ok_or(EINVAL)?;
+        dst.copy_from_slice(v.auth);
+        assert_eq!(st.receive(dst, v.auth.len(), 255, v.plain.len())?, 16);
         Ok(())
     }
 
@@ -1049,25 +1284,60 @@ mod tests {
     fn wrong_key_is_bad_icv_and_does_not_advance() -> Result {
         let v = &SYNC_VECTORS[0];
         let st = keyed(b"not the key")?;
-        assert!(receive(&st, v.auth, 255, &master()).is_err());
+        assert!(receive(&st, v.auth, 255).is_err());
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_ICV), 1);
-        assert_eq!(st.replay.lock().last(&master()), None);
+        assert_eq!(st.replay.lock().len(), 0);
         // After re-keying to the right key the same message is accepted:
         // the forged attempt did not consume its sequence number.
         st.set_key(v.key)?;
-        assert!(receive(&st, v.auth, 255, &master()).is_ok());
+        assert!(receive(&st, v.auth, 255).is_ok());
         Ok(())
     }
 
+    /// Re-installing the key (as `ipvsa --start-daemon ... --icv-key` and
+    /// keepalived's restarts do), also after clearing it, changes nothing:
+    /// no captured message becomes new, the master's numbers go on.
     #[test]
-    fn rekey_resets_replay_state() -> Result {
+    fn same_key_again_keeps_the_sequence_space() -> Result {
         let v = &SYNC_VECTORS[0];
         let st = keyed(v.key)?;
-        assert!(receive(&st, v.auth, 255, &master()).is_ok());
-        assert_eq!(st.replay.lock().len(), 1);
+        assert!(receive(&st, v.auth, 255).is_ok());
+        let g = gen(&st);
+        let sent = st.next_seq(g)?;
+        for _ in 0..2 {
+            st.set_key(v.key)?;
+            assert_eq!(gen(&st), g);
+            assert!(receive(&st, v.auth, 255).is_err());
+            st.set_key(&[])?;
+            assert!(!st.key.is_set());
+            st.set_key(v.key)?;
+            assert!(receive(&st, v.auth, 255).is_err());
+        }
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_REPLAY), 4);
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
+        assert_eq!(st.next_seq(gen(&st))?, sent + 1);
+        Ok(())
+    }
+
+    /// A different key opens a new sequence space on both sides: the
+    /// master counts from 1 again (curing an exhausted counter) and the
+    /// backup accepts it; messages of the old key no longer verify.
+    #[test]
+    fn new_key_opens_a_new_sequence_space() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let st = keyed(b"first key")?;
+        let g1 = gen(&st);
+        st.tx_seq
+            .store((u64::from(g1) << 32) | u64::from(u32::MAX), Relaxed);
+        assert_eq!(st.next_seq(g1), Err(EOVERFLOW));
         st.set_key(v.key)?;
-        assert_eq!(st.replay.lock().len(), 0);
-        assert!(receive(&st, v.auth, 255, &master()).is_ok());
+        let g2 = gen(&st);
+        assert!(g2 > g1);
+        assert_eq!(st.next_seq(g2)?, 1);
+        // A message numbered under the old key is refused by the master.
+        assert_eq!(st.next_seq(g1), Err(ESTALE));
+        assert!(receive(&st, v.auth, 255).is_ok());
+        assert_eq!(last(&st, v.plain.get(1).copied().unwrap_or(0)), Some(v.seq));
         Ok(())
     }
 
@@ -1075,15 +1345,10 @@ mod tests {
     fn without_key_nothing_changes() -> Result {
         let v = &SYNC_VECTORS[0];
         let st = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
-        assert_eq!(receive(&st, v.auth, 1, &master())?, 0);
-        let mut buf = [0u8; 128];
-        let len = v.plain.len();
-        buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
-        assert_eq!(
-            st.transmit(buf.get_mut(..len + 16).ok_or(EINVAL)?, len, 0)?,
-            len
-        );
-        assert_eq!(buf.get(..len), Some(v.plain));
+        assert_eq!(receive(&st, v.auth, 1)?, 0);
+        let (buf, n) = sign_on(&st, v.plain, 0)?;
+        assert_eq!(n, v.plain.len());
+        assert_eq!(buf.get(..n), Some(v.plain));
         for c in &st.counters {
             assert_eq!(c.load(Relaxed), 0);
         }
@@ -1100,6 +1365,99 @@ mod tests {
         assert!(st.set_key(&[0x41; KEY_MAX + 1]).is_err());
         // A rejected key leaves the previous one in place.
         assert!(st.key.is_set());
+        Ok(())
+    }
+
+    /// One counter for all of a master's threads; the backup takes their
+    /// messages in any order within its window, each once.
+    #[test]
+    fn threads_share_one_counter_and_may_overtake() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let master = keyed(v.key)?;
+        let backup = keyed(v.key)?;
+        let mut signed = KVec::new();
+        for i in 0..8usize {
+            let (m, n) = sign_on(&master, v.plain, i % 4)?;
+            assert_eq!(m.get(8..12), Some(&(i as u32 + 1).to_be_bytes()[..]));
+            signed.push((m, n), GFP_KERNEL)?;
+        }
+        // Delivered 8, 1, 7, 2, 6, 3, 5, 4: all accepted, then all replays.
+        for i in [7usize, 0, 6, 1, 5, 2, 4, 3] {
+            let (m, n) = signed.get(i).ok_or(EINVAL)?;
+            assert!(receive(&backup, m.get(..*n).ok_or(EINVAL)?, 255).is_ok());
+        }
+        for (m, n) in &signed {
+            assert!(receive(&backup, m.get(..*n).ok_or(EINVAL)?, 255).is_err());
+        }
+        assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_ACCEPTED), 8);
+        assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_REPLAY), 8);
+        Ok(())
+    }
+
+    /// The master signs only its own messages: IPVS's configured layout
+    /// and SyncID, and only if the datagram can grow. A refused message is
+    /// dropped and counted, and uses up no sequence number.
+    #[test]
+    fn master_signs_only_its_configured_messages() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let st = keyed(v.key)?;
+        let len = v.plain.len();
+        let own = cfg_for(v.plain);
+        let wrong = [
+            TxConfig {
+                syncid: own.syncid.wrapping_add(1),
+                ..own
+            },
+            TxConfig {
+                version: 1 - own.version,
+                ..own
+            },
+            TxConfig {
+                max_len: len + 15,
+                ..own
+            },
+        ];
+        for (i, cfg) in wrong.iter().enumerate() {
+            let mut buf = [0u8; 160];
+            buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
+            assert!(st.transmit(&mut buf, len, 0, cfg).is_err());
+            assert_eq!(buf.get(..len), Some(v.plain));
+            assert_eq!(counter(&st, shim::IPVSA_CNT_TX_ERROR), i as u64 + 1);
+        }
+        assert_eq!(counter(&st, shim::IPVSA_CNT_TX_SIGNED), 0);
+        let (m, _) = sign_on(&st, v.plain, 0)?;
+        assert_eq!(m.get(8..12), Some(&1u32.to_be_bytes()[..]));
+        Ok(())
+    }
+
+    /// A key of the other format keeps authentication on: switching the
+    /// format before its key exists, or clearing one format's key, never
+    /// lets plaintext through either way.
+    #[test]
+    fn format_switch_never_passes_plaintext() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let st = keyed(v.key)?;
+        st.ext_cmd(shim::IPVSA_EXT_MODE, 1, &[])?;
+        assert!(st.keyed());
+        assert!(receive(&st, v.plain, 255).is_err());
+        assert!(receive(&st, v.auth, 255).is_err());
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_NO_KEY), 2);
+        assert!(sign_on(&st, v.plain, 0).is_err());
+        assert_eq!(counter(&st, shim::IPVSA_CNT_TX_ERROR), 1);
+        // The other way: extended keys only, back in the seed format.
+        st.set_key(&[])?;
+        st.ext_cmd(shim::IPVSA_EXT_ADD, 1, b"ext key")?;
+        st.ext_cmd(shim::IPVSA_EXT_MODE, 0, &[])?;
+        assert!(receive(&st, v.plain, 255).is_err());
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_NO_KEY), 3);
+        assert!(sign_on(&st, v.plain, 0).is_err());
+        assert_eq!(counter(&st, shim::IPVSA_CNT_TX_ERROR), 2);
+        // Only with no key at all does plaintext pass, untouched.
+        st.ext_cmd(shim::IPVSA_EXT_CLEAR, 0, &[])?;
+        assert!(!st.keyed());
+        assert_eq!(receive(&st, v.plain, 255)?, 0);
+        assert_eq!(sign_on(&st, v.plain, 0)?.1, v.plain.len());
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 0);
         Ok(())
     }
 
@@ -1186,93 +1544,123 @@ mod tests {
         Ok(())
     }
 
+    /// Messages a worker of [`replay_concurrent_receivers`] handles.
+    const RACE_MSGS: usize = 200;
+
     /// Shared by the workers of [`replay_concurrent_receivers`].
     struct Race {
         backup: Pin<KBox<NetState>>,
         msgs: KVec<[u8; 60]>,
-        accepted: Atomic<u64>,
+        /// How often each message was accepted, over all workers.
+        accepted: [Atomic<u32>; RACE_MSGS],
         running: Atomic<i32>,
     }
 
     #[test]
     fn replay_concurrent_receivers() -> Result {
         use kernel::sync::Arc;
-        use kernel::time::{delay::fsleep, Delta};
         use kernel::workqueue::system_unbound;
 
-        const K: u32 = 200;
         const WORKERS: u32 = 4;
         let v = &SYNC_VECTORS[0];
-        // K messages of one stream, signed in order by a master.
+        // RACE_MSGS messages, signed by a master over its threads.
         let signer = keyed(v.key)?;
         let mut msgs = KVec::new();
-        for _ in 0..K {
+        for i in 0..RACE_MSGS {
             let mut buf = [0u8; 60];
             let len = v.plain.len();
             buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
-            signer.transmit(&mut buf, len, 0)?;
+            signer.transmit(&mut buf, len, i % 4, &cfg_for(v.plain))?;
             msgs.push(buf, GFP_KERNEL)?;
         }
         let race = Arc::new(
             Race {
                 backup: keyed(v.key)?,
                 msgs,
-                accepted: Atomic::new(0),
+                accepted: [const { Atomic::new(0) }; RACE_MSGS],
                 running: Atomic::new(WORKERS as i32),
             },
             GFP_KERNEL,
         )?;
-        // Several CPUs deliver every message of the stream concurrently:
-        // each sequence number may be accepted at most once in total.
-        for _ in 0..WORKERS {
+        // Several CPUs deliver every message concurrently, each worker in
+        // its own order: each message must be accepted exactly once.
+        for w in 0..WORKERS {
             let r = race.clone();
             system_unbound()
                 .try_spawn(GFP_KERNEL, move || {
-                    let mut mine = 0;
-                    for m in &r.msgs {
+                    for k in 0..RACE_MSGS {
+                        // Worker w walks the messages with stride 2w + 1.
+                        let i = (k * (2 * w as usize + 1)) % RACE_MSGS;
+                        let Some(m) = r.msgs.get(i) else { continue };
                         let mut buf = *m;
-                        if r.backup.receive(&mut buf, m.len(), 255, &master()).is_ok() {
-                            mine += 1;
+                        if r.backup.receive(&mut buf, m.len(), 255, RX_MAXLEN).is_ok() {
+                            if let Some(a) = r.accepted.get(i) {
+                                a.add(1, Relaxed);
+                            }
                         }
                     }
-                    r.accepted.add(mine, Relaxed);
                     r.running.fetch_add(-1, Full);
                 })
                 .map_err(|_| ENOMEM)?;
         }
-        let mut waited = 0;
-        while race.running.load(Acquire) != 0 && waited < 30_000 {
-            fsleep(Delta::from_millis(1));
-            waited += 1;
-        }
-        assert_eq!(race.running.load(Acquire), 0);
-        let accepted = race.accepted.load(Relaxed);
+        assert!(wait_until(30_000, || race.running.load(Acquire) == 0));
         let st = &race.backup;
-        assert!(accepted >= 1);
-        assert!(accepted <= u64::from(K));
-        assert_eq!(counter(st, shim::IPVSA_CNT_RX_ACCEPTED), accepted);
+        for (i, a) in race.accepted.iter().enumerate() {
+            if a.load(Relaxed) != 1 {
+                pr_err!("message {} accepted {} times\n", i + 1, a.load(Relaxed));
+            }
+            assert_eq!(a.load(Relaxed), 1);
+        }
+        let n = RACE_MSGS as u64;
+        assert_eq!(counter(st, shim::IPVSA_CNT_RX_ACCEPTED), n);
         assert_eq!(
             counter(st, shim::IPVSA_CNT_RX_REPLAY),
-            u64::from(K * WORKERS) - accepted
+            u64::from(WORKERS) * n - n
         );
         assert_eq!(counter(st, shim::IPVSA_CNT_RX_BAD_ICV), 0);
-        assert_eq!(st.replay.lock().last(&master()), Some(K));
+        assert_eq!(
+            last(st, v.plain.get(1).copied().unwrap_or(0)),
+            Some(RACE_MSGS as u32)
+        );
         Ok(())
     }
 
+    /// Shared by [`key_changes_do_not_wait_for_other_namespaces`].
+    struct KeyChange {
+        other: Pin<KBox<NetState>>,
+        done: Atomic<i32>,
+    }
+
+    /// A key change waits for an RCU grace period under its namespace's
+    /// configuration lock; another namespace's key change must not wait
+    /// for that lock (an unprivileged user owns namespaces of its own).
     #[test]
-    fn sequence_numbers_per_thread_and_exhaustion() -> Result {
-        let st = keyed(b"k")?;
-        assert_eq!(st.next_seq(0)?, 1);
-        assert_eq!(st.next_seq(0)?, 2);
-        assert_eq!(st.next_seq(1)?, 1);
-        assert!(st.next_seq(MASTER_STREAMS).is_err());
-        if let Some(c) = st.tx_seq.get(3) {
-            c.store(u32::MAX - 1, Relaxed);
-        }
-        assert_eq!(st.next_seq(3)?, u32::MAX);
-        assert!(st.next_seq(3).is_err());
-        assert!(st.next_seq(3).is_err());
+    fn key_changes_do_not_wait_for_other_namespaces() -> Result {
+        use kernel::sync::atomic::Release;
+        use kernel::sync::Arc;
+        use kernel::workqueue::system_unbound;
+
+        let busy = keyed(b"busy namespace")?;
+        let change = Arc::new(
+            KeyChange {
+                other: KBox::pin_init(NetState::new(), GFP_KERNEL)?,
+                done: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let guard = busy.cfg.lock();
+        let c = change.clone();
+        system_unbound()
+            .try_spawn(GFP_KERNEL, move || {
+                let ok = c.other.set_key(b"other namespace").is_ok();
+                c.done.store(if ok { 1 } else { -1 }, Release);
+            })
+            .map_err(|_| ENOMEM)?;
+        wait_until(10_000, || change.done.load(Acquire) != 0);
+        let done = change.done.load(Acquire);
+        drop(guard);
+        assert_eq!(done, 1);
+        assert!(change.other.key.is_set());
         Ok(())
     }
 
@@ -1285,12 +1673,8 @@ mod tests {
     }
 
     /// Signs `plain` on `master` (thread 0); returns the buffer and length.
-    fn ext_sign(master: &NetState, plain: &[u8]) -> Result<([u8; 128], usize)> {
-        let mut buf = [0u8; 128];
-        let len = plain.len();
-        buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(plain);
-        let n = master.transmit(buf.get_mut(..len + 24).ok_or(EINVAL)?, len, 0)?;
-        Ok((buf, n))
+    fn ext_sign(master: &NetState, plain: &[u8]) -> Result<([u8; 160], usize)> {
+        sign_on(master, plain, 0)
     }
 
     fn errno(r: Result) -> c_int {
@@ -1309,18 +1693,54 @@ mod tests {
         let mut buf = [0u8; 128];
         let dst = buf.get_mut(..n1).ok_or(EINVAL)?;
         dst.copy_from_slice(m1);
-        let off = backup.receive(dst, n1, 255, &master())?;
+        let off = backup.receive(dst, n1, 255, RX_MAXLEN)?;
         assert_eq!(off, 24);
         assert_eq!(buf.get(off..n1), Some(plain));
         // The master restarts: a fresh state, same key, nothing remembered.
         drop(msr);
         let msr = ext_keyed(1, b"ext key")?;
         let (m2, n2) = ext_sign(&msr, plain)?;
-        assert!(receive(&backup, m2.get(..n2).ok_or(EINVAL)?, 255, &master()).is_ok());
+        assert!(receive(&backup, m2.get(..n2).ok_or(EINVAL)?, 255).is_ok());
         // The message captured before the restart stays a replay.
-        assert!(receive(&backup, m1, 255, &master()).is_err());
+        assert!(receive(&backup, m1, 255).is_err());
         assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_REPLAY), 1);
         assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_ACCEPTED), 2);
+        Ok(())
+    }
+
+    /// Each master thread is its own stream, named by the header's sender
+    /// field, which the ICV covers.
+    #[test]
+    fn ext_streams_are_the_authenticated_sender() -> Result {
+        let plain = SYNC_VECTORS[0].plain;
+        let msr = ext_keyed(1, b"ext key")?;
+        let backup = ext_keyed(1, b"ext key")?;
+        let (a, na) = sign_on(&msr, plain, 0)?;
+        let (b, nb) = sign_on(&msr, plain, 5)?;
+        assert_eq!(b.get(10..12), Some(&[5u8, 0][..]));
+        let (a, b) = (a.get(..na).ok_or(EINVAL)?, b.get(..nb).ok_or(EINVAL)?);
+        // Thread 5's first message, then thread 0's, which is older:
+        // separate streams, both accepted, then both replays.
+        assert!(receive(&backup, b, 255).is_ok());
+        assert!(receive(&backup, a, 255).is_ok());
+        assert!(receive(&backup, a, 255).is_err());
+        assert!(receive(&backup, b, 255).is_err());
+        let streams = |st: &NetState| {
+            let mut est = shim::ipvsa_ext_status::default();
+            st.ext_status(&mut est);
+            est.streams
+        };
+        assert_eq!(streams(&backup), 2);
+        // Moving thread 0's message to another stream breaks its ICV.
+        let mut moved = [0u8; 160];
+        let dst = moved.get_mut(..na).ok_or(EINVAL)?;
+        dst.copy_from_slice(a);
+        if let Some(s) = dst.get_mut(10) {
+            *s = 9;
+        }
+        assert!(receive(&backup, dst, 255).is_err());
+        assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_BAD_ICV), 1);
+        assert_eq!(streams(&backup), 2);
         Ok(())
     }
 
@@ -1332,7 +1752,7 @@ mod tests {
         let m = m.get(..n).ok_or(EINVAL)?;
         // A backup without key 1: dropped before any hashing, no state.
         let other = ext_keyed(2, b"ext key")?;
-        assert!(receive(&other, m, 255, &master()).is_err());
+        assert!(receive(&other, m, 255).is_err());
         let mut est = shim::ipvsa_ext_status::default();
         other.ext_status(&mut est);
         assert_eq!(est.rx_unknown_key, 1);
@@ -1341,13 +1761,13 @@ mod tests {
         // A seed message to an extended backup, and an extended message to
         // a seed backup: bad header both ways.
         let backup = ext_keyed(1, b"ext key")?;
-        assert!(receive(&backup, v.auth, 255, &master()).is_err());
+        assert!(receive(&backup, v.auth, 255).is_err());
         assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
         let seed = keyed(b"ext key")?;
-        assert!(receive(&seed, m, 255, &master()).is_err());
+        assert!(receive(&seed, m, 255).is_err());
         assert_eq!(counter(&seed, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
         // TTL first, as in the seed format.
-        assert!(receive(&backup, m, 64, &master()).is_err());
+        assert!(receive(&backup, m, 64).is_err());
         assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_BAD_TTL), 1);
         Ok(())
     }
@@ -1359,7 +1779,7 @@ mod tests {
         let backup = ext_keyed(1, b"old key")?;
         let (m1, n1) = ext_sign(&msr, plain)?;
         let m1 = m1.get(..n1).ok_or(EINVAL)?;
-        assert!(receive(&backup, m1, 255, &master()).is_ok());
+        assert!(receive(&backup, m1, 255).is_ok());
         // Phase 1 and 2 on both, master first: signed with key 2 now.
         for st in [&msr, &backup] {
             st.ext_cmd(shim::IPVSA_EXT_ADD, 2, b"new key")?;
@@ -1369,9 +1789,9 @@ mod tests {
         }
         let (m2, n2) = ext_sign(&msr, plain)?;
         assert_eq!(m2.get(8), Some(&2));
-        assert!(receive(&backup, m2.get(..n2).ok_or(EINVAL)?, 255, &master()).is_ok());
+        assert!(receive(&backup, m2.get(..n2).ok_or(EINVAL)?, 255).is_ok());
         // The key operations did not reopen a replay window.
-        assert!(receive(&backup, m1, 255, &master()).is_err());
+        assert!(receive(&backup, m1, 255).is_err());
         assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_REPLAY), 1);
         // Phase 3: key 1 gone; per-key counters.
         backup.ext_cmd(shim::IPVSA_EXT_RETIRE, 1, &[])?;
@@ -1415,9 +1835,9 @@ mod tests {
             EINVAL.to_errno()
         );
         assert_eq!(errno(st.ext_cmd(99, 0, &[])), EINVAL.to_errno());
-        assert!(st.enabled());
+        assert!(st.keyed());
         st.ext_cmd(shim::IPVSA_EXT_CLEAR, 0, &[])?;
-        assert!(!st.enabled());
+        assert!(!st.keyed());
         Ok(())
     }
 

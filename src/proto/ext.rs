@@ -10,9 +10,14 @@
 //! drops seed messages the same way). IPVS v1 messages only:
 //!
 //! ```text
-//! | v1 hdr (8) | key id (1) | alg (1) | reserved (2) | seq (8) | ICV (12) | entries ... |
+//! | v1 hdr (8) | key id (1) | alg (1) | sender (1) | reserved (1) | seq (8) | ICV (12) | entries ... |
 //!   spare = AUTH_FLAG | EXT_FLAG
 //! ```
+//!
+//! `sender` is the master's sync thread (0 .. [`MAX_SENDERS`] - 1), which
+//! numbers its own messages: with the SyncID it names the backup's replay
+//! stream ([`super::replay::StreamId::ext`]), so that the stream of a
+//! message is authenticated, not taken from the port it arrives on.
 //!
 //! `size` counts the whole payload. The ICV is HMAC-MD5-96 in the seed's
 //! order: the 24-byte auth header with a zero ICV, then the entries, then
@@ -53,9 +58,14 @@ const _: () = assert!(EXT_AUTH_HDR_LEN <= AUTH_HDR_MAX);
 /// The only algorithm so far: HMAC-MD5 truncated to 96 bits.
 pub const ALG_HMAC_MD5_96: u8 = 1;
 
+/// Sync threads a master can have (IPVS's `IPVS_SYNC_PORTS_MAX`): the
+/// `sender` field is below this.
+pub const MAX_SENDERS: u8 = 64;
+
 const OFF_KEY_ID: usize = 0;
 const OFF_ALG: usize = 1;
-const OFF_RSVD: usize = 2;
+const OFF_SENDER: usize = 2;
+const OFF_RSVD: usize = 3;
 const OFF_SEQ: usize = 4;
 const OFF_ICV: usize = 12;
 
@@ -225,10 +235,11 @@ impl<K> KeyRing<K> {
 }
 
 /// The auth header as the ICV covers it: the ICV field zeroed.
-fn auth_header_for_mac(key_id: u8, seq: u64) -> [u8; EXT_AUTH_HDR_LEN] {
+fn auth_header_for_mac(key_id: u8, sender: u8, seq: u64) -> [u8; EXT_AUTH_HDR_LEN] {
     let mut a = [0u8; EXT_AUTH_HDR_LEN];
     a[OFF_KEY_ID] = key_id;
     a[OFF_ALG] = ALG_HMAC_MD5_96;
+    a[OFF_SENDER] = sender;
     a[OFF_SEQ..OFF_ICV].copy_from_slice(&seq.to_be_bytes());
     a
 }
@@ -238,11 +249,12 @@ fn auth_header_for_mac(key_id: u8, seq: u64) -> [u8; EXT_AUTH_HDR_LEN] {
 pub fn ext_icv<M: Mac>(
     mac: &M,
     key_id: u8,
+    sender: u8,
     seq: u64,
     entries: &[u8],
     msg_hdr: &[u8],
 ) -> Result<Icv, M::Error> {
-    let a = auth_header_for_mac(key_id, seq);
+    let a = auth_header_for_mac(key_id, sender, seq);
     Ok(truncate_96(&mac.mac(&[&a, entries, msg_hdr])?))
 }
 
@@ -250,6 +262,7 @@ pub fn ext_icv<M: Mac>(
 #[derive(Debug, Clone, Copy)]
 pub struct RxExt<'a> {
     key_id: u8,
+    sender: u8,
     seq: u64,
     icv: Icv,
     header: &'a [u8],
@@ -260,6 +273,16 @@ impl<'a> RxExt<'a> {
     /// The key ID the message names.
     pub fn key_id(&self) -> u8 {
         self.key_id
+    }
+
+    /// The master's sync thread that numbered the message.
+    pub fn sender(&self) -> u8 {
+        self.sender
+    }
+
+    /// The `syncid` field of the IPVS header.
+    pub fn syncid(&self) -> u8 {
+        self.header.get(1).copied().unwrap_or(0)
     }
 
     /// The 64-bit sequence number.
@@ -275,7 +298,14 @@ impl<'a> RxExt<'a> {
     /// Recomputes the ICV with `mac` (the key named by [`Self::key_id`])
     /// and compares it in constant time.
     pub fn verify<M: Mac>(&self, mac: &M) -> Result<bool, M::Error> {
-        let want = ext_icv(mac, self.key_id, self.seq, self.entries, self.header)?;
+        let want = ext_icv(
+            mac,
+            self.key_id,
+            self.sender,
+            self.seq,
+            self.entries,
+            self.header,
+        )?;
         Ok(mac.icv_eq(&want, &self.icv))
     }
 
@@ -290,7 +320,8 @@ impl<'a> RxExt<'a> {
 /// The cheap checks of an extended message, in order: [`DropReason::Malformed`]
 /// (shorter than both headers), [`DropReason::BadTtl`], then
 /// [`DropReason::BadHeader`] (not v1, `spare != EXT_SPARE`, unknown
-/// algorithm, reserved bits set, `size` not the payload length). The key
+/// algorithm, `sender` not below [`MAX_SENDERS`], reserved bits set,
+/// `size` not the payload length). The key
 /// lookup, replay check and ICV are the caller's, in that order.
 pub fn rx_parse_ext(payload: &[u8], ttl: u8) -> Result<RxExt<'_>, DropReason> {
     let (header, rest) = payload
@@ -306,7 +337,8 @@ pub fn rx_parse_ext(payload: &[u8], ttl: u8) -> Result<RxExt<'_>, DropReason> {
         && header.get(OFF_V1_VERSION) == Some(&1)
         && get_be16(header, OFF_V1_SPARE) == Some(EXT_SPARE)
         && auth[OFF_ALG] == ALG_HMAC_MD5_96
-        && auth[OFF_RSVD..OFF_SEQ] == [0, 0]
+        && auth[OFF_SENDER] < MAX_SENDERS
+        && auth[OFF_RSVD] == 0
         && get_be16(header, OFF_SIZE).map(usize::from) == Some(payload.len());
     if !ok {
         return Err(DropReason::BadHeader);
@@ -317,6 +349,7 @@ pub fn rx_parse_ext(payload: &[u8], ttl: u8) -> Result<RxExt<'_>, DropReason> {
     icv.copy_from_slice(&auth[OFF_ICV..]);
     Ok(RxExt {
         key_id: auth[OFF_KEY_ID],
+        sender: auth[OFF_SENDER],
         seq: u64::from_be_bytes(seq),
         icv,
         header,
@@ -351,7 +384,9 @@ pub fn rx_verify_ext_in_place<M: Mac>(
 }
 
 /// Authenticates the plaintext v1 message `buf[..len]` in place with key
-/// `key_id` and sequence number `seq` (`buf` has room for 24 more bytes).
+/// `key_id`, as sync thread `sender` (below [`MAX_SENDERS`], else
+/// [`TxError::NotSync`]) and with sequence number `seq` (`buf` has room
+/// for 24 more bytes).
 /// v0 messages are [`TxError::NotSync`]: the extended format needs v1
 /// (IPVS's default `sync_version`). With [`super::icv::MAC_ROOM`] more bytes of room
 /// the ICV input is fed as one update, as by
@@ -360,11 +395,12 @@ pub fn tx_insert_ext_in_place<M: Mac>(
     buf: &mut [u8],
     len: usize,
     key_id: u8,
+    sender: u8,
     seq: u64,
     mac: &M,
 ) -> Result<usize, TxError<M::Error>> {
     let plain = buf.get(..len).ok_or(TxError::NoRoom)?;
-    if tx_classify(plain) != Some(Layout::V1) {
+    if tx_classify(plain) != Some(Layout::V1) || sender >= MAX_SENDERS {
         return Err(TxError::NotSync);
     }
     let new_len = len
@@ -379,7 +415,13 @@ pub fn tx_insert_ext_in_place<M: Mac>(
     hdr.copy_from_slice(plain.get(..V1_HDR_LEN).ok_or(TxError::NotSync)?);
     put_be16(&mut hdr, OFF_SIZE, new_size).ok_or(TxError::NotSync)?;
     put_be16(&mut hdr, OFF_V1_SPARE, EXT_SPARE).ok_or(TxError::NotSync)?;
-    tx_in_place(buf, len, &hdr, &auth_header_for_mac(key_id, seq), mac)
+    tx_in_place(
+        buf,
+        len,
+        &hdr,
+        &auth_header_for_mac(key_id, sender, seq),
+        mac,
+    )
 }
 
 #[cfg(test)]
@@ -405,12 +447,17 @@ mod tests {
     }
 
     fn sign(plain: &[u8], key_id: u8, seq: u64, key: &[u8]) -> Vec<u8> {
+        sign_as(plain, key_id, 0, seq, key)
+    }
+
+    fn sign_as(plain: &[u8], key_id: u8, sender: u8, seq: u64, key: &[u8]) -> Vec<u8> {
         let mut b = plain.to_vec();
         b.resize(plain.len() + EXT_AUTH_HDR_LEN, 0);
         let n = tx_insert_ext_in_place(
             &mut b,
             plain.len(),
             key_id,
+            sender,
             seq,
             &RustCryptoHmacMd5(key.to_vec()),
         )
@@ -423,13 +470,13 @@ mod tests {
     fn wire_layout_and_reference_icv() {
         let entries = [0x5au8; 36];
         let plain = plain_v1(1, &entries);
-        let m = sign(&plain, 7, 0x6543_2100_0001_0002, KEY);
+        let m = sign_as(&plain, 7, 5, 0x6543_2100_0001_0002, KEY);
         assert_eq!(m.len(), 8 + 24 + 36);
         assert_eq!(&m[2..4], &(m.len() as u16).to_be_bytes());
         assert_eq!(&m[6..8], &[0, 3]);
         assert_eq!(m[8], 7);
         assert_eq!(m[9], ALG_HMAC_MD5_96);
-        assert_eq!(&m[10..12], &[0, 0]);
+        assert_eq!(&m[10..12], &[5, 0]);
         assert_eq!(&m[12..20], &0x6543_2100_0001_0002u64.to_be_bytes());
         assert_eq!(&m[32..], &entries);
         // Reference: one-shot HMAC over (auth header, zero ICV) || entries ||
@@ -447,9 +494,10 @@ mod tests {
     #[test]
     fn parse_verify_strip_round_trip() {
         let plain = plain_v1(2, &[9u8; 72]);
-        let mut m = sign(&plain, 2, 42, KEY);
+        let mut m = sign_as(&plain, 2, 63, 42, KEY);
         let rx = rx_parse_ext(&m, 255).unwrap();
-        assert_eq!((rx.key_id(), rx.seq()), (2, 42));
+        assert_eq!((rx.key_id(), rx.sender(), rx.seq()), (2, 63, 42));
+        assert_eq!(rx.syncid(), 150);
         assert_eq!(rx.verify(&RustCryptoHmacMd5(KEY.to_vec())), Ok(true));
         assert_eq!(rx.verify(&RustCryptoHmacMd5(b"other".to_vec())), Ok(false));
         let off = rx_strip_ext_front(&mut m).unwrap();
@@ -471,7 +519,8 @@ mod tests {
             (7, 1),
             (7, 0),
             (9, 2),
-            (10, 1),
+            (10, MAX_SENDERS),
+            (10, 0xff),
             (11, 1),
             (3, 0),
         ] {
@@ -500,9 +549,17 @@ mod tests {
         ];
         let mut b = v0.to_vec();
         b.resize(v0.len() + EXT_AUTH_HDR_LEN, 0);
-        let r = tx_insert_ext_in_place(&mut b, v0.len(), 1, 1, &RustCryptoHmacMd5(KEY.to_vec()));
+        let r = tx_insert_ext_in_place(&mut b, v0.len(), 1, 0, 1, &RustCryptoHmacMd5(KEY.to_vec()));
         assert_eq!(r, Err(TxError::NotSync));
         assert_eq!(&b[..v0.len()], &v0);
+        // A thread number IPVS cannot have is not signed either.
+        let plain = plain_v1(1, &[0; 36]);
+        let mut b = plain.clone();
+        b.resize(plain.len() + EXT_AUTH_HDR_LEN, 0);
+        let mac = RustCryptoHmacMd5(KEY.to_vec());
+        let r = tx_insert_ext_in_place(&mut b, plain.len(), 1, MAX_SENDERS, 1, &mac);
+        assert_eq!(r, Err(TxError::NotSync));
+        assert_eq!(&b[..plain.len()], &plain[..]);
         let plain = plain_v1(1, &[0; 36]);
         let mut short = plain.clone();
         short.resize(plain.len() + EXT_AUTH_HDR_LEN - 1, 0);
@@ -510,6 +567,7 @@ mod tests {
             &mut short,
             plain.len(),
             1,
+            0,
             1,
             &RustCryptoHmacMd5(KEY.to_vec()),
         );
@@ -649,17 +707,19 @@ mod tests {
         fn one_update_paths_equal_three_updates(
             entries in proptest::collection::vec(any::<u8>(), 0..1500),
             key_id in 1u8..,
+            sender in 0..MAX_SENDERS,
             seq in 1u64..,
             extra in 0usize..40,
             flip in any::<prop::sample::Index>(),
             bit in 0u8..8,
         ) {
             let plain = plain_v1(3, &entries);
-            let three = sign(&plain, key_id, seq, KEY);
+            let three = sign_as(&plain, key_id, sender, seq, KEY);
             let mac = RustCryptoHmacMd5(KEY.to_vec());
             let mut buf = plain.clone();
             buf.resize(plain.len() + EXT_AUTH_HDR_LEN + MAC_ROOM + extra, 0xa5);
-            let n = tx_insert_ext_in_place(&mut buf, plain.len(), key_id, seq, &mac).unwrap();
+            let n = tx_insert_ext_in_place(&mut buf, plain.len(), key_id, sender, seq, &mac)
+                .unwrap();
             prop_assert_eq!(&buf[..n], &three[..]);
             for room in [0, MAC_ROOM + extra] {
                 let mut rx = three.clone();

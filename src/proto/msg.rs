@@ -435,6 +435,20 @@ pub fn tx_classify(payload: &[u8]) -> Option<Layout> {
     Some(layout)
 }
 
+/// Whether the plaintext `payload` is a message IPVS's master builds with
+/// its configuration: well-formed ([`tx_classify`]), in the layout of
+/// `sync_version` (0: v0, anything else: v1, as IPVS reads the sysctl)
+/// and carrying `syncid`. The master signs nothing else, so that a
+/// datagram that only looks like sync traffic cannot get a valid ICV.
+pub fn tx_matches(payload: &[u8], sync_version: u8, syncid: u8) -> bool {
+    let want = if sync_version == 0 {
+        Layout::V0
+    } else {
+        Layout::V1
+    };
+    tx_classify(payload) == Some(want) && payload.get(OFF_SYNCID) == Some(&syncid)
+}
+
 /// Why [`tx_insert_in_place`] did not authenticate a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxError<E> {
@@ -688,6 +702,23 @@ mod tests {
         assert!(!rx.verify(&RustCryptoHmacMd5(b"other".to_vec())).unwrap());
 
         assert_eq!(strip(&msg).unwrap(), plain);
+    }
+
+    #[test]
+    fn master_signs_only_its_configured_layout_and_syncid() {
+        let v1 = plain_v1(150, 1, &[0x11; 36]);
+        let v0 = plain_v0(150, 1, &[0x22; 24]);
+        assert!(tx_matches(&v1, 1, 150));
+        assert!(tx_matches(&v0, 0, 150));
+        // The other version, another SyncID, a damaged size: not signed.
+        assert!(!tx_matches(&v1, 0, 150));
+        assert!(!tx_matches(&v0, 1, 150));
+        assert!(!tx_matches(&v1, 1, 151));
+        assert!(!tx_matches(&v0, 0, 0));
+        assert!(!tx_matches(&v1[..v1.len() - 1], 1, 150));
+        assert!(!tx_matches(&[], 1, 150));
+        // An already authenticated message is not signed twice.
+        assert!(!tx_matches(&sign(&v1, 1), 1, 150));
     }
 
     #[test]

@@ -10,14 +10,15 @@
 //! names, or by the active ID, under the RCU read lock. The 64-bit replay
 //! state is separate from the seed format's and is never cleared by a key
 //! operation, only by [`shim::IPVSA_EXT_RESET_REPLAY`] or with the
-//! namespace.
+//! namespace. Its streams are (SyncID, sending thread), both covered by
+//! the ICV: each master thread numbers its own messages, in order.
 
-use super::{NetState, KEY_MAX, MASTER_STREAMS, MAX_STREAMS};
+use super::{NetState, TxConfig, KEY_MAX, MASTER_STREAMS};
 use crate::glue::hmac::HmacMd5;
 use crate::glue::sync::KeySlot;
-use crate::proto::ext::{self, KeyError, KeyRing};
+use crate::proto::ext::{self, KeyError, KeyRing, EXT_AUTH_HDR_LEN};
 use crate::proto::msg::DropReason;
-use crate::proto::replay::{AdvanceError, ReplayTable, StreamKey};
+use crate::proto::replay::{AdvanceError, ReplayTable, StreamId};
 use crate::shim;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
@@ -27,6 +28,8 @@ use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
 const MODE_EXT: u32 = 1;
 /// Nanoseconds per second.
 const NSEC_PER_SEC: u64 = 1_000_000_000;
+/// Streams (SyncID, sending thread) a backup keeps replay state for.
+const EXT_STREAMS: usize = 64;
 
 /// One installed key of the extended format.
 pub(super) struct ExtKey {
@@ -49,7 +52,7 @@ pub(super) struct ExtState {
     ring: Mutex<KeyRing<usize>>,
     /// Backup: highest sequence number accepted per stream.
     #[pin]
-    replay: SpinLockIrq<ReplayTable<MAX_STREAMS, u64>>,
+    replay: SpinLockIrq<ReplayTable<EXT_STREAMS, 1, u64>>,
     /// Master: last sequence number sent, per sync thread.
     tx_seq: [Atomic<u64>; MASTER_STREAMS],
     unknown_key: Atomic<u64>,
@@ -123,28 +126,36 @@ impl ExtState {
 }
 
 impl NetState {
-    /// Master, extended format: see [`NetState::transmit`].
-    pub(super) fn transmit_ext(&self, buf: &mut [u8], len: usize, stream: usize) -> Result<usize> {
-        if !self.ext.has_key() {
-            return Ok(len);
-        }
+    /// Master, extended format: see [`NetState::transmit`]. Counts its own
+    /// errors.
+    pub(super) fn transmit_ext(
+        &self,
+        buf: &mut [u8],
+        len: usize,
+        stream: usize,
+        cfg: &TxConfig,
+    ) -> Result<usize> {
         let id = u8::try_from(self.ext.active.load(Acquire)).unwrap_or(0);
-        let res = self.ext.with_key(id, |key| {
-            // Keys installed but none active cannot happen (the first key
-            // becomes active, the active one cannot be retired): fail
-            // closed rather than send an unsigned message.
-            let key = key.ok_or(ENOKEY)?;
-            let seq = self.ext.next_seq(stream)?;
-            let n =
-                ext::tx_insert_ext_in_place(buf, len, key.id, seq, &key.mac).map_err(|_| EINVAL)?;
-            key.tx_signed.add(1, Relaxed);
-            Ok(n)
-        });
-        match res {
-            Ok(_) => self.count(shim::IPVSA_CNT_TX_SIGNED),
-            Err(_) => self.count(shim::IPVSA_CNT_TX_ERROR),
-        }
-        res
+        self.ext.with_key(id, |key| {
+            // No key of this format (keys installed but none active cannot
+            // happen: the first key becomes active, the active one cannot
+            // be retired): plaintext only if authentication is off.
+            let Some(key) = key else {
+                return self.unkeyed(len, shim::IPVSA_CNT_TX_ERROR);
+            };
+            let res = Self::own_message(buf, len, EXT_AUTH_HDR_LEN, cfg).and_then(|()| {
+                let sender = u8::try_from(stream).map_err(|_| EINVAL)?;
+                let seq = self.ext.next_seq(stream)?;
+                let n = ext::tx_insert_ext_in_place(buf, len, key.id, sender, seq, &key.mac)
+                    .map_err(|_| EINVAL)?;
+                key.tx_signed.add(1, Relaxed);
+                Ok(n)
+            });
+            if res.is_err() {
+                self.count(shim::IPVSA_CNT_TX_ERROR);
+            }
+            res
+        })
     }
 
     /// Backup, extended format: see [`NetState::receive`]. Checks, cheapest
@@ -154,14 +165,19 @@ impl NetState {
         buf: &mut [u8],
         len: usize,
         ttl: u8,
-        stream: &StreamKey,
+        maxlen: usize,
     ) -> Result<usize> {
         if !self.ext.has_key() {
-            return Ok(0);
+            return self.unkeyed(0, shim::IPVSA_CNT_RX_NO_KEY);
+        }
+        if len > maxlen.saturating_add(EXT_AUTH_HDR_LEN) {
+            return Err(self.drop_rx(DropReason::Malformed));
         }
         let msg = buf.get(..len).ok_or(EINVAL)?;
         let parsed = ext::rx_parse_ext(msg, ttl).map_err(|r| self.drop_rx(r))?;
         let (seq, key_id, checked) = (parsed.seq(), parsed.key_id(), parsed.checked());
+        // The stream is named by fields the ICV covers.
+        let stream = StreamId::ext(parsed.syncid(), parsed.sender());
         let verified = self.ext.with_key(key_id, |key| {
             let Some(key) = key else {
                 self.ext.unknown_key.add(1, Relaxed);
@@ -170,12 +186,12 @@ impl NetState {
             self.ext
                 .replay
                 .lock()
-                .check(stream, seq)
+                .check(&stream, seq)
                 .map_err(|r| self.drop_rx(r))?;
             let Ok(Some(verified)) = ext::verify_checked_in_place(buf, &checked, &key.mac) else {
                 return Err(self.drop_rx(DropReason::BadIcv));
             };
-            match self.ext.replay.lock().advance(stream, seq) {
+            match self.ext.replay.lock().advance(&stream, seq) {
                 Ok(()) => {}
                 Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
                 Err(AdvanceError::Full) => {
