@@ -28,7 +28,7 @@ PACKAGES=(
 	# virtme-ng and the guest.
 	python3 python3-venv qemu-system-x86 udev busybox-static
 	# Tests: the real tools users run, plus traffic helpers.
-	ipvsadm iproute2 socat procps keepalived
+	ipvsadm iproute2 socat procps keepalived ethtool
 )
 
 sources=/etc/apt/sources.list.d/ip_vs_sync_auth-trixie-backports.sources

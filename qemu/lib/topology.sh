@@ -158,3 +158,44 @@ wait_backup_has_master_conns() {
 	echo "# $missing of $(wc -l <"$IPVS_AUTH_OUT/conns-master.txt") master connections missing on the backup"
 	return 1
 }
+
+# A UDP service VIP:5353 on the master whose connections are synced on
+# their first datagram and expire $1 seconds after their last one, on the
+# master and, through the timeout it syncs, on the backup. Entries that
+# expire in seconds let a test watch a replay bring one back.
+udp_service() {
+	nsx "$NS_DIRA" ipvsadm -A -u "$VIP:5353" -s rr || fail "ipvsadm -A -u failed"
+	nsx "$NS_DIRA" ipvsadm -a -u "$VIP:5353" -r "$RIP:5353" -m || fail "ipvsadm -a -u failed"
+	nsx "$NS_DIRA" sysctl -qw net.ipv4.vs.sync_threshold="1 50" || fail "cannot set sync_threshold"
+	for ns in "$NS_DIRA" "$NS_DIRB"; do
+		nsx "$ns" ipvsadm --set 0 0 "$1" || fail "cannot set the UDP timeout"
+	done
+}
+
+# udp_conns N BASE: N UDP connections through the VIP from the client's
+# source ports BASE .. BASE+N-1.
+udp_conns() {
+	nsx "$NS_CLIENT" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/udpconns.py" send \
+		--src "$CIP" --dst "$VIP" --port 5353 --count "$1" --sport-base "$2" >/dev/null ||
+		fail "UDP connections through the VIP failed"
+}
+
+# udp_conn_count NS BASE N: UDP entries of namespace NS from the client's
+# source ports BASE .. BASE+N-1.
+udp_conn_count() {
+	nsx "$1" ipvsadm -Lnc | awk -v c="$CIP" -v lo="$2" -v hi="$(($2 + $3))" '
+		$1 == "UDP" { split($4, a, ":"); if (a[1] == c && a[2] + 0 >= lo && a[2] + 0 < hi) n++ }
+		END { print n + 0 }'
+}
+
+# udp_conns_are NS BASE N WANT: whether namespace NS has exactly WANT such
+# entries (for wait_for, which runs it in this shell).
+udp_conns_are() {
+	[ "$(udp_conn_count "$1" "$2" "$3")" = "$4" ]
+}
+
+# set_keys KEY: the same seed-format key on the master and the backup.
+set_keys() {
+	nsx "$NS_DIRA" $SYNCAUTH key set "$1" || fail "cannot set the master's key"
+	nsx "$NS_DIRB" $SYNCAUTH key set "$1" || fail "cannot set the backup's key"
+}

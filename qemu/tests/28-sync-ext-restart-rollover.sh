@@ -130,7 +130,7 @@ capture_sync "$IPVS_AUTH_OUT/ext-pre.bin" || fail "nothing captured"
 desc=$(/usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/syncauth.py" inspect --file "$IPVS_AUTH_OUT/ext-pre.bin")
 info "on the wire: $desc"
 case "$desc" in
-"ttl=255 layout=v1 size="*" spare=0x0003 key_id=1 alg=1 seq=0x"*) ;;
+"ttl=255 layout=v1 size="*" spare=0x0003 key_id=1 alg=1 sender=0 seq=0x"*) ;;
 *) fail "unexpected extended message on the wire" ;;
 esac
 # The high half of the sequence number is the master's clock, in seconds.

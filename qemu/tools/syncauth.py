@@ -7,7 +7,18 @@
   syncauth.py counter NAME                   one counter from the status
   syncauth.py send [options]                 send a crafted sync message
   syncauth.py capture --iface IF --out FILE  save the next sync payload seen
+                     [--count N | --seconds T]  (or N of them, or all for T s)
+  syncauth.py records --file FILE            how many payloads a capture holds
+  syncauth.py verify --file FILE --key KEY   check, in Python, the ICV of every
+                     [--ext]                 captured payload (seed or extended
+                                             layout); prints the count, fails
+                                             on the first that does not verify
   syncauth.py resend --file FILE [--ttl N]   send a saved payload again
+                     [--all] [--ports P,P..] [--raw --src ADDR]
+                                             every saved payload, to each of
+                                             these ports, from any source
+                                             address (raw IP socket: an
+                                             attacker spoofing a sender)
   syncauth.py inspect --file FILE            describe a saved payload
   syncauth.py ext mode seed|ext              extended format on/off (sockopt 1170)
   syncauth.py ext add ID KEY | activate ID | retire ID | clear | reset-replay
@@ -34,7 +45,7 @@ GROUP = "224.0.0.81"
 PORT = 8848
 COUNTERS = ["tx_signed", "tx_error", "rx_accepted", "rx_drop_malformed",
             "rx_drop_bad_ttl", "rx_drop_bad_header", "rx_drop_replay",
-            "rx_drop_bad_icv", "rx_drop_no_stream"]
+            "rx_drop_bad_icv", "rx_drop_no_stream", "rx_drop_no_key", "rx_gro_split"]
 STATUS_FMT = "=II16sII" + "Q" * len(COUNTERS)
 AUTH_FLAG = 0x0001
 EXT_FLAG = 0x0002
@@ -81,7 +92,10 @@ def set_key(key):
 def get_status():
     s = ctl_socket()
     raw = s.getsockopt(socket.IPPROTO_IP, SO_SYNC_AUTH, struct.calcsize(STATUS_FMT))
-    f = struct.unpack(STATUS_FMT, raw)
+    # A module of status version 1 has fewer counters: those it lacks are
+    # left out.
+    n = (len(raw) - struct.calcsize("=II16sII")) // 8
+    f = struct.unpack(f"=II16sII{n}Q", raw)
     st = {"version": f[0], "enabled": f[1],
           "algorithm": f[2].split(b"\0")[0].decode(), "streams": f[3],
           "stream_capacity": f[4]}
@@ -132,11 +146,12 @@ def build(args):
 
 
 def build_ext(args, entries):
-    """An extended-format v1 message (24-byte header, key id, 64-bit seq)."""
+    """An extended-format v1 message (24-byte header: key id, algorithm,
+    sender thread, reserved, 64-bit seq, ICV)."""
     size = 8 + 24 + len(entries)
     header = struct.pack("!BBHBBH", 0, args.syncid, size, args.conns, 1,
                          AUTH_FLAG | EXT_FLAG)
-    auth0 = struct.pack("!BBHQ", args.key_id, 1, 0, args.seq) + bytes(12)
+    auth0 = struct.pack("!BBBBQ", args.key_id, 1, args.sender, 0, args.seq) + bytes(12)
     mac = hmac.new(args.key.encode(), auth0 + entries + header, hashlib.md5).digest()[:12]
     return header + auth0[:12] + mac + entries
 
@@ -173,16 +188,66 @@ def send_payload(payload, ttl, src, port):
     s.sendto(payload, (GROUP, port))
 
 
-def capture(iface, out, count, timeout):
+def inet_csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def raw_send(payload, ttl, src, port, sport=PORT):
+    """Sends `payload` in a UDP datagram to the sync group from `src`,
+    whatever addresses this host has: the IPv4 and UDP headers are built
+    here and sent on a raw socket (IP_HDRINCL), as an attacker on the
+    segment spoofing another sender would."""
+    dst = socket.inet_aton(GROUP)
+    srcb = socket.inet_aton(src)
+    ulen = 8 + len(payload)
+    pseudo = srcb + dst + struct.pack("!BBH", 0, 17, ulen)
+    udp = struct.pack("!HHHH", sport, port, ulen, 0) + payload
+    csum = inet_csum(pseudo + udp) or 0xFFFF
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, 0, 0, ttl, 17, 0, srcb, dst)
+    ip = ip[:10] + struct.pack("!H", inet_csum(ip)) + ip[12:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    s.sendto(ip + udp, (GROUP, 0))
+
+
+def read_records(path):
+    """The (ttl, payload) records of a capture file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out = []
+    off = 0
+    while off + 3 <= len(data):
+        ttl, n = struct.unpack_from("!BH", data, off)
+        out.append((ttl, data[off + 3:off + 3 + n]))
+        off += 3 + n
+    return out
+
+
+def capture(iface, out, count, timeout, seconds=None):
+    import time
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
     s.bind((iface, 0))
     s.settimeout(timeout)
     got = 0
+    end = time.monotonic() + seconds if seconds else None
     with open(out, "wb") as f:
-        while got < count:
-            pkt = s.recv(65535)
+        while (got < count) if end is None else (time.monotonic() < end):
+            if end is not None:
+                s.settimeout(max(0.05, end - time.monotonic()))
+            try:
+                pkt = s.recv(65535)
+            except socket.timeout:
+                if end is None:
+                    raise
+                continue
             ihl = (pkt[0] & 0x0F) * 4
-            if pkt[9] != 17:
+            if pkt[9] != 17 or pkt[16:20] != socket.inet_aton(GROUP):
                 continue
             dport = struct.unpack_from("!H", pkt, ihl + 2)[0]
             if dport < PORT or dport >= PORT + 64:
@@ -195,9 +260,10 @@ def capture(iface, out, count, timeout):
 
 def flood(a):
     """Sends right-format, wrong-ICV messages with increasing sequence
-    numbers for a.seconds; prints how many and the rate."""
+    numbers (or, with --plain, one plaintext IPVS message over and over)
+    for a.seconds; prints how many and the rate."""
     import time
-    a.key = a.key or "not-the-key"
+    a.key = None if a.plain else (a.key or "not-the-key")
     msg = bytearray(build(a))
     hlen = 4 if a.v0 else 8
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -211,7 +277,8 @@ def flood(a):
     end = t0 + a.seconds
     while True:
         for _ in range(64):
-            struct.pack_into("!I", msg, hlen, seq & 0xFFFFFFFF)
+            if not a.plain:
+                struct.pack_into("!I", msg, hlen, seq & 0xFFFFFFFF)
             try:
                 s.sendto(msg, (GROUP, a.port))
                 sent += 1
@@ -222,6 +289,23 @@ def flood(a):
             break
     dt = time.monotonic() - t0
     print(f"{sent} {int(sent / dt)} {len(msg)}")
+
+
+def verify_icv(m, key, ext):
+    """Whether the authenticated message `m` carries a correct ICV under
+    `key`, recomputed here from the documented layout: HMAC-MD5 over the
+    auth header with its ICV zeroed, then the entries, then the IPVS header
+    as sent, truncated to 96 bits."""
+    if ext:
+        hlen, alen = 8, 24
+    else:
+        hlen, alen = (8 if m[0] == 0 else 4), 16
+    if len(m) < hlen + alen or struct.unpack_from("!H", m, 2)[0] != len(m):
+        return False
+    header, auth, entries = m[:hlen], m[hlen:hlen + alen], m[hlen + alen:]
+    zeroed = auth[:alen - 12] + bytes(12)
+    want = hmac.new(key, zeroed + entries + header, hashlib.md5).digest()[:12]
+    return hmac.compare_digest(want, auth[alen - 12:])
 
 
 def print_status(st, as_json):
@@ -259,6 +343,8 @@ def main():
     s.add_argument("--mutate", default="none")
     s.add_argument("--ext", action="store_true", help="extended format")
     s.add_argument("--key-id", type=int, default=1)
+    s.add_argument("--sender", type=int, default=0, help="extended: sync thread")
+    s.add_argument("--syncids", help="one message per SyncID of these ranges (0-149,151-200)")
     fl = sub.add_parser("flood", parents=[], add_help=True)
     for name, kw in (("--key", {}), ("--seq", {"type": int, "default": 1}),
                      ("--ttl", {"type": int, "default": 255}), ("--src", {}),
@@ -270,6 +356,7 @@ def main():
                      ("--vip", {"default": "10.0.1.1"}), ("--rip", {"default": "10.0.2.2"}),
                      ("--seconds", {"type": float, "default": 10})):
         fl.add_argument(name, **kw)
+    fl.add_argument("--plain", action="store_true", help="plaintext IPVS messages")
     fl.set_defaults(v0=False, no_flag=False)
     x = sub.add_parser("ext")
     x.add_argument("op", choices=list(EXT_OPS) + ["status"])
@@ -281,6 +368,13 @@ def main():
     cap.add_argument("--out", required=True)
     cap.add_argument("--count", type=int, default=1)
     cap.add_argument("--timeout", type=float, default=10)
+    cap.add_argument("--seconds", type=float, help="capture everything for this long")
+    rec = sub.add_parser("records")
+    rec.add_argument("--file", required=True)
+    ver = sub.add_parser("verify")
+    ver.add_argument("--file", required=True)
+    ver.add_argument("--key", required=True)
+    ver.add_argument("--ext", action="store_true")
     ins = sub.add_parser("inspect")
     ins.add_argument("--file", required=True)
     r = sub.add_parser("resend")
@@ -288,6 +382,11 @@ def main():
     r.add_argument("--ttl", type=int, default=255)
     r.add_argument("--src")
     r.add_argument("--port", type=int, default=PORT)
+    r.add_argument("--ports", help="comma-separated destination ports")
+    r.add_argument("--all", action="store_true", help="every record, not the first")
+    r.add_argument("--raw", action="store_true", help="raw socket: any --src")
+    r.add_argument("--src-count", type=int, default=1,
+                   help="--raw: from this many addresses, --src and up")
     a = p.parse_args()
 
     try:
@@ -303,9 +402,17 @@ def main():
         elif a.cmd == "counter":
             print(get_status()[a.name])
         elif a.cmd == "send":
-            msg = build(a)
-            msg = mutate(msg, a.mutate, 4 if a.v0 else 8)
-            send_payload(msg, a.ttl, a.src, a.port)
+            ids = [a.syncid]
+            if a.syncids:
+                ids = []
+                for part in a.syncids.split(","):
+                    lo, _, hi = part.partition("-")
+                    ids.extend(range(int(lo), int(hi or lo) + 1))
+            for ident in ids:
+                a.syncid = ident
+                msg = build(a)
+                msg = mutate(msg, a.mutate, 4 if a.v0 else 8)
+                send_payload(msg, a.ttl, a.src, a.port)
         elif a.cmd == "ext":
             if a.op == "status":
                 print_status(ext_status(), a.json)
@@ -320,7 +427,16 @@ def main():
         elif a.cmd == "flood":
             flood(a)
         elif a.cmd == "capture":
-            capture(a.iface, a.out, a.count, a.timeout)
+            capture(a.iface, a.out, a.count, a.timeout, a.seconds)
+        elif a.cmd == "records":
+            print(len(read_records(a.file)))
+        elif a.cmd == "verify":
+            records = read_records(a.file)
+            for i, (_, m) in enumerate(records):
+                if not verify_icv(m, a.key.encode(), a.ext):
+                    print(f"record {i}: ICV does not verify", file=sys.stderr)
+                    return 1
+            print(len(records))
         elif a.cmd == "inspect":
             with open(a.file, "rb") as f:
                 data = f.read()
@@ -328,19 +444,34 @@ def main():
             m = data[3:3 + n]
             layout = "v1" if m[0] == 0 else "v0"
             if layout == "v1" and struct.unpack_from("!H", m, 6)[0] & EXT_FLAG:
-                kid, alg, _, seq = struct.unpack_from("!BBHQ", m, 8)
+                kid, alg, sender, _, seq = struct.unpack_from("!BBBBQ", m, 8)
                 print(f"ttl={ttl} layout=v1 size={struct.unpack_from('!H', m, 2)[0]} "
                       f"len={len(m)} spare={struct.unpack_from('!H', m, 6)[0]:#06x} "
-                      f"key_id={kid} alg={alg} seq={seq:#018x}")
+                      f"key_id={kid} alg={alg} sender={sender} seq={seq:#018x}")
                 return 0
             spare = struct.unpack_from("!H", m, 6)[0] if layout == "v1" else 0
             print(f"ttl={ttl} layout={layout} size={struct.unpack_from('!H', m, 2)[0]} "
                   f"len={len(m)} spare={spare:#06x}")
         elif a.cmd == "resend":
-            with open(a.file, "rb") as f:
-                data = f.read()
-            _, n = struct.unpack_from("!BH", data, 0)
-            send_payload(data[3:3 + n], a.ttl, a.src, a.port)
+            records = read_records(a.file)
+            if not a.all:
+                records = records[:1]
+            ports = [int(p) for p in a.ports.split(",")] if a.ports else [a.port]
+            srcs = [a.src]
+            if a.raw and a.src_count > 1:
+                first = struct.unpack("!I", socket.inet_aton(a.src))[0]
+                srcs = [socket.inet_ntoa(struct.pack("!I", first + i))
+                        for i in range(a.src_count)]
+            sent = 0
+            for src in srcs:
+                for _, payload in records:
+                    for port in ports:
+                        if a.raw:
+                            raw_send(payload, a.ttl, src, port)
+                        else:
+                            send_payload(payload, a.ttl, src, port)
+                        sent += 1
+            print(sent)
     except OSError as e:
         print(f"syncauth: {errno.errorcode.get(e.errno, e.errno)}: {e.strerror}", file=sys.stderr)
         return 2

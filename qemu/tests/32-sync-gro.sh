@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# A backup whose sync interface merges UDP datagrams (GRO). Stock IPVS
+# takes merged bursts apart in its socket (udp_rcv_segment()); the module
+# sees the merged skb in LOCAL_IN and must split it and check each
+# datagram, not drop the whole burst.
+#
+# How the merging is produced: the backup's end of the sync veth has GRO
+# on, which gives the veth a NAPI instance, and either UDP GRO forwarding
+# (rx-udp-gro-forwarding: SKB_GSO_UDP_L4 bursts) or fraglist GRO
+# (rx-gro-list: SKB_GSO_FRAGLIST) on; its gro_flush_timeout holds merged
+# packets for up to 1 ms instead of flushing them at the end of each poll,
+# so that the full messages a master sends back to back within a jiffy are
+# merged. The module's rx_gro_split counter shows that bursts did arrive
+# merged; every connection must still reach the backup, with no drop.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+. "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
+
+checktool "ethtool --version" "ethtool is not installed (make setup installs it)"
+KEY=gro-test-key
+N=3000
+load_module
+trap topology_cleanup EXIT
+topology_setup
+udp_service 600
+set_keys "$KEY"
+nsx "$NS_DIRB" ethtool -K "$SYNC_IF_B" gro on || fail "cannot turn GRO on"
+nsx "$NS_DIRB" sh -c "echo 1000000 >/sys/class/net/$SYNC_IF_B/gro_flush_timeout" ||
+	fail "cannot set gro_flush_timeout"
+start_sync
+
+# burst MODE BASE: $N connections from ports BASE.. with the backup's
+# interface merging datagrams the way MODE says.
+burst() {
+	case $1 in
+	udp-l4) nsx "$NS_DIRB" ethtool -K "$SYNC_IF_B" rx-gro-list off rx-udp-gro-forwarding on ;;
+	fraglist) nsx "$NS_DIRB" ethtool -K "$SYNC_IF_B" rx-udp-gro-forwarding off rx-gro-list on ;;
+	esac || fail "$1: cannot set the GRO mode"
+	split=$(counter "$NS_DIRB" rx_gro_split)
+	udp_conns "$N" "$2"
+	if ! wait_for 90 udp_conns_are "$NS_DIRB" $2 "$N" $N; then
+		nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth
+		fail "$1: the backup has $(udp_conn_count "$NS_DIRB" "$2" "$N") of $N connections"
+	fi
+	for c in rx_drop_malformed rx_drop_bad_header rx_drop_bad_icv rx_drop_replay tx_error; do
+		expect_counter "$NS_DIRB" "$c" 0
+	done
+	split2=$(counter "$NS_DIRB" rx_gro_split)
+	[ "$split2" -gt "$split" ] || fail "$1: no merged burst arrived (the test did not produce GRO)"
+	info "$1: $N connections synced, $((split2 - split)) merged bursts split, no drop"
+}
+
+burst udp-l4 20000
+burst fraglist 30000
+info "accepted $(counter "$NS_DIRB" rx_accepted) messages in all"
