@@ -178,8 +178,8 @@ static bool ipvsa_own_sync_sock(const struct sk_buff *skb, u8 pf,
 	const struct udphdr *uh;
 	struct udphdr _uh;
 
-	if (!sk || !sk->sk_kern_sock || !(current->flags & PF_KTHREAD) ||
-	    sk->sk_protocol != IPPROTO_UDP ||
+	if (!sk || !sk_fullsock(sk) || !sk->sk_kern_sock ||
+	    !(current->flags & PF_KTHREAD) || sk->sk_protocol != IPPROTO_UDP ||
 	    READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
 		return false;
 	/* Where the socket is connected is where IPVS's sync goes. */
@@ -353,10 +353,12 @@ error:
 
 /*
  * Backup: verify and strip one classified sync datagram in place; IPVS
- * takes plaintext of at most @maxlen bytes. Returns the netfilter verdict.
+ * takes plaintext of at most @maxlen bytes and runs @threads sync threads.
+ * Returns the netfilter verdict.
  */
 static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
-				 const struct ipvsa_pkt *pkt, u32 maxlen)
+				 const struct ipvsa_pkt *pkt, u32 maxlen,
+				 u32 threads)
 {
 	unsigned int ulen, room, plen, front;
 	__wsum old_sum, new_sum;
@@ -379,7 +381,7 @@ static unsigned int ipvsa_rx_skb(void *rs, struct sk_buff *skb,
 	plen = ulen - sizeof(*uh);
 	front = min_t(unsigned int, plen, IPVSA_RX_CSUM_FRONT);
 	old_sum = csum_partial(uh + 1, front, 0);
-	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), plen, room, ttl, maxlen);
+	ret = ipvsa_rs_rx(rs, (u8 *)(uh + 1), plen, room, ttl, maxlen, threads);
 	if (ret < 0)
 		return NF_DROP;	/* counted by Rust */
 	if (ret == 0)
@@ -469,16 +471,26 @@ static unsigned int ipvsa_out_hook(void *priv, struct sk_buff *skb,
 	struct netns_ipvs *ipvs = net_ipvs(state->net);
 	struct ipvsa_pkt pkt;
 
-	if (!ipvs || !pn->rs || !skb->sk || !skb->sk->sk_kern_sock)
-		return NF_ACCEPT;
-	if (!ipvsa_rs_enabled(pn->rs))
+	/*
+	 * At LOCAL_OUT skb->sk may be a request or timewait mini-socket (TCP
+	 * SYN-ACKs, resets): only a full socket has sk_kern_sock.
+	 */
+	if (!ipvs || !pn->rs || !ipvsa_rs_enabled(pn->rs) || !skb->sk ||
+	    !sk_fullsock(skb->sk) || !skb->sk->sk_kern_sock)
 		return NF_ACCEPT;
 	if (ipvsa_classify(skb, state->pf, &ipvs->mcfg,
 			   READ_ONCE(ipvs->threads_mask), &pkt) != IPVSA_SYNC ||
 	    !ipvsa_own_sync_sock(skb, state->pf, &pkt))
 		return NF_ACCEPT;
-	return ipvsa_tx_skb(pn->rs, skb, &pkt, READ_ONCE(ipvs->sysctl_sync_ver),
-			    READ_ONCE(ipvs->mcfg.syncid));
+	if (ipvsa_tx_skb(pn->rs, skb, &pkt, READ_ONCE(ipvs->sysctl_sync_ver),
+			 READ_ONCE(ipvs->mcfg.syncid)) == NF_ACCEPT)
+		return NF_ACCEPT;
+	/*
+	 * Counted. Dropped quietly: with NF_DROP, IPVS's sendmsg() would fail
+	 * and IPVS log an error for every message (ip_vs_send_sync_msg()).
+	 */
+	kfree_skb_reason(skb, SKB_DROP_REASON_NETFILTER_DROP);
+	return NF_STOLEN;
 }
 
 /*
@@ -509,7 +521,8 @@ static unsigned int ipvsa_in_hook(void *priv, struct sk_buff *skb,
 	}
 	if (skb_is_gso(skb))
 		return ipvsa_rx_gso(pn->rs, skb, state);
-	return ipvsa_rx_skb(pn->rs, skb, &pkt, READ_ONCE(ipvs->bcfg.sync_maxlen));
+	return ipvsa_rx_skb(pn->rs, skb, &pkt, READ_ONCE(ipvs->bcfg.sync_maxlen),
+			    READ_ONCE(ipvs->threads_mask) + 1);
 }
 
 static const struct nf_hook_ops ipvsa_hook_ops[] = {
@@ -885,7 +898,7 @@ u64 ipvsa_bench_skb(void *rs, bool tx, const u8 *msg, u32 len,
 	t0 = ktime_get_ns();
 	if (rs)
 		verdict = tx ? ipvsa_tx_skb(rs, skb, &pkt, !msg[0], msg[1]) :
-			       ipvsa_rx_skb(rs, skb, &pkt, U16_MAX);
+			       ipvsa_rx_skb(rs, skb, &pkt, U16_MAX, 1);
 	t1 = ktime_get_ns();
 	*accepted = verdict == NF_ACCEPT;
 	kfree_skb(skb);
@@ -893,6 +906,58 @@ u64 ipvsa_bench_skb(void *rs, bool tx, const u8 *msg, u32 len,
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)
+int ipvsa_test_own_sock(u32 kind)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons(8848),
+	};
+	const struct ipvsa_test_ip4 d = {
+		.saddr = htonl(INADDR_LOOPBACK),
+		.daddr = htonl(INADDR_LOOPBACK),
+		.ttl = 255,
+		.protocol = IPPROTO_UDP,
+		.sport = htons(40000),
+		.dport = htons(8848),
+		.udp_len = sizeof(struct udphdr) + 8,
+		.udp_csum = IPVSA_TEST_CSUM_ZERO,
+	};
+	const struct ipvsa_pkt pkt = { .thoff = sizeof(struct iphdr) };
+	static const u8 msg[8] = { 0, 150, 0, 8, 0, 1, 0, 0 };
+	struct sk_buff *skb;
+	struct socket *sock;
+	int ret;
+
+	ret = kind == IPVSA_TEST_SOCK_USER ?
+		sock_create(AF_INET, SOCK_DGRAM, IPPROTO_UDP, &sock) :
+		sock_create_kern(&init_net, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &sock);
+	if (ret)
+		return ret;
+	if (kind == IPVSA_TEST_SOCK_OTHER_PORT)
+		sin.sin_port = htons(8849);
+	if (kind == IPVSA_TEST_SOCK_OTHER_GROUP)
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+	if (kind != IPVSA_TEST_SOCK_UNCONNECTED) {
+		ret = kernel_connect(sock, (struct sockaddr_unsized *)&sin,
+				     sizeof(sin), 0);
+		if (ret)
+			goto out;
+	}
+	ret = -ENOMEM;
+	skb = ipvsa_test_ip4_skb(&d, msg, sizeof(msg));
+	if (!skb)
+		goto out;
+	/* Borrowed for the check only: not charged to the socket. */
+	skb->sk = sock->sk;
+	ret = ipvsa_own_sync_sock(skb, NFPROTO_IPV4, &pkt);
+	skb->sk = NULL;
+	kfree_skb(skb);
+out:
+	sock_release(sock);
+	return ret;
+}
+
 int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 		   u8 *out, u32 out_size)
 {
@@ -917,7 +982,7 @@ int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 
 	/* Signed as IPVS configured for this message's layout and SyncID. */
 	verdict = tx ? ipvsa_tx_skb(rs, skb, &pkt, len && !msg[0], len > 1 ? msg[1] : 0) :
-		       ipvsa_rx_skb(rs, skb, &pkt, U16_MAX);
+		       ipvsa_rx_skb(rs, skb, &pkt, U16_MAX, 1);
 	if (verdict != NF_ACCEPT) {
 		ret = -EBADMSG;
 		goto out;

@@ -167,13 +167,15 @@ int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 room, u32 stream, u8 version,
 		u8 syncid, u32 max_len);
 /*
  * Backup: checks the received message buf[0..len) (TTL @ttl; IPVS accepts
- * plaintext of at most @maxlen bytes) and strips the auth header in place;
+ * plaintext of at most @maxlen bytes and runs @threads sync threads) and
+ * strips the auth header in place;
  * buf is writable for len + @room bytes (scratch for the one-update MAC if
  * @room >= IPVSA_MAC_ROOM). Returns the offset at which the plaintext
  * starts in buf (0: untouched, authentication off), or a negative errno
  * (counted; the datagram is dropped).
  */
-int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u32 room, u8 ttl, u32 maxlen);
+int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u32 room, u8 ttl, u32 maxlen,
+		u32 threads);
 /* Counts a drop the C side decided (IPVSA_CNT_*). Any context. */
 void ipvsa_rs_count(void *rs, u32 counter);
 /* Installs a key (1..IPVSA_KEY_MAX bytes) or clears it (len 0). Process context. */
@@ -478,6 +480,22 @@ bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
  */
 int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
 		   u8 *out, u32 out_size);
+
+/* KUnit only: the sockets ipvsa_test_own_sock() sends from. */
+#define IPVSA_TEST_SOCK_CONNECTED 0	/* kernel socket connected to the group and port */
+#define IPVSA_TEST_SOCK_UNCONNECTED 1	/* kernel socket, datagram addressed per message */
+#define IPVSA_TEST_SOCK_OTHER_PORT 2	/* kernel socket connected to another port */
+#define IPVSA_TEST_SOCK_OTHER_GROUP 3	/* kernel socket connected to another address */
+#define IPVSA_TEST_SOCK_USER 4		/* user socket connected to the group and port */
+
+/*
+ * KUnit only (CONFIG_KUNIT): whether the master's hook would take a
+ * datagram to the sync group and port (here 127.0.0.1:8848, which needs no
+ * route) sent on a UDP socket of @kind (IPVSA_TEST_SOCK_*) in init_net for
+ * one of IPVS's own sync sockets. Returns 1 or 0, or a negative errno if
+ * the socket could not be set up. Process context.
+ */
+int ipvsa_test_own_sock(u32 kind);
 
 /*
  * Benchmark (module parameter bench): builds the datagram ipvsa_test_skb()

@@ -21,19 +21,20 @@
 //! and the old transform is freed after a grace period, in process context.
 //! A transform's key is never changed while in use.
 //!
-//! The seed format's sequence numbers belong to a key: installing a key
-//! that differs from the last one installed opens a new sequence space
-//! (a new generation: the master counts from 1 again, the backups forget
-//! their replay state), re-installing the same key, also after clearing
-//! it, keeps the space. A replay therefore needs the very key installation
-//! it was captured under, and meets the state that accepted it.
+//! The seed format's replay state belongs to a key: installing a key that
+//! differs from the earlier ones opens a new generation (the backup
+//! forgets its replay state when the first message under it verifies);
+//! installing a key again, also after clearing it or after another key was
+//! installed by mistake and never used, keeps its generation. The master's
+//! counter runs on across keys; only a new key after it ran out starts it
+//! at 1 again.
 
 mod ext;
 
 use crate::glue::hmac::HmacMd5;
-use crate::proto::icv::{Mac, AUTH_HDR_LEN, HMAC_MD5_LEN};
+use crate::proto::icv::{Mac, AUTH_HDR_LEN};
 use crate::proto::msg::{self, DropReason};
-use crate::proto::replay::{AdvanceError, KeyedReplay, StreamId, TxSeqError};
+use crate::proto::replay::{self, AdvanceError, KeyGenerations, KeyedReplay, StreamId};
 use crate::shim;
 use core::ffi::c_void;
 use core::ptr;
@@ -44,9 +45,12 @@ use kernel::sync::{new_mutex, new_spinlock_irq, rcu, Mutex, SpinLockIrq};
 
 /// Streams (SyncIDs) a backup keeps seed-format replay state for.
 const SEED_STREAMS: usize = 16;
-/// The seed format's replay window, in 64-bit words: 1024 numbers, for
-/// messages of a master's sync threads that overtake each other.
+/// What the seed format's replay window can hold, in 64-bit words: 1023
+/// numbers below the newest, for the messages of up to 64 sync threads
+/// that overtake each other ([`replay::seed_window`]).
 const SEED_WINDOW: usize = 16;
+/// The backup's seed-format replay state.
+type SeedReplay = replay::ReplayTable<SEED_STREAMS, SEED_WINDOW, u32>;
 /// Sync threads per master (IPVS's `sync_ports` is at most 64).
 const MASTER_STREAMS: usize = shim::IPVSA_MAX_STREAMS_PER_MASTER as usize;
 /// Number of counters.
@@ -56,8 +60,13 @@ const KEY_MAX: usize = shim::IPVSA_KEY_MAX as usize;
 /// Name reported for the seed's algorithm.
 const ALG_NAME: &[u8] = b"hmac-md5-96";
 /// What a key's fingerprint is the MAC of: it tells whether a key being
-/// installed is the one installed last, without keeping the key.
+/// installed was installed before, without keeping the key.
 const FINGERPRINT_LABEL: &[u8] = b"ip_vs_sync_auth key fingerprint";
+/// Seed-format keys whose generation a namespace remembers.
+const KEY_HISTORY: usize = 8;
+/// Master: the sequence number at which the log says the key's numbers
+/// run low (a sixteenth of them left).
+const SEQ_LOW: u32 = 0xf000_0000;
 
 /// The C header declares the functions below for the C side to call; make
 /// the compiler check that our definitions have exactly the signatures
@@ -155,12 +164,20 @@ struct SeedKey {
     gen: u32,
 }
 
-/// What a namespace remembers of its seed-format keys: the fingerprint of
-/// the last key installed (kept when the key is cleared, never the key)
-/// and the generation of its sequence space (0: none yet).
+/// What a namespace remembers of its seed-format keys: the fingerprints
+/// and generations of the last ones installed (kept when the key is
+/// cleared; never the keys).
 struct KeyConfig {
-    fingerprint: Option<[u8; HMAC_MD5_LEN]>,
-    gen: u32,
+    keys: KeyGenerations<KEY_HISTORY>,
+}
+
+/// What IPVS's backup configuration says about the messages it takes.
+#[derive(Clone, Copy)]
+pub(crate) struct RxConfig {
+    /// The longest plaintext it accepts (its `sync_maxlen`).
+    pub(crate) maxlen: usize,
+    /// Its sync threads (`sync_ports`), which must match the master's.
+    pub(crate) threads: u32,
 }
 
 /// What the master's configuration says a message of its own looks like,
@@ -187,11 +204,9 @@ pub(crate) struct NetState {
     /// Backup: the seed format's replay state, per SyncID.
     #[pin]
     replay: SpinLockIrq<KeyedReplay<SEED_STREAMS, SEED_WINDOW>>,
-    /// Master: `generation << 32 | last sequence number sent`, one counter
-    /// for all sync threads ([`crate::proto::replay::next_tx_seq`]).
-    tx_seq: Atomic<u64>,
-    /// Master: the generation whose counter ran out and was logged.
-    exhausted_gen: Atomic<u32>,
+    /// Master: the last sequence number sent, one counter for all sync
+    /// threads and keys.
+    tx_seq: Atomic<u32>,
     counters: [Atomic<u64>; COUNTERS],
     /// The opt-in extended format (restart-safe sequence, key IDs).
     #[pin]
@@ -205,14 +220,12 @@ impl NetState {
             key: KeySlot::empty(),
             cfg <- new_mutex!(
                 KeyConfig {
-                    fingerprint: None,
-                    gen: 0,
+                    keys: KeyGenerations::new(),
                 },
                 "ip_vs_sync_auth_keys"
             ),
             replay <- new_spinlock_irq!(KeyedReplay::new(), "ip_vs_sync_auth_replay"),
             tx_seq: Atomic::new(0),
-            exhausted_gen: Atomic::new(0),
             counters: [const { Atomic::new(0) }; COUNTERS],
             ext <- ext::ExtState::new(),
         })
@@ -249,25 +262,25 @@ impl NetState {
         }
     }
 
-    /// Takes the master's next sequence number under the key of generation
-    /// `gen`: 1, 2, ... for all sync threads together, from 1 again under
-    /// a new key. Fails once `u32::MAX` has been used (a new key cures it)
-    /// or if the key was replaced meanwhile.
-    fn next_seq(&self, gen: u32) -> Result<u32> {
+    /// Takes the master's next sequence number: 1, 2, ... for all sync
+    /// threads together. Fails once `u32::MAX` has been used, until a new
+    /// key is installed. Says so in the kernel log once when the numbers
+    /// run low and once when they have run out.
+    fn next_seq(&self) -> Result<u32> {
         let mut cur = self.tx_seq.load(Relaxed);
         loop {
-            let next = match crate::proto::replay::next_tx_seq(cur, gen) {
-                Ok(n) => n,
-                Err(TxSeqError::OldKey) => return Err(ESTALE),
-                Err(TxSeqError::Exhausted) => {
-                    if self.exhausted_gen.xchg(gen, Relaxed) != gen {
-                        pr_err!("sync: sequence numbers of this key are used up; install a new key on every director\n");
-                    }
-                    return Err(EOVERFLOW);
-                }
+            let Some(next) = cur.checked_add(1) else {
+                return Err(EOVERFLOW);
             };
             match self.tx_seq.cmpxchg(cur, next, Relaxed) {
-                Ok(_) => return Ok(next as u32),
+                Ok(_) => {
+                    if next == SEQ_LOW {
+                        pr_warn!("sync: {} sequence numbers left under this key; install a new key on every director\n", u32::MAX - SEQ_LOW);
+                    } else if next == u32::MAX {
+                        pr_err!("sync: sequence numbers used up: the master drops its messages until a new key is installed on every director\n");
+                    }
+                    return Ok(next);
+                }
                 Err(seen) => cur = seen,
             }
         }
@@ -288,7 +301,7 @@ impl NetState {
                     return self.unkeyed(len, shim::IPVSA_CNT_TX_ERROR);
                 };
                 let res = Self::own_message(buf, len, AUTH_HDR_LEN, cfg).and_then(|()| {
-                    let seq = self.next_seq(key.gen)?;
+                    let seq = self.next_seq()?;
                     msg::tx_insert_in_place(buf, len, seq, &key.mac).map_err(|_| EINVAL)
                 });
                 if res.is_err() {
@@ -320,15 +333,18 @@ impl NetState {
     /// Backup: checks the received message `buf[..len]` and strips its
     /// auth header without moving the entries (see
     /// [`msg::strip_verified`]); bytes of `buf` after the message are
-    /// scratch for the MAC ([`msg::verify_checked_in_place`]). `maxlen` is
-    /// the longest plaintext IPVS's backup accepts (its `sync_maxlen`).
-    /// Returns the offset at which the plaintext now starts in `buf` (0:
-    /// untouched, authentication is off); any error means drop, and has
-    /// been counted.
-    fn receive(&self, buf: &mut [u8], len: usize, ttl: u8, maxlen: usize) -> Result<usize> {
+    /// scratch for the MAC ([`msg::verify_checked_in_place`]). `rx` is
+    /// what IPVS's backup configuration says: the longest plaintext it
+    /// accepts (its `sync_maxlen`) and its sync threads. Returns the offset
+    /// at which the plaintext now starts in `buf` (0: untouched,
+    /// authentication is off); any error means drop, and has been counted.
+    fn receive(&self, buf: &mut [u8], len: usize, ttl: u8, rx: &RxConfig) -> Result<usize> {
+        let maxlen = rx.maxlen;
         if self.ext.is_ext() {
             return self.receive_ext(buf, len, ttl, maxlen);
         }
+        // Messages of the master's threads may overtake each other.
+        let window = replay::seed_window(rx.threads, SeedReplay::WINDOW);
         self.key.with(|key| {
             let Some(key) = key else {
                 return self.unkeyed(0, shim::IPVSA_CNT_RX_NO_KEY);
@@ -347,7 +363,7 @@ impl NetState {
             // Then the sequence number, before any hashing.
             self.replay
                 .lock()
-                .check(key.gen, &id, seq)
+                .check(key.gen, &id, seq, window)
                 .map_err(|r| self.drop_rx(r))?;
             // Only now the ICV. A Crypto API failure also drops: fail closed.
             let Ok(Some(verified)) = msg::verify_checked_in_place(buf, &checked, &key.mac) else {
@@ -355,7 +371,7 @@ impl NetState {
             };
             // Record only verified numbers; another CPU may have accepted
             // the same one meanwhile.
-            match self.replay.lock().advance(key.gen, &id, seq) {
+            match self.replay.lock().advance(key.gen, &id, seq, window) {
                 Ok(()) => {}
                 Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
                 Err(AdvanceError::Full) => {
@@ -371,11 +387,13 @@ impl NetState {
 
     /// Installs `key`, or clears the key if it is empty. Process context.
     ///
-    /// A key other than the last one installed opens a new generation: the
-    /// master's counter and the backup's replay state start afresh (in
-    /// the hooks, atomically with the first message under the new key).
-    /// The last key again, installed or cleared meanwhile, keeps its
-    /// generation: nothing is reset, so no captured message becomes new.
+    /// A key that differs from the earlier ones opens a new generation: the
+    /// backup's replay state starts afresh (in the hook, atomically with
+    /// the first message the new key verifies). A key installed again
+    /// (also after clearing it, or after another key that never verified a
+    /// message) keeps its generation: nothing is reset, so no recorded
+    /// message becomes new. The master's counter runs on across keys; a
+    /// new key after it ran out starts it at 1.
     fn set_key(&self, key: &[u8]) -> Result {
         if key.len() > KEY_MAX {
             return Err(EINVAL);
@@ -390,16 +408,17 @@ impl NetState {
         // Allocated before anything changes, so a failure changes nothing.
         let mut new = KBox::new(SeedKey { mac, gen: 0 }, GFP_KERNEL)?;
         let mut cfg = self.cfg.lock();
-        if cfg.fingerprint == Some(fingerprint) {
-            if self.key.with(|k| k.map(|k| k.gen)) == Some(cfg.gen) {
-                // The same key is installed: nothing to do.
-                return Ok(());
-            }
-        } else {
-            cfg.gen = cfg.gen.checked_add(1).ok_or(EOVERFLOW)?;
-            cfg.fingerprint = Some(fingerprint);
+        let owner = self.replay.lock().gen();
+        let (gen, fresh) = cfg.keys.install(fingerprint, owner).ok_or(EOVERFLOW)?;
+        if self.key.with(|k| k.map(|k| k.gen)) == Some(gen) {
+            // This key is installed: nothing to do.
+            return Ok(());
         }
-        new.gen = cfg.gen;
+        if fresh && self.tx_seq.load(Relaxed) == u32::MAX {
+            // Nothing can take a number now: no race with the hooks.
+            self.tx_seq.store(0, Relaxed);
+        }
+        new.gen = gen;
         self.key.replace(Some(new));
         Ok(())
     }
@@ -530,7 +549,8 @@ unsafe extern "C" fn ipvsa_rs_tx(
 }
 
 /// Backup: checks and strips the message in `buf[..len]`; `room` bytes
-/// after it are scratch; `maxlen` is IPVS's backup `sync_maxlen`. Returns
+/// after it are scratch; `maxlen` and `threads` are IPVS's backup
+/// `sync_maxlen` and `sync_ports`. Returns
 /// the offset of the plaintext in `buf` (0: untouched), or a negative
 /// errno (drop).
 ///
@@ -546,6 +566,7 @@ unsafe extern "C" fn ipvsa_rs_rx(
     room: u32,
     ttl: u8,
     maxlen: u32,
+    threads: u32,
 ) -> c_int {
     // SAFETY: The caller passes a live state.
     let st = unsafe { state(rs) };
@@ -557,7 +578,11 @@ unsafe extern "C" fn ipvsa_rs_rx(
     // SAFETY: The caller guarantees `buf` is valid and exclusive for `cap`
     // bytes for the duration of the call.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
-    match st.receive(buf, len, ttl, maxlen as usize) {
+    let rx = RxConfig {
+        maxlen: maxlen as usize,
+        threads,
+    };
+    match st.receive(buf, len, ttl, &rx) {
         Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
         Err(e) => e.to_errno(),
     }
@@ -713,9 +738,12 @@ const TX_V1_150: TxConfig = TxConfig {
     max_len: 65535 - 28,
 };
 
-/// IPVS's largest backup `sync_maxlen`: nothing the tests send is too
-/// long for it.
-const RX_MAXLEN: usize = 65535 - 28;
+/// A backup with IPVS's largest `sync_maxlen` (nothing the tests send is
+/// too long for it) and one sync thread.
+const RX_ANY: RxConfig = RxConfig {
+    maxlen: 65535 - 28,
+    threads: 1,
+};
 
 /// A MAC that costs nothing, for timing the code around the MAC.
 struct FreeMac;
@@ -893,7 +921,7 @@ pub(crate) fn bench(iters: u32) -> Result {
         };
         let mut verify_op = || {
             let m = next_in_ring(&mut i_verify)?;
-            let off = st.receive(msg_in_frame(&mut fr_verify, m)?, wire_len, 255, RX_MAXLEN)?;
+            let off = st.receive(msg_in_frame(&mut fr_verify, m)?, wire_len, 255, &RX_ANY)?;
             fr_verify.copy_within(..HDRS, off);
             Ok(())
         };
@@ -994,7 +1022,7 @@ pub(crate) fn bench(iters: u32) -> Result {
         // the loops do not use), a counter, the format check.
         let slot = per_op(iters, || st.key.with(|k| k.map(|_| ()).ok_or(EINVAL)))?;
         let gen = st.key.with(|k| k.map_or(0, |k| k.gen));
-        let seq = per_op(iters, || st.next_seq(gen).map(|_| ()))?;
+        let seq = per_op(iters, || st.next_seq().map(|_| ()))?;
         // The replay window alone: check and advance of the next number on
         // a stream the loops do not use (the lock is measured above).
         let mut next = 0u32;
@@ -1002,8 +1030,8 @@ pub(crate) fn bench(iters: u32) -> Result {
         let window = per_op(iters, || {
             next = next.wrapping_add(1);
             let mut r = st.replay.lock();
-            r.check(gen, &window_id, next).map_err(|_| EINVAL)?;
-            r.advance(gen, &window_id, next).map_err(|_| EINVAL)
+            r.check(gen, &window_id, next, 0).map_err(|_| EINVAL)?;
+            r.advance(gen, &window_id, next, 0).map_err(|_| EINVAL)
         })?;
         let counter = per_op(iters, || {
             st.count(shim::IPVSA_CNT_TX_SIGNED);
@@ -1074,18 +1102,18 @@ pub(crate) fn bench(iters: u32) -> Result {
     st.replay.lock().clear();
     st.transmit(&mut msg, 44, 1, &TX_V1_150)?;
     let signed = msg;
-    st.receive(&mut msg, 60, 255, RX_MAXLEN)?;
+    st.receive(&mut msg, 60, 255, &RX_ANY)?;
     let calls_before = st.hmacs();
     let ttl = per_op(iters, || {
         msg.copy_from_slice(&signed);
-        match st.receive(&mut msg, 60, 254, RX_MAXLEN) {
+        match st.receive(&mut msg, 60, 254, &RX_ANY) {
             Err(_) => Ok(()),
             Ok(_) => Err(EINVAL),
         }
     })?;
     let stale = per_op(iters, || {
         msg.copy_from_slice(&signed);
-        match st.receive(&mut msg, 60, 255, RX_MAXLEN) {
+        match st.receive(&mut msg, 60, 255, &RX_ANY) {
             Err(_) => Ok(()),
             Ok(_) => Err(EINVAL),
         }
@@ -1133,7 +1161,7 @@ mod tests {
     fn master_before(v: &crate::proto::vectors::SyncVector) -> Result<Pin<KBox<NetState>>> {
         let st = keyed(v.key)?;
         for _ in 1..v.seq {
-            st.next_seq(gen(&st))?;
+            st.next_seq()?;
         }
         Ok(st)
     }
@@ -1168,10 +1196,15 @@ mod tests {
     /// Copies `msg` into a buffer with room after it (the one-update
     /// MAC) and runs the backup path on it.
     fn receive(st: &NetState, msg: &[u8], ttl: u8) -> Result<usize> {
+        receive_threads(st, msg, ttl, 1)
+    }
+
+    /// [`receive`] on a backup with `threads` sync threads.
+    fn receive_threads(st: &NetState, msg: &[u8], ttl: u8, threads: u32) -> Result<usize> {
         let mut buf = [0u8; 160];
         let dst = buf.get_mut(..msg.len()).ok_or(EINVAL)?;
         dst.copy_from_slice(msg);
-        st.receive(&mut buf, msg.len(), ttl, RX_MAXLEN)
+        st.receive(&mut buf, msg.len(), ttl, &RxConfig { threads, ..RX_ANY })
     }
 
     /// Signs `plain` on `st` as sync thread `thread`, with `extra` bytes
@@ -1223,7 +1256,7 @@ mod tests {
             let dst = buf.get_mut(..v.auth.len()).ok_or(EINVAL)?;
             dst.copy_from_slice(v.auth);
             // Exactly the message: the three-update MAC.
-            let off = st.receive(dst, v.auth.len(), 255, RX_MAXLEN)?;
+            let off = st.receive(dst, v.auth.len(), 255, &RX_ANY)?;
             assert_eq!(off, 16);
             assert_eq!(buf.get(off..v.auth.len()), Some(v.plain));
             assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
@@ -1269,14 +1302,22 @@ mod tests {
         dst.copy_from_slice(v.auth);
         // IPVS's backup takes at most one byte less than the plaintext.
         let calls = st.hmacs();
-        let r = st.receive(dst, v.auth.len(), 255, v.plain.len() - 1);
+        let short = RxConfig {
+            maxlen: v.plain.len() - 1,
+            ..RX_ANY
+        };
+        let r = st.receive(dst, v.auth.len(), 255, &short);
         assert!(r.is_err());
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_MALFORMED), 1);
         assert_eq!(st.hmacs(), calls);
         // Exactly the plaintext's length is fine.
         let dst = buf.get_mut(..v.auth.len()).ok_or(EINVAL)?;
         dst.copy_from_slice(v.auth);
-        assert_eq!(st.receive(dst, v.auth.len(), 255, v.plain.len())?, 16);
+        let exact = RxConfig {
+            maxlen: v.plain.len(),
+            ..RX_ANY
+        };
+        assert_eq!(st.receive(dst, v.auth.len(), 255, &exact)?, 16);
         Ok(())
     }
 
@@ -1294,16 +1335,16 @@ mod tests {
         Ok(())
     }
 
-    /// Re-installing the key (as `ipvsa --start-daemon ... --icv-key` and
+    /// Re-installing the key (as `ipvsadm --start-daemon ... --icv-key` and
     /// keepalived's restarts do), also after clearing it, changes nothing:
-    /// no captured message becomes new, the master's numbers go on.
+    /// no recorded message becomes new, the master's numbers go on.
     #[test]
     fn same_key_again_keeps_the_sequence_space() -> Result {
         let v = &SYNC_VECTORS[0];
         let st = keyed(v.key)?;
         assert!(receive(&st, v.auth, 255).is_ok());
         let g = gen(&st);
-        let sent = st.next_seq(g)?;
+        let sent = st.next_seq()?;
         for _ in 0..2 {
             st.set_key(v.key)?;
             assert_eq!(gen(&st), g);
@@ -1315,27 +1356,50 @@ mod tests {
         }
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_REPLAY), 4);
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
-        assert_eq!(st.next_seq(gen(&st))?, sent + 1);
+        assert_eq!(st.next_seq()?, sent + 1);
         Ok(())
     }
 
-    /// A different key opens a new sequence space on both sides: the
-    /// master counts from 1 again (curing an exhausted counter) and the
-    /// backup accepts it; messages of the old key no longer verify.
+    /// A wrong key installed by mistake and replaced by the right one
+    /// before it verified anything leaves nothing behind: what the right
+    /// key accepted stays a replay.
+    #[test]
+    fn a_key_installed_by_mistake_resets_nothing() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let st = keyed(v.key)?;
+        assert!(receive(&st, v.auth, 255).is_ok());
+        let g = gen(&st);
+        st.set_key(b"a typo")?;
+        assert_ne!(gen(&st), g);
+        // Forged traffic under the typo verifies nothing.
+        assert!(receive(&st, v.auth, 255).is_err());
+        st.set_key(v.key)?;
+        assert_eq!(gen(&st), g);
+        assert!(receive(&st, v.auth, 255).is_err());
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_REPLAY), 1);
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
+        Ok(())
+    }
+
+    /// A different key opens a new sequence space on the backup, whose
+    /// first verified message empties the old key's state; the master's
+    /// counter runs on, unless it ran out, which the new key cures.
     #[test]
     fn new_key_opens_a_new_sequence_space() -> Result {
         let v = &SYNC_VECTORS[0];
         let st = keyed(b"first key")?;
         let g1 = gen(&st);
-        st.tx_seq
-            .store((u64::from(g1) << 32) | u64::from(u32::MAX), Relaxed);
-        assert_eq!(st.next_seq(g1), Err(EOVERFLOW));
+        assert_eq!(st.next_seq()?, 1);
+        st.tx_seq.store(u32::MAX, Relaxed);
+        assert_eq!(st.next_seq(), Err(EOVERFLOW));
         st.set_key(v.key)?;
-        let g2 = gen(&st);
-        assert!(g2 > g1);
-        assert_eq!(st.next_seq(g2)?, 1);
-        // A message numbered under the old key is refused by the master.
-        assert_eq!(st.next_seq(g1), Err(ESTALE));
+        assert!(gen(&st) > g1);
+        assert_eq!(st.next_seq()?, 1);
+        assert_eq!(st.next_seq()?, 2);
+        // Not exhausted: a further key keeps the count going.
+        st.set_key(b"third key")?;
+        assert_eq!(st.next_seq()?, 3);
+        st.set_key(v.key)?;
         assert!(receive(&st, v.auth, 255).is_ok());
         assert_eq!(last(&st, v.plain.get(1).copied().unwrap_or(0)), Some(v.seq));
         Ok(())
@@ -1368,13 +1432,13 @@ mod tests {
         Ok(())
     }
 
-    /// One counter for all of a master's threads; the backup takes their
-    /// messages in any order within its window, each once.
+    /// One counter for all of a master's threads; a backup with as many
+    /// threads takes their messages in any order within its window, each
+    /// once. With one thread it takes them only in order, as the seed says.
     #[test]
     fn threads_share_one_counter_and_may_overtake() -> Result {
         let v = &SYNC_VECTORS[0];
         let master = keyed(v.key)?;
-        let backup = keyed(v.key)?;
         let mut signed = KVec::new();
         for i in 0..8usize {
             let (m, n) = sign_on(&master, v.plain, i % 4)?;
@@ -1382,15 +1446,25 @@ mod tests {
             signed.push((m, n), GFP_KERNEL)?;
         }
         // Delivered 8, 1, 7, 2, 6, 3, 5, 4: all accepted, then all replays.
-        for i in [7usize, 0, 6, 1, 5, 2, 4, 3] {
+        let order = [7usize, 0, 6, 1, 5, 2, 4, 3];
+        let backup = keyed(v.key)?;
+        for i in order {
             let (m, n) = signed.get(i).ok_or(EINVAL)?;
-            assert!(receive(&backup, m.get(..*n).ok_or(EINVAL)?, 255).is_ok());
+            assert!(receive_threads(&backup, m.get(..*n).ok_or(EINVAL)?, 255, 4).is_ok());
         }
         for (m, n) in &signed {
-            assert!(receive(&backup, m.get(..*n).ok_or(EINVAL)?, 255).is_err());
+            assert!(receive_threads(&backup, m.get(..*n).ok_or(EINVAL)?, 255, 4).is_err());
         }
         assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_ACCEPTED), 8);
         assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_REPLAY), 8);
+        // One thread: after 8, nothing older passes.
+        let strict = keyed(v.key)?;
+        for i in order {
+            let (m, n) = signed.get(i).ok_or(EINVAL)?;
+            let r = receive(&strict, m.get(..*n).ok_or(EINVAL)?, 255);
+            assert_eq!(r.is_ok(), i == 7);
+        }
+        assert_eq!(counter(&strict, shim::IPVSA_CNT_RX_REPLAY), 7);
         Ok(())
     }
 
@@ -1427,6 +1501,61 @@ mod tests {
         assert_eq!(counter(&st, shim::IPVSA_CNT_TX_SIGNED), 0);
         let (m, _) = sign_on(&st, v.plain, 0)?;
         assert_eq!(m.get(8..12), Some(&1u32.to_be_bytes()[..]));
+        Ok(())
+    }
+
+    /// Results of [`ipvsa_test_own_sock`] for each socket kind, from a
+    /// workqueue worker (a kernel thread, as IPVS's sync threads are).
+    struct OwnSock {
+        results: [Atomic<i32>; 5],
+        done: Atomic<i32>,
+    }
+
+    /// Runs `shim::ipvsa_test_own_sock(kind)`.
+    fn own_sock(kind: u32) -> c_int {
+        // SAFETY: `ipvsa_test_own_sock()` only needs process context, which
+        // KUnit cases and workqueue workers have.
+        unsafe { shim::ipvsa_test_own_sock(kind) }
+    }
+
+    /// The master signs datagrams of IPVS's own sync sockets only: a kernel
+    /// socket connected to the group and port, sending from a kernel
+    /// thread. Not an unconnected kernel socket (as rxrpc's), nor one
+    /// connected elsewhere, nor a user socket. (KUnit cases run in kernel
+    /// threads too, so the kernel-thread condition is not tried here.)
+    #[test]
+    fn master_signs_only_ipvs_sync_sockets() -> Result {
+        use kernel::sync::atomic::Release;
+        use kernel::sync::Arc;
+        use kernel::workqueue::system_unbound;
+
+        let kinds = [
+            (shim::IPVSA_TEST_SOCK_CONNECTED, 1),
+            (shim::IPVSA_TEST_SOCK_UNCONNECTED, 0),
+            (shim::IPVSA_TEST_SOCK_OTHER_PORT, 0),
+            (shim::IPVSA_TEST_SOCK_OTHER_GROUP, 0),
+            (shim::IPVSA_TEST_SOCK_USER, 0),
+        ];
+        let r = Arc::new(
+            OwnSock {
+                results: [const { Atomic::new(-1) }; 5],
+                done: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let w = r.clone();
+        system_unbound()
+            .try_spawn(GFP_KERNEL, move || {
+                for (slot, (kind, _)) in w.results.iter().zip(kinds) {
+                    slot.store(own_sock(kind), Release);
+                }
+                w.done.store(1, Release);
+            })
+            .map_err(|_| ENOMEM)?;
+        assert!(wait_until(10_000, || r.done.load(Acquire) == 1));
+        for (slot, (_, want)) in r.results.iter().zip(kinds) {
+            assert_eq!(slot.load(Acquire), want);
+        }
         Ok(())
     }
 
@@ -1593,7 +1722,13 @@ mod tests {
                         let i = (k * (2 * w as usize + 1)) % RACE_MSGS;
                         let Some(m) = r.msgs.get(i) else { continue };
                         let mut buf = *m;
-                        if r.backup.receive(&mut buf, m.len(), 255, RX_MAXLEN).is_ok() {
+                        // A backup of 64 threads: its window spans every
+                        // message, so each arrives in time.
+                        let rx = RxConfig {
+                            threads: 64,
+                            ..RX_ANY
+                        };
+                        if r.backup.receive(&mut buf, m.len(), 255, &rx).is_ok() {
                             if let Some(a) = r.accepted.get(i) {
                                 a.add(1, Relaxed);
                             }
@@ -1693,7 +1828,7 @@ mod tests {
         let mut buf = [0u8; 128];
         let dst = buf.get_mut(..n1).ok_or(EINVAL)?;
         dst.copy_from_slice(m1);
-        let off = backup.receive(dst, n1, 255, RX_MAXLEN)?;
+        let off = backup.receive(dst, n1, 255, &RX_ANY)?;
         assert_eq!(off, 24);
         assert_eq!(buf.get(off..n1), Some(plain));
         // The master restarts: a fresh state, same key, nothing remembered.

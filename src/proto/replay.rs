@@ -12,17 +12,23 @@
 //! nor advance them.
 //!
 //! Per stream the table keeps the highest sequence number accepted and,
-//! below it, a window of `64 * W` numbers with one bit each (RFC 4303
-//! Appendix A): a number above the highest is new; one inside the window is
+//! below it, up to `64 * W` numbers with one bit each (RFC 4303 Appendix
+//! A). A caller says how far below the highest a number may be
+//! (`window`): a number above the highest is new; one within the window is
 //! new if its bit is clear; anything older is a replay. Every number is
-//! accepted at most once. The seed format's master numbers all its sync
-//! threads' messages from one counter ("the syncd maintains a local
-//! sequence counter"), so messages of different threads may arrive out of
-//! order; the window absorbs that.
+//! accepted at most once. With a window of 0 only numbers above the
+//! highest pass, as the seed specifies. The seed format's master numbers
+//! all its sync threads' messages from one counter ("the syncd maintains a
+//! local sequence counter"), so with several threads their messages may
+//! overtake each other: the backup gives [`seed_window`] numbers per
+//! thread. A window also lets a message that an attacker held back arrive
+//! late, as long as it is within the window: that is why it is no larger.
 //!
-//! The seed format's state belongs to a key ([`KeyedReplay`]): installing a
-//! different key starts a new sequence space on the master and the
-//! backups, re-installing the same key keeps it.
+//! The seed format's state belongs to a key ([`KeyedReplay`],
+//! [`KeyGenerations`]): installing a key that differs from the previous
+//! ones starts a new generation, whose first message empties the backup's
+//! table; installing a key again keeps its generation unless another key
+//! has used the table since.
 //!
 //! The table has a fixed capacity and never allocates. New streams never
 //! evict known ones: when the table is full, messages of new streams are
@@ -150,11 +156,11 @@ impl<S: Seq, const W: usize> Slot<S, W> {
         }
     }
 
-    /// Whether `seq` may be accepted.
-    fn fresh(&self, seq: S) -> bool {
+    /// Whether `seq` may be accepted, at most `window` below the top.
+    fn fresh(&self, seq: S, window: u64) -> bool {
         match self.offset(seq) {
             None => true,
-            Some(d) => !self.is_seen(d),
+            Some(d) => d <= window && !self.is_seen(d),
         }
     }
 
@@ -228,8 +234,9 @@ impl<const N: usize, const W: usize, S: Seq> Default for ReplayTable<N, W, S> {
 }
 
 impl<const N: usize, const W: usize, S: Seq> ReplayTable<N, W, S> {
-    /// Numbers below the highest accepted one that the window remembers.
-    pub const WINDOW: u64 = 64 * W as u64;
+    /// The widest window: numbers below the highest accepted one that the
+    /// table remembers.
+    pub const WINDOW: u64 = 64 * W as u64 - 1;
 
     /// An empty table.
     pub const fn new() -> Self {
@@ -254,18 +261,20 @@ impl<const N: usize, const W: usize, S: Seq> ReplayTable<N, W, S> {
         self.find(id).map(|s| s.top)
     }
 
-    /// Checks `seq` of stream `id`, before the ICV is verified.
+    /// Checks `seq` of stream `id`, before the ICV is verified; `window`
+    /// (at most [`Self::WINDOW`]) is how far below the highest number
+    /// accepted a new one may be.
     ///
     /// Returns [`DropReason::Replay`] if `seq` is 0 (masters start at 1),
     /// was accepted before, or is older than the window. A new stream
     /// passes (whether there is room for it is only known, and only
     /// matters, at [`Self::advance`]).
-    pub fn check(&self, id: &StreamId, seq: S) -> Result<(), DropReason> {
+    pub fn check(&self, id: &StreamId, seq: S, window: u64) -> Result<(), DropReason> {
         if seq == S::ZERO {
             return Err(DropReason::Replay);
         }
         match self.find(id) {
-            Some(slot) if !slot.fresh(seq) => Err(DropReason::Replay),
+            Some(slot) if !slot.fresh(seq, window) => Err(DropReason::Replay),
             _ => Ok(()),
         }
     }
@@ -277,14 +286,14 @@ impl<const N: usize, const W: usize, S: Seq> ReplayTable<N, W, S> {
     /// accepted it meanwhile ([`AdvanceError::Stale`]), and adds the stream
     /// if it is new, unless the table is full ([`AdvanceError::Full`]). On
     /// error the table is unchanged.
-    pub fn advance(&mut self, id: &StreamId, seq: S) -> Result<(), AdvanceError> {
+    pub fn advance(&mut self, id: &StreamId, seq: S, window: u64) -> Result<(), AdvanceError> {
         if seq == S::ZERO {
             return Err(AdvanceError::Stale);
         }
         let len = self.len;
         let used = self.slots.get_mut(..len).unwrap_or(&mut []);
         if let Some(slot) = used.iter_mut().find(|s| s.id == *id) {
-            if !slot.fresh(seq) {
+            if !slot.fresh(seq, window) {
                 return Err(AdvanceError::Stale);
             }
             slot.record(seq);
@@ -355,9 +364,9 @@ impl<const N: usize, const W: usize> KeyedReplay<N, W> {
 
     /// [`ReplayTable::check`] for a message verified with the key of
     /// generation `gen`: a newer generation's table is empty.
-    pub fn check(&self, gen: u32, id: &StreamId, seq: u32) -> Result<(), DropReason> {
+    pub fn check(&self, gen: u32, id: &StreamId, seq: u32, window: u64) -> Result<(), DropReason> {
         if gen == self.gen {
-            self.table.check(id, seq)
+            self.table.check(id, seq, window)
         } else if gen > self.gen {
             // The new generation's table is empty: only 0 is refused.
             if seq == 0 {
@@ -373,7 +382,13 @@ impl<const N: usize, const W: usize> KeyedReplay<N, W> {
     /// [`ReplayTable::advance`] for generation `gen`: the first message of
     /// a newer generation starts it with an empty table; an older
     /// generation is [`AdvanceError::Stale`].
-    pub fn advance(&mut self, gen: u32, id: &StreamId, seq: u32) -> Result<(), AdvanceError> {
+    pub fn advance(
+        &mut self,
+        gen: u32,
+        id: &StreamId,
+        seq: u32,
+        window: u64,
+    ) -> Result<(), AdvanceError> {
         if gen < self.gen {
             return Err(AdvanceError::Stale);
         }
@@ -385,7 +400,7 @@ impl<const N: usize, const W: usize> KeyedReplay<N, W> {
             self.table.clear();
             self.gen = gen;
         }
-        self.table.advance(id, seq)
+        self.table.advance(id, seq, window)
     }
 
     /// Forgets the current generation's streams (the benchmark replays
@@ -415,39 +430,88 @@ impl<const N: usize, const W: usize> KeyedReplay<N, W> {
     }
 }
 
-/// Why a master cannot number a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxSeqError {
-    /// The key the message would be signed with was replaced meanwhile.
-    OldKey,
-    /// The counter reached `u32::MAX` under this key: install a new key.
-    Exhausted,
+/// Numbers a message of a seed-format master's thread may be behind the
+/// newest one accepted, per other thread (see [`seed_window`]).
+pub const REORDER_PER_THREAD: u64 = 32;
+
+/// How far below the highest number accepted a seed-format backup with
+/// `threads` sync threads (IPVS's `sync_ports`, which must match the
+/// master's) accepts a number: 0 for one thread (strictly increasing, as
+/// the seed specifies), [`REORDER_PER_THREAD`] more for each further
+/// thread, at most `max`.
+pub fn seed_window(threads: u32, max: u64) -> u64 {
+    (u64::from(threads.saturating_sub(1)) * REORDER_PER_THREAD).min(max)
 }
 
-/// The seed-format master's counter: one per namespace, for all sync
-/// threads, packed as `generation << 32 | last number sent` so that one
-/// atomic compare-and-exchange both numbers a message and switches to a
-/// new key's sequence space.
-///
-/// Given the packed value `cur` and the generation `gen` of the key the
-/// message is signed with, returns the new packed value (whose low half is
-/// the message's number): the next number of the same generation, 1 for
-/// a newer generation.
-pub const fn next_tx_seq(cur: u64, gen: u32) -> Result<u64, TxSeqError> {
-    let cur_gen = (cur >> 32) as u32;
-    let last = cur as u32;
-    if gen < cur_gen {
-        return Err(TxSeqError::OldKey);
+/// A key's fingerprint: tells keys apart without keeping them.
+pub type Fingerprint = [u8; 16];
+
+/// The generations of the seed-format keys a namespace installed last,
+/// newest first, so that installing a key again keeps its sequence space
+/// unless another key has used the backup's table since (a key installed
+/// by mistake and replaced before it verified anything leaves nothing
+/// behind).
+#[derive(Debug, Clone)]
+pub struct KeyGenerations<const N: usize> {
+    /// `keys[..len]`: fingerprint and generation, newest first.
+    keys: [(Fingerprint, u32); N],
+    len: usize,
+    /// The last generation handed out (0: none yet).
+    last: u32,
+}
+
+impl<const N: usize> Default for KeyGenerations<N> {
+    fn default() -> Self {
+        Self::new()
     }
-    let next = if gen > cur_gen {
-        1
-    } else {
-        match last.checked_add(1) {
-            Some(n) => n,
-            None => return Err(TxSeqError::Exhausted),
+}
+
+impl<const N: usize> KeyGenerations<N> {
+    /// No key installed yet.
+    pub const fn new() -> Self {
+        KeyGenerations {
+            keys: [([0; 16], 0); N],
+            len: 0,
+            last: 0,
         }
-    };
-    Ok(((gen as u64) << 32) | next as u64)
+    }
+
+    /// The generation of key `fp` being installed, given `owner`, the
+    /// generation the backup's table belongs to ([`KeyedReplay::gen`]):
+    /// the key's earlier generation if no newer generation has used the
+    /// table since, else a new one. Records `fp` as the newest key.
+    /// Returns the generation and whether it is new; `None` once 2^32 - 1
+    /// generations have been handed out.
+    pub fn install(&mut self, fp: Fingerprint, owner: u32) -> Option<(u32, bool)> {
+        let known = self
+            .keys
+            .get(..self.len)
+            .and_then(|k| k.iter().position(|(f, _)| *f == fp));
+        let (gen, new) = match known.and_then(|i| self.keys.get(i)) {
+            Some(&(_, g)) if owner <= g => (g, false),
+            _ => {
+                self.last = self.last.checked_add(1)?;
+                (self.last, true)
+            }
+        };
+        // Move (or insert) the key to the front; the oldest falls off.
+        let from = known.unwrap_or(self.len.min(N.saturating_sub(1)));
+        if let Some(window) = self.keys.get_mut(..=from) {
+            window.rotate_right(1);
+            if let Some(first) = window.first_mut() {
+                *first = (fp, gen);
+            }
+        }
+        if known.is_none() && self.len < N {
+            self.len += 1;
+        }
+        Some((gen, new))
+    }
+
+    /// The generation of the newest key, if any.
+    pub fn newest(&self) -> Option<u32> {
+        self.keys.get(..self.len)?.first().map(|&(_, g)| g)
+    }
 }
 
 #[cfg(test)]
@@ -458,6 +522,8 @@ mod tests {
     use std::vec::Vec;
 
     const A: StreamId = StreamId::seed(150);
+    /// A window as large as the table remembers.
+    const ALL: u64 = u64::MAX;
     /// The seed format's shape: a window of 1024.
     type Seed = ReplayTable<4, 16, u32>;
 
@@ -474,10 +540,10 @@ mod tests {
         assert!(TABLE.is_empty());
         assert_eq!(TABLE.len(), 0);
         assert_eq!(TABLE.capacity(), 4);
-        assert_eq!(TABLE.check(&A, 1), Ok(()));
+        assert_eq!(TABLE.check(&A, 1, ALL), Ok(()));
         let d: ReplayTable<4, 1> = ReplayTable::default();
         assert!(d.is_empty());
-        assert_eq!(Seed::WINDOW, 1024);
+        assert_eq!(Seed::WINDOW, 1023);
     }
 
     #[test]
@@ -490,34 +556,34 @@ mod tests {
             order.push(1 + i);
         }
         for &s in &order {
-            assert_eq!(t.check(&A, s), Ok(()), "seq {s}");
-            assert_eq!(t.advance(&A, s), Ok(()), "seq {s}");
+            assert_eq!(t.check(&A, s, ALL), Ok(()), "seq {s}");
+            assert_eq!(t.advance(&A, s, ALL), Ok(()), "seq {s}");
         }
         for s in 0..=20 {
-            assert_eq!(t.check(&A, s), Err(DropReason::Replay), "seq {s}");
-            assert_eq!(t.advance(&A, s), Err(AdvanceError::Stale), "seq {s}");
+            assert_eq!(t.check(&A, s, ALL), Err(DropReason::Replay), "seq {s}");
+            assert_eq!(t.advance(&A, s, ALL), Err(AdvanceError::Stale), "seq {s}");
         }
         assert_eq!(t.last(&A), Some(20));
-        assert_eq!(t.check(&A, 21), Ok(()));
+        assert_eq!(t.check(&A, 21, ALL), Ok(()));
         assert_eq!(t.len(), 1);
     }
 
     #[test]
     fn older_than_the_window_is_a_replay() {
         let mut t = Seed::new();
-        t.advance(&A, 5000).unwrap();
+        t.advance(&A, 5000, ALL).unwrap();
         // 5000 - 1023 is the oldest number the window remembers.
-        assert_eq!(t.check(&A, 5000 - 1023), Ok(()));
-        assert_eq!(t.check(&A, 5000 - 1024), Err(DropReason::Replay));
-        assert_eq!(t.advance(&A, 5000 - 1024), Err(AdvanceError::Stale));
-        t.advance(&A, 5000 - 1023).unwrap();
-        assert_eq!(t.check(&A, 5000 - 1023), Err(DropReason::Replay));
+        assert_eq!(t.check(&A, 5000 - 1023, ALL), Ok(()));
+        assert_eq!(t.check(&A, 5000 - 1024, ALL), Err(DropReason::Replay));
+        assert_eq!(t.advance(&A, 5000 - 1024, ALL), Err(AdvanceError::Stale));
+        t.advance(&A, 5000 - 1023, ALL).unwrap();
+        assert_eq!(t.check(&A, 5000 - 1023, ALL), Err(DropReason::Replay));
         // A jump forward by more than the window forgets the bits but not
         // the order: everything at or below the old top is too old now.
-        t.advance(&A, 10_000).unwrap();
-        assert_eq!(t.check(&A, 5000), Err(DropReason::Replay));
-        assert_eq!(t.check(&A, 9999), Ok(()));
-        assert_eq!(t.check(&A, 10_000 - 1023), Ok(()));
+        t.advance(&A, 10_000, ALL).unwrap();
+        assert_eq!(t.check(&A, 5000, ALL), Err(DropReason::Replay));
+        assert_eq!(t.check(&A, 9999, ALL), Ok(()));
+        assert_eq!(t.check(&A, 10_000 - 1023, ALL), Ok(()));
     }
 
     #[test]
@@ -529,7 +595,7 @@ mod tests {
             let mut accepted = BTreeSet::new();
             let mut s = 1u32;
             for _ in 0..20 {
-                t.advance(&A, s).unwrap();
+                t.advance(&A, s, ALL).unwrap();
                 accepted.insert(s);
                 s += step;
             }
@@ -542,7 +608,7 @@ mod tests {
                     Err(DropReason::Replay)
                 };
                 assert_eq!(
-                    t.check(&A, probe),
+                    t.check(&A, probe, ALL),
                     want,
                     "step {step} probe {probe} top {top}"
                 );
@@ -553,19 +619,19 @@ mod tests {
     #[test]
     fn seq_zero_is_never_valid() {
         let mut t = Seed::new();
-        assert_eq!(t.check(&A, 0), Err(DropReason::Replay));
-        assert_eq!(t.advance(&A, 0), Err(AdvanceError::Stale));
+        assert_eq!(t.check(&A, 0, ALL), Err(DropReason::Replay));
+        assert_eq!(t.advance(&A, 0, ALL), Err(AdvanceError::Stale));
         assert!(t.is_empty());
     }
 
     #[test]
     fn u32_has_no_wrap_around() {
         let mut t = Seed::new();
-        t.advance(&A, u32::MAX).unwrap();
-        assert_eq!(t.check(&A, 0), Err(DropReason::Replay));
-        assert_eq!(t.check(&A, 1), Err(DropReason::Replay));
-        assert_eq!(t.check(&A, u32::MAX), Err(DropReason::Replay));
-        assert_eq!(t.check(&A, u32::MAX - 1), Ok(()));
+        t.advance(&A, u32::MAX, ALL).unwrap();
+        assert_eq!(t.check(&A, 0, ALL), Err(DropReason::Replay));
+        assert_eq!(t.check(&A, 1, ALL), Err(DropReason::Replay));
+        assert_eq!(t.check(&A, u32::MAX, ALL), Err(DropReason::Replay));
+        assert_eq!(t.check(&A, u32::MAX - 1, ALL), Ok(()));
     }
 
     /// The extended format's table orders in serial arithmetic: across the
@@ -573,17 +639,17 @@ mod tests {
     #[test]
     fn u64_table_uses_serial_order() {
         let mut t: ReplayTable<2, 1, u64> = ReplayTable::new();
-        t.advance(&A, u64::MAX - 1).unwrap();
-        assert_eq!(t.check(&A, 5), Ok(()));
-        t.advance(&A, 5).unwrap();
-        assert_eq!(t.check(&A, u64::MAX), Ok(()), "in the window, unseen");
-        assert_eq!(t.advance(&A, u64::MAX - 1), Err(AdvanceError::Stale));
-        assert_eq!(t.check(&A, 0), Err(DropReason::Replay));
+        t.advance(&A, u64::MAX - 1, ALL).unwrap();
+        assert_eq!(t.check(&A, 5, ALL), Ok(()));
+        t.advance(&A, 5, ALL).unwrap();
+        assert_eq!(t.check(&A, u64::MAX, ALL), Ok(()), "in the window, unseen");
+        assert_eq!(t.advance(&A, u64::MAX - 1, ALL), Err(AdvanceError::Stale));
+        assert_eq!(t.check(&A, 0, ALL), Err(DropReason::Replay));
         assert_eq!(t.last(&A), Some(5));
         // Far behind in serial order: a replay, although numerically larger.
-        assert_eq!(t.check(&A, u64::MAX - 1000), Err(DropReason::Replay));
-        t.advance(&A, 1 << 40).unwrap();
-        assert_eq!(t.check(&A, 6), Err(DropReason::Replay));
+        assert_eq!(t.check(&A, u64::MAX - 1000, ALL), Err(DropReason::Replay));
+        t.advance(&A, 1 << 40, ALL).unwrap();
+        assert_eq!(t.check(&A, 6, ALL), Err(DropReason::Replay));
     }
 
     #[test]
@@ -591,31 +657,31 @@ mod tests {
         let mut t = Seed::new();
         let b = StreamId::seed(151);
         let c = StreamId::ext(150, 3);
-        assert_eq!(t.advance(&A, 100), Ok(()));
+        assert_eq!(t.advance(&A, 100, ALL), Ok(()));
         for k in [b, c] {
-            assert_eq!(t.check(&k, 1), Ok(()));
-            assert_eq!(t.advance(&k, 1), Ok(()));
+            assert_eq!(t.check(&k, 1, ALL), Ok(()));
+            assert_eq!(t.advance(&k, 1, ALL), Ok(()));
         }
         assert_eq!(t.len(), 3);
         assert_eq!(t.last(&A), Some(100));
         assert_eq!(t.last(&b), Some(1));
-        assert_eq!(t.check(&A, 100), Err(DropReason::Replay));
-        assert_eq!(t.check(&b, 2), Ok(()));
+        assert_eq!(t.check(&A, 100, ALL), Err(DropReason::Replay));
+        assert_eq!(t.check(&b, 2, ALL), Ok(()));
     }
 
     #[test]
     fn check_then_advance_race() {
         let mut t = Seed::new();
-        assert_eq!(t.advance(&A, 5), Ok(()));
+        assert_eq!(t.advance(&A, 5, ALL), Ok(()));
         // Two CPUs check the same number concurrently; both pass, the
         // second advance is stale.
-        assert_eq!(t.check(&A, 7), Ok(()));
-        assert_eq!(t.check(&A, 7), Ok(()));
-        assert_eq!(t.advance(&A, 7), Ok(()));
-        assert_eq!(t.advance(&A, 7), Err(AdvanceError::Stale));
+        assert_eq!(t.check(&A, 7, ALL), Ok(()));
+        assert_eq!(t.check(&A, 7, ALL), Ok(()));
+        assert_eq!(t.advance(&A, 7, ALL), Ok(()));
+        assert_eq!(t.advance(&A, 7, ALL), Err(AdvanceError::Stale));
         // 6 was overtaken by 7 but is still accepted once.
-        assert_eq!(t.advance(&A, 6), Ok(()));
-        assert_eq!(t.advance(&A, 6), Err(AdvanceError::Stale));
+        assert_eq!(t.advance(&A, 6, ALL), Ok(()));
+        assert_eq!(t.advance(&A, 6, ALL), Err(AdvanceError::Stale));
         assert_eq!(t.last(&A), Some(7));
     }
 
@@ -623,34 +689,34 @@ mod tests {
     fn full_table_keeps_known_streams() {
         let mut t = ReplayTable::<2, 1>::new();
         let k = StreamId::seed;
-        assert_eq!(t.advance(&k(1), 1), Ok(()));
-        assert_eq!(t.advance(&k(2), 1), Ok(()));
+        assert_eq!(t.advance(&k(1), 1, ALL), Ok(()));
+        assert_eq!(t.advance(&k(2), 1, ALL), Ok(()));
         // A new stream passes the check but cannot be recorded.
-        assert_eq!(t.check(&k(3), 1), Ok(()));
-        assert_eq!(t.advance(&k(3), 1), Err(AdvanceError::Full));
+        assert_eq!(t.check(&k(3), 1, ALL), Ok(()));
+        assert_eq!(t.advance(&k(3), 1, ALL), Err(AdvanceError::Full));
         assert_eq!(t.len(), 2);
         assert_eq!(t.last(&k(3)), None);
         // Known streams go on, and keep their state.
-        assert_eq!(t.advance(&k(1), 2), Ok(()));
-        assert_eq!(t.advance(&k(2), 9), Ok(()));
-        assert_eq!(t.advance(&k(1), 2), Err(AdvanceError::Stale));
+        assert_eq!(t.advance(&k(1), 2, ALL), Ok(()));
+        assert_eq!(t.advance(&k(2), 9, ALL), Ok(()));
+        assert_eq!(t.advance(&k(1), 2, ALL), Err(AdvanceError::Stale));
         assert_eq!(t.last(&k(1)), Some(2));
         assert_eq!(t.last(&k(2)), Some(9));
 
         let mut z = ReplayTable::<0, 1>::new();
-        assert_eq!(z.check(&A, 1), Ok(()));
-        assert_eq!(z.advance(&A, 1), Err(AdvanceError::Full));
+        assert_eq!(z.check(&A, 1, ALL), Ok(()));
+        assert_eq!(z.advance(&A, 1, ALL), Err(AdvanceError::Full));
         assert!(z.is_empty());
     }
 
     #[test]
     fn clear_resets() {
         let mut t = ReplayTable::<2, 1>::new();
-        t.advance(&A, 50).unwrap();
+        t.advance(&A, 50, ALL).unwrap();
         t.clear();
         assert!(t.is_empty());
         assert_eq!(t.last(&A), None);
-        assert_eq!(t.advance(&A, 1), Ok(()));
+        assert_eq!(t.advance(&A, 1, ALL), Ok(()));
     }
 
     #[test]
@@ -658,43 +724,92 @@ mod tests {
         let mut k = KeyedReplay::<4, 1>::new();
         assert_eq!(k.gen(), 0);
         // Generation 1 (the first key).
-        assert_eq!(k.check(1, &A, 100), Ok(()));
-        k.advance(1, &A, 100).unwrap();
-        assert_eq!(k.check(1, &A, 100), Err(DropReason::Replay));
+        assert_eq!(k.check(1, &A, 100, ALL), Ok(()));
+        k.advance(1, &A, 100, ALL).unwrap();
+        assert_eq!(k.check(1, &A, 100, ALL), Err(DropReason::Replay));
         assert_eq!(k.table(1).and_then(|t| t.last(&A)), Some(100));
         // A message of generation 2 (a new key) passes with any number and
         // empties the table when it is recorded.
-        assert_eq!(k.check(2, &A, 1), Ok(()));
-        assert_eq!(k.check(2, &A, 0), Err(DropReason::Replay));
-        assert_eq!(k.advance(2, &A, 0), Err(AdvanceError::Stale));
+        assert_eq!(k.check(2, &A, 1, ALL), Ok(()));
+        assert_eq!(k.check(2, &A, 0, ALL), Err(DropReason::Replay));
+        assert_eq!(k.advance(2, &A, 0, ALL), Err(AdvanceError::Stale));
         assert_eq!(k.gen(), 1, "a refused message leaves no trace");
-        k.advance(2, &A, 1).unwrap();
+        k.advance(2, &A, 1, ALL).unwrap();
         assert_eq!(k.gen(), 2);
         assert_eq!(k.len(), 1);
         assert!(k.table(1).is_none());
         // Late messages verified with the old key are refused, whatever
         // their number.
-        assert_eq!(k.check(1, &A, 101), Err(DropReason::Replay));
-        assert_eq!(k.advance(1, &A, 101), Err(AdvanceError::Stale));
-        assert_eq!(k.check(2, &A, 1), Err(DropReason::Replay));
+        assert_eq!(k.check(1, &A, 101, ALL), Err(DropReason::Replay));
+        assert_eq!(k.advance(1, &A, 101, ALL), Err(AdvanceError::Stale));
+        assert_eq!(k.check(2, &A, 1, ALL), Err(DropReason::Replay));
         assert_eq!(k.capacity(), 4);
         assert!(!k.is_empty());
     }
 
     #[test]
-    fn tx_counter_per_generation() {
-        let cur = next_tx_seq(0, 1).unwrap();
-        assert_eq!(cur, (1 << 32) | 1);
-        let cur = next_tx_seq(cur, 1).unwrap();
-        assert_eq!(cur as u32, 2);
-        // A new key starts at 1; the old key can no longer number.
-        let new = next_tx_seq(cur, 2).unwrap();
-        assert_eq!(new, (2 << 32) | 1);
-        assert_eq!(next_tx_seq(new, 1), Err(TxSeqError::OldKey));
-        // Exhaustion under one key, cured by the next.
-        let full = (3u64 << 32) | u64::from(u32::MAX);
-        assert_eq!(next_tx_seq(full, 3), Err(TxSeqError::Exhausted));
-        assert_eq!(next_tx_seq(full, 4), Ok((4 << 32) | 1));
+    fn the_window_is_the_callers() {
+        let mut t = Seed::new();
+        t.advance(&A, 10, 0).unwrap();
+        // Window 0: strictly increasing, as the seed specifies.
+        assert_eq!(t.check(&A, 9, 0), Err(DropReason::Replay));
+        assert_eq!(t.advance(&A, 9, 0), Err(AdvanceError::Stale));
+        assert_eq!(t.check(&A, 11, 0), Ok(()));
+        // Window 2: up to two below the top, each once.
+        assert_eq!(t.check(&A, 8, 2), Ok(()));
+        assert_eq!(t.check(&A, 7, 2), Err(DropReason::Replay));
+        t.advance(&A, 8, 2).unwrap();
+        assert_eq!(t.advance(&A, 8, 2), Err(AdvanceError::Stale));
+        t.advance(&A, 9, 2).unwrap();
+        assert_eq!(t.last(&A), Some(10));
+        // A window larger than the table remembers stops at the table.
+        assert_eq!(t.check(&A, 10, ALL), Err(DropReason::Replay));
+        t.advance(&A, 2000, ALL).unwrap();
+        assert_eq!(t.check(&A, 2000 - 1023, ALL), Ok(()));
+        assert_eq!(t.check(&A, 2000 - 1024, ALL), Err(DropReason::Replay));
+    }
+
+    #[test]
+    fn seed_window_per_thread() {
+        assert_eq!(seed_window(0, 1024), 0);
+        assert_eq!(seed_window(1, 1024), 0);
+        assert_eq!(seed_window(2, 1024), 32);
+        assert_eq!(seed_window(4, 1024), 96);
+        assert_eq!(seed_window(64, 1023), 1023);
+        assert_eq!(seed_window(u32::MAX, 1023), 1023);
+    }
+
+    #[test]
+    fn key_generations_survive_a_key_installed_by_mistake() {
+        let (a, b, c) = ([1u8; 16], [2u8; 16], [3u8; 16]);
+        let mut g = KeyGenerations::<3>::new();
+        assert_eq!(g.newest(), None);
+        assert_eq!(g.install(a, 0), Some((1, true)));
+        // A again, whether its table was used (owner 1) or not: kept.
+        assert_eq!(g.install(a, 1), Some((1, false)));
+        assert_eq!(g.install(a, 0), Some((1, false)));
+        // B by mistake, never used (the table still belongs to A), then A:
+        // A's generation, so nothing recorded under A becomes new.
+        assert_eq!(g.install(b, 1), Some((2, true)));
+        assert_eq!(g.newest(), Some(2));
+        assert_eq!(g.install(a, 1), Some((1, false)));
+        // B again, and this time it verifies messages (owner 2): A after
+        // that gets a new generation (A's earlier state is gone).
+        assert_eq!(g.install(b, 1), Some((2, false)));
+        assert_eq!(g.install(a, 2), Some((3, true)));
+        // Only the last N keys are remembered.
+        assert_eq!(g.install(c, 3), Some((4, true)));
+        assert_eq!(g.install([4; 16], 3), Some((5, true)));
+        assert_eq!(g.install(b, 3), Some((6, true)));
+        assert_eq!(g.install(a, 3), Some((7, true)));
+        // Generations do not wrap.
+        let mut full = KeyGenerations::<1> {
+            keys: [(a, u32::MAX)],
+            len: 1,
+            last: u32::MAX,
+        };
+        assert_eq!(full.install(a, 0), Some((u32::MAX, false)));
+        assert_eq!(full.install(b, 0), None);
     }
 
     proptest! {
@@ -703,10 +818,12 @@ mod tests {
         #[test]
         fn matches_model(
             ops in proptest::collection::vec((0u8..5, 0u32..3000, any::<bool>()), 0..300),
+            window in prop_oneof![Just(0u64), 1u64..=127, Just(u64::MAX)],
         ) {
             const CAP: usize = 3;
             type T = ReplayTable<CAP, 2, u32>;
-            let window = T::WINDOW;
+            // Whatever the caller asks, the table remembers 127 below.
+            let remembered = window.min(T::WINDOW);
             let mut t = T::new();
             let mut model: Vec<(StreamId, BTreeSet<u32>)> = Vec::new();
             for (stream, seq, clear) in ops {
@@ -721,14 +838,14 @@ mod tests {
                     let top = *set.iter().next_back().unwrap_or(&0);
                     seq != 0
                         && !set.contains(&seq)
-                        && (seq > top || u64::from(top - seq) < window)
+                        && (seq > top || u64::from(top - seq) <= remembered)
                 };
                 let expect_check = match known {
                     _ if seq == 0 => Err(DropReason::Replay),
                     Some(i) if !fresh(&model[i].1) => Err(DropReason::Replay),
                     _ => Ok(()),
                 };
-                prop_assert_eq!(t.check(&id, seq), expect_check);
+                prop_assert_eq!(t.check(&id, seq, window), expect_check);
                 let expect_advance = match known {
                     _ if seq == 0 => Err(AdvanceError::Stale),
                     Some(i) if !fresh(&model[i].1) => Err(AdvanceError::Stale),
@@ -742,7 +859,7 @@ mod tests {
                         Ok(())
                     }
                 };
-                prop_assert_eq!(t.advance(&id, seq), expect_advance);
+                prop_assert_eq!(t.advance(&id, seq, window), expect_advance);
                 prop_assert_eq!(t.len(), model.len());
                 prop_assert_eq!(
                     t.last(&id),
@@ -757,7 +874,7 @@ mod tests {
             let mut t = ReplayTable::<1, 1, u32>::new();
             let mut got = BTreeSet::new();
             for s in deliveries {
-                if t.advance(&A, s).is_ok() {
+                if t.advance(&A, s, ALL).is_ok() {
                     prop_assert!(got.insert(s), "{} accepted twice", s);
                 }
             }

@@ -11,7 +11,8 @@
 //! state is separate from the seed format's and is never cleared by a key
 //! operation, only by [`shim::IPVSA_EXT_RESET_REPLAY`] or with the
 //! namespace. Its streams are (SyncID, sending thread), both covered by
-//! the ICV: each master thread numbers its own messages, in order.
+//! the ICV: each master thread numbers its own messages, which arrive in
+//! order, so a number must be above the stream's highest (no window).
 
 use super::{NetState, TxConfig, KEY_MAX, MASTER_STREAMS};
 use crate::glue::hmac::HmacMd5;
@@ -186,12 +187,12 @@ impl NetState {
             self.ext
                 .replay
                 .lock()
-                .check(&stream, seq)
+                .check(&stream, seq, 0)
                 .map_err(|r| self.drop_rx(r))?;
             let Ok(Some(verified)) = ext::verify_checked_in_place(buf, &checked, &key.mac) else {
                 return Err(self.drop_rx(DropReason::BadIcv));
             };
-            match self.ext.replay.lock().advance(&stream, seq) {
+            match self.ext.replay.lock().advance(&stream, seq, 0) {
                 Ok(()) => {}
                 Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
                 Err(AdvanceError::Full) => {
