@@ -11,8 +11,16 @@
 # (rx-gro-list: SKB_GSO_FRAGLIST) on; its gro_flush_timeout holds merged
 # packets for up to 1 ms instead of flushing them at the end of each poll,
 # so that the full messages a master sends back to back within a jiffy are
-# merged. The module's rx_gro_split counter shows that bursts did arrive
+# merged. The master's sync_maxlen is 1400, so that its full messages
+# (1392 bytes with the auth header) are not fragmented (fragments are not
+# merged). The module's rx_gro_split counter shows that bursts did arrive
 # merged; every connection must still reach the backup, with no drop.
+#
+# Into the same flow (the master's address and source port, TTL 255, full
+# size) a raw socket on the master's side sends forged messages (wrong
+# key) during each burst, so that merged bursts mix good and forged
+# datagrams: each forged one must be dropped as a bad ICV, none applied,
+# and every good one accepted.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
@@ -27,7 +35,11 @@ set_keys "$KEY"
 nsx "$NS_DIRB" ethtool -K "$SYNC_IF_B" gro on || fail "cannot turn GRO on"
 nsx "$NS_DIRB" sh -c "echo 1000000 >/sys/class/net/$SYNC_IF_B/gro_flush_timeout" ||
 	fail "cannot set gro_flush_timeout"
-start_sync
+start_sync --sync-maxlen 1400
+# The master's sync socket: where its datagrams come from.
+sport=$(nsx "$NS_DIRA" ss -Hun dst 224.0.0.81 | awk '{ n = split($4, a, ":"); print a[n]; exit }')
+[ -n "$sport" ] || fail "cannot find the master's sync socket"
+FORGED=200
 
 # burst MODE BASE: $N connections from ports BASE.. with the backup's
 # interface merging datagrams the way MODE says.
@@ -37,17 +49,28 @@ burst() {
 	fraglist) nsx "$NS_DIRB" ethtool -K "$SYNC_IF_B" rx-udp-gro-forwarding off rx-gro-list on ;;
 	esac || fail "$1: cannot set the GRO mode"
 	split=$(counter "$NS_DIRB" rx_gro_split)
+	icv=$(counter "$NS_DIRB" rx_drop_bad_icv)
+	nsx "$NS_DIRA" $SYNCAUTH send --raw --src 10.0.3.1 --sport "$sport" --key not-the-key \
+		--seq 1000000 --count "$FORGED" --conns 38 --cip 10.9.9.9 &
+	forger=$!
 	udp_conns "$N" "$2"
+	wait "$forger" || fail "$1: the forged sender failed"
 	if ! wait_for 90 udp_conns_are "$NS_DIRB" $2 "$N" $N; then
 		nsx "$NS_DIRB" cat /proc/net/ip_vs_sync_auth
 		fail "$1: the backup has $(udp_conn_count "$NS_DIRB" "$2" "$N") of $N connections"
 	fi
-	for c in rx_drop_malformed rx_drop_bad_header rx_drop_bad_icv rx_drop_replay tx_error; do
+	for c in rx_drop_malformed rx_drop_bad_header rx_drop_replay tx_error; do
 		expect_counter "$NS_DIRB" "$c" 0
 	done
+	forged_dropped() {
+		[ "$(counter "$NS_DIRB" rx_drop_bad_icv)" -ge $((icv + FORGED)) ]
+	}
+	wait_for 20 forged_dropped || fail "$1: forged datagrams not all dropped: bad_icv $icv -> $(counter "$NS_DIRB" rx_drop_bad_icv)"
+	expect_counter "$NS_DIRB" rx_drop_bad_icv $((icv + FORGED))
+	nsx "$NS_DIRB" ipvsadm -Lnc | grep -q ' 10\.9\.9\.9:' && fail "$1: a forged entry was applied"
 	split2=$(counter "$NS_DIRB" rx_gro_split)
 	[ "$split2" -gt "$split" ] || fail "$1: no merged burst arrived (the test did not produce GRO)"
-	info "$1: $N connections synced, $((split2 - split)) merged bursts split, no drop"
+	info "$1: $N connections synced, $((split2 - split)) merged bursts split, $FORGED forged datagrams in the flow dropped as bad ICV"
 }
 
 burst udp-l4 20000

@@ -345,6 +345,9 @@ def main():
     s.add_argument("--key-id", type=int, default=1)
     s.add_argument("--sender", type=int, default=0, help="extended: sync thread")
     s.add_argument("--syncids", help="one message per SyncID of these ranges (0-149,151-200)")
+    s.add_argument("--count", type=int, default=1, help="this many messages, seq +1 each")
+    s.add_argument("--raw", action="store_true", help="raw socket: any --src and --sport")
+    s.add_argument("--sport", type=int, default=PORT)
     fl = sub.add_parser("flood", parents=[], add_help=True)
     for name, kw in (("--key", {}), ("--seq", {"type": int, "default": 1}),
                      ("--ttl", {"type": int, "default": 255}), ("--src", {}),
@@ -408,11 +411,17 @@ def main():
                 for part in a.syncids.split(","):
                     lo, _, hi = part.partition("-")
                     ids.extend(range(int(lo), int(hi or lo) + 1))
-            for ident in ids:
-                a.syncid = ident
-                msg = build(a)
-                msg = mutate(msg, a.mutate, 4 if a.v0 else 8)
-                send_payload(msg, a.ttl, a.src, a.port)
+            first = a.seq
+            for i in range(a.count):
+                a.seq = first + i
+                for ident in ids:
+                    a.syncid = ident
+                    msg = build(a)
+                    msg = mutate(msg, a.mutate, 4 if a.v0 else 8)
+                    if a.raw:
+                        raw_send(msg, a.ttl, a.src, a.port, a.sport)
+                    else:
+                        send_payload(msg, a.ttl, a.src, a.port)
         elif a.cmd == "ext":
             if a.op == "status":
                 print_status(ext_status(), a.json)
