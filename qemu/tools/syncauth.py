@@ -179,6 +179,21 @@ def mutate(msg, how, hlen):
     return bytes(b)
 
 
+GROUP6 = "ff02::8848"
+
+
+def send_payload6(payload, hops, src, port, iface):
+    """Sends `payload` to the IPv6 sync group from address `src` (which
+    this host must have) on interface `iface`."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hops)
+    idx = socket.if_nametoindex(iface)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+    if src:
+        s.bind((src, 0, 0, 0))
+    s.sendto(payload, (GROUP6, port, 0, idx))
+
+
 def send_payload(payload, ttl, src, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
@@ -229,9 +244,31 @@ def read_records(path):
     return out
 
 
-def capture(iface, out, count, timeout, seconds=None):
+def udp_of(pkt, v6):
+    """(hop limit or TTL, payload) of a sync datagram to the group, as the
+    link layer delivered it (IPv4, or IPv6 without extension headers), or
+    None."""
+    if v6:
+        group = socket.inet_pton(socket.AF_INET6, GROUP6)
+        if len(pkt) < 48 or pkt[6] != 17 or pkt[24:40] != group:
+            return None
+        hops, off = pkt[7], 40
+    else:
+        off = (pkt[0] & 0x0F) * 4
+        if pkt[9] != 17 or pkt[16:20] != socket.inet_aton(GROUP):
+            return None
+        hops = pkt[8]
+    dport = struct.unpack_from("!H", pkt, off + 2)[0]
+    if dport < PORT or dport >= PORT + 64:
+        return None
+    ulen = struct.unpack_from("!H", pkt, off + 4)[0]
+    return hops, pkt[off + 8:off + ulen]
+
+
+def capture(iface, out, count, timeout, seconds=None, v6=False):
     import time
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
+                      socket.htons(0x86DD if v6 else 0x0800))
     s.bind((iface, 0))
     s.settimeout(timeout)
     got = 0
@@ -246,15 +283,11 @@ def capture(iface, out, count, timeout, seconds=None):
                 if end is None:
                     raise
                 continue
-            ihl = (pkt[0] & 0x0F) * 4
-            if pkt[9] != 17 or pkt[16:20] != socket.inet_aton(GROUP):
+            found = udp_of(pkt, v6)
+            if found is None:
                 continue
-            dport = struct.unpack_from("!H", pkt, ihl + 2)[0]
-            if dport < PORT or dport >= PORT + 64:
-                continue
-            ulen = struct.unpack_from("!H", pkt, ihl + 4)[0]
-            payload = pkt[ihl + 8:ihl + ulen]
-            f.write(struct.pack("!BH", pkt[8], len(payload)) + payload)
+            hops, payload = found
+            f.write(struct.pack("!BH", hops, len(payload)) + payload)
             got += 1
 
 
@@ -348,6 +381,7 @@ def main():
     s.add_argument("--count", type=int, default=1, help="this many messages, seq +1 each")
     s.add_argument("--raw", action="store_true", help="raw socket: any --src and --sport")
     s.add_argument("--sport", type=int, default=PORT)
+    s.add_argument("--iface", help="IPv6: to the group ff02::8848 on this interface")
     fl = sub.add_parser("flood", parents=[], add_help=True)
     for name, kw in (("--key", {}), ("--seq", {"type": int, "default": 1}),
                      ("--ttl", {"type": int, "default": 255}), ("--src", {}),
@@ -372,6 +406,7 @@ def main():
     cap.add_argument("--count", type=int, default=1)
     cap.add_argument("--timeout", type=float, default=10)
     cap.add_argument("--seconds", type=float, help="capture everything for this long")
+    cap.add_argument("--v6", action="store_true", help="the IPv6 group ff02::8848")
     rec = sub.add_parser("records")
     rec.add_argument("--file", required=True)
     ver = sub.add_parser("verify")
@@ -390,6 +425,7 @@ def main():
     r.add_argument("--raw", action="store_true", help="raw socket: any --src")
     r.add_argument("--src-count", type=int, default=1,
                    help="--raw: from this many addresses, --src and up")
+    r.add_argument("--iface", help="IPv6: to the group ff02::8848 on this interface")
     a = p.parse_args()
 
     try:
@@ -418,7 +454,9 @@ def main():
                     a.syncid = ident
                     msg = build(a)
                     msg = mutate(msg, a.mutate, 4 if a.v0 else 8)
-                    if a.raw:
+                    if a.iface:
+                        send_payload6(msg, a.ttl, a.src, a.port, a.iface)
+                    elif a.raw:
                         raw_send(msg, a.ttl, a.src, a.port, a.sport)
                     else:
                         send_payload(msg, a.ttl, a.src, a.port)
@@ -436,7 +474,7 @@ def main():
         elif a.cmd == "flood":
             flood(a)
         elif a.cmd == "capture":
-            capture(a.iface, a.out, a.count, a.timeout, a.seconds)
+            capture(a.iface, a.out, a.count, a.timeout, a.seconds, a.v6)
         elif a.cmd == "records":
             print(len(read_records(a.file)))
         elif a.cmd == "verify":
@@ -475,7 +513,9 @@ def main():
             for src in srcs:
                 for _, payload in records:
                     for port in ports:
-                        if a.raw:
+                        if a.iface:
+                            send_payload6(payload, a.ttl, src, port, a.iface)
+                        elif a.raw:
                             raw_send(payload, a.ttl, src, port)
                         else:
                             send_payload(payload, a.ttl, src, port)
