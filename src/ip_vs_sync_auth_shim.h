@@ -71,9 +71,8 @@ const char *ipvsa_ip_vs_proto_name(u32 proto);
 
 /*
  * ---------------------------------------------------------------------------
- * Authenticated sync (ip_vs_sync_auth_net.c): netfilter hooks, sockopt,
- * /proc/net/ip_vs_sync_auth. The C side does the packet mechanics; every
- * decision is taken by the Rust functions ipvsa_rs_*() declared at the end.
+ * Authenticated sync: the socket options' structures and constants (the
+ * hooks, socket options and /proc file are Rust: src/sync_net.rs).
  * ---------------------------------------------------------------------------
  */
 
@@ -136,53 +135,6 @@ struct ipvsa_status {
 	u64 counters[IPVSA_CNT_MAX];
 };
 
-/* Registers the per-netns state, hooks, sockopt and /proc file. */
-int ipvsa_sync_register(void);
-/* Undoes ipvsa_sync_register(). */
-void ipvsa_sync_unregister(void);
-
-/*
- * Implemented in Rust (src/glue/sync.rs). @rs is the per-netns state
- * returned by ipvsa_rs_net_init().
- */
-/* Allocates the Rust per-netns state, or returns NULL. Process context. */
-void *ipvsa_rs_net_init(void);
-/* Frees it; no hook may be using it any more. Process context. */
-void ipvsa_rs_net_exit(void *rs);
-/*
- * Whether authentication is on: a key of either format is set (the hooks
- * leave sync traffic alone otherwise). Any context.
- */
-bool ipvsa_rs_enabled(void *rs);
-/*
- * Master: authenticates the plaintext message buf[0..len) in place for sync
- * thread @stream; buf is writable for len + @room bytes, @room at least
- * IPVSA_AUTH_HDR_MAX (IPVSA_MAC_ROOM more for the one-update MAC). Only a
- * message in the layout of IPVS's @version with SyncID @syncid is signed,
- * and only if the result fits @max_len payload bytes. Returns the new
- * length (len itself if authentication is off), or a negative errno
- * (counted; the datagram is dropped).
- */
-int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 room, u32 stream, u8 version,
-		u8 syncid, u32 max_len);
-/*
- * Backup: checks the received message buf[0..len) (TTL @ttl; IPVS accepts
- * plaintext of at most @maxlen bytes and runs @threads sync threads) and
- * strips the auth header in place;
- * buf is writable for len + @room bytes (scratch for the one-update MAC if
- * @room >= IPVSA_MAC_ROOM). Returns the offset at which the plaintext
- * starts in buf (0: untouched, authentication off), or a negative errno
- * (counted; the datagram is dropped).
- */
-int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u32 room, u8 ttl, u32 maxlen,
-		u32 threads);
-/* Counts a drop the C side decided (IPVSA_CNT_*). Any context. */
-void ipvsa_rs_count(void *rs, u32 counter);
-/* Installs a key (1..IPVSA_KEY_MAX bytes) or clears it (len 0). Process context. */
-int ipvsa_rs_set_key(void *rs, const u8 *key, u32 len);
-/* Fills @st. Any context. */
-void ipvsa_rs_status(void *rs, struct ipvsa_status *st);
-
 /*
  * Extended format (Documentation/ip_vs_sync_auth.rst, "Restart-safe
  * sequence numbers and key rollover"): setsockopt(IPPROTO_IP,
@@ -244,10 +196,6 @@ struct ipvsa_ext_status {
 	struct ipvsa_ext_key_status keys[IPVSA_EXT_KEYS];
 };
 
-/* Runs one IPVSA_EXT_* command. Process context, under the config mutex. */
-int ipvsa_rs_ext_cmd(void *rs, u32 op, u32 id, const u8 *key, u32 keylen);
-/* Fills @st. Any context. */
-void ipvsa_rs_ext_status(void *rs, struct ipvsa_ext_status *st);
 /* CLOCK_REALTIME in nanoseconds (the extended sequence numbers). */
 u64 ipvsa_real_ns(void);
 
@@ -467,45 +415,6 @@ bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
  */
 #define IPVSA_TEST_SKB_CSUM_ZERO 0x10	/* IPv4 "no checksum" (0) */
 #define IPVSA_TEST_SKB_CSUM_PARTIAL 0x20 /* CHECKSUM_PARTIAL, as IPVS sends */
-
-/*
- * KUnit only (CONFIG_KUNIT): builds an IPv4 UDP skb to 224.0.0.81:8848 from
- * 10.0.3.1 with TTL 255 carrying @msg in layout @kind, runs the master
- * (@tx) or backup path of @rs on it, checks the resulting IP and UDP
- * lengths and checksums (a full checksum stays valid, a zero one zero, a
- * partial one partial with the new pseudo-header; for a clone, that the
- * clone is untouched),
- * and copies the resulting UDP payload to @out. Returns its length, or
- * -EBADMSG if the datagram was dropped, -EPROTO if a header is wrong.
- */
-int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
-		   u8 *out, u32 out_size);
-
-/* KUnit only: the sockets ipvsa_test_own_sock() sends from. */
-#define IPVSA_TEST_SOCK_CONNECTED 0	/* kernel socket connected to the group and port */
-#define IPVSA_TEST_SOCK_UNCONNECTED 1	/* kernel socket, datagram addressed per message */
-#define IPVSA_TEST_SOCK_OTHER_PORT 2	/* kernel socket connected to another port */
-#define IPVSA_TEST_SOCK_OTHER_GROUP 3	/* kernel socket connected to another address */
-#define IPVSA_TEST_SOCK_USER 4		/* user socket connected to the group and port */
-
-/*
- * KUnit only (CONFIG_KUNIT): whether the master's hook would take a
- * datagram to the sync group and port (here 127.0.0.1:8848, which needs no
- * route) sent on a UDP socket of @kind (IPVSA_TEST_SOCK_*) in init_net for
- * one of IPVS's own sync sockets. Returns 1 or 0, or a negative errno if
- * the socket could not be set up. Process context.
- */
-int ipvsa_test_own_sock(u32 kind);
-
-/*
- * Benchmark (module parameter bench): builds the datagram ipvsa_test_skb()
- * builds (linear) carrying @msg and times one run of the master (@tx) or
- * backup path of @rs on it; with @rs NULL, times nothing (the cost of the
- * clock reads, to subtract). Process context. Returns the nanoseconds
- * taken; *@accepted tells whether the path accepted the datagram.
- */
-u64 ipvsa_bench_skb(void *rs, bool tx, const u8 *msg, u32 len,
-		    bool *accepted);
 
 /**
  * struct ipvsa_gate_bench - what ipvsa_gate_bench() measured

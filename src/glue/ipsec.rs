@@ -10,6 +10,8 @@
 //! state, and applies the event they return. These functions hold no state,
 //! never allocate and never panic: they may run in any context.
 
+use crate::kapi::net::Net;
+use crate::kapi::sockopt::{GetBuf, SetArg};
 use crate::proto::isakmp::{
     self, Config, Decision, Entry, GateEvent, IkeHeader, IkeVersion, Input, State, Transport,
     Verdict,
@@ -776,4 +778,37 @@ mod tests {
         assert_eq!(entry_from(&st), None);
         Ok(())
     }
+}
+
+/// `setsockopt(IPVSA_SO_IPSEC)` in namespace `net`: one gate command.
+pub(crate) fn sockopt_set(net: Net<'_>, arg: &SetArg<'_>) -> Result {
+    const LEN: usize = size_of::<shim::ipvsa_ipsec_cmd>();
+    if arg.len() != LEN {
+        return Err(EINVAL);
+    }
+    let mut cmd = [0u8; LEN];
+    arg.read(&mut cmd)?;
+    // SAFETY: `net` is alive for the call; `cmd` holds `LEN` bytes, the
+    // size the C side copies the command from (it reads them as its own
+    // struct, whatever their values). CAST: the shim's `struct net` is the
+    // kernel's, declared opaquely.
+    kernel::error::to_result(unsafe {
+        shim::ipvsa_ipsec_set(net.as_raw().cast(), cmd.as_ptr().cast(), LEN as u32)
+    })
+}
+
+/// `getsockopt(IPVSA_SO_IPSEC)` in namespace `net`: the gate's status.
+pub(crate) fn sockopt_get(net: Net<'_>, buf: &mut GetBuf<'_>) -> Result {
+    const LEN: usize = size_of::<shim::ipvsa_ipsec_status>();
+    if buf.capacity() < LEN {
+        return Err(EINVAL);
+    }
+    let mut st = KBox::new(shim::ipvsa_ipsec_status::default(), GFP_KERNEL)?;
+    // SAFETY: `net` is alive; `st` is a valid status to fill. CAST: as
+    // above.
+    kernel::error::to_result(unsafe { shim::ipvsa_ipsec_get(net.as_raw().cast(), &mut *st) })?;
+    // SAFETY: A C struct of integers and byte arrays; every byte was
+    // zeroed by `default()` or written by the C side.
+    let bytes = unsafe { core::slice::from_raw_parts(core::ptr::from_ref(&*st).cast::<u8>(), LEN) };
+    buf.write(bytes)
 }

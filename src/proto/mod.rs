@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod bytes;
+pub mod csum;
 pub mod ext;
 pub mod icv;
 pub mod ipvs_layout;
