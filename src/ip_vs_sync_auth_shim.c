@@ -20,6 +20,10 @@
 #include <net/netns/generic.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
+#include <linux/icmpv6.h>
+#include <linux/jhash.h>
+#include <linux/jiffies.h>
+#include <net/icmp.h>
 
 #include "ip_vs_sync_auth_shim.h"
 #include "kapi_helpers.h"
@@ -284,4 +288,62 @@ bool ipvsa_sk_kern_sock(const struct sock *sk)
 bool ipvsa_in_kthread(void)
 {
 	return current->flags & PF_KTHREAD;
+}
+
+u64 ipvsa_uptime_secs(void)
+{
+	return div_u64(get_jiffies_64(), HZ);
+}
+
+u32 ipvsa_jhash2(const u32 *k, u32 words, u32 seed)
+{
+	return jhash2(k, words, seed);
+}
+
+bool ipvsa_skb_ipvs_property(const struct sk_buff *skb)
+{
+	return skb->ipvs_property;
+}
+
+void ipvsa_icmp_send(struct sk_buff *skb, int type, int code)
+{
+	icmp_send(skb, type, code, 0);
+}
+
+void ipvsa_icmpv6_send(struct sk_buff *skb, u8 type, u8 code, u32 info)
+{
+	icmpv6_send(skb, type, code, info);
+}
+
+void ipvsa_ip_vs_conn_fill_param(struct netns_ipvs *ipvs, int af, int protocol,
+				 const union nf_inet_addr *caddr, __be16 cport,
+				 const union nf_inet_addr *vaddr, __be16 vport,
+				 struct ip_vs_conn_param *p)
+{
+	ip_vs_conn_fill_param(ipvs, af, protocol, caddr, cport, vaddr, vport, p);
+}
+
+u32 ipvsa_ip_vs_conn_flags(const struct ip_vs_conn *cp)
+{
+	return cp->flags;
+}
+
+int ipvsa_ip_vs_conn_in_pkts(const struct ip_vs_conn *cp)
+{
+	return atomic_read(&cp->in_pkts);
+}
+
+int ipvsa_ip_vs_sync_threshold(struct netns_ipvs *ipvs)
+{
+	return sysctl_sync_threshold(ipvs);
+}
+
+void ipvsa_ip_vs_conn_put(struct ip_vs_conn *cp)
+{
+	__ip_vs_conn_put(cp);
+}
+
+void ipvsa_cond_resched(void)
+{
+	cond_resched();
 }

@@ -201,10 +201,8 @@ u64 ipvsa_real_ns(void);
 
 /*
  * ---------------------------------------------------------------------------
- * IPsec gate (ip_vs_sync_auth_ipsec.c): ISAKMP entries that ESP/AH to a
- * marked virtual address must follow. The C side owns the hash table, the
- * hooks, the sockopt and the collector; each decision is taken by the Rust
- * functions ipvsa_rs_gate_*() (src/glue/ipsec.rs, over src/proto/isakmp.rs).
+ * IPsec gate (src/gate.rs): ISAKMP entries that ESP/AH to a marked virtual
+ * address must follow. Only its socket option's ABI is here.
  * ---------------------------------------------------------------------------
  */
 
@@ -235,26 +233,6 @@ struct ipvsa_ipsec_cmd {
 	u32 flags;
 	u32 soft_quota;
 };
-
-/* Transport of a gated packet (proto::isakmp::Transport). */
-#define IPVSA_GATE_UDP500 0
-#define IPVSA_GATE_UDP4500 1
-#define IPVSA_GATE_ESP 2
-#define IPVSA_GATE_AH 3
-
-/* Input kinds (proto::isakmp::Input). */
-#define IPVSA_GATE_IN_ISAKMP 0
-#define IPVSA_GATE_IN_KEEPALIVE 1
-#define IPVSA_GATE_IN_ESP 2
-
-/* States of an entry (proto::isakmp::State). */
-#define IPVSA_GATE_INITIAL 1
-#define IPVSA_GATE_ESTABLISHED 2
-
-/* Verdicts (proto::isakmp::Verdict). */
-#define IPVSA_GATE_PASS 0
-#define IPVSA_GATE_DROP 1
-#define IPVSA_GATE_REJECT 2	/* drop and answer with ICMP */
 
 /* Events counted per packet (proto::isakmp::GateEvent::index()). */
 #define IPVSA_GEV_INITIAL_CREATED 3
@@ -317,93 +295,6 @@ struct ipvsa_ipsec_status {
 	struct ipvsa_ipsec_svc_info svc[IPVSA_IPSEC_MAX_SVC];
 };
 
-/**
- * struct ipvsa_gate_cfg - settings for one decision
- * @initial_timeout: seconds
- * @established_timeout: seconds
- * @max_initial: cap on INITIAL entries
- * @nat_mode: the service is forwarded in NAT mode
- */
-struct ipvsa_gate_cfg {
-	u64 initial_timeout;
-	u64 established_timeout;
-	u32 max_initial;
-	u32 nat_mode;
-};
-
-/**
- * struct ipvsa_gate_input - a classified packet
- * @kind: IPVSA_GATE_IN_*
- * @icookie: initiator cookie / SPI (ISAKMP only)
- * @rcookie: responder cookie / SPI (ISAKMP only)
- */
-struct ipvsa_gate_input {
-	u32 kind;
-	u8 icookie[8];
-	u8 rcookie[8];
-};
-
-/**
- * struct ipvsa_gate_state - the state of one entry (proto::isakmp::Entry)
- * @expires: seconds of the gate's clock
- * @state: IPVSA_GATE_INITIAL or IPVSA_GATE_ESTABLISHED
- * @soft: living past its timeout (soft expiry)
- * @has_rcookie: @rcookie was learned from a real server (NAT mode)
- * @rcookie: that cookie
- */
-struct ipvsa_gate_state {
-	u64 expires;
-	u8 state;
-	u8 soft;
-	u8 has_rcookie;
-	u8 rcookie[8];
-};
-
-/* Registers the IPsec gate (per-netns state, hooks, sysctls, /proc). */
-int ipvsa_ipsec_register(void);
-void ipvsa_ipsec_unregister(void);
-/* Sockopt handlers, called by ip_vs_sync_auth_net.c for IPVSA_SO_IPSEC. */
-int ipvsa_ipsec_set(struct net *net, const void *arg, unsigned int len);
-int ipvsa_ipsec_get(struct net *net, struct ipvsa_ipsec_status *st);
-
-/*
- * Implemented in Rust (src/glue/ipsec.rs); pure functions, any context.
- *
- * Classifies the payload of a gated packet: @head holds the first @headlen
- * bytes of the UDP payload of @plen bytes (ignored for ESP/AH). Returns
- * true with *@in filled, or false with *@event set to the IPVSA_GEV_*
- * event of a packet to drop.
- */
-bool ipvsa_rs_gate_classify(u32 transport, const u8 *head, u32 headlen,
-			    u32 plen, struct ipvsa_gate_input *in, u32 *event);
-/*
- * The state machine: decides on @in for the entry *@st (NULL: none) at
- * @now, with @live_initial INITIAL entries in the table. Updates *@st in
- * place. Returns the IPVSA_GEV_* event; for IPVSA_GEV_INITIAL_CREATED the
- * caller inserts *@created.
- */
-u32 ipvsa_rs_gate_decide(const struct ipvsa_gate_cfg *cfg,
-			 const struct ipvsa_gate_input *in,
-			 struct ipvsa_gate_state *st, u32 live_initial, u64 now,
-			 struct ipvsa_gate_state *created);
-/* The verdict of an event (IPVSA_GATE_PASS, _DROP, _REJECT). */
-u32 ipvsa_rs_gate_verdict(u32 event);
-/* Copies the NUL-terminated name of counter @idx (< IPVSA_GCNT_MAX) into
- * @buf; returns false if @idx is unknown or @size too small. */
-bool ipvsa_rs_gate_counter_name(u32 idx, char *buf, u32 size);
-/* NAT mode: learns the responder cookie of a real server's reply, given as
- * for ipvsa_rs_gate_classify(); returns whether *@st learned it. */
-bool ipvsa_rs_gate_learn(u32 transport, const u8 *head, u32 headlen,
-			 u32 plen, struct ipvsa_gate_state *st);
-/* Failover: fills *@st as an ESTABLISHED entry created at @now. */
-void ipvsa_rs_gate_from_sync(const struct ipvsa_gate_cfg *cfg, u64 now,
-			     struct ipvsa_gate_state *st);
-/* Soft expiry: extends *@st if it may (see Entry::soft_extend). */
-bool ipvsa_rs_gate_soft_extend(const struct ipvsa_gate_cfg *cfg,
-			       struct ipvsa_gate_state *st, u64 now);
-/* Whether *@st is expired at @now. */
-bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
-
 /* KUnit only: skb layouts ipvsa_test_skb() builds. */
 #define IPVSA_TEST_SKB_LINEAR 0
 #define IPVSA_TEST_SKB_CLONED 1		/* another reference to the same data */
@@ -415,61 +306,6 @@ bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
  */
 #define IPVSA_TEST_SKB_CSUM_ZERO 0x10	/* IPv4 "no checksum" (0) */
 #define IPVSA_TEST_SKB_CSUM_PARTIAL 0x20 /* CHECKSUM_PARTIAL, as IPVS sends */
-
-/**
- * struct ipvsa_gate_bench - what ipvsa_gate_bench() measured
- * @isakmp_create_ns: ns per ISAKMP packet creating an INITIAL entry
- * @isakmp_establish_ns: ns per ISAKMP packet establishing one
- * @esp_hit_ns: ns per ESP lookup of an ESTABLISHED client (lockless path)
- * @esp_miss_ns: ns per ESP with no entry (incl. the fail-over lookup)
- * @gc_live_ns: one collector pass over the table, nothing expired
- * @gc_expire_ns: one collector pass removing every entry
- * @entries: entries in the table before the second pass
- * @entry_size: bytes per entry in its slab cache
- * @buckets: hash buckets
- * @bucket_bytes: bytes of buckets
- * @errors: unexpected verdicts or leftovers (0 when all went as planned)
- */
-struct ipvsa_gate_bench {
-	u64 isakmp_create_ns;
-	u64 isakmp_establish_ns;
-	u64 esp_hit_ns;
-	u64 esp_miss_ns;
-	u64 gc_live_ns;
-	u64 gc_expire_ns;
-	u64 entries;
-	u64 entry_size;
-	u64 buckets;
-	u64 bucket_bytes;
-	u64 errors;
-};
-
-/* Benchmark of the gate's table on a private gate: @entries clients,
- * @iters ESP lookups. Process context. */
-int ipvsa_gate_bench(u32 entries, u32 iters, struct ipvsa_gate_bench *r);
-
-/*
- * ip_vs_sync_auth_ipsec.c: a private gate with 192.0.2.1 marked (NAT mode
- * if @nat), for the benchmark and KUnit. Process context.
- */
-void *ipvsa_test_gate_new(bool nat, u32 soft_quota, u32 max_initial);
-void ipvsa_test_gate_free(void *gate);
-/*
- * KUnit only (CONFIG_KUNIT): fed with real IPv4 skbs from client
- * 198.51.100.@client through the hooks' own code.
- */
-/*
- * Runs one packet (IPVSA_GATE_* @transport, UDP payload or ESP/AH bytes
- * @payload) to the VIP, or with @reply a NAT reply from it through the
- * learning hook. @udp_len_delta is added to the UDP length field (to
- * forge a truncated datagram). Returns the netfilter verdict.
- */
-int ipvsa_test_gate_packet(void *gate, bool reply, u8 client, u32 transport,
-			   const u8 *payload, u32 len, u32 udp_len_delta);
-/* Moves the gate's clock forward; with @collect runs one collector pass. */
-void ipvsa_test_gate_advance(void *gate, u32 seconds, bool collect);
-u64 ipvsa_test_gate_counter(void *gate, u32 idx);
-void ipvsa_test_gate_counts(void *gate, u32 *entries, u32 *initial, u32 *soft);
 
 #ifndef __BINDGEN__
 /* C only (not for Rust): shared by the KUnit helpers and the benchmark. */

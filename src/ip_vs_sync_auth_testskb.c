@@ -236,3 +236,24 @@ void ipvsa_test_sock_free(struct sk_buff *skb, struct socket *sock)
 	sock_release(sock);
 }
 #endif
+
+/* The gate's test addresses (src/gate.rs, KUnit). */
+#define IPVSA_TEST_VIP htonl(0xc0000201)		/* 192.0.2.1 */
+#define IPVSA_TEST_CLIENT(n) htonl(0xc6336400 | (n))	/* 198.51.100.n */
+
+struct sk_buff *ipvsa_test_gate_skb(bool reply, u8 client, u8 protocol,
+				    u16 port, const u8 *payload, u32 len,
+				    u32 udp_len_delta)
+{
+	const struct ipvsa_test_ip4 d = {
+		.saddr = reply ? IPVSA_TEST_VIP : IPVSA_TEST_CLIENT(client),
+		.daddr = reply ? IPVSA_TEST_CLIENT(client) : IPVSA_TEST_VIP,
+		.ttl = 64,
+		.protocol = protocol,
+		.sport = htons(port),
+		.dport = htons(port),
+		.udp_len = sizeof(struct udphdr) + len + udp_len_delta,
+	};
+
+	return ipvsa_test_ip4_skb(&d, payload, len);
+}

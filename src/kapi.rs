@@ -2,7 +2,8 @@
 
 //! Module-local safe abstractions over kernel APIs the `kernel` crate does
 //! not wrap: per-namespace data, netfilter hooks and socket options,
-//! `/proc` files.
+//! packets, `/proc` files, sysctls, an RCU hash table and an RCU-published
+//! box, cancelling delayed work, IPVS's connection table.
 //!
 //! This is the only part of the module with `unsafe` code that touches
 //! kernel objects (the rest of [`crate::glue`] is being moved here): every
@@ -20,6 +21,11 @@ pub(crate) mod ipvs;
 pub(crate) mod net;
 pub(crate) mod netfilter;
 pub(crate) mod procfs;
+pub(crate) mod rcu_box;
+pub(crate) mod rcu_hash;
 pub(crate) mod secret;
 pub(crate) mod skb;
 pub(crate) mod sockopt;
+pub(crate) mod sys;
+pub(crate) mod sysctl;
+pub(crate) mod work;

@@ -8,6 +8,8 @@
  * has comes from kernel::bindings, so that struct sk_buff, struct net and
  * the rest stay one type.
  */
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>

@@ -72,6 +72,39 @@ bool ipvsa_sk_kern_sock(const struct sock *sk);
 /* current->flags & PF_KTHREAD. */
 bool ipvsa_in_kthread(void);
 
+/* The IPsec gate (src/gate.rs). */
+/* div_u64(get_jiffies_64(), HZ) (inlines): the gate's clock, seconds. */
+u64 ipvsa_uptime_secs(void);
+/* jhash2() (inline). */
+u32 ipvsa_jhash2(const u32 *k, u32 words, u32 seed);
+/* skb->ipvs_property (a bitfield). */
+bool ipvsa_skb_ipvs_property(const struct sk_buff *skb);
+/* icmp_send() (inline: passes IPCB(skb)->opt). */
+void ipvsa_icmp_send(struct sk_buff *skb, int type, int code);
+/* icmpv6_send() (inline: passes IP6CB(skb)). */
+void ipvsa_icmpv6_send(struct sk_buff *skb, u8 type, u8 code, u32 info);
+
+/* IPVS connections (include/net/ip_vs.h): inlines and a volatile field. */
+struct ip_vs_conn;
+struct ip_vs_conn_param;
+struct netns_ipvs;
+union nf_inet_addr;
+/* ip_vs_conn_fill_param() (inline). */
+void ipvsa_ip_vs_conn_fill_param(struct netns_ipvs *ipvs, int af, int protocol,
+				 const union nf_inet_addr *caddr, __be16 cport,
+				 const union nf_inet_addr *vaddr, __be16 vport,
+				 struct ip_vs_conn_param *p);
+/* cp->flags (volatile). */
+u32 ipvsa_ip_vs_conn_flags(const struct ip_vs_conn *cp);
+/* atomic_read(&cp->in_pkts) (inline). */
+int ipvsa_ip_vs_conn_in_pkts(const struct ip_vs_conn *cp);
+/* sysctl_sync_threshold() (inline). */
+int ipvsa_ip_vs_sync_threshold(struct netns_ipvs *ipvs);
+/* __ip_vs_conn_put() (inline). */
+void ipvsa_ip_vs_conn_put(struct ip_vs_conn *cp);
+/* cond_resched() (a macro). */
+void ipvsa_cond_resched(void);
+
 /*
  * Test packets (src/ip_vs_sync_auth_testskb.c; KUnit and the benchmark
  * only): a sync datagram to 224.0.0.81:8848 carrying @msg in layout @kind
@@ -107,5 +140,15 @@ int ipvsa_test_sync_check(struct sk_buff *skb, struct sk_buff *clone, bool tx,
  */
 struct sk_buff *ipvsa_test_sock_skb(u32 kind, struct socket **sockp);
 void ipvsa_test_sock_free(struct sk_buff *skb, struct socket *sock);
+/*
+ * An IPv4 packet between the gate's test client 198.51.100.@client and
+ * 192.0.2.1 (from the client, or from 192.0.2.1 if @reply): IP protocol
+ * @protocol; for UDP, ports @port and a length field @udp_len_delta bytes
+ * longer than the datagram; then @len bytes of @payload. NULL without
+ * memory. Free with ipvsa_test_skb_free().
+ */
+struct sk_buff *ipvsa_test_gate_skb(bool reply, u8 client, u8 protocol,
+				    u16 port, const u8 *payload, u32 len,
+				    u32 udp_len_delta);
 
 #endif

@@ -669,7 +669,7 @@ impl Sockopts for SyncSockopts {
         match optval as u32 {
             shim::IPVSA_SO_SYNC_AUTH => st.set_key(net, arg),
             shim::IPVSA_SO_SYNC_EXT => st.set_ext(net, arg),
-            shim::IPVSA_SO_IPSEC => crate::glue::ipsec::sockopt_set(net, arg),
+            shim::IPVSA_SO_IPSEC => crate::gate::sockopt_set(net, arg),
             _ => Err(EINVAL),
         }
     }
@@ -700,7 +700,7 @@ impl Sockopts for SyncSockopts {
                 st.state.ext_status(&mut s);
                 buf.write(crate::glue::sync::ext_status_bytes(&s))
             }
-            shim::IPVSA_SO_IPSEC => crate::glue::ipsec::sockopt_get(net, buf),
+            shim::IPVSA_SO_IPSEC => crate::gate::sockopt_get(net, buf),
             _ => Err(EINVAL),
         }
     }

@@ -7,6 +7,7 @@
 
 use super::bindings as b;
 use core::ptr::{addr_of, read_volatile};
+use kernel::ffi::c_int;
 
 /// `AF_INET`.
 const AF_INET: u8 = kernel::bindings::AF_INET as u8;
@@ -103,6 +104,67 @@ impl Ipvs {
         // SAFETY: A field of the live state, read once.
         u8::from(unsafe { read_volatile(addr_of!(self.0.sysctl_sync_ver)) } != 0)
     }
+}
+
+impl Ipvs {
+    /// Whether IPVS holds a connection from `client`:`cport` to
+    /// `vaddr`:`vport` over `protocol` (IPv6 addresses if `v6`, else IPv4
+    /// in the first 4 bytes) that it received by sync and has not forwarded
+    /// a packet through since: IPVS sets a synced connection's `in_pkts` to
+    /// the sync threshold and counts every packet it forwards.
+    pub(crate) fn fresh_synced_conn(
+        &self,
+        v6: bool,
+        protocol: u8,
+        client: &[u8; 16],
+        cport: u16,
+        vaddr: &[u8; 16],
+        vport: u16,
+    ) -> bool {
+        let ipvs = core::ptr::from_ref(&self.0).cast_mut();
+        let af = if v6 { AF_INET6 } else { AF_INET };
+        let c = inet_addr(client);
+        let v = inet_addr(vaddr);
+        let mut p = core::mem::MaybeUninit::<b::ip_vs_conn_param>::uninit();
+        // SAFETY: `ipvs` is the live state (type invariant); the addresses
+        // live on this stack frame for the lookup, which is all the
+        // parameter block is used for; `p` is written whole.
+        unsafe {
+            b::ipvsa_ip_vs_conn_fill_param(
+                ipvs,
+                c_int::from(af),
+                c_int::from(protocol),
+                &c,
+                cport.to_be(),
+                &v,
+                vport.to_be(),
+                p.as_mut_ptr(),
+            )
+        };
+        // SAFETY: `p` was filled above; the lookup takes the RCU read lock
+        // itself and returns a referenced connection or null.
+        let cp = unsafe { b::ip_vs_conn_in_get(p.as_ptr()) };
+        if cp.is_null() {
+            return false;
+        }
+        // SAFETY: `cp` is referenced until the put below; `ipvs` is live.
+        let fresh = unsafe {
+            b::ipvsa_ip_vs_conn_flags(cp) & b::IP_VS_CONN_F_SYNC != 0
+                && b::ipvsa_ip_vs_conn_in_pkts(cp) == b::ipvsa_ip_vs_sync_threshold(ipvs)
+        };
+        // SAFETY: Drops the reference `ip_vs_conn_in_get()` took.
+        unsafe { b::ipvsa_ip_vs_conn_put(cp) };
+        fresh
+    }
+}
+
+/// `union nf_inet_addr` of 16 address bytes.
+fn inet_addr(a: &[u8; 16]) -> kernel::bindings::nf_inet_addr {
+    let mut all = [0u32; 4];
+    for (w, c) in all.iter_mut().zip(a.chunks_exact(4)) {
+        *w = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    kernel::bindings::nf_inet_addr { all }
 }
 
 /// The most sync threads IPVS runs (`IPVS_SYNC_PORTS_MAX`): a backup with

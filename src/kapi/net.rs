@@ -42,6 +42,15 @@ impl<'a> Net<'a> {
         }
     }
 
+    /// The initial namespace, which lives as long as the kernel.
+    pub(crate) fn init() -> Net<'static> {
+        // INVARIANT: `init_net` is never torn down.
+        Net {
+            ptr: core::ptr::addr_of_mut!(kernel::bindings::init_net),
+            _life: PhantomData,
+        }
+    }
+
     /// The raw pointer, for the other abstractions of [`crate::kapi`].
     pub(crate) fn as_raw(&self) -> *mut kernel::bindings::net {
         self.ptr

@@ -124,6 +124,31 @@ impl SkBuff {
         }
     }
 
+    /// Whether IPVS made the packet (`skb->ipvs_property`): in `FORWARD`,
+    /// a reply it has just translated.
+    pub(crate) fn ipvs_property(&self) -> bool {
+        // SAFETY: A live packet.
+        unsafe { b::ipvsa_skb_ipvs_property(self.raw()) }
+    }
+
+    /// Answers the sender of this IPv4 packet with ICMP destination
+    /// unreachable, code `code` (`icmp_send()`, rate limited by the
+    /// kernel's ICMP limits). The packet itself is not consumed.
+    pub(crate) fn icmp_unreachable(&mut self, code: u8) {
+        // SAFETY: A live IPv4 packet in a hook (the caller's), which
+        // `icmp_send()` only reads.
+        unsafe { b::ipvsa_icmp_send(self.raw(), b::ICMP_DEST_UNREACH as c_int, c_int::from(code)) };
+    }
+
+    /// Answers the sender of this IPv6 packet with ICMPv6 parameter
+    /// problem `code` pointing at byte `pointer` of the packet
+    /// (`icmpv6_send()`, rate limited by the kernel).
+    pub(crate) fn icmpv6_param_problem(&mut self, code: u8, pointer: u32) {
+        // SAFETY: A live IPv6 packet in a hook, which `icmpv6_send()` only
+        // reads.
+        unsafe { b::ipvsa_icmpv6_send(self.raw(), b::ICMPV6_PARAMPROB as u8, code, pointer) };
+    }
+
     /// The socket the packet is sent from, if it is a full socket
     /// (`LOCAL_OUT` also sees request and timewait mini-sockets, which are
     /// not).
@@ -373,6 +398,42 @@ impl TestSkb {
         let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
         // INVARIANT: Both came from the builder, ours to free.
         Ok(Self { skb, clone, kind })
+    }
+
+    /// An IPv4 packet between the gate's test client 198.51.100.`client`
+    /// and virtual address 192.0.2.1 (from the client, or with `reply`
+    /// from the address): IP protocol `protocol`, for UDP from and to port
+    /// `port` with a length field `udp_len_delta` bytes longer than the
+    /// datagram; then `payload`. Process context.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn gate(
+        reply: bool,
+        client: u8,
+        protocol: u8,
+        port: u16,
+        payload: &[u8],
+        udp_len_delta: u32,
+    ) -> Result<Self> {
+        let len = u32::try_from(payload.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `payload` is valid for `len` bytes.
+        let skb = unsafe {
+            b::ipvsa_test_gate_skb(
+                reply,
+                client,
+                protocol,
+                port,
+                payload.as_ptr(),
+                len,
+                udp_len_delta,
+            )
+        };
+        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
+        // INVARIANT: From the builder, ours to free.
+        Ok(Self {
+            skb,
+            clone: core::ptr::null_mut(),
+            kind: u32::MAX,
+        })
     }
 
     /// The packet, as a hook gets it.

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod addr;
 mod bytes;
 pub mod csum;
 pub mod ext;
