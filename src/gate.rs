@@ -107,6 +107,12 @@ const OTHER_COUNTERS: [&str; N_COUNTERS - GateEvent::ALL.len()] = [
 
 const _: () = {
     assert!(GateEvent::ALL.len() == shim::IPVSA_GEV_MAX as usize);
+    assert!(GateEvent::InitialCreated.index() == shim::IPVSA_GEV_INITIAL_CREATED as usize);
+    assert!(GateEvent::IsakmpNoInitial.index() == shim::IPVSA_GEV_ISAKMP_NO_INITIAL as usize);
+    assert!(GateEvent::Established.index() == shim::IPVSA_GEV_ESTABLISHED as usize);
+    assert!(GateEvent::EstablishedRefresh.index() == shim::IPVSA_GEV_ESTABLISHED_REFRESH as usize);
+    assert!(GateEvent::EspNoEntry.index() == shim::IPVSA_GEV_ESP_NO_ENTRY as usize);
+    assert!(GateEvent::EspPass.index() == shim::IPVSA_GEV_ESP_PASS as usize);
     assert!(MALFORMED == GateEvent::ALL.len());
     assert!(FRAGMENT + 1 == N_COUNTERS);
 };
@@ -131,6 +137,8 @@ struct Svc {
     flags: u32,
     /// Established entries that may live past their timeout.
     soft_quota: u32,
+    /// When it was marked: status lists addresses in that order.
+    order: u32,
 }
 
 impl Svc {
@@ -145,12 +153,31 @@ impl Svc {
 #[derive(Debug, Clone, Copy)]
 struct Svcs {
     slot: [Option<Svc>; MAX_SVC],
+    /// The next [`Svc::order`].
+    next_order: u32,
 }
 
 impl Svcs {
     const EMPTY: Svcs = Svcs {
         slot: [None; MAX_SVC],
+        next_order: 0,
     };
+
+    /// The occupied slots in the order their addresses were marked.
+    fn in_order(&self) -> impl Iterator<Item = (usize, Svc)> + '_ {
+        let mut done = 0u32;
+        core::iter::from_fn(move || {
+            let next = self
+                .slot
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.map(|s| (i, s)))
+                .filter(|(_, s)| s.order >= done)
+                .min_by_key(|(_, s)| s.order)?;
+            done = next.1.order.wrapping_add(1);
+            Some(next)
+        })
+    }
 
     /// The slot and settings of `vip`.
     fn find(&self, v6: bool, vip: &[u8; 16]) -> Option<(usize, Svc)> {
@@ -520,6 +547,9 @@ pub(crate) struct Gate {
     seed: u32,
     /// Seconds added to the clock (KUnit and the benchmark only, else 0).
     skew: Atomic<u64>,
+    /// The collector runs by itself (not for private gates, whose tests
+    /// and benchmark run it by hand).
+    auto_collect: bool,
     counters: [Atomic<u64>; N_COUNTERS],
 }
 
@@ -570,7 +600,7 @@ type Outcome = Option<GateEvent>;
 impl Gate {
     /// A gate with no marked address and the default knobs, with its
     /// collector stopped when the returned owner is dropped.
-    pub(crate) fn create() -> Result<GateOwner> {
+    pub(crate) fn create(auto_collect: bool) -> Result<GateOwner> {
         let g = Arc::pin_init(
             pin_init!(Gate {
                 table: SetOnce::new(),
@@ -580,6 +610,7 @@ impl Gate {
                 knobs: [Atomic::new(30), Atomic::new(3600), Atomic::new(4096)],
                 seed: random_u32(),
                 skew: Atomic::new(0),
+                auto_collect,
                 counters: [const { Atomic::new(0) }; N_COUNTERS],
             }),
             GFP_KERNEL,
@@ -630,6 +661,9 @@ impl Gate {
 
     /// Queues a collector pass in a period (nothing if one is queued).
     fn schedule(this: Arc<Gate>) {
+        if !this.auto_collect {
+            return;
+        }
         // Already queued: the reference comes back and is dropped.
         let _ = workqueue::system().enqueue_delayed(this, msecs_to_jiffies(1000));
     }
@@ -809,10 +843,12 @@ impl Gate {
             }
             Parse::Other => return Verdict::Accept,
         };
+        // The RCU read lock stays held to the end: a configuration change
+        // that unmarks the address waits for it before it flushes the
+        // address's entries, so none is inserted after the flush.
         let Some((slot, svc)) = svcs.find(p.key.v6, &p.key.vip) else {
             return Verdict::Accept;
         };
-        drop(rcu);
         let (transport, classified) = match p.proto {
             IPPROTO_ESP => (
                 Transport::Esp,
@@ -1037,18 +1073,21 @@ impl Gate {
         let cur = self.svcs_now();
         match cmd.cmd {
             shim::IPVSA_IPSEC_ADD => {
-                let svc = Svc {
+                let mut svc = Svc {
                     v6,
                     vip,
                     flags: cmd.flags,
                     soft_quota: cmd.soft_quota,
+                    order: cur.next_order,
                 };
                 let mut new = cur;
-                if let Some((slot, _)) = cur.find(v6, &vip) {
+                if let Some((slot, old)) = cur.find(v6, &vip) {
                     // Update in place; entries keep their state.
+                    svc.order = old.order;
                     new.slot[slot] = Some(svc);
                     return self.publish(new);
                 }
+                new.next_order = new.next_order.wrapping_add(1);
                 let free = new.slot.iter().position(Option::is_none).ok_or(ENOSPC)?;
                 if self.table.as_ref().is_none() {
                     let bits = crate::module_parameters::ipsec_table_bits
@@ -1102,9 +1141,9 @@ impl Gate {
         st.entries = counts.entries;
         st.initial = counts.initial;
         let mut n = 0;
-        for (slot, s) in svcs.slot.iter().enumerate() {
-            let (Some(s), Some(d)) = (s, st.svc.get_mut(n)) else {
-                continue;
+        for (slot, s) in svcs.in_order() {
+            let Some(d) = st.svc.get_mut(n) else {
+                break;
             };
             d.af = if s.v6 { AF_INET6 } else { AF_INET };
             d.vip = s.vip;
@@ -1151,8 +1190,8 @@ impl Cmd {
 
 const _: () = assert!(Cmd::LEN == 32);
 
-/// A [`Gate`] whose collector is stopped when this is dropped. Its owner
-/// keeps the only references besides the queued collector's.
+/// A [`Gate`] whose collector is stopped when this is dropped. Other
+/// references (the sysctls', a queued collector's) go before it or with it.
 pub(crate) struct GateOwner(Arc<Gate>);
 
 impl Drop for GateOwner {
@@ -1163,7 +1202,8 @@ impl Drop for GateOwner {
 
 /// The IPsec gate of one network namespace and its registrations.
 pub(crate) struct GateNet {
-    /// Dropped first: unregistering waits for hooks in flight.
+    /// Dropped first (hooks in flight were waited for before the data was
+    /// dropped: see `PernetData::of`).
     _hooks: NetHooks<GateNet>,
     _proc_file: ProcFile<GateNet>,
     _sysctl: NetSysctl<Gate>,
@@ -1189,7 +1229,7 @@ impl PernetData for GateNet {
 
     fn new(net: Net<'_>) -> impl PinInit<Self, Error> {
         (|| {
-            let gate = Gate::create()?;
+            let gate = Gate::create(true)?;
             let sysctl = NetSysctl::new(net, gate.0.clone())?;
             let proc_file = ProcFile::new(net, c"ip_vs_ipsec")?;
             let hooks = NetHooks::new(net, &HOOK_OPS)?;
@@ -1330,7 +1370,7 @@ pub(crate) fn sockopt_get(net: Net<'_>, buf: &mut GetBuf<'_>) -> Result {
 /// A private gate with 192.0.2.1 marked (NAT mode if `nat`), for KUnit and
 /// the benchmark.
 fn test_gate(nat: bool, soft_quota: u32, max_initial: u32) -> Result<GateOwner> {
-    let g = Gate::create()?;
+    let g = Gate::create(false)?;
     g.0.knobs[KNOB_MAX_INITIAL].store(max_initial.min(i32::MAX as u32) as i32, Relaxed);
     let mut vip = [0u8; 16];
     vip[..4].copy_from_slice(&TEST_VIP);
@@ -1841,6 +1881,39 @@ mod tests {
         assert_eq!(g.g().set(None, &full), Err(ENOSPC));
         g.g().set(None, &cmd(shim::IPVSA_IPSEC_FLUSH, 0, 0))?;
         assert!(g.g().svcs_now().count() == 0);
+        Ok(())
+    }
+
+    #[test]
+    fn status_lists_addresses_in_the_order_they_were_marked() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        let cmd = |cmd, last: u8| {
+            let mut vip = [0u8; 16];
+            vip[..4].copy_from_slice(&[192, 0, 2, last]);
+            Cmd {
+                cmd,
+                af: AF_INET,
+                vip,
+                flags: 0,
+                soft_quota: u32::from(last),
+            }
+        };
+        // 192.0.2.1 is marked; add .2 and .3, unmark .1, add .4 (which
+        // takes .1's slot), update .2.
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, 2))?;
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, 3))?;
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_DEL, 1))?;
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, 4))?;
+        let mut upd = cmd(shim::IPVSA_IPSEC_ADD, 2);
+        upd.soft_quota = 99;
+        g.g().set(None, &upd)?;
+        let mut st = KBox::new(shim::ipvsa_ipsec_status::default(), GFP_KERNEL)?;
+        g.g().status(&mut st);
+        assert_eq!(st.nsvc, 3);
+        let order: [u8; 3] = [st.svc[0].vip[3], st.svc[1].vip[3], st.svc[2].vip[3]];
+        assert_eq!(order, [2, 3, 4]);
+        assert_eq!(st.svc[0].soft_quota, 99);
+        assert_eq!(st.svc[2].af, AF_INET);
         Ok(())
     }
 

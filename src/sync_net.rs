@@ -280,7 +280,8 @@ fn finish(skb: &mut SkBuff, pkt: &Pkt, ulen: usize, set_ttl: bool, diff: u32) ->
 /// Authenticated sync state and registrations of one network namespace.
 #[pin_data]
 pub(crate) struct SyncNet {
-    /// Dropped first: unregistering waits for hooks in flight.
+    /// Dropped first (hooks in flight were waited for before the data was
+    /// dropped: see `PernetData::of`).
     hooks: NetHooks<SyncNet>,
     proc_file: ProcFile<SyncNet>,
     /// Serialises this namespace's configuration changes (per namespace,

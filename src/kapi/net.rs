@@ -133,28 +133,40 @@ pub(crate) trait PernetData: Send + Sync + Sized + 'static {
     fn new(net: Net<'_>) -> impl PinInit<Self, Error>;
 
     /// The data of `net`, if it exists (it does not while the namespace is
-    /// being set up or torn down).
+    /// being set up, nor once its teardown began).
     fn of<'a>(net: Net<'a>) -> Option<&'a Self> {
-        let slot = slot::<Self>(net.as_raw());
-        // SAFETY: `slot` is this type's `*const Self` slot of a live
-        // namespace, pointer-sized and aligned; the init and exit
-        // trampolines write it atomically.
+        let slot = slot::<Self>(net.as_raw(), PUBLISHED);
+        // SAFETY: `slot` is this type's published-data slot of a live
+        // namespace, pointer-sized and aligned; the trampolines write it
+        // atomically.
         let p = unsafe { Atomic::from_ptr(slot) }.load(Acquire);
-        // SAFETY: A non-null slot holds the data `init` published; `exit`
-        // empties the slot before it frees the data, and frees it only
-        // after the data's own registrations (hooks, /proc files, which are
-        // what reach it) are gone: nothing that can hold `net` for `'a`
-        // can still see it freed.
+        // SAFETY: A non-null slot holds the data `init` published. `pre_exit`
+        // empties the slot, and the kernel waits for an RCU grace period
+        // between every `pre_exit` and the `exit` that frees the data: a
+        // caller in an RCU read-side section (every netfilter hook) is done
+        // with it by then. The other callers cannot overlap `exit`: socket
+        // options run with a socket of the namespace (which keeps it from
+        // being torn down) and a reference on the module (which keeps it
+        // from being unloaded), and a `/proc` file's readers are waited for
+        // when the data drops its `ProcFile`, before the fields they read.
         unsafe { p.cast_const().as_ref() }
     }
 }
 
-/// This type's slot in `net`'s per-namespace data: a pointer to its data.
-fn slot<T: PernetData>(net: *mut kernel::bindings::net) -> *mut *mut T {
+/// The slot hooks and other users read ([`PernetData::of`]).
+const PUBLISHED: usize = 0;
+/// The slot `exit` frees the data from.
+const OWNED: usize = 1;
+
+/// Slot `which` of this type's per-namespace data in `net`: two pointers
+/// to its data, the published one and the owned one.
+fn slot<T: PernetData>(net: *mut kernel::bindings::net, which: usize) -> *mut *mut T {
     // SAFETY: `net` is a live namespace, and `T::id()` the slot ID its
     // registration got (the registration is alive whenever a namespace of
     // this module's can be looked at).
-    unsafe { b::ipvsa_net_generic(net, T::id().get()) }.cast()
+    let base = unsafe { b::ipvsa_net_generic(net, T::id().get()) }.cast::<*mut T>();
+    // `size` in the registration makes room for both pointers.
+    base.wrapping_add(which.min(OWNED))
 }
 
 /// The registration of `T` as per-namespace data.
@@ -183,13 +195,14 @@ impl<T: PernetData> Registration<T> {
             try_pin_init!(Self {
                 ops <- Opaque::try_ffi_init(|ops: *mut kernel::bindings::pernet_operations| {
                     // SAFETY: `ops` is valid for writes; a zeroed struct with
-                    // the four fields below is what the C callers declare.
+                    // the fields below is what the C callers declare.
                     unsafe {
                         ops.write(kernel::bindings::pernet_operations {
                             init: Some(init::<T>),
+                            pre_exit: Some(pre_exit::<T>),
                             exit: Some(exit::<T>),
                             id: T::id().0.get(),
-                            size: size_of::<*mut T>(),
+                            size: 2 * size_of::<*mut T>(),
                             ..Default::default()
                         })
                     };
@@ -226,23 +239,43 @@ unsafe extern "C" fn init<T: PernetData>(net: *mut kernel::bindings::net) -> c_i
         // SAFETY: The data is never moved out of its box: `exit` rebuilds
         // the pinned box from this pointer.
         let p = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
-        // SAFETY: The slot is ours and pointer-sized (`size` above).
-        unsafe { Atomic::from_ptr(slot::<T>(net)) }.store(p, Release);
+        // SAFETY: The slots are ours and pointer-sized (`size` above).
+        unsafe {
+            Atomic::from_ptr(slot::<T>(net, OWNED)).store(p, Release);
+            Atomic::from_ptr(slot::<T>(net, PUBLISHED)).store(p, Release);
+        }
         Ok(0)
     })
 }
 
-/// `pernet_operations.exit`: empties the slot and drops `T`'s data.
+/// `pernet_operations.pre_exit`: unpublishes `T`'s data; the kernel then
+/// waits for an RCU grace period before it calls any `exit`.
 ///
 /// # Safety
 ///
 /// Called by the kernel, in process context, with a namespace going away.
-unsafe extern "C" fn exit<T: PernetData>(net: *mut kernel::bindings::net) {
+unsafe extern "C" fn pre_exit<T: PernetData>(net: *mut kernel::bindings::net) {
     // SAFETY: The slot is ours and pointer-sized.
-    let p = unsafe { Atomic::from_ptr(slot::<T>(net)) }.xchg(ptr::null_mut(), Release);
+    unsafe { Atomic::from_ptr(slot::<T>(net, PUBLISHED)) }.store(ptr::null_mut(), Release);
+}
+
+/// `pernet_operations.exit`: drops `T`'s data, which `pre_exit`
+/// unpublished a grace period ago.
+///
+/// # Safety
+///
+/// Called by the kernel, in process context, with a namespace going away,
+/// after its `pre_exit` and an RCU grace period.
+unsafe extern "C" fn exit<T: PernetData>(net: *mut kernel::bindings::net) {
+    // SAFETY: The slots are ours and pointer-sized.
+    let p = unsafe {
+        Atomic::from_ptr(slot::<T>(net, PUBLISHED)).store(ptr::null_mut(), Release);
+        Atomic::from_ptr(slot::<T>(net, OWNED)).xchg(ptr::null_mut(), Release)
+    };
     if !p.is_null() {
         // SAFETY: `p` came from `KBox::into_raw` of a pinned box in `init`,
-        // and the slot no longer holds it.
+        // and no slot holds it any more; nothing reached through the
+        // published slot can still use it (see `PernetData::of`).
         drop(unsafe { Pin::new_unchecked(KBox::from_raw(p)) });
     }
 }

@@ -127,8 +127,10 @@ impl<T: Hooks> HookOps<T> {
     }
 }
 
-/// `T`'s hooks registered in one namespace; unregistered when dropped,
-/// which waits for hook calls in flight.
+/// `T`'s hooks registered in one namespace; unregistered when dropped.
+/// Unregistering does not wait for hook calls in flight: those find `T`'s
+/// data with [`PernetData::of`] under the RCU read lock netfilter holds,
+/// and the data is unpublished a grace period before it is dropped.
 ///
 /// # Invariants
 ///

@@ -48,7 +48,11 @@ impl<T> RcuBox<T> {
     }
 
     /// Publishes `new`, waits until no reader can see the old value, and
-    /// returns it. Sleeps: process context, not under the RCU read lock.
+    /// returns it. Sleeps: process context only, and never with an
+    /// [`rcu::Guard`] held. A caller that held one, with a reference from
+    /// [`Self::get`], would see the value freed under that reference (the
+    /// same contract as the kernel crate's `Revocable::revoke`, and as
+    /// `synchronize_rcu()` in C, which lockdep checks).
     pub(crate) fn replace(&self, new: Option<KBox<T>>) -> Option<KBox<T>> {
         let p = new.map_or(ptr::null_mut(), KBox::into_raw);
         // INVARIANT: The new value is complete before the release part of

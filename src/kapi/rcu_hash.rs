@@ -60,7 +60,7 @@ impl<K, V> Node<K, V> {
 /// `lock`, with release stores.
 #[pin_data(PinnedDrop)]
 pub(crate) struct RcuHash<K, V, W> {
-    buckets: KVec<Atomic<*mut Node<K, V>>>,
+    buckets: KVVec<Atomic<*mut Node<K, V>>>,
     mask: usize,
     #[pin]
     lock: SpinLockIrq<W>,
@@ -84,7 +84,8 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
         let n = 1usize << bits.min(24);
         try_pin_init!(Self {
             buckets: {
-                let mut b = KVec::with_capacity(n, GFP_KERNEL)?;
+                // Up to 8 MiB: `kvmalloc`, as `kvcalloc()` in C.
+                let mut b = KVVec::with_capacity(n, GFP_KERNEL)?;
                 for _ in 0..n {
                     b.push(Atomic::new(ptr::null_mut()), GFP_KERNEL)?;
                 }
@@ -137,9 +138,11 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
             .is_none_or(|h| h.load(Relaxed).is_null())
     }
 
-    /// Bytes of one node (key, value and links) as allocated.
-    pub(crate) const fn node_size() -> usize {
-        size_of::<Node<K, V>>()
+    /// Bytes one node (key, value and links) takes from the allocator
+    /// (its size rounded up to its `kmalloc` cache).
+    pub(crate) fn node_size() -> usize {
+        // SAFETY: No preconditions.
+        unsafe { kernel::bindings::kmalloc_size_roundup(size_of::<Node<K, V>>()) }
     }
 
     /// Takes the writers' lock.
@@ -237,8 +240,9 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
     }
 
     /// Unlinks, and frees after a grace period, every node of bucket
-    /// `bucket` (an index below [`RcuHash::buckets`]) for which `keep`
-    /// says no; returns how many. `keep` also gets the lock's state.
+    /// `bucket` (taken modulo [`RcuHash::buckets`], so a hash will do) for
+    /// which `keep` says no; returns how many. `keep` also gets the lock's
+    /// state.
     pub(crate) fn retain_bucket(
         &mut self,
         bucket: usize,
