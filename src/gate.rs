@@ -70,6 +70,10 @@ const NEXTHDR_HOP: u8 = 0;
 const NEXTHDR_ROUTING: u8 = 43;
 const NEXTHDR_FRAGMENT: u8 = 44;
 const NEXTHDR_DEST: u8 = 60;
+const NEXTHDR_AUTH: u8 = 51;
+/// Extension headers the gate walks before it gives up on a packet and
+/// drops it (IPVS walks 12, `IP6_MAX_EXT_HDRS_CNT`).
+const MAX_EXT_HEADERS: usize = 64;
 /// `ICMP_PROT_UNREACH`.
 const ICMP_PROT_UNREACH: u8 = 2;
 /// `ICMPV6_UNK_NEXTHDR`.
@@ -369,6 +373,9 @@ enum Parse {
     /// A fragment (an IPv6 fragment header, or an IPv4 fragment in
     /// `FORWARD`) of the addresses in the key.
     Frag(GateKey),
+    /// IPv6 extension headers the gate could not walk (truncated, or more
+    /// than [`MAX_EXT_HEADERS`]): never passed to a gated address.
+    Bad(GateKey),
 }
 
 /// Finds the transport header. `inbound`: the packet goes to the virtual
@@ -416,29 +423,48 @@ fn parse_ip(skb: &SkBuff, pf: u8, inbound: bool) -> Parse {
         let mut nexthdr = h[6];
         let mut off = nh + 40;
         let mut nhoff = nh + 6;
-        // Walk extension headers, remembering where each is named.
-        for _ in 0..8 {
+        // Where the first AH is named: IPVS skips AH like an extension
+        // header and forwards by what follows it, so a packet with AH
+        // anywhere in its chain is gated as AH.
+        let mut ah = None;
+        // Walk every extension header (as far as IPVS does and further),
+        // remembering where each is named.
+        for _ in 0..=MAX_EXT_HEADERS {
             match nexthdr {
-                NEXTHDR_HOP | NEXTHDR_ROUTING | NEXTHDR_DEST => {
+                NEXTHDR_HOP | NEXTHDR_ROUTING | NEXTHDR_DEST | NEXTHDR_AUTH => {
                     let mut e = [0u8; 2];
                     let Some(x) = skb.bytes(off, &mut e) else {
-                        return Parse::Other;
+                        return Parse::Bad(key);
+                    };
+                    if nexthdr == NEXTHDR_AUTH {
+                        ah.get_or_insert(nhoff);
+                    }
+                    let len = if nexthdr == NEXTHDR_AUTH {
+                        (usize::from(x[1]) + 2) * 4
+                    } else {
+                        (usize::from(x[1]) + 1) * 8
                     };
                     nhoff = off;
                     nexthdr = x[0];
-                    off += (usize::from(x[1]) + 1) * 8;
+                    off += len;
                 }
                 NEXTHDR_FRAGMENT => return Parse::Frag(key),
-                _ => break,
+                _ => {
+                    let (proto, nhoff) = match ah {
+                        Some(at) => (IPPROTO_AH, at),
+                        None => (nexthdr, nhoff),
+                    };
+                    return Parse::Ok(Pkt {
+                        key,
+                        proto,
+                        thoff: off,
+                        nhoff,
+                        nh,
+                    });
+                }
             }
         }
-        Parse::Ok(Pkt {
-            key,
-            proto: nexthdr,
-            thoff: off,
-            nhoff,
-            nh,
-        })
+        Parse::Bad(key)
     } else {
         Parse::Other
     }
@@ -524,6 +550,7 @@ fn decide(
 const KNOB_INITIAL_TIMEOUT: usize = 0;
 const KNOB_ESTABLISHED_TIMEOUT: usize = 1;
 const KNOB_MAX_INITIAL: usize = 2;
+const KNOB_FAILOVER_UNAUTHENTICATED: usize = 3;
 /// The longest timeout: a day's worth of jiffies must fit in an `int`.
 const TIMEOUT_MAX: i32 = i32::MAX / kernel::bindings::HZ as i32;
 
@@ -542,7 +569,7 @@ pub(crate) struct Gate {
     /// The collector.
     #[pin]
     collector: DelayedWork<Gate>,
-    knobs: [Atomic<i32>; 3],
+    knobs: [Atomic<i32>; 4],
     /// Hash seed.
     seed: u32,
     /// Seconds added to the clock (KUnit and the benchmark only, else 0).
@@ -585,6 +612,11 @@ impl IntKnobs for Gate {
             min: 0,
             max: i32::MAX,
         },
+        IntKnob {
+            name: c"ipsec_failover_unauthenticated",
+            min: 0,
+            max: 1,
+        },
     ];
 
     fn knob(&self, i: usize) -> &Atomic<i32> {
@@ -607,7 +639,12 @@ impl Gate {
                 svcs: RcuBox::empty(),
                 cfg <- new_mutex!(None, "ip_vs_sync_auth_gate_cfg"),
                 collector <- new_delayed_work!("ip_vs_sync_auth_gate_gc"),
-                knobs: [Atomic::new(30), Atomic::new(3600), Atomic::new(4096)],
+                knobs: [
+                    Atomic::new(30),
+                    Atomic::new(3600),
+                    Atomic::new(4096),
+                    Atomic::new(0),
+                ],
                 seed: random_u32(),
                 skew: Atomic::new(0),
                 auto_collect,
@@ -700,7 +737,9 @@ impl Gate {
 
     /// Under the lock, for a client with no live entry: inserts an
     /// `Established` entry if IPVS synced the client's ISAKMP flow from the
-    /// old master (failover): such a client was established there. Once
+    /// old master by authenticated sync (failover; plaintext sync counts
+    /// only with the knob `ipsec_failover_unauthenticated`, which is
+    /// unsafe): such a client was established there. Once
     /// IPVS forwards a packet through the connection it no longer counts
     /// (until the next sync update for it), so the gate's own timers apply
     /// again after the entry made from it expires. Returns whether it did.
@@ -715,6 +754,14 @@ impl Gate {
         cfg: &Config,
         now: u64,
     ) -> bool {
+        // Only a connection that came by authenticated sync says the client
+        // was established on the old master; with plaintext sync anyone on
+        // the sync segment could have sent it.
+        if !crate::sync_net::SyncNet::authenticated(net)
+            && this.knob(KNOB_FAILOVER_UNAUTHENTICATED) == 0
+        {
+            return false;
+        }
         let synced = net.ipvs().is_some_and(|ipvs| {
             ipvs.fresh_synced_conn(
                 key.v6,
@@ -839,6 +886,13 @@ impl Gate {
                     return Verdict::Accept;
                 }
                 this.count(FRAGMENT);
+                return Verdict::Drop;
+            }
+            Parse::Bad(key) => {
+                if svcs.find(key.v6, &key.vip).is_none() {
+                    return Verdict::Accept;
+                }
+                this.count(MALFORMED);
                 return Verdict::Drop;
             }
             Parse::Other => return Verdict::Accept,

@@ -536,6 +536,12 @@ fn try_receive(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> 
 }
 
 impl SyncNet {
+    /// Whether the backup of `net` authenticates sync: a key is installed,
+    /// so every sync message IPVS received since was verified.
+    pub(crate) fn authenticated(net: Net<'_>) -> bool {
+        SyncNet::of(net).is_some_and(|s| s.state.keyed())
+    }
+
     /// `setsockopt(IPVSA_SO_SYNC_AUTH)`: installs (1 to 64 bytes) or clears
     /// (0 bytes) the key.
     fn set_key(&self, net: Net<'_>, arg: &SetArg<'_>) -> Result {
