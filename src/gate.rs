@@ -1971,6 +1971,66 @@ mod tests {
         Ok(())
     }
 
+    /// 2001:db8:1::1, the address `TestSkb::gate6` sends to.
+    const TEST_VIP6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+    #[test]
+    fn ipv6_header_chains_are_walked_and_fail_closed() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        g.g().set(
+            None,
+            &Cmd {
+                cmd: shim::IPVSA_IPSEC_ADD,
+                af: AF_INET6,
+                vip: TEST_VIP6,
+                flags: 0,
+                soft_quota: 0,
+            },
+        )?;
+        let send = |client: u8, proto: u8, exthdrs: u32, frag: bool, payload: &[u8]| {
+            let port = if proto == IPPROTO_UDP { ISAKMP_PORT } else { 0 };
+            let mut skb = TestSkb::gate6(client, proto, port, exthdrs, frag, payload)?;
+            Ok::<_, Error>(Gate::packet(g.g(), Net::init(), skb.skb(), PF_IPV6))
+        };
+        // ESP of an unknown client behind 9 Destination Options headers
+        // (more than the gate used to walk): rejected.
+        assert_eq!(send(1, IPPROTO_ESP, 9, false, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspNoEntry), 1);
+        // ISAKMP behind 9 headers is gated: it creates the INITIAL entry.
+        assert_eq!(send(1, IPPROTO_UDP, 9, false, &ike(IC, [0; 8]))?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::InitialCreated), 1);
+        assert_eq!(send(1, IPPROTO_ESP, 9, false, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 1);
+        // AH anywhere in the chain (here AH, then ESP, behind 3 headers):
+        // gated like ESP.
+        let mut ah_esp = [0u8; 24 + 16];
+        ah_esp[0] = IPPROTO_ESP;
+        ah_esp[1] = 4;
+        ah_esp[24..].copy_from_slice(&ESP);
+        assert_eq!(send(1, IPPROTO_AH, 3, false, &ah_esp)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 2);
+        assert_eq!(send(2, IPPROTO_AH, 0, false, &ah_esp)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspNoEntry), 2);
+        // More headers than the gate walks, and a chain cut short: dropped
+        // and counted, never passed.
+        assert_eq!(send(1, IPPROTO_ESP, 70, false, &ESP)?, DROP);
+        assert_eq!(send(3, NEXTHDR_DEST, 2, false, &[])?, DROP);
+        assert_eq!(send(3, IPPROTO_UDP, 70, false, &ike(IC, [0; 8]))?, DROP);
+        assert_eq!(g.c_counter(MALFORMED), 3);
+        // A fragment header (no reassembly here): dropped and counted.
+        assert_eq!(send(1, IPPROTO_ESP, 1, true, &ESP)?, DROP);
+        assert_eq!(g.c_counter(FRAGMENT), 1);
+        // Established behind 9 headers, then ESP and AH behind 9 pass.
+        assert_eq!(send(1, IPPROTO_UDP, 9, false, &ike(IC, RC))?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::Established), 1);
+        assert_eq!(send(1, IPPROTO_ESP, 9, false, &ESP)?, ACCEPT);
+        assert_eq!(send(1, IPPROTO_AH, 9, false, &ah_esp)?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::EspPass), 2);
+        // Only client 1's entry exists: nothing else created one.
+        assert_eq!(g.counts().0, 1);
+        Ok(())
+    }
+
     #[test]
     fn counter_names_are_complete() -> Result {
         for i in 0..N_COUNTERS {

@@ -8,6 +8,8 @@
 
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <net/ipv6.h>
 #include <linux/net.h>
 #include <linux/skbuff.h>
 #include <linux/udp.h>
@@ -256,4 +258,67 @@ struct sk_buff *ipvsa_test_gate_skb(bool reply, u8 client, u8 protocol,
 	};
 
 	return ipvsa_test_ip4_skb(&d, payload, len);
+}
+
+struct sk_buff *ipvsa_test_gate6_skb(u8 client, u8 protocol, u16 port,
+				     u32 exthdrs, bool frag, const u8 *payload,
+				     u32 len)
+{
+	static const u8 vip[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 1 };
+	unsigned int hdrs = sizeof(struct ipv6hdr) + 8 * exthdrs + (frag ? 8 : 0) +
+			    (protocol == IPPROTO_UDP ? sizeof(struct udphdr) : 0);
+	struct ipv6hdr *ip6h;
+	struct sk_buff *skb;
+	u8 *nexthdr;
+	u32 i;
+
+	if (exthdrs > 200)
+		return NULL;
+	skb = alloc_skb(LL_MAX_HEADER + ETH_HLEN + hdrs + len, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, LL_MAX_HEADER);
+	skb_reset_mac_header(skb);
+	skb_put_data(skb, ipvsa_test_mac, ETH_HLEN);
+	skb->mac_len = ETH_HLEN;
+	__skb_pull(skb, ETH_HLEN);
+	skb_reset_network_header(skb);
+	ip6h = skb_put_zero(skb, sizeof(*ip6h));
+	ip6h->version = 6;
+	ip6h->hop_limit = 64;
+	ip6h->saddr.s6_addr[0] = 0x20;
+	ip6h->saddr.s6_addr[1] = 0x01;
+	ip6h->saddr.s6_addr[2] = 0x0d;
+	ip6h->saddr.s6_addr[3] = 0xb8;
+	ip6h->saddr.s6_addr[5] = 2;
+	ip6h->saddr.s6_addr[15] = client;
+	memcpy(&ip6h->daddr, vip, 16);
+	nexthdr = &ip6h->nexthdr;
+	for (i = 0; i < exthdrs; i++) {
+		u8 *h = skb_put_zero(skb, 8);
+
+		*nexthdr = NEXTHDR_DEST;
+		h[2] = 1;	/* PadN, 4 bytes */
+		h[3] = 4;
+		nexthdr = &h[0];
+	}
+	if (frag) {
+		struct frag_hdr *fh = skb_put_zero(skb, sizeof(*fh));
+
+		*nexthdr = NEXTHDR_FRAGMENT;
+		fh->frag_off = htons(IP6_MF);
+		fh->identification = htonl(1);
+		nexthdr = &fh->nexthdr;
+	}
+	*nexthdr = protocol;
+	if (protocol == IPPROTO_UDP) {
+		struct udphdr *uh = skb_put_zero(skb, sizeof(*uh));
+
+		uh->source = htons(port);
+		uh->dest = htons(port);
+		uh->len = htons(sizeof(*uh) + len);
+	}
+	skb_put_data(skb, payload, len);
+	ip6h->payload_len = htons(skb->len - sizeof(*ip6h));
+	return skb;
 }

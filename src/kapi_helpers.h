@@ -150,5 +150,15 @@ void ipvsa_test_sock_free(struct sk_buff *skb, struct socket *sock);
 struct sk_buff *ipvsa_test_gate_skb(bool reply, u8 client, u8 protocol,
 				    u16 port, const u8 *payload, u32 len,
 				    u32 udp_len_delta);
+/*
+ * An IPv6 packet from 2001:db8:0:2::@client to 2001:db8:1::1: @exthdrs
+ * Destination Options headers (8 bytes, PadN), with @frag a fragment header
+ * (first fragment, more to come), then next header @protocol; for UDP a
+ * header with ports @port; then @len bytes of @payload. NULL without
+ * memory. Free with ipvsa_test_skb_free().
+ */
+struct sk_buff *ipvsa_test_gate6_skb(u8 client, u8 protocol, u16 port,
+				     u32 exthdrs, bool frag, const u8 *payload,
+				     u32 len);
 
 #endif

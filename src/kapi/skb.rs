@@ -436,6 +436,34 @@ impl TestSkb {
         })
     }
 
+    /// An IPv6 packet from the gate's test client 2001:db8:0:2::`client`
+    /// to virtual address 2001:db8:1::1: `exthdrs` Destination Options
+    /// headers, with `frag` a fragment header, then next header
+    /// `protocol` (for UDP, a header with ports `port`), then `payload`.
+    /// Process context.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn gate6(
+        client: u8,
+        protocol: u8,
+        port: u16,
+        exthdrs: u32,
+        frag: bool,
+        payload: &[u8],
+    ) -> Result<Self> {
+        let len = u32::try_from(payload.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `payload` is valid for `len` bytes.
+        let skb = unsafe {
+            b::ipvsa_test_gate6_skb(client, protocol, port, exthdrs, frag, payload.as_ptr(), len)
+        };
+        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
+        // INVARIANT: From the builder, ours to free.
+        Ok(Self {
+            skb,
+            clone: core::ptr::null_mut(),
+            kind: u32::MAX,
+        })
+    }
+
     /// The packet, as a hook gets it.
     pub(crate) fn skb(&mut self) -> &mut SkBuff {
         // SAFETY: We own the packet; the borrow of `self` keeps it ours.
