@@ -735,14 +735,40 @@ impl Gate {
         });
     }
 
+    /// Whether `key`'s client qualifies for failover: IPVS synced its
+    /// ISAKMP flow from the old master by authenticated sync (plaintext
+    /// sync counts only with the knob `ipsec_failover_unauthenticated`,
+    /// which is unsafe) and has not forwarded a packet through it yet, so
+    /// the client was established there. Once IPVS forwards a packet
+    /// through the connection it no longer counts (until the next sync
+    /// update for it), so the gate's own timers apply again after the entry
+    /// made from it expires. Takes no lock of the gate's (IPVS's lookup is
+    /// RCU): the ESP miss path asks it before it takes one.
+    fn failover_candidate(this: &Gate, net: Net<'_>, key: &GateKey) -> bool {
+        // Only a connection that came by authenticated sync says the client
+        // was established on the old master; with plaintext sync anyone on
+        // the sync segment could have sent it.
+        if !crate::sync_net::SyncNet::authenticated(net)
+            && this.knob(KNOB_FAILOVER_UNAUTHENTICATED) == 0
+        {
+            return false;
+        }
+        net.ipvs().is_some_and(|ipvs| {
+            ipvs.fresh_synced_conn(
+                key.v6,
+                IPPROTO_UDP,
+                &key.client,
+                ISAKMP_PORT,
+                &key.vip,
+                ISAKMP_PORT,
+            )
+        })
+    }
+
     /// Under the lock, for a client with no live entry: inserts an
-    /// `Established` entry if IPVS synced the client's ISAKMP flow from the
-    /// old master by authenticated sync (failover; plaintext sync counts
-    /// only with the knob `ipsec_failover_unauthenticated`, which is
-    /// unsafe): such a client was established there. Once
-    /// IPVS forwards a packet through the connection it no longer counts
-    /// (until the next sync update for it), so the gate's own timers apply
-    /// again after the entry made from it expires. Returns whether it did.
+    /// `Established` entry if it qualifies for failover
+    /// ([`Gate::failover_candidate`], unless `checked` says the caller
+    /// found it does). Returns whether it did.
     #[allow(clippy::too_many_arguments)]
     fn failover(
         this: &Arc<Gate>,
@@ -753,26 +779,9 @@ impl Gate {
         hash: u32,
         cfg: &Config,
         now: u64,
+        checked: bool,
     ) -> bool {
-        // Only a connection that came by authenticated sync says the client
-        // was established on the old master; with plaintext sync anyone on
-        // the sync segment could have sent it.
-        if !crate::sync_net::SyncNet::authenticated(net)
-            && this.knob(KNOB_FAILOVER_UNAUTHENTICATED) == 0
-        {
-            return false;
-        }
-        let synced = net.ipvs().is_some_and(|ipvs| {
-            ipvs.fresh_synced_conn(
-                key.v6,
-                IPPROTO_UDP,
-                &key.client,
-                ISAKMP_PORT,
-                &key.vip,
-                ISAKMP_PORT,
-            )
-        });
-        if !synced {
+        if !checked && !Gate::failover_candidate(this, net, key) {
             return false;
         }
         let e = Entry::established_from_sync(now, cfg);
@@ -786,7 +795,9 @@ impl Gate {
         true
     }
 
-    /// ESP, AH, ESP in UDP: lockless, except to create a failover entry.
+    /// ESP, AH, ESP in UDP: lockless, except to create a failover entry
+    /// for a client that qualifies (so a flood of ESP from spoofed clients
+    /// takes no lock of the gate's).
     fn esp(
         this: &Arc<Gate>,
         net: Net<'_>,
@@ -810,6 +821,9 @@ impl Gate {
             return Some(ev);
         }
         // Slow path, once per client: failover from a synced flow.
+        if !Gate::failover_candidate(this, net, key) {
+            return Some(ev);
+        }
         let mut w = table.write();
         let live = w
             .get(hash, key)
@@ -819,7 +833,7 @@ impl Gate {
             // Someone created it meanwhile: decide on that.
             return Some(decide(&cfg, input, Some(&mut e), 0, now).0);
         }
-        if Gate::failover(this, net, &mut w, slot, key, hash, &cfg, now) {
+        if Gate::failover(this, net, &mut w, slot, key, hash, &cfg, now, true) {
             return Some(GateEvent::EspPass);
         }
         Some(ev)
@@ -858,7 +872,7 @@ impl Gate {
             }
             (GateEvent::IsakmpNoInitial, _) => {
                 // An established client of the old master (failover)?
-                if Gate::failover(this, net, &mut w, slot, key, hash, &cfg, now) {
+                if Gate::failover(this, net, &mut w, slot, key, hash, &cfg, now, false) {
                     Some(GateEvent::EstablishedRefresh)
                 } else {
                     Some(ev)
@@ -1481,7 +1495,140 @@ pub(crate) fn bench(iters: u32) -> Result {
         );
     }
     pr_info!("bench: (ns per packet; {} buckets)\n", buckets);
+    let f = bench_flood(10_000, iters.max(1))?;
+    pr_info!(
+        "bench: ESP under a spoofed-ESP flood on another CPU (10000 entries): hit {} ns alone, {} ns during the flood ({}.{:02}x); miss {} ns alone; the flood ran {} misses at {} ns each{}\n",
+        f.hit_alone_ns,
+        f.hit_flood_ns,
+        f.hit_flood_ns / f.hit_alone_ns.max(1),
+        f.hit_flood_ns * 100 / f.hit_alone_ns.max(1) % 100,
+        f.miss_alone_ns,
+        f.flood_misses,
+        f.flood_ns / f.flood_misses.max(1),
+        if f.overlapped { "" } else { " (did not overlap: one CPU?)" }
+    );
     Ok(())
+}
+
+/// What [`bench_flood`] measured.
+struct FloodResult {
+    hit_alone_ns: u64,
+    hit_flood_ns: u64,
+    miss_alone_ns: u64,
+    flood_misses: u64,
+    flood_ns: u64,
+    overlapped: bool,
+}
+
+/// The flood's shared state.
+struct Flood {
+    started: Atomic<bool>,
+    stop: Atomic<bool>,
+    done: Atomic<bool>,
+    misses: Atomic<u64>,
+    ns: Atomic<u64>,
+}
+
+/// ESP hits of established clients, alone and while a worker on another
+/// CPU (the unbound workqueue) sends ESP from spoofed clients with no
+/// entry through the same gate as fast as it can: the miss path must not
+/// slow the hits down (it takes no lock).
+fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
+    use kernel::sync::atomic::{Acquire, Release};
+    use kernel::time::{Instant, Monotonic};
+    let owner = test_gate(false, 0, entries)?;
+    let g = &owner.0;
+    let net = Net::init();
+    let (slot, svc) = g
+        .svcs_now()
+        .find(false, &GateKey::v4([0; 4], TEST_VIP).vip)
+        .ok_or(EINVAL)?;
+    let now = g.now();
+    let client = |i: u32| {
+        let b = (i & 0xff_ffff).to_be_bytes();
+        GateKey::v4([10, b[1], b[2], b[3]], TEST_VIP)
+    };
+    for (i, rc) in (0..entries).flat_map(|i| [(i, 0u8), (i, 0x22)]) {
+        let _ = Gate::isakmp(g, net, slot, &svc, &client(i), &bench_ike(rc), now);
+    }
+    let hits = |n: u32| {
+        let t = Instant::<Monotonic>::now();
+        for i in 0..n {
+            let k = client(i.wrapping_mul(7919) % entries.max(1));
+            let _ = Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now);
+        }
+        since(&t) / u64::from(n.max(1))
+    };
+    let hit_alone_ns = hits(iters);
+    let t = Instant::<Monotonic>::now();
+    for i in 0..iters {
+        let b = i.to_be_bytes();
+        let k = GateKey::v4([11, b[1], b[2], b[3]], TEST_VIP);
+        let _ = Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now);
+    }
+    let miss_alone_ns = since(&t) / u64::from(iters);
+
+    let flood = Arc::new(
+        Flood {
+            started: Atomic::new(false),
+            stop: Atomic::new(false),
+            done: Atomic::new(false),
+            misses: Atomic::new(0),
+            ns: Atomic::new(0),
+        },
+        GFP_KERNEL,
+    )?;
+    let (fg, ff) = (g.clone(), flood.clone());
+    workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+        let t = Instant::<Monotonic>::now();
+        ff.started.store(true, Release);
+        let mut i = 0u32;
+        while !ff.stop.load(Acquire) {
+            let b = i.to_be_bytes();
+            let k = GateKey::v4([12, b[1], b[2], b[3]], TEST_VIP);
+            let _ = Gate::esp(&fg, Net::init(), slot, &svc, &k, &Input::Esp, now);
+            i = i.wrapping_add(1);
+        }
+        ff.ns.store(since(&t), Relaxed);
+        ff.misses.store(u64::from(i), Relaxed);
+        // The gate goes on the benchmark's thread, not here.
+        drop(fg);
+        ff.done.store(true, Release);
+    })?;
+    let t = Instant::<Monotonic>::now();
+    while !flood.started.load(Acquire) && since(&t) < 1_000_000_000 {
+        cond_resched();
+    }
+    let overlapped = flood.started.load(Acquire);
+    let hit_flood_ns = hits(iters);
+    flood.stop.store(true, Release);
+    while !flood.done.load(Acquire) {
+        cond_resched();
+    }
+    Ok(FloodResult {
+        hit_alone_ns,
+        hit_flood_ns,
+        miss_alone_ns,
+        flood_misses: flood.misses.load(Relaxed),
+        flood_ns: flood.ns.load(Relaxed),
+        overlapped,
+    })
+}
+
+/// An IKE_SA_INIT header with initiator cookie 0x11.. and responder
+/// cookie `rcookie` bytes, as the benchmark's clients send.
+fn bench_ike(rcookie: u8) -> Input {
+    Input::Isakmp(isakmp::IkeHeader {
+        icookie: [0x11; 8],
+        rcookie: [rcookie; 8],
+        next_payload: 0,
+        version: isakmp::IkeVersion::V2,
+        minor_version: 0,
+        exchange_type: 0,
+        flags: 0,
+        message_id: 0,
+        length: isakmp::IKE_HEADER_LEN as u32,
+    })
 }
 
 /// What [`bench_one`] measured.
@@ -1520,19 +1667,7 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
         let b = (i & 0xff_ffff).to_be_bytes();
         GateKey::v4([10, b[1], b[2], b[3]], TEST_VIP)
     };
-    let ike = |rcookie: u8| {
-        Input::Isakmp(isakmp::IkeHeader {
-            icookie: [0x11; 8],
-            rcookie: [rcookie; 8],
-            next_payload: 0,
-            version: isakmp::IkeVersion::V2,
-            minor_version: 0,
-            exchange_type: 0,
-            flags: 0,
-            message_id: 0,
-            length: isakmp::IKE_HEADER_LEN as u32,
-        })
-    };
+    let ike = bench_ike;
     let mut bad = 0u64;
 
     let t = Instant::<Monotonic>::now();
