@@ -81,4 +81,5 @@ clippy:
 clean:
 	-@[ -x $(TOP)/scripts/build-kernel.sh ] && [ -d "$$($(TOP)/scripts/build-kernel.sh --print 2>/dev/null)" ] && \
 		$(TOP)/scripts/build-module.sh clean
-	rm -rf $(TOP)/target $(TOP)/out $(TOP)/src/ip_vs_sync_auth_shim_generated.rs
+	rm -rf $(TOP)/target $(TOP)/out $(TOP)/src/ip_vs_sync_auth_shim_generated.rs \
+		$(TOP)/src/kapi_bindings_generated.rs $(TOP)/src/kapi_bindings_known.txt

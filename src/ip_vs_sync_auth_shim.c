@@ -13,7 +13,20 @@
 #include <linux/timekeeping.h>
 #include <net/ip_vs.h>
 
+#include <linux/netfilter.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
+#include <net/gso.h>
+#include <net/netns/generic.h>
+#include <net/inet_sock.h>
+#include <net/sock.h>
+#include <linux/icmpv6.h>
+#include <linux/jhash.h>
+#include <linux/jiffies.h>
+#include <net/icmp.h>
+
 #include "ip_vs_sync_auth_shim.h"
+#include "kapi_helpers.h"
 
 struct crypto_shash *ipvsa_hmac_md5_alloc(void)
 {
@@ -110,4 +123,227 @@ u64 ipvsa_bench_lib(const u8 *key, u32 keylen, const u8 *buf, u32 len,
 const char *ipvsa_ip_vs_proto_name(u32 proto)
 {
 	return ip_vs_proto_name(proto);
+}
+
+void *ipvsa_net_generic(const struct net *net, unsigned int id)
+{
+	return net_generic(net, id);
+}
+
+int ipvsa_copy_from_sockptr(void *dst, sockptr_t src, size_t size)
+{
+	return copy_from_sockptr(dst, src, size);
+}
+
+struct module *ipvsa_this_module(void)
+{
+	return THIS_MODULE;
+}
+
+void ipvsa_memzero_explicit(void *p, size_t n)
+{
+	memzero_explicit(p, n);
+}
+
+bool ipvsa_skb_is_gso(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb);
+}
+
+unsigned int ipvsa_skb_headlen(const struct sk_buff *skb)
+{
+	return skb_headlen(skb);
+}
+
+int ipvsa_skb_tailroom(const struct sk_buff *skb)
+{
+	return skb_tailroom(skb);
+}
+
+int ipvsa_skb_cloned(const struct sk_buff *skb)
+{
+	return skb_cloned(skb);
+}
+
+int ipvsa_skb_network_offset(const struct sk_buff *skb)
+{
+	return skb_network_offset(skb);
+}
+
+unsigned int ipvsa_skb_headroom(const struct sk_buff *skb)
+{
+	return skb_headroom(skb);
+}
+
+int ipvsa_skb_mac_offset(const struct sk_buff *skb)
+{
+	return skb_mac_header_was_set(skb) ? skb->mac_header : -1;
+}
+
+u16 ipvsa_skb_mac_len(const struct sk_buff *skb)
+{
+	return skb->mac_len;
+}
+
+u8 ipvsa_skb_ip_summed(const struct sk_buff *skb)
+{
+	return skb->ip_summed;
+}
+
+void ipvsa_skb_set_csum_unnecessary(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb->csum_level = 0;
+}
+
+void ipvsa_skb_move_csum_start(struct sk_buff *skb, unsigned int by)
+{
+	skb->csum_start += by;
+}
+
+void ipvsa_skb_pull_headers(struct sk_buff *skb, unsigned int by)
+{
+	__skb_pull(skb, by);
+	skb->network_header += by;
+	skb->transport_header += by;
+	if (skb_mac_header_was_set(skb))
+		skb->mac_header += by;
+}
+
+void ipvsa_consume_skb(struct sk_buff *skb)
+{
+	consume_skb(skb);
+}
+
+struct sk_buff *ipvsa_skb_gso_segment(struct sk_buff *skb)
+{
+	struct sk_buff *segs = skb_gso_segment(skb, 0);
+
+	return IS_ERR(segs) ? NULL : segs;
+}
+
+struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb)
+{
+	struct sk_buff *next = skb->next;
+
+	skb_mark_not_on_list(skb);
+	return next;
+}
+
+int ipvsa_nf_hook_again(const struct nf_hook_state *state, struct sk_buff *skb)
+{
+	return NF_HOOK(state->pf, state->hook, state->net, state->sk, skb,
+		       state->in, state->out, state->okfn);
+}
+
+struct net *ipvsa_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+
+u16 ipvsa_sk_protocol(const struct sock *sk)
+{
+	return sk->sk_protocol;
+}
+
+bool ipvsa_sk_established(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_state) == TCP_ESTABLISHED;
+}
+
+u16 ipvsa_sk_family(const struct sock *sk)
+{
+	return sk->sk_family;
+}
+
+__be16 ipvsa_sk_dport(const struct sock *sk)
+{
+	return inet_sk(sk)->inet_dport;
+}
+
+__be32 ipvsa_sk_daddr(const struct sock *sk)
+{
+	return inet_sk(sk)->inet_daddr;
+}
+
+const u8 *ipvsa_sk_v6_daddr(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	return sk->sk_v6_daddr.s6_addr;
+#else
+	return NULL;
+#endif
+}
+
+bool ipvsa_sk_fullsock(const struct sock *sk)
+{
+	return sk_fullsock(sk);
+}
+
+bool ipvsa_sk_kern_sock(const struct sock *sk)
+{
+	return sk->sk_kern_sock;
+}
+
+bool ipvsa_in_kthread(void)
+{
+	return current->flags & PF_KTHREAD;
+}
+
+u64 ipvsa_uptime_secs(void)
+{
+	return div_u64(get_jiffies_64(), HZ);
+}
+
+u32 ipvsa_jhash2(const u32 *k, u32 words, u32 seed)
+{
+	return jhash2(k, words, seed);
+}
+
+bool ipvsa_skb_ipvs_property(const struct sk_buff *skb)
+{
+	return skb->ipvs_property;
+}
+
+void ipvsa_icmp_send(struct sk_buff *skb, int type, int code)
+{
+	icmp_send(skb, type, code, 0);
+}
+
+void ipvsa_icmpv6_send(struct sk_buff *skb, u8 type, u8 code, u32 info)
+{
+	icmpv6_send(skb, type, code, info);
+}
+
+void ipvsa_ip_vs_conn_fill_param(struct netns_ipvs *ipvs, int af, int protocol,
+				 const union nf_inet_addr *caddr, __be16 cport,
+				 const union nf_inet_addr *vaddr, __be16 vport,
+				 struct ip_vs_conn_param *p)
+{
+	ip_vs_conn_fill_param(ipvs, af, protocol, caddr, cport, vaddr, vport, p);
+}
+
+u32 ipvsa_ip_vs_conn_flags(const struct ip_vs_conn *cp)
+{
+	return cp->flags;
+}
+
+int ipvsa_ip_vs_conn_in_pkts(const struct ip_vs_conn *cp)
+{
+	return atomic_read(&cp->in_pkts);
+}
+
+int ipvsa_ip_vs_sync_threshold(struct netns_ipvs *ipvs)
+{
+	return sysctl_sync_threshold(ipvs);
+}
+
+void ipvsa_ip_vs_conn_put(struct ip_vs_conn *cp)
+{
+	__ip_vs_conn_put(cp);
+}
+
+void ipvsa_cond_resched(void)
+{
+	cond_resched();
 }

@@ -71,9 +71,8 @@ const char *ipvsa_ip_vs_proto_name(u32 proto);
 
 /*
  * ---------------------------------------------------------------------------
- * Authenticated sync (ip_vs_sync_auth_net.c): netfilter hooks, sockopt,
- * /proc/net/ip_vs_sync_auth. The C side does the packet mechanics; every
- * decision is taken by the Rust functions ipvsa_rs_*() declared at the end.
+ * Authenticated sync: the socket options' structures and constants (the
+ * hooks, socket options and /proc file are Rust: src/sync_net.rs).
  * ---------------------------------------------------------------------------
  */
 
@@ -136,53 +135,6 @@ struct ipvsa_status {
 	u64 counters[IPVSA_CNT_MAX];
 };
 
-/* Registers the per-netns state, hooks, sockopt and /proc file. */
-int ipvsa_sync_register(void);
-/* Undoes ipvsa_sync_register(). */
-void ipvsa_sync_unregister(void);
-
-/*
- * Implemented in Rust (src/glue/sync.rs). @rs is the per-netns state
- * returned by ipvsa_rs_net_init().
- */
-/* Allocates the Rust per-netns state, or returns NULL. Process context. */
-void *ipvsa_rs_net_init(void);
-/* Frees it; no hook may be using it any more. Process context. */
-void ipvsa_rs_net_exit(void *rs);
-/*
- * Whether authentication is on: a key of either format is set (the hooks
- * leave sync traffic alone otherwise). Any context.
- */
-bool ipvsa_rs_enabled(void *rs);
-/*
- * Master: authenticates the plaintext message buf[0..len) in place for sync
- * thread @stream; buf is writable for len + @room bytes, @room at least
- * IPVSA_AUTH_HDR_MAX (IPVSA_MAC_ROOM more for the one-update MAC). Only a
- * message in the layout of IPVS's @version with SyncID @syncid is signed,
- * and only if the result fits @max_len payload bytes. Returns the new
- * length (len itself if authentication is off), or a negative errno
- * (counted; the datagram is dropped).
- */
-int ipvsa_rs_tx(void *rs, u8 *buf, u32 len, u32 room, u32 stream, u8 version,
-		u8 syncid, u32 max_len);
-/*
- * Backup: checks the received message buf[0..len) (TTL @ttl; IPVS accepts
- * plaintext of at most @maxlen bytes and runs @threads sync threads) and
- * strips the auth header in place;
- * buf is writable for len + @room bytes (scratch for the one-update MAC if
- * @room >= IPVSA_MAC_ROOM). Returns the offset at which the plaintext
- * starts in buf (0: untouched, authentication off), or a negative errno
- * (counted; the datagram is dropped).
- */
-int ipvsa_rs_rx(void *rs, u8 *buf, u32 len, u32 room, u8 ttl, u32 maxlen,
-		u32 threads);
-/* Counts a drop the C side decided (IPVSA_CNT_*). Any context. */
-void ipvsa_rs_count(void *rs, u32 counter);
-/* Installs a key (1..IPVSA_KEY_MAX bytes) or clears it (len 0). Process context. */
-int ipvsa_rs_set_key(void *rs, const u8 *key, u32 len);
-/* Fills @st. Any context. */
-void ipvsa_rs_status(void *rs, struct ipvsa_status *st);
-
 /*
  * Extended format (Documentation/ip_vs_sync_auth.rst, "Restart-safe
  * sequence numbers and key rollover"): setsockopt(IPPROTO_IP,
@@ -244,19 +196,13 @@ struct ipvsa_ext_status {
 	struct ipvsa_ext_key_status keys[IPVSA_EXT_KEYS];
 };
 
-/* Runs one IPVSA_EXT_* command. Process context, under the config mutex. */
-int ipvsa_rs_ext_cmd(void *rs, u32 op, u32 id, const u8 *key, u32 keylen);
-/* Fills @st. Any context. */
-void ipvsa_rs_ext_status(void *rs, struct ipvsa_ext_status *st);
 /* CLOCK_REALTIME in nanoseconds (the extended sequence numbers). */
 u64 ipvsa_real_ns(void);
 
 /*
  * ---------------------------------------------------------------------------
- * IPsec gate (ip_vs_sync_auth_ipsec.c): ISAKMP entries that ESP/AH to a
- * marked virtual address must follow. The C side owns the hash table, the
- * hooks, the sockopt and the collector; each decision is taken by the Rust
- * functions ipvsa_rs_gate_*() (src/glue/ipsec.rs, over src/proto/isakmp.rs).
+ * IPsec gate (src/gate.rs): ISAKMP entries that ESP/AH to a marked virtual
+ * address must follow. Only its socket option's ABI is here.
  * ---------------------------------------------------------------------------
  */
 
@@ -287,26 +233,6 @@ struct ipvsa_ipsec_cmd {
 	u32 flags;
 	u32 soft_quota;
 };
-
-/* Transport of a gated packet (proto::isakmp::Transport). */
-#define IPVSA_GATE_UDP500 0
-#define IPVSA_GATE_UDP4500 1
-#define IPVSA_GATE_ESP 2
-#define IPVSA_GATE_AH 3
-
-/* Input kinds (proto::isakmp::Input). */
-#define IPVSA_GATE_IN_ISAKMP 0
-#define IPVSA_GATE_IN_KEEPALIVE 1
-#define IPVSA_GATE_IN_ESP 2
-
-/* States of an entry (proto::isakmp::State). */
-#define IPVSA_GATE_INITIAL 1
-#define IPVSA_GATE_ESTABLISHED 2
-
-/* Verdicts (proto::isakmp::Verdict). */
-#define IPVSA_GATE_PASS 0
-#define IPVSA_GATE_DROP 1
-#define IPVSA_GATE_REJECT 2	/* drop and answer with ICMP */
 
 /* Events counted per packet (proto::isakmp::GateEvent::index()). */
 #define IPVSA_GEV_INITIAL_CREATED 3
@@ -369,93 +295,6 @@ struct ipvsa_ipsec_status {
 	struct ipvsa_ipsec_svc_info svc[IPVSA_IPSEC_MAX_SVC];
 };
 
-/**
- * struct ipvsa_gate_cfg - settings for one decision
- * @initial_timeout: seconds
- * @established_timeout: seconds
- * @max_initial: cap on INITIAL entries
- * @nat_mode: the service is forwarded in NAT mode
- */
-struct ipvsa_gate_cfg {
-	u64 initial_timeout;
-	u64 established_timeout;
-	u32 max_initial;
-	u32 nat_mode;
-};
-
-/**
- * struct ipvsa_gate_input - a classified packet
- * @kind: IPVSA_GATE_IN_*
- * @icookie: initiator cookie / SPI (ISAKMP only)
- * @rcookie: responder cookie / SPI (ISAKMP only)
- */
-struct ipvsa_gate_input {
-	u32 kind;
-	u8 icookie[8];
-	u8 rcookie[8];
-};
-
-/**
- * struct ipvsa_gate_state - the state of one entry (proto::isakmp::Entry)
- * @expires: seconds of the gate's clock
- * @state: IPVSA_GATE_INITIAL or IPVSA_GATE_ESTABLISHED
- * @soft: living past its timeout (soft expiry)
- * @has_rcookie: @rcookie was learned from a real server (NAT mode)
- * @rcookie: that cookie
- */
-struct ipvsa_gate_state {
-	u64 expires;
-	u8 state;
-	u8 soft;
-	u8 has_rcookie;
-	u8 rcookie[8];
-};
-
-/* Registers the IPsec gate (per-netns state, hooks, sysctls, /proc). */
-int ipvsa_ipsec_register(void);
-void ipvsa_ipsec_unregister(void);
-/* Sockopt handlers, called by ip_vs_sync_auth_net.c for IPVSA_SO_IPSEC. */
-int ipvsa_ipsec_set(struct net *net, const void *arg, unsigned int len);
-int ipvsa_ipsec_get(struct net *net, struct ipvsa_ipsec_status *st);
-
-/*
- * Implemented in Rust (src/glue/ipsec.rs); pure functions, any context.
- *
- * Classifies the payload of a gated packet: @head holds the first @headlen
- * bytes of the UDP payload of @plen bytes (ignored for ESP/AH). Returns
- * true with *@in filled, or false with *@event set to the IPVSA_GEV_*
- * event of a packet to drop.
- */
-bool ipvsa_rs_gate_classify(u32 transport, const u8 *head, u32 headlen,
-			    u32 plen, struct ipvsa_gate_input *in, u32 *event);
-/*
- * The state machine: decides on @in for the entry *@st (NULL: none) at
- * @now, with @live_initial INITIAL entries in the table. Updates *@st in
- * place. Returns the IPVSA_GEV_* event; for IPVSA_GEV_INITIAL_CREATED the
- * caller inserts *@created.
- */
-u32 ipvsa_rs_gate_decide(const struct ipvsa_gate_cfg *cfg,
-			 const struct ipvsa_gate_input *in,
-			 struct ipvsa_gate_state *st, u32 live_initial, u64 now,
-			 struct ipvsa_gate_state *created);
-/* The verdict of an event (IPVSA_GATE_PASS, _DROP, _REJECT). */
-u32 ipvsa_rs_gate_verdict(u32 event);
-/* Copies the NUL-terminated name of counter @idx (< IPVSA_GCNT_MAX) into
- * @buf; returns false if @idx is unknown or @size too small. */
-bool ipvsa_rs_gate_counter_name(u32 idx, char *buf, u32 size);
-/* NAT mode: learns the responder cookie of a real server's reply, given as
- * for ipvsa_rs_gate_classify(); returns whether *@st learned it. */
-bool ipvsa_rs_gate_learn(u32 transport, const u8 *head, u32 headlen,
-			 u32 plen, struct ipvsa_gate_state *st);
-/* Failover: fills *@st as an ESTABLISHED entry created at @now. */
-void ipvsa_rs_gate_from_sync(const struct ipvsa_gate_cfg *cfg, u64 now,
-			     struct ipvsa_gate_state *st);
-/* Soft expiry: extends *@st if it may (see Entry::soft_extend). */
-bool ipvsa_rs_gate_soft_extend(const struct ipvsa_gate_cfg *cfg,
-			       struct ipvsa_gate_state *st, u64 now);
-/* Whether *@st is expired at @now. */
-bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
-
 /* KUnit only: skb layouts ipvsa_test_skb() builds. */
 #define IPVSA_TEST_SKB_LINEAR 0
 #define IPVSA_TEST_SKB_CLONED 1		/* another reference to the same data */
@@ -467,100 +306,6 @@ bool ipvsa_rs_gate_expired(const struct ipvsa_gate_state *st, u64 now);
  */
 #define IPVSA_TEST_SKB_CSUM_ZERO 0x10	/* IPv4 "no checksum" (0) */
 #define IPVSA_TEST_SKB_CSUM_PARTIAL 0x20 /* CHECKSUM_PARTIAL, as IPVS sends */
-
-/*
- * KUnit only (CONFIG_KUNIT): builds an IPv4 UDP skb to 224.0.0.81:8848 from
- * 10.0.3.1 with TTL 255 carrying @msg in layout @kind, runs the master
- * (@tx) or backup path of @rs on it, checks the resulting IP and UDP
- * lengths and checksums (a full checksum stays valid, a zero one zero, a
- * partial one partial with the new pseudo-header; for a clone, that the
- * clone is untouched),
- * and copies the resulting UDP payload to @out. Returns its length, or
- * -EBADMSG if the datagram was dropped, -EPROTO if a header is wrong.
- */
-int ipvsa_test_skb(void *rs, bool tx, u32 kind, const u8 *msg, u32 len,
-		   u8 *out, u32 out_size);
-
-/* KUnit only: the sockets ipvsa_test_own_sock() sends from. */
-#define IPVSA_TEST_SOCK_CONNECTED 0	/* kernel socket connected to the group and port */
-#define IPVSA_TEST_SOCK_UNCONNECTED 1	/* kernel socket, datagram addressed per message */
-#define IPVSA_TEST_SOCK_OTHER_PORT 2	/* kernel socket connected to another port */
-#define IPVSA_TEST_SOCK_OTHER_GROUP 3	/* kernel socket connected to another address */
-#define IPVSA_TEST_SOCK_USER 4		/* user socket connected to the group and port */
-
-/*
- * KUnit only (CONFIG_KUNIT): whether the master's hook would take a
- * datagram to the sync group and port (here 127.0.0.1:8848, which needs no
- * route) sent on a UDP socket of @kind (IPVSA_TEST_SOCK_*) in init_net for
- * one of IPVS's own sync sockets. Returns 1 or 0, or a negative errno if
- * the socket could not be set up. Process context.
- */
-int ipvsa_test_own_sock(u32 kind);
-
-/*
- * Benchmark (module parameter bench): builds the datagram ipvsa_test_skb()
- * builds (linear) carrying @msg and times one run of the master (@tx) or
- * backup path of @rs on it; with @rs NULL, times nothing (the cost of the
- * clock reads, to subtract). Process context. Returns the nanoseconds
- * taken; *@accepted tells whether the path accepted the datagram.
- */
-u64 ipvsa_bench_skb(void *rs, bool tx, const u8 *msg, u32 len,
-		    bool *accepted);
-
-/**
- * struct ipvsa_gate_bench - what ipvsa_gate_bench() measured
- * @isakmp_create_ns: ns per ISAKMP packet creating an INITIAL entry
- * @isakmp_establish_ns: ns per ISAKMP packet establishing one
- * @esp_hit_ns: ns per ESP lookup of an ESTABLISHED client (lockless path)
- * @esp_miss_ns: ns per ESP with no entry (incl. the fail-over lookup)
- * @gc_live_ns: one collector pass over the table, nothing expired
- * @gc_expire_ns: one collector pass removing every entry
- * @entries: entries in the table before the second pass
- * @entry_size: bytes per entry in its slab cache
- * @buckets: hash buckets
- * @bucket_bytes: bytes of buckets
- * @errors: unexpected verdicts or leftovers (0 when all went as planned)
- */
-struct ipvsa_gate_bench {
-	u64 isakmp_create_ns;
-	u64 isakmp_establish_ns;
-	u64 esp_hit_ns;
-	u64 esp_miss_ns;
-	u64 gc_live_ns;
-	u64 gc_expire_ns;
-	u64 entries;
-	u64 entry_size;
-	u64 buckets;
-	u64 bucket_bytes;
-	u64 errors;
-};
-
-/* Benchmark of the gate's table on a private gate: @entries clients,
- * @iters ESP lookups. Process context. */
-int ipvsa_gate_bench(u32 entries, u32 iters, struct ipvsa_gate_bench *r);
-
-/*
- * ip_vs_sync_auth_ipsec.c: a private gate with 192.0.2.1 marked (NAT mode
- * if @nat), for the benchmark and KUnit. Process context.
- */
-void *ipvsa_test_gate_new(bool nat, u32 soft_quota, u32 max_initial);
-void ipvsa_test_gate_free(void *gate);
-/*
- * KUnit only (CONFIG_KUNIT): fed with real IPv4 skbs from client
- * 198.51.100.@client through the hooks' own code.
- */
-/*
- * Runs one packet (IPVSA_GATE_* @transport, UDP payload or ESP/AH bytes
- * @payload) to the VIP, or with @reply a NAT reply from it through the
- * learning hook. @udp_len_delta is added to the UDP length field (to
- * forge a truncated datagram). Returns the netfilter verdict.
- */
-int ipvsa_test_gate_packet(void *gate, bool reply, u8 client, u32 transport,
-			   const u8 *payload, u32 len, u32 udp_len_delta);
-/* Moves the gate's clock forward; with @collect runs one collector pass. */
-void ipvsa_test_gate_advance(void *gate, u32 seconds, bool collect);
-u64 ipvsa_test_gate_counter(void *gate, u32 idx);
-void ipvsa_test_gate_counts(void *gate, u32 *entries, u32 *initial, u32 *soft);
 
 #ifndef __BINDGEN__
 /* C only (not for Rust): shared by the KUnit helpers and the benchmark. */

@@ -8,13 +8,16 @@ IPsec gate tests. Python standard library only (raw sockets; run as root).
       Sends one IKE header (with the non-ESP marker on 4500). With
       --reply-timeout, waits for the responder's answer and prints its
       responder cookie in hex (exit 1 if none came).
+      With --exthdrs N (IPv6), N Destination Options headers come before
+      the UDP header (the whole packet is built here, raw).
   ikeesp.py keepalive --dst VIP            one NAT-T keepalive (4500 -> 4500)
   ikeesp.py esp --dst VIP --spi N [--proto esp|ah|udp] [--count N]
                 [--expect icmp|silence] [--wait S]
       Sends ESP (IP proto 50), AH (51) or ESP in UDP 4500. With --expect,
       listens for ICMP protocol unreachable (ICMPv6 parameter problem,
       unrecognized next header) about it, and exits 1 if the expectation
-      fails.
+      fails. --exthdrs N (IPv6, ESP and AH): N Destination Options headers
+      before it; the expected ICMPv6 points at the last one's next header.
   ikeesp.py esp-stream --dst VIP --spi N --seconds S
       Sends ESP packets as fast as one socket can for S seconds; prints
       how many it sent.
@@ -50,6 +53,41 @@ def ike_header(icookie, rcookie, v1=False, extra=b""):
             + extra)
 
 
+def v6_source(dst):
+    """The source address the kernel picks for @dst."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.connect((dst, 9))
+    return s.getsockname()[0]
+
+
+def dest_opts_chain(n, proto):
+    """@n Destination Options headers (8 bytes each, one PadN option), the
+    last naming @proto."""
+    chain = b""
+    for i in range(n):
+        chain += struct.pack("!BB", 60 if i + 1 < n else proto, 0) + b"\x01\x04" + bytes(4)
+    return chain
+
+
+def send_v6_exthdrs(dst, proto, payload, n):
+    """Sends an IPv6 packet to @dst with @n Destination Options headers
+    before @payload of protocol @proto (UDP: @payload is the UDP header and
+    data, whose checksum is filled in here)."""
+    src = v6_source(dst)
+    s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    if proto == socket.IPPROTO_UDP:
+        pseudo = s6 + d6 + struct.pack("!IxxxB", len(payload), socket.IPPROTO_UDP)
+        c = checksum(pseudo + payload[:6] + b"\0\0" + payload[8:]) or 0xFFFF
+        payload = payload[:6] + struct.pack("!H", c) + payload[8:]
+    body = dest_opts_chain(n, proto) + payload
+    first = 60 if n else proto
+    pkt = struct.pack("!IHBB", 6 << 28, len(body), first, 64) + s6 + d6 + body
+    # IPPROTO_RAW on an IPv6 raw socket: the header is ours (IPV6_HDRINCL).
+    r = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    r.sendto(pkt, (dst, 0))
+    r.close()
+
+
 def udp_socket(fam, port):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -67,7 +105,11 @@ def cmd_ike(a):
         msg = bytes(4) + msg
     sport = a.sport if a.sport is not None else a.dport
     s = udp_socket(family(a.dst), sport)
-    s.sendto(msg, (a.dst, a.dport))
+    if a.exthdrs:
+        udp = struct.pack("!HHHH", sport, a.dport, 8 + len(msg), 0) + msg
+        send_v6_exthdrs(a.dst, socket.IPPROTO_UDP, udp, a.exthdrs)
+    else:
+        s.sendto(msg, (a.dst, a.dport))
     if a.reply_timeout is None:
         return 0
     s.settimeout(a.reply_timeout)
@@ -88,9 +130,11 @@ def cmd_keepalive(a):
     return 0
 
 
-def icmp_matches(fam, data, dst, udp=False):
+def icmp_matches(fam, data, dst, udp=False, exthdrs=0):
     """Is @data (from a raw ICMP socket) an ICMP error about our packet?
-    For ESP/AH: protocol unreachable; for ESP in UDP: any unreachable."""
+    For ESP/AH: protocol unreachable; for ESP in UDP: any unreachable.
+    IPv6 behind @exthdrs Destination Options headers: parameter problem
+    pointing at the last one's next-header byte."""
     if fam == socket.AF_INET:
         ihl = (data[0] & 0x0F) * 4
         icmp = data[ihl:]
@@ -106,7 +150,13 @@ def icmp_matches(fam, data, dst, udp=False):
         return False
     pointer = struct.unpack("!I", icmp[4:8])[0]
     inner = icmp[8:]
-    return (inner[6] in (IPPROTO_ESP, IPPROTO_AH) and pointer == 6
+    if exthdrs:
+        named, want = 60, 40 + 8 * (exthdrs - 1)
+        if len(inner) < want + 1 or inner[want] not in (IPPROTO_ESP, IPPROTO_AH):
+            return False
+    else:
+        named, want = inner[6], 6
+    return (inner[6] == named and named in (60, IPPROTO_ESP, IPPROTO_AH) and pointer == want
             and socket.inet_ntop(socket.AF_INET6, inner[24:40]) == str(ipaddress.ip_address(dst)))
 
 
@@ -133,6 +183,9 @@ def cmd_esp(a):
                            + struct.pack("!II", a.spi, i + 1) + b"\xab" * 32)
             else:
                 payload = struct.pack("!II", a.spi, i + 1) + b"\xab" * 32
+            if a.exthdrs:
+                send_v6_exthdrs(a.dst, p, payload, a.exthdrs)
+                continue
             s = socket.socket(fam, socket.SOCK_RAW, p)
             s.sendto(payload, (a.dst, 0))
             s.close()
@@ -150,7 +203,7 @@ def cmd_esp(a):
                 break
             continue
         data = icmp.recv(4096)
-        got = icmp_matches(fam, data, a.dst, a.proto == "udp")
+        got = icmp_matches(fam, data, a.dst, a.proto == "udp", a.exthdrs)
         if left < -1:
             break
     print("icmp" if got else "silence")
@@ -252,6 +305,7 @@ def main():
     i.add_argument("--sport", type=int)
     i.add_argument("--v1", action="store_true")
     i.add_argument("--reply-timeout", type=float)
+    i.add_argument("--exthdrs", type=int, default=0, help="IPv6: Destination Options headers first")
     k = sub.add_parser("keepalive")
     k.add_argument("--dst", required=True)
     e = sub.add_parser("esp")
@@ -261,6 +315,7 @@ def main():
     e.add_argument("--count", type=int, default=1)
     e.add_argument("--expect", choices=("icmp", "silence"))
     e.add_argument("--wait", type=float, default=2.0)
+    e.add_argument("--exthdrs", type=int, default=0, help="IPv6: Destination Options headers first")
     st = sub.add_parser("esp-stream")
     st.add_argument("--dst", required=True)
     st.add_argument("--spi", type=int, required=True)

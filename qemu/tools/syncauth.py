@@ -27,7 +27,8 @@
                                              possible (wrong key, seq +1 each)
 
 Crafted messages (send) are IPVS v1 (or v0 with --v0) messages holding
---conns TCP entries from client --cip, optionally authenticated with --key
+--conns TCP (or --proto udp) entries from client --cip:--cport to --vip
+and --rip port --vport, optionally authenticated with --key
 and --seq exactly as the module does (HMAC-MD5-96 over auth header with zero
 ICV || entries || header), and then optionally damaged with --mutate.
 """
@@ -124,7 +125,12 @@ def icv(key, seq, entries, header):
 
 def build(args):
     ent = v0_entry if args.v0 else v4_entry
-    entries = b"".join(ent(args.cip, args.cport + i, args.vip, 80, args.rip, 80)
+    proto = {"tcp": 6, "udp": 17}[getattr(args, "proto", "tcp")]
+    vport = getattr(args, "vport", 80)
+    # UDP connections have one state (0); TCP's 1 is ESTABLISHED.
+    state = 0 if proto == 17 else 1
+    entries = b"".join(ent(args.cip, args.cport + i, args.vip, vport, args.rip, vport,
+                           state=state, proto=proto)
                        for i in range(args.conns))
     auth = args.key is not None
     if auth and getattr(args, "ext", False):
@@ -369,6 +375,8 @@ def main():
     s.add_argument("--conns", type=int, default=1)
     s.add_argument("--cip", default="10.9.9.9")
     s.add_argument("--cport", type=int, default=40000)
+    s.add_argument("--proto", choices=["tcp", "udp"], default="tcp")
+    s.add_argument("--vport", type=int, default=80, help="virtual and real port")
     s.add_argument("--vip", default="10.0.1.1")
     s.add_argument("--rip", default="10.0.2.2")
     s.add_argument("--v0", action="store_true")

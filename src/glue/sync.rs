@@ -36,7 +36,6 @@ use crate::proto::icv::{Mac, AUTH_HDR_LEN};
 use crate::proto::msg::{self, DropReason};
 use crate::proto::replay::{self, AdvanceError, KeyGenerations, KeyedReplay, StreamId};
 use crate::shim;
-use core::ffi::c_void;
 use core::ptr;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
@@ -67,22 +66,6 @@ const KEY_HISTORY: usize = 8;
 /// Master: the sequence number at which the log says the key's numbers
 /// run low (a sixteenth of them left).
 const SEQ_LOW: u32 = 0xf000_0000;
-
-/// The C header declares the functions below for the C side to call; make
-/// the compiler check that our definitions have exactly the signatures
-/// bindgen read from it.
-const _: () = {
-    let _ = [shim::ipvsa_rs_net_init, ipvsa_rs_net_init];
-    let _ = [shim::ipvsa_rs_net_exit, ipvsa_rs_net_exit];
-    let _ = [shim::ipvsa_rs_enabled, ipvsa_rs_enabled];
-    let _ = [shim::ipvsa_rs_tx, ipvsa_rs_tx];
-    let _ = [shim::ipvsa_rs_rx, ipvsa_rs_rx];
-    let _ = [shim::ipvsa_rs_count, ipvsa_rs_count];
-    let _ = [shim::ipvsa_rs_set_key, ipvsa_rs_set_key];
-    let _ = [shim::ipvsa_rs_status, ipvsa_rs_status];
-    let _ = [shim::ipvsa_rs_ext_cmd, ipvsa_rs_ext_cmd];
-    let _ = [shim::ipvsa_rs_ext_status, ipvsa_rs_ext_status];
-};
 
 /// Counter index for a drop reason of the backup.
 fn drop_counter(reason: DropReason) -> u32 {
@@ -215,7 +198,7 @@ pub(crate) struct NetState {
 
 impl NetState {
     /// A new state: no key, no streams, counters at zero.
-    fn new() -> impl PinInit<Self> {
+    pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             key: KeySlot::empty(),
             cfg <- new_mutex!(
@@ -232,7 +215,7 @@ impl NetState {
     }
 
     /// Adds one to counter `idx` (an `IPVSA_CNT_*` value).
-    fn count(&self, idx: u32) {
+    pub(crate) fn count(&self, idx: u32) {
         if let Some(c) = self.counters.get(idx as usize) {
             c.add(1, Relaxed);
         }
@@ -240,7 +223,7 @@ impl NetState {
 
     /// Whether authentication is on: a key of either format is installed.
     /// The hooks leave sync traffic alone only when it is off.
-    fn keyed(&self) -> bool {
+    pub(crate) fn keyed(&self) -> bool {
         self.key.is_set() || self.ext.has_key()
     }
 
@@ -292,7 +275,13 @@ impl NetState {
     /// authentication is off. Signs only a message of the master's own
     /// layout and SyncID that still fits the datagram (`cfg`); anything
     /// else is dropped and counted.
-    fn transmit(&self, buf: &mut [u8], len: usize, stream: usize, cfg: &TxConfig) -> Result<usize> {
+    pub(crate) fn transmit(
+        &self,
+        buf: &mut [u8],
+        len: usize,
+        stream: usize,
+        cfg: &TxConfig,
+    ) -> Result<usize> {
         let res = if self.ext.is_ext() {
             self.transmit_ext(buf, len, stream, cfg)
         } else {
@@ -338,7 +327,13 @@ impl NetState {
     /// accepts (its `sync_maxlen`) and its sync threads. Returns the offset
     /// at which the plaintext now starts in `buf` (0: untouched,
     /// authentication is off); any error means drop, and has been counted.
-    fn receive(&self, buf: &mut [u8], len: usize, ttl: u8, rx: &RxConfig) -> Result<usize> {
+    pub(crate) fn receive(
+        &self,
+        buf: &mut [u8],
+        len: usize,
+        ttl: u8,
+        rx: &RxConfig,
+    ) -> Result<usize> {
         let maxlen = rx.maxlen;
         if self.ext.is_ext() {
             return self.receive_ext(buf, len, ttl, maxlen);
@@ -394,7 +389,7 @@ impl NetState {
     /// message) keeps its generation: nothing is reset, so no recorded
     /// message becomes new. The master's counter runs on across keys; a
     /// new key after it ran out starts it at 1.
-    fn set_key(&self, key: &[u8]) -> Result {
+    pub(crate) fn set_key(&self, key: &[u8]) -> Result {
         if key.len() > KEY_MAX {
             return Err(EINVAL);
         }
@@ -430,7 +425,7 @@ impl NetState {
     }
 
     /// Fills the status reported by the get sockopt and /proc.
-    fn status(&self, st: &mut shim::ipvsa_status) {
+    pub(crate) fn status(&self, st: &mut shim::ipvsa_status) {
         st.version = shim::IPVSA_STATUS_VERSION;
         let enabled = self.keyed();
         st.enabled = u32::from(enabled);
@@ -452,253 +447,31 @@ impl NetState {
     }
 }
 
-/// Returns the state behind a pointer from [`ipvsa_rs_net_init`].
-///
-/// # Safety
-///
-/// `rs` must come from [`ipvsa_rs_net_init`] and [`ipvsa_rs_net_exit`] must
-/// not have been called on it (nor be running).
-unsafe fn state<'a>(rs: *mut c_void) -> &'a NetState {
-    // SAFETY: Per the function's contract `rs` points to a live, pinned
-    // `NetState` that outlives the returned reference's uses.
-    unsafe { &*rs.cast::<NetState>() }
-}
-
-/// Allocates the state of a new network namespace; null on failure.
-///
-/// # Safety
-///
-/// Process context (it may sleep).
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_net_init() -> *mut c_void {
-    match KBox::pin_init(NetState::new(), GFP_KERNEL) {
-        // SAFETY: The state is never moved out of its allocation: it is
-        // used through the raw pointer and freed by `ipvsa_rs_net_exit`,
-        // which rebuilds the `Pin<KBox>`.
-        Ok(b) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(b) }).cast(),
-        Err(_) => ptr::null_mut(),
+/// The status as the bytes the get sockopt copies out.
+pub(crate) fn status_bytes(st: &shim::ipvsa_status) -> &[u8] {
+    // SAFETY: `ipvsa_status` is a C struct of integers and bytes with no
+    // padding (checked below); all of its bytes are initialised.
+    unsafe {
+        core::slice::from_raw_parts(
+            ptr::from_ref(st).cast::<u8>(),
+            size_of::<shim::ipvsa_status>(),
+        )
     }
 }
+const _: () = assert!(size_of::<shim::ipvsa_status>() == 32 + 8 * COUNTERS);
 
-/// Frees a namespace's state (and its key).
-///
-/// # Safety
-///
-/// `rs` must come from [`ipvsa_rs_net_init`], and nothing may use it any
-/// more (the hooks are unregistered). Process context.
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_net_exit(rs: *mut c_void) {
-    if rs.is_null() {
-        return;
-    }
-    // SAFETY: `rs` came from `KBox::into_raw` of a pinned box in
-    // `ipvsa_rs_net_init` and has no other users (function contract).
-    drop(unsafe { Pin::new_unchecked(KBox::from_raw(rs.cast::<NetState>())) });
-}
-
-/// Whether authentication is on (a key of either format is installed).
-///
-/// # Safety
-///
-/// `rs` as for [`state`].
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_enabled(rs: *mut c_void) -> bool {
-    // SAFETY: The caller passes a live state.
-    unsafe { state(rs) }.keyed()
-}
-
-/// Master: authenticates `buf[..len]` in place; `buf` has `room` more
-/// bytes (at least `IPVSA_AUTH_HDR_MAX`). `version` and `syncid` are the
-/// master's IPVS configuration, `max_len` the longest payload the datagram
-/// can carry.
-///
-/// # Safety
-///
-/// `rs` as for [`state`]; `buf` valid for reads and writes of
-/// `len + room` bytes and not accessed by anything else during the call.
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_tx(
-    rs: *mut c_void,
-    buf: *mut u8,
-    len: u32,
-    room: u32,
-    stream: u32,
-    version: u8,
-    syncid: u8,
-    max_len: u32,
-) -> c_int {
-    // SAFETY: The caller passes a live state.
-    let st = unsafe { state(rs) };
-    let len = len as usize;
-    let Some(cap) = len.checked_add(room as usize) else {
-        st.count(shim::IPVSA_CNT_TX_ERROR);
-        return EINVAL.to_errno();
-    };
-    // SAFETY: The caller guarantees `buf` is valid and exclusive for `cap`
-    // bytes for the duration of the call.
-    let buf = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
-    let cfg = TxConfig {
-        version,
-        syncid,
-        max_len: max_len as usize,
-    };
-    match st.transmit(buf, len, stream as usize, &cfg) {
-        Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
-        Err(e) => e.to_errno(),
+/// The extended-format status as the bytes the get sockopt copies out.
+pub(crate) fn ext_status_bytes(st: &shim::ipvsa_ext_status) -> &[u8] {
+    // SAFETY: A C struct of integers with no padding (checked below); all
+    // of its bytes are initialised.
+    unsafe {
+        core::slice::from_raw_parts(
+            ptr::from_ref(st).cast::<u8>(),
+            size_of::<shim::ipvsa_ext_status>(),
+        )
     }
 }
-
-/// Backup: checks and strips the message in `buf[..len]`; `room` bytes
-/// after it are scratch; `maxlen` and `threads` are IPVS's backup
-/// `sync_maxlen` and `sync_ports`. Returns
-/// the offset of the plaintext in `buf` (0: untouched), or a negative
-/// errno (drop).
-///
-/// # Safety
-///
-/// `rs` as for [`state`]; `buf` valid for reads and writes of `len + room`
-/// bytes and exclusive during the call.
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_rx(
-    rs: *mut c_void,
-    buf: *mut u8,
-    len: u32,
-    room: u32,
-    ttl: u8,
-    maxlen: u32,
-    threads: u32,
-) -> c_int {
-    // SAFETY: The caller passes a live state.
-    let st = unsafe { state(rs) };
-    let len = len as usize;
-    let Some(cap) = len.checked_add(room as usize) else {
-        st.count(shim::IPVSA_CNT_RX_MALFORMED);
-        return EINVAL.to_errno();
-    };
-    // SAFETY: The caller guarantees `buf` is valid and exclusive for `cap`
-    // bytes for the duration of the call.
-    let buf = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
-    let rx = RxConfig {
-        maxlen: maxlen as usize,
-        threads,
-    };
-    match st.receive(buf, len, ttl, &rx) {
-        Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// Counts an event the C side decided.
-///
-/// # Safety
-///
-/// `rs` as for [`state`].
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_count(rs: *mut c_void, counter: u32) {
-    // SAFETY: The caller passes a live state.
-    unsafe { state(rs) }.count(counter);
-}
-
-/// Installs (`len > 0`) or clears (`len == 0`) the key.
-///
-/// # Safety
-///
-/// `rs` as for [`state`]; `key` valid for reads of `len` bytes (may be
-/// dangling if `len` is 0). Process context.
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_set_key(rs: *mut c_void, key: *const u8, len: u32) -> c_int {
-    // SAFETY: The caller passes a live state.
-    let st = unsafe { state(rs) };
-    let key: &[u8] = if len == 0 {
-        &[]
-    } else {
-        // SAFETY: The caller guarantees `len` readable bytes at `key`.
-        unsafe { core::slice::from_raw_parts(key, len as usize) }
-    };
-    match st.set_key(key) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// Fills `out` with the namespace's status.
-///
-/// # Safety
-///
-/// `rs` as for [`state`]; `out` valid for writes and exclusive.
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_status(rs: *mut c_void, out: *mut shim::ipvsa_status) {
-    // SAFETY: The caller passes a live state and an exclusive `out`.
-    let (st, out) = unsafe { (state(rs), &mut *out) };
-    st.status(out);
-}
-
-/// Runs one `IPVSA_EXT_*` command (extended format).
-///
-/// # Safety
-///
-/// `rs` as for [`state`]; `key` valid for reads of `keylen` bytes (may be
-/// dangling if `keylen` is 0). Process context.
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_ext_cmd(
-    rs: *mut c_void,
-    op: u32,
-    id: u32,
-    key: *const u8,
-    keylen: u32,
-) -> c_int {
-    // SAFETY: The caller passes a live state.
-    let st = unsafe { state(rs) };
-    let key: &[u8] = if keylen == 0 {
-        &[]
-    } else {
-        // SAFETY: The caller guarantees `keylen` readable bytes at `key`.
-        unsafe { core::slice::from_raw_parts(key, keylen as usize) }
-    };
-    match st.ext_cmd(op, id, key) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// Fills `out` with the extended-format status.
-///
-/// # Safety
-///
-/// `rs` as for [`state`]; `out` valid for writes and exclusive.
-#[no_mangle]
-unsafe extern "C" fn ipvsa_rs_ext_status(rs: *mut c_void, out: *mut shim::ipvsa_ext_status) {
-    // SAFETY: The caller passes a live state and an exclusive `out`.
-    let (st, out) = unsafe { (state(rs), &mut *out) };
-    st.ext_status(out);
-}
-
-/// Registration of the sync hooks, sockopt and /proc file in every network
-/// namespace (present and future); undone when dropped.
-///
-/// # Invariants
-///
-/// `ipvsa_sync_register()` succeeded and `ipvsa_sync_unregister()` has not
-/// been called yet.
-pub(crate) struct Registration(());
-
-impl Registration {
-    /// Registers everything. Process context.
-    pub(crate) fn new() -> Result<Self> {
-        // SAFETY: Called once from module init, in process context.
-        kernel::error::to_result(unsafe { shim::ipvsa_sync_register() })?;
-        // INVARIANT: registration succeeded.
-        Ok(Self(()))
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the registration is live; it is
-        // undone exactly once, here, in process context (module exit).
-        unsafe { shim::ipvsa_sync_unregister() };
-    }
-}
+const _: () = assert!(size_of::<shim::ipvsa_ext_status>() == 24 + 24 * 2);
 
 /// Nanoseconds per operation of `iters` runs of `f`.
 fn per_op(iters: u32, mut f: impl FnMut() -> Result) -> Result<u64> {
@@ -756,33 +529,35 @@ impl Mac for FreeMac {
     }
 }
 
-/// ns per run of the C paths on a real skb (`ipvsa_tx_skb()` on `plain`,
-/// `ipvsa_rx_skb()` on `signed`, an IPv4 datagram each), the clock reads
+/// ns per run of the skb paths on a real packet (the master's on `plain`,
+/// the backup's on `signed`, an IPv4 datagram each), the clock reads
 /// subtracted: what a datagram costs in the hooks besides classification.
 fn skb_paths(st: &NetState, iters: u32, plain: &[u8], signed: &[u8]) -> Result<(u64, u64)> {
-    let run = |rs: *mut c_void, tx: bool, msg: &[u8]| -> Result<u64> {
+    use crate::kapi::skb::TestSkb;
+    // `path` false: the clock reads alone, to subtract.
+    let run = |path: bool, tx: bool, msg: &[u8]| -> Result<u64> {
         let mut total = 0u64;
         for _ in 0..iters {
             if !tx {
                 st.replay.lock().clear();
             }
-            let mut accepted = false;
-            // SAFETY: `rs` is null or the live state `st`; `msg` is valid
-            // for the length passed; this is process context.
-            let ns = unsafe {
-                shim::ipvsa_bench_skb(rs, tx, msg.as_ptr(), msg.len() as u32, &mut accepted)
-            };
+            let mut skb = TestSkb::sync(shim::IPVSA_TEST_SKB_LINEAR, msg)?;
+            let skb = skb.skb();
+            // SAFETY: `ipvsa_ktime_ns()` has no preconditions.
+            let t0 = unsafe { shim::ipvsa_ktime_ns() };
+            let accepted = !path || crate::sync_net::test_path(st, skb, tx, msg);
+            // SAFETY: As above.
+            let t1 = unsafe { shim::ipvsa_ktime_ns() };
             if !accepted {
                 return Err(EINVAL);
             }
-            total = total.saturating_add(ns);
+            total = total.saturating_add(t1.wrapping_sub(t0));
         }
         Ok(total / u64::from(iters.max(1)))
     };
-    let clock = run(ptr::null_mut(), false, plain)?;
-    let rs = ptr::from_ref(st).cast_mut().cast::<c_void>();
-    let tx = run(rs, true, plain)?.saturating_sub(clock);
-    let rx = run(rs, false, signed)?.saturating_sub(clock);
+    let clock = run(false, false, plain)?;
+    let tx = run(true, true, plain)?.saturating_sub(clock);
+    let rx = run(true, false, signed)?.saturating_sub(clock);
     Ok((tx, rx))
 }
 
@@ -1132,6 +907,8 @@ pub(crate) fn bench(iters: u32) -> Result {
 #[kunit_tests(ip_vs_sync_auth_sync)]
 mod tests {
     use super::*;
+    use crate::kapi::bindings as kb;
+    use crate::kapi::skb::{TestSkb, TestSockSkb};
     use crate::proto::ext::EXT_AUTH_HDR_LEN;
     use crate::proto::vectors::SYNC_VECTORS;
 
@@ -1504,18 +1281,20 @@ mod tests {
         Ok(())
     }
 
-    /// Results of [`ipvsa_test_own_sock`] for each socket kind, from a
-    /// workqueue worker (a kernel thread, as IPVS's sync threads are).
+    /// Results of [`own_sock`] for each socket kind, from a workqueue
+    /// worker (a kernel thread, as IPVS's sync threads are).
     struct OwnSock {
         results: [Atomic<i32>; 5],
         done: Atomic<i32>,
     }
 
-    /// Runs `shim::ipvsa_test_own_sock(kind)`.
+    /// Whether the master takes a datagram sent on a test socket of `kind`
+    /// for one of IPVS's own sync sockets (1, 0, or an errno).
     fn own_sock(kind: u32) -> c_int {
-        // SAFETY: `ipvsa_test_own_sock()` only needs process context, which
-        // KUnit cases and workqueue workers have.
-        unsafe { shim::ipvsa_test_own_sock(kind) }
+        match TestSockSkb::new(kind) {
+            Ok(mut t) => c_int::from(crate::sync_net::test_own_sock(t.skb())),
+            Err(e) => e.to_errno(),
+        }
     }
 
     /// The master signs datagrams of IPVS's own sync sockets only: a kernel
@@ -1530,11 +1309,11 @@ mod tests {
         use kernel::workqueue::system_unbound;
 
         let kinds = [
-            (shim::IPVSA_TEST_SOCK_CONNECTED, 1),
-            (shim::IPVSA_TEST_SOCK_UNCONNECTED, 0),
-            (shim::IPVSA_TEST_SOCK_OTHER_PORT, 0),
-            (shim::IPVSA_TEST_SOCK_OTHER_GROUP, 0),
-            (shim::IPVSA_TEST_SOCK_USER, 0),
+            (kb::IPVSA_TEST_SOCK_CONNECTED, 1),
+            (kb::IPVSA_TEST_SOCK_UNCONNECTED, 0),
+            (kb::IPVSA_TEST_SOCK_OTHER_PORT, 0),
+            (kb::IPVSA_TEST_SOCK_OTHER_GROUP, 0),
+            (kb::IPVSA_TEST_SOCK_USER, 0),
         ];
         let r = Arc::new(
             OwnSock {
@@ -1594,27 +1373,17 @@ mod tests {
     /// of layout `kind`; returns the resulting UDP payload length and bytes.
     fn through_skb(st: &NetState, tx: bool, kind: u32, msg: &[u8]) -> Result<(usize, [u8; 128])> {
         let mut out = [0u8; 128];
-        let rs = ptr::from_ref(st).cast_mut().cast::<c_void>();
-        // SAFETY: `rs` is a live state for the whole call; `msg` and `out`
-        // are valid for the lengths passed; this is process context.
-        let ret = unsafe {
-            shim::ipvsa_test_skb(
-                rs,
-                tx,
-                kind,
-                msg.as_ptr(),
-                msg.len() as u32,
-                out.as_mut_ptr(),
-                out.len() as u32,
-            )
-        };
-        let n = usize::try_from(ret).map_err(|_| Error::from_errno(ret))?;
+        let mut skb = TestSkb::sync(kind, msg)?;
+        if !crate::sync_net::test_path(st, skb.skb(), tx, msg) {
+            return Err(EBADMSG);
+        }
+        let n = skb.check(tx, msg, &mut out)?;
         Ok((n, out))
     }
 
     /// The skb layouts, and the UDP checksum each arrives with (a full one
-    /// unless said): the C paths update the checksum, they do not sum the
-    /// datagram again, and `ipvsa_test_skb()` checks the result.
+    /// unless said): the paths update the checksum, they do not sum the
+    /// datagram again, and `TestSkb::check()` checks the result.
     const SKB_KINDS: [u32; 6] = [
         shim::IPVSA_TEST_SKB_LINEAR,
         shim::IPVSA_TEST_SKB_CLONED,

@@ -10,7 +10,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod addr;
 mod bytes;
+pub mod csum;
 pub mod ext;
 pub mod icv;
 pub mod ipvs_layout;

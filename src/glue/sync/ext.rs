@@ -209,7 +209,7 @@ impl NetState {
     }
 
     /// Runs one `IPVSA_EXT_*` command. Process context.
-    pub(super) fn ext_cmd(&self, op: u32, id: u32, key: &[u8]) -> Result {
+    pub(crate) fn ext_cmd(&self, op: u32, id: u32, key: &[u8]) -> Result {
         let x = &self.ext;
         match op {
             shim::IPVSA_EXT_MODE => {
@@ -277,7 +277,7 @@ impl NetState {
     }
 
     /// Fills the extended-format status.
-    pub(super) fn ext_status(&self, st: &mut shim::ipvsa_ext_status) {
+    pub(crate) fn ext_status(&self, st: &mut shim::ipvsa_ext_status) {
         let x = &self.ext;
         st.version = shim::IPVSA_EXT_STATUS_VERSION;
         st.mode = x.mode.load(Relaxed);

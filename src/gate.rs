@@ -1,0 +1,2179 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The IPsec gate in front of IPVS, in each network namespace.
+//!
+//! For every virtual address the administrator marks (socket option
+//! `IPVSA_SO_IPSEC`), a `NF_INET_LOCAL_IN` hook at priority
+//! `NF_IP_PRI_NAT_SRC - 10`, before IPVS's own hooks (98, 99), sees UDP
+//! 500, UDP 4500, ESP and AH to that address and keeps one ISAKMP entry per
+//! (client address, virtual address):
+//!
+//! - ISAKMP and NAT-T keepalives create, refresh and establish entries,
+//!   under the table's lock (allocating only the entry itself);
+//! - ESP, AH and ESP-in-UDP look their entry up without a lock (RCU) and
+//!   pass only if it is `Established`; with no entry the client gets ICMP
+//!   protocol unreachable (ICMPv6 parameter problem, unrecognized next
+//!   header).
+//!
+//! In NAT mode a `NF_INET_FORWARD` hook after IPVS's SNAT reads the
+//! responder cookie of the real servers' replies. A delayed work collects
+//! expired entries once a second while there are entries, and grants soft
+//! expiry.
+//!
+//! IPVS's protocol handlers are registered from a static table that 7.3
+//! does not export, so the gate cannot be an IPVS protocol handler for ESP
+//! and AH; a netfilter hook just before IPVS's sees the same packets.
+//!
+//! Every decision is the pure state machine's ([`crate::proto::isakmp`]);
+//! this file parses packets and keeps the table. It has no `unsafe`: the
+//! kernel is reached through [`crate::kapi`].
+
+use crate::kapi::net::{Defrag6, Net, PernetData, PernetId};
+use crate::kapi::netfilter::{
+    HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, LOCAL_IN, PF_IPV4, PF_IPV6, PRI_NAT_SRC,
+};
+use crate::kapi::procfs::{ProcFile, ProcShow};
+use crate::kapi::rcu_box::RcuBox;
+use crate::kapi::rcu_hash::{RcuHash, Writer};
+use crate::kapi::skb::SkBuff;
+use crate::kapi::sockopt::{GetBuf, SetArg};
+use crate::kapi::sys::{cond_resched, jhash2, random_u32, uptime_secs};
+use crate::kapi::sysctl::{self, IntKnob, IntKnobs, NetSysctl};
+use crate::kapi::work::cancel_delayed_sync;
+use crate::proto::addr::{Ipv4, Ipv6};
+use crate::proto::isakmp::{
+    self, Config, Decision, Entry, GateEvent, GateKey, Input, State, Transport,
+    Verdict as GateVerdict,
+};
+use crate::shim;
+use kernel::prelude::*;
+use kernel::seq_file::{seq_print, SeqFile};
+use kernel::sync::atomic::{Atomic, Relaxed};
+use kernel::sync::{new_mutex, rcu, Arc, Mutex, SetOnce};
+use kernel::time::msecs_to_jiffies;
+use kernel::workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem};
+
+/// `NF_INET_FORWARD`.
+const FORWARD: u32 = kernel::bindings::nf_inet_hooks_NF_INET_FORWARD;
+
+/// Which of [`GateNet`]'s hooks: the gate in `LOCAL_IN`.
+const GATE: usize = 0;
+/// Which of [`GateNet`]'s hooks: cookie learning in `FORWARD`.
+const LEARN: usize = 1;
+
+const ISAKMP_PORT: u16 = 500;
+const NATT_PORT: u16 = 4500;
+const IPPROTO_UDP: u8 = 17;
+const IPPROTO_ESP: u8 = 50;
+const IPPROTO_AH: u8 = 51;
+const NEXTHDR_HOP: u8 = 0;
+const NEXTHDR_ROUTING: u8 = 43;
+const NEXTHDR_FRAGMENT: u8 = 44;
+const NEXTHDR_DEST: u8 = 60;
+const NEXTHDR_AUTH: u8 = 51;
+/// Extension headers the gate walks before it gives up on a packet and
+/// drops it (IPVS walks 12, `IP6_MAX_EXT_HDRS_CNT`).
+const MAX_EXT_HEADERS: usize = 64;
+/// `ICMP_PROT_UNREACH`.
+const ICMP_PROT_UNREACH: u8 = 2;
+/// `ICMPV6_UNK_NEXTHDR`.
+const ICMPV6_UNK_NEXTHDR: u8 = 1;
+/// Bytes of UDP payload the classifier needs: marker and IKE header.
+const HEAD_LEN: usize = isakmp::NON_ESP_MARKER_LEN + isakmp::IKE_HEADER_LEN;
+/// The collector's period, seconds.
+const GC_PERIOD: u64 = 1;
+/// Virtual addresses one namespace may mark.
+const MAX_SVC: usize = shim::IPVSA_IPSEC_MAX_SVC as usize;
+/// `AF_INET`, `AF_INET6` as the socket option carries them.
+const AF_INET: u32 = kernel::bindings::AF_INET;
+const AF_INET6: u32 = kernel::bindings::AF_INET6;
+
+/// Counters kept besides the events, in the order of `IPVSA_GCNT_*`.
+const MALFORMED: usize = shim::IPVSA_GCNT_MALFORMED as usize;
+const FAILOVER: usize = shim::IPVSA_GCNT_FAILOVER as usize;
+const LEARNED: usize = shim::IPVSA_GCNT_LEARNED as usize;
+const SOFT_EXTENDED: usize = shim::IPVSA_GCNT_SOFT_EXTENDED as usize;
+const EXPIRED: usize = shim::IPVSA_GCNT_EXPIRED as usize;
+const NOMEM: usize = shim::IPVSA_GCNT_NOMEM as usize;
+const FRAGMENT: usize = shim::IPVSA_GCNT_FRAGMENT as usize;
+const N_COUNTERS: usize = shim::IPVSA_GCNT_MAX as usize;
+
+/// Names of the counters after the events.
+const OTHER_COUNTERS: [&str; N_COUNTERS - GateEvent::ALL.len()] = [
+    "malformed",
+    "failover_established",
+    "rcookie_learned",
+    "soft_extended",
+    "expired",
+    "nomem",
+    "fragment_dropped",
+];
+
+const _: () = {
+    assert!(GateEvent::ALL.len() == shim::IPVSA_GEV_MAX as usize);
+    assert!(GateEvent::InitialCreated.index() == shim::IPVSA_GEV_INITIAL_CREATED as usize);
+    assert!(GateEvent::IsakmpNoInitial.index() == shim::IPVSA_GEV_ISAKMP_NO_INITIAL as usize);
+    assert!(GateEvent::Established.index() == shim::IPVSA_GEV_ESTABLISHED as usize);
+    assert!(GateEvent::EstablishedRefresh.index() == shim::IPVSA_GEV_ESTABLISHED_REFRESH as usize);
+    assert!(GateEvent::EspNoEntry.index() == shim::IPVSA_GEV_ESP_NO_ENTRY as usize);
+    assert!(GateEvent::EspPass.index() == shim::IPVSA_GEV_ESP_PASS as usize);
+    assert!(MALFORMED == GateEvent::ALL.len());
+    assert!(FRAGMENT + 1 == N_COUNTERS);
+};
+
+/// The name of counter `idx`: an event's, or one of [`OTHER_COUNTERS`].
+fn counter_name(idx: usize) -> Option<&'static str> {
+    match GateEvent::ALL.get(idx) {
+        Some(ev) => Some(ev.name()),
+        None => OTHER_COUNTERS
+            .get(idx.checked_sub(GateEvent::ALL.len())?)
+            .copied(),
+    }
+}
+
+/// A marked virtual address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Svc {
+    v6: bool,
+    /// The address; IPv4 in the first 4 bytes.
+    vip: [u8; 16],
+    /// `IPVSA_IPSEC_F_*`.
+    flags: u32,
+    /// Established entries that may live past their timeout.
+    soft_quota: u32,
+    /// When it was marked: status lists addresses in that order.
+    order: u32,
+}
+
+impl Svc {
+    fn nat(&self) -> bool {
+        self.flags & shim::IPVSA_IPSEC_F_NAT != 0
+    }
+}
+
+/// The marked addresses of a namespace, in slots. An entry names its
+/// address by slot; a slot is reused only after its entries are gone.
+/// Published as a whole (RCU): a change replaces it.
+#[derive(Debug, Clone, Copy)]
+struct Svcs {
+    slot: [Option<Svc>; MAX_SVC],
+    /// The next [`Svc::order`].
+    next_order: u32,
+}
+
+impl Svcs {
+    const EMPTY: Svcs = Svcs {
+        slot: [None; MAX_SVC],
+        next_order: 0,
+    };
+
+    /// The occupied slots in the order their addresses were marked.
+    fn in_order(&self) -> impl Iterator<Item = (usize, Svc)> + '_ {
+        let mut done = 0u32;
+        core::iter::from_fn(move || {
+            let next = self
+                .slot
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.map(|s| (i, s)))
+                .filter(|(_, s)| s.order >= done)
+                .min_by_key(|(_, s)| s.order)?;
+            done = next.1.order.wrapping_add(1);
+            Some(next)
+        })
+    }
+
+    /// The slot and settings of `vip`.
+    fn find(&self, v6: bool, vip: &[u8; 16]) -> Option<(usize, Svc)> {
+        self.slot.iter().enumerate().find_map(|(i, s)| match s {
+            Some(s) if s.v6 == v6 && s.vip == *vip => Some((i, *s)),
+            _ => None,
+        })
+    }
+
+    fn count(&self) -> usize {
+        self.slot.iter().flatten().count()
+    }
+}
+
+/// What the table's lock guards besides its links: counts that agree with
+/// the table's contents.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    /// Entries in the table (expired ones not collected yet included).
+    entries: u32,
+    /// Of which `Initial` (what the cap counts).
+    initial: u32,
+    /// Entries of each service slot.
+    svc_entries: [u32; MAX_SVC],
+    /// Of which soft-extended.
+    svc_soft: [u32; MAX_SVC],
+}
+
+impl Counts {
+    const ZERO: Counts = Counts {
+        entries: 0,
+        initial: 0,
+        svc_entries: [0; MAX_SVC],
+        svc_soft: [0; MAX_SVC],
+    };
+
+    fn soft_mut(&mut self, slot: usize) -> Option<&mut u32> {
+        self.svc_soft.get_mut(slot)
+    }
+
+    /// An entry of `slot` in state `e` joined the table.
+    fn add(&mut self, slot: usize, e: &Entry) {
+        self.entries = self.entries.saturating_add(1);
+        if e.state() == State::Initial {
+            self.initial = self.initial.saturating_add(1);
+        }
+        if let Some(n) = self.svc_entries.get_mut(slot) {
+            *n = n.saturating_add(1);
+        }
+        if e.is_soft() {
+            if let Some(n) = self.soft_mut(slot) {
+                *n = n.saturating_add(1);
+            }
+        }
+    }
+
+    /// An entry of `slot` in state `e` left the table.
+    fn remove(&mut self, slot: usize, e: Option<&Entry>) {
+        self.entries = self.entries.saturating_sub(1);
+        if let Some(n) = self.svc_entries.get_mut(slot) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(e) = e {
+            if e.state() == State::Initial {
+                self.initial = self.initial.saturating_sub(1);
+            }
+            if e.is_soft() {
+                if let Some(n) = self.soft_mut(slot) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+    }
+}
+
+/// The state bits of [`Cell::bits`].
+const B_INITIAL: u32 = 1;
+const B_ESTABLISHED: u32 = 2;
+const B_STATE: u32 = 3;
+const B_SOFT: u32 = 1 << 8;
+const B_RCOOKIE: u32 = 1 << 9;
+const B_SLOT_SHIFT: u32 = 16;
+
+/// One entry's state. Written only under the table's lock; `expires` and
+/// `bits` are also read without it, by ESP (a reader may see one field
+/// updated and not the other, which only ever makes it act on the older
+/// or the newer state).
+struct Cell {
+    /// Seconds of the gate's clock.
+    expires: Atomic<u64>,
+    /// State, soft flag, learned-cookie flag and service slot.
+    bits: Atomic<u32>,
+    /// The learned responder cookie (NAT mode), read under the lock.
+    rcookie: Atomic<u64>,
+}
+
+impl Cell {
+    fn new(slot: usize, e: &Entry) -> Self {
+        let c = Cell {
+            expires: Atomic::new(0),
+            bits: Atomic::new((slot as u32) << B_SLOT_SHIFT),
+            rcookie: Atomic::new(0),
+        };
+        c.set(e);
+        c
+    }
+
+    fn slot(&self) -> usize {
+        (self.bits.load(Relaxed) >> B_SLOT_SHIFT) as usize
+    }
+
+    /// The entry; `None` for a state the module never writes.
+    fn entry(&self) -> Option<Entry> {
+        let bits = self.bits.load(Relaxed);
+        let state = match bits & B_STATE {
+            B_INITIAL => State::Initial,
+            B_ESTABLISHED => State::Established,
+            _ => return None,
+        };
+        let rcookie = (bits & B_RCOOKIE != 0).then(|| self.rcookie.load(Relaxed).to_ne_bytes());
+        Some(Entry::from_parts(
+            state,
+            self.expires.load(Relaxed),
+            rcookie,
+            bits & B_SOFT != 0,
+        ))
+    }
+
+    /// Stores `e` (under the lock), keeping the slot.
+    fn set(&self, e: &Entry) {
+        let mut bits = self.bits.load(Relaxed) & !(B_STATE | B_SOFT | B_RCOOKIE);
+        bits |= match e.state() {
+            State::Initial => B_INITIAL,
+            State::Established => B_ESTABLISHED,
+        };
+        if e.is_soft() {
+            bits |= B_SOFT;
+        }
+        if let Some(c) = e.responder_cookie() {
+            bits |= B_RCOOKIE;
+            self.rcookie.store(u64::from_ne_bytes(c), Relaxed);
+        }
+        self.expires.store(e.expires(), Relaxed);
+        self.bits.store(bits, Relaxed);
+    }
+
+    /// Stores `e` (under the lock), keeping `counts` right.
+    fn update(&self, e: &Entry, counts: &mut Counts) {
+        let old = self.entry();
+        let slot = self.slot();
+        if let Some(old) = old {
+            if old.state() == State::Initial && e.state() != State::Initial {
+                counts.initial = counts.initial.saturating_sub(1);
+            }
+            if let Some(n) = counts.soft_mut(slot) {
+                match (old.is_soft(), e.is_soft()) {
+                    (true, false) => *n = n.saturating_sub(1),
+                    (false, true) => *n = n.saturating_add(1),
+                    _ => {}
+                }
+            }
+        }
+        self.set(e);
+    }
+}
+
+type Table = RcuHash<GateKey, Cell, Counts>;
+type TableWriter<'a> = Writer<'a, GateKey, Cell, Counts>;
+
+/// A packet to or from a marked address, located.
+#[derive(Debug, Clone, Copy)]
+struct Pkt {
+    key: GateKey,
+    /// The IP protocol after the extension headers.
+    proto: u8,
+    /// Offset of the transport header from the data pointer.
+    thoff: usize,
+    /// IPv6: offset of the next-header byte naming `proto`.
+    nhoff: usize,
+    /// Offset of the network header.
+    nh: usize,
+}
+
+/// What [`parse_ip`] found.
+enum Parse {
+    /// Not the gate's: accept.
+    Other,
+    Ok(Pkt),
+    /// A fragment (an IPv6 fragment header, or an IPv4 fragment in
+    /// `FORWARD`) of the addresses in the key.
+    Frag(GateKey),
+    /// IPv6 extension headers the gate could not walk (truncated, or more
+    /// than [`MAX_EXT_HEADERS`]): never passed to a gated address.
+    Bad(GateKey),
+}
+
+/// Finds the transport header. `inbound`: the packet goes to the virtual
+/// address (`LOCAL_IN`), else it comes from it (`FORWARD`, NAT replies).
+fn parse_ip(skb: &SkBuff, pf: u8, inbound: bool) -> Parse {
+    let Some(nh) = skb.network_offset() else {
+        return Parse::Other;
+    };
+    if pf == PF_IPV4 {
+        let mut b = [0u8; 20];
+        let Some(h) = skb.bytes(nh, &mut b) else {
+            return Parse::Other;
+        };
+        let (s, d) = ([h[12], h[13], h[14], h[15]], [h[16], h[17], h[18], h[19]]);
+        let key = if inbound {
+            GateKey::v4(s, d)
+        } else {
+            GateKey::v4(d, s)
+        };
+        // LOCAL_IN runs after reassembly; FORWARD may see fragments.
+        if u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
+            return Parse::Frag(key);
+        }
+        Parse::Ok(Pkt {
+            key,
+            proto: h[9],
+            thoff: nh + usize::from(h[0] & 0x0f) * 4,
+            nhoff: 0,
+            nh,
+        })
+    } else if pf == PF_IPV6 {
+        let mut b = [0u8; 40];
+        let Some(h) = skb.bytes(nh, &mut b) else {
+            return Parse::Other;
+        };
+        let mut s = [0u8; 16];
+        let mut d = [0u8; 16];
+        s.copy_from_slice(&h[8..24]);
+        d.copy_from_slice(&h[24..40]);
+        let key = if inbound {
+            GateKey::v6(s, d)
+        } else {
+            GateKey::v6(d, s)
+        };
+        let mut nexthdr = h[6];
+        let mut off = nh + 40;
+        let mut nhoff = nh + 6;
+        // Where the first AH is named: IPVS skips AH like an extension
+        // header and forwards by what follows it, so a packet with AH
+        // anywhere in its chain is gated as AH.
+        let mut ah = None;
+        // Walk every extension header (as far as IPVS does and further),
+        // remembering where each is named.
+        for _ in 0..=MAX_EXT_HEADERS {
+            match nexthdr {
+                NEXTHDR_HOP | NEXTHDR_ROUTING | NEXTHDR_DEST | NEXTHDR_AUTH => {
+                    let mut e = [0u8; 2];
+                    let Some(x) = skb.bytes(off, &mut e) else {
+                        return Parse::Bad(key);
+                    };
+                    if nexthdr == NEXTHDR_AUTH {
+                        ah.get_or_insert(nhoff);
+                    }
+                    let len = if nexthdr == NEXTHDR_AUTH {
+                        (usize::from(x[1]) + 2) * 4
+                    } else {
+                        (usize::from(x[1]) + 1) * 8
+                    };
+                    nhoff = off;
+                    nexthdr = x[0];
+                    off += len;
+                }
+                NEXTHDR_FRAGMENT => return Parse::Frag(key),
+                _ => {
+                    let (proto, nhoff) = match ah {
+                        Some(at) => (IPPROTO_AH, at),
+                        None => (nexthdr, nhoff),
+                    };
+                    return Parse::Ok(Pkt {
+                        key,
+                        proto,
+                        thoff: off,
+                        nhoff,
+                        nh,
+                    });
+                }
+            }
+        }
+        Parse::Bad(key)
+    } else {
+        Parse::Other
+    }
+}
+
+/// The UDP part of a gated packet.
+struct Udp {
+    transport: Transport,
+    /// UDP payload length.
+    plen: usize,
+    /// Its first bytes.
+    head: [u8; HEAD_LEN],
+    headlen: usize,
+}
+
+/// What [`parse_udp`] found.
+enum UdpParse {
+    /// Not port 500 or 4500: not the gate's.
+    Other,
+    Ok(Udp),
+    /// The gate's, unusable: count and drop.
+    Bad,
+}
+
+/// Reads the UDP header and the head of the payload of `p`.
+fn parse_udp(skb: &SkBuff, p: &Pkt, inbound: bool) -> UdpParse {
+    let mut b = [0u8; 8];
+    let Some(uh) = skb.bytes(p.thoff, &mut b) else {
+        return UdpParse::Other;
+    };
+    let port = if inbound {
+        u16::from_be_bytes([uh[2], uh[3]])
+    } else {
+        u16::from_be_bytes([uh[0], uh[1]])
+    };
+    let transport = match port {
+        ISAKMP_PORT => Transport::Udp500,
+        NATT_PORT => Transport::Udp4500,
+        _ => return UdpParse::Other,
+    };
+    let ulen = usize::from(u16::from_be_bytes([uh[4], uh[5]]));
+    if ulen < 8 || p.thoff + ulen > skb.len() {
+        return UdpParse::Bad;
+    }
+    let plen = ulen - 8;
+    let headlen = plen.min(HEAD_LEN);
+    let mut u = Udp {
+        transport,
+        plen,
+        head: [0; HEAD_LEN],
+        headlen,
+    };
+    let mut tmp = [0u8; HEAD_LEN];
+    let Some(dst) = u.head.get_mut(..headlen) else {
+        return UdpParse::Bad;
+    };
+    match skb.bytes(p.thoff + 8, &mut tmp[..headlen]) {
+        Some(src) => dst.copy_from_slice(src),
+        None => return UdpParse::Bad,
+    }
+    UdpParse::Ok(u)
+}
+
+/// The event, and the entry to insert for [`GateEvent::InitialCreated`].
+fn decide(
+    cfg: &Config,
+    input: &Input,
+    entry: Option<&mut Entry>,
+    live_initial: u32,
+    now: u64,
+) -> (GateEvent, Option<Entry>) {
+    match isakmp::decide(entry, input, now, cfg) {
+        Decision::Done(ev) => (ev, None),
+        Decision::Create(new) => match cfg.admit_initial(live_initial as usize) {
+            GateEvent::InitialCreated => (GateEvent::InitialCreated, Some(new)),
+            ev => (ev, None),
+        },
+    }
+}
+
+/// The knobs, in [`Gate::knobs`]: `ipsec_initial_timeout`,
+/// `ipsec_established_timeout`, `ipsec_max_initial`.
+const KNOB_INITIAL_TIMEOUT: usize = 0;
+const KNOB_ESTABLISHED_TIMEOUT: usize = 1;
+const KNOB_MAX_INITIAL: usize = 2;
+const KNOB_FAILOVER_UNAUTHENTICATED: usize = 3;
+/// The longest timeout: a day's worth of jiffies must fit in an `int`.
+const TIMEOUT_MAX: i32 = i32::MAX / kernel::bindings::HZ as i32;
+
+/// The gate's state in one namespace (or a private one, for KUnit and the
+/// benchmark).
+#[pin_data]
+pub(crate) struct Gate {
+    /// Entries; made with the first marked address.
+    table: SetOnce<Pin<KBox<Table>>>,
+    /// The marked addresses (empty: the gate is off).
+    svcs: RcuBox<Svcs>,
+    /// Serialises configuration; holds IPv6 defragmentation once an IPv6
+    /// address was marked (gated IPv6 must be reassembled to be seen).
+    #[pin]
+    cfg: Mutex<Option<Defrag6>>,
+    /// The collector.
+    #[pin]
+    collector: DelayedWork<Gate>,
+    knobs: [Atomic<i32>; 4],
+    /// Hash seed.
+    seed: u32,
+    /// Seconds added to the clock (KUnit and the benchmark only, else 0).
+    skew: Atomic<u64>,
+    /// The collector runs by itself (not for private gates, whose tests
+    /// and benchmark run it by hand).
+    auto_collect: bool,
+    counters: [Atomic<u64>; N_COUNTERS],
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for Gate { self.collector }
+}
+
+impl WorkItem for Gate {
+    type Pointer = Arc<Gate>;
+
+    fn run(this: Arc<Gate>) {
+        if this.collect() {
+            Gate::schedule(this);
+        }
+    }
+}
+
+impl IntKnobs for Gate {
+    const PATH: &'static CStr = c"net/ipv4/vs";
+    const KNOBS: &'static [IntKnob] = &[
+        IntKnob {
+            name: c"ipsec_initial_timeout",
+            min: 1,
+            max: TIMEOUT_MAX,
+        },
+        IntKnob {
+            name: c"ipsec_established_timeout",
+            min: 1,
+            max: TIMEOUT_MAX,
+        },
+        IntKnob {
+            name: c"ipsec_max_initial",
+            min: 0,
+            max: i32::MAX,
+        },
+        IntKnob {
+            name: c"ipsec_failover_unauthenticated",
+            min: 0,
+            max: 1,
+        },
+    ];
+
+    fn knob(&self, i: usize) -> &Atomic<i32> {
+        // `KNOBS` and `knobs` have the same length.
+        &self.knobs[i.min(self.knobs.len() - 1)]
+    }
+}
+
+/// How a gated packet went: its event, or `None` when an entry could not
+/// be allocated.
+type Outcome = Option<GateEvent>;
+
+impl Gate {
+    /// A gate with no marked address and the default knobs, with its
+    /// collector stopped when the returned owner is dropped.
+    pub(crate) fn create(auto_collect: bool) -> Result<GateOwner> {
+        let g = Arc::pin_init(
+            pin_init!(Gate {
+                table: SetOnce::new(),
+                svcs: RcuBox::empty(),
+                cfg <- new_mutex!(None, "ip_vs_sync_auth_gate_cfg"),
+                collector <- new_delayed_work!("ip_vs_sync_auth_gate_gc"),
+                knobs: [
+                    Atomic::new(30),
+                    Atomic::new(3600),
+                    Atomic::new(4096),
+                    Atomic::new(0),
+                ],
+                seed: random_u32(),
+                skew: Atomic::new(0),
+                auto_collect,
+                counters: [const { Atomic::new(0) }; N_COUNTERS],
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(GateOwner(g))
+    }
+
+    /// The gate's clock: seconds since boot, monotonic.
+    fn now(&self) -> u64 {
+        uptime_secs().wrapping_add(self.skew.load(Relaxed))
+    }
+
+    fn knob(&self, i: usize) -> i32 {
+        sysctl::read(IntKnobs::knob(self, i))
+    }
+
+    /// The settings of one decision for a service in NAT mode or not.
+    fn config(&self, nat_mode: bool) -> Config {
+        Config {
+            initial_timeout: self.knob(KNOB_INITIAL_TIMEOUT).max(0) as u64,
+            established_timeout: self.knob(KNOB_ESTABLISHED_TIMEOUT).max(0) as u64,
+            nat_mode,
+            max_initial: self.knob(KNOB_MAX_INITIAL).max(0) as usize,
+        }
+    }
+
+    fn count(&self, idx: usize) {
+        self.count_n(idx, 1);
+    }
+
+    fn count_n(&self, idx: usize, n: u64) {
+        if let Some(c) = self.counters.get(idx) {
+            c.add(n, Relaxed);
+        }
+    }
+
+    fn hash(&self, k: &GateKey) -> u32 {
+        let mut w = [0u32; 9];
+        let words = Iterator::chain(k.client.chunks_exact(4), k.vip.chunks_exact(4));
+        for (i, c) in words.enumerate() {
+            if let Some(x) = w.get_mut(i) {
+                *x = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+            }
+        }
+        w[8] = u32::from(k.v6);
+        jhash2(&w, self.seed)
+    }
+
+    /// Queues a collector pass in a period (nothing if one is queued).
+    fn schedule(this: Arc<Gate>) {
+        if !this.auto_collect {
+            return;
+        }
+        // Already queued: the reference comes back and is dropped.
+        let _ = workqueue::system().enqueue_delayed(this, msecs_to_jiffies(1000));
+    }
+
+    /// Under the lock: adds an entry for `key` (`GFP_ATOMIC`); kicks the
+    /// collector when the table stops being empty.
+    fn insert(
+        this: &Arc<Gate>,
+        w: &mut TableWriter<'_>,
+        slot: usize,
+        key: &GateKey,
+        hash: u32,
+        e: &Entry,
+    ) -> Result {
+        w.insert(hash, *key, Cell::new(slot, e), GFP_ATOMIC)?;
+        w.add(slot, e);
+        if w.entries == 1 {
+            Gate::schedule(this.clone());
+        }
+        Ok(())
+    }
+
+    /// Under the lock: removes the entry of `key`, if any.
+    fn remove(w: &mut TableWriter<'_>, key: &GateKey, hash: u32) {
+        let bucket = hash as usize;
+        w.retain_bucket(bucket, |n, c| {
+            if n.key() != key {
+                return true;
+            }
+            c.remove(n.value().slot(), n.value().entry().as_ref());
+            false
+        });
+    }
+
+    /// Whether `key`'s client qualifies for failover: IPVS synced its
+    /// ISAKMP flow from the old master by authenticated sync (plaintext
+    /// sync counts only with the knob `ipsec_failover_unauthenticated`,
+    /// which is unsafe) and has not forwarded a packet through it yet, so
+    /// the client was established there. Once IPVS forwards a packet
+    /// through the connection it no longer counts (until the next sync
+    /// update for it), so the gate's own timers apply again after the entry
+    /// made from it expires. Takes no lock of the gate's (IPVS's lookup is
+    /// RCU): the ESP miss path asks it before it takes one.
+    fn failover_candidate(this: &Gate, net: Net<'_>, key: &GateKey) -> bool {
+        // Only a connection that came by authenticated sync says the client
+        // was established on the old master; with plaintext sync anyone on
+        // the sync segment could have sent it.
+        if !crate::sync_net::SyncNet::authenticated(net)
+            && this.knob(KNOB_FAILOVER_UNAUTHENTICATED) == 0
+        {
+            return false;
+        }
+        net.ipvs().is_some_and(|ipvs| {
+            ipvs.fresh_synced_conn(
+                key.v6,
+                IPPROTO_UDP,
+                &key.client,
+                ISAKMP_PORT,
+                &key.vip,
+                ISAKMP_PORT,
+            )
+        })
+    }
+
+    /// Under the lock, for a client with no live entry: inserts an
+    /// `Established` entry if it qualifies for failover
+    /// ([`Gate::failover_candidate`], unless `checked` says the caller
+    /// found it does). Returns whether it did.
+    #[allow(clippy::too_many_arguments)]
+    fn failover(
+        this: &Arc<Gate>,
+        net: Net<'_>,
+        w: &mut TableWriter<'_>,
+        slot: usize,
+        key: &GateKey,
+        hash: u32,
+        cfg: &Config,
+        now: u64,
+        checked: bool,
+    ) -> bool {
+        if !checked && !Gate::failover_candidate(this, net, key) {
+            return false;
+        }
+        let e = Entry::established_from_sync(now, cfg);
+        // Replaces an expired entry of the client, if any.
+        Gate::remove(w, key, hash);
+        if Gate::insert(this, w, slot, key, hash, &e).is_err() {
+            this.count(NOMEM);
+            return false;
+        }
+        this.count(FAILOVER);
+        true
+    }
+
+    /// ESP, AH, ESP in UDP: lockless, except to create a failover entry
+    /// for a client that qualifies (so a flood of ESP from spoofed clients
+    /// takes no lock of the gate's).
+    fn esp(
+        this: &Arc<Gate>,
+        net: Net<'_>,
+        slot: usize,
+        svc: &Svc,
+        key: &GateKey,
+        input: &Input,
+        now: u64,
+    ) -> Outcome {
+        let cfg = this.config(svc.nat());
+        let Some(table) = this.table.as_ref() else {
+            return Some(GateEvent::EspNoEntry);
+        };
+        let hash = this.hash(key);
+        let mut entry = {
+            let rcu = rcu::read_lock();
+            table.get(hash, key, &rcu).and_then(|n| n.value().entry())
+        };
+        let (ev, _) = decide(&cfg, input, entry.as_mut(), 0, now);
+        if ev != GateEvent::EspNoEntry {
+            return Some(ev);
+        }
+        // Slow path, once per client: failover from a synced flow.
+        if !Gate::failover_candidate(this, net, key) {
+            return Some(ev);
+        }
+        let mut w = table.write();
+        let live = w
+            .get(hash, key)
+            .and_then(|n| n.value().entry())
+            .filter(|e| !e.is_expired(now));
+        if let Some(mut e) = live {
+            // Someone created it meanwhile: decide on that.
+            return Some(decide(&cfg, input, Some(&mut e), 0, now).0);
+        }
+        if Gate::failover(this, net, &mut w, slot, key, hash, &cfg, now, true) {
+            return Some(GateEvent::EspPass);
+        }
+        Some(ev)
+    }
+
+    /// ISAKMP and keepalives: under the table's lock.
+    fn isakmp(
+        this: &Arc<Gate>,
+        net: Net<'_>,
+        slot: usize,
+        svc: &Svc,
+        key: &GateKey,
+        input: &Input,
+        now: u64,
+    ) -> Outcome {
+        let cfg = this.config(svc.nat());
+        let Some(table) = this.table.as_ref() else {
+            return Some(GateEvent::IsakmpNoInitial);
+        };
+        let hash = this.hash(key);
+        let mut w = table.write();
+        let initial = w.initial;
+        let found = w.get(hash, key).map(|n| n.value().entry());
+        let mut entry = found.flatten();
+        let (ev, new) = decide(&cfg, input, entry.as_mut(), initial, now);
+        match (ev, new) {
+            (GateEvent::InitialCreated, Some(new)) => {
+                // Replaces an expired entry of the same client, if any.
+                if found.is_some() {
+                    Gate::remove(&mut w, key, hash);
+                }
+                if Gate::insert(this, &mut w, slot, key, hash, &new).is_err() {
+                    return None;
+                }
+                Some(ev)
+            }
+            (GateEvent::IsakmpNoInitial, _) => {
+                // An established client of the old master (failover)?
+                if Gate::failover(this, net, &mut w, slot, key, hash, &cfg, now, false) {
+                    Some(GateEvent::EstablishedRefresh)
+                } else {
+                    Some(ev)
+                }
+            }
+            _ => {
+                if let Some(e) = entry {
+                    w.with(hash, key, |n, c| n.value().update(&e, c));
+                }
+                Some(ev)
+            }
+        }
+    }
+
+    /// The gate's verdict on a packet in `LOCAL_IN`.
+    fn packet(this: &Arc<Gate>, net: Net<'_>, skb: &mut SkBuff, pf: u8) -> Verdict {
+        let rcu = rcu::read_lock();
+        let Some(svcs) = this.svcs.get(&rcu) else {
+            return Verdict::Accept;
+        };
+        let p = match parse_ip(skb, pf, true) {
+            Parse::Ok(p) => p,
+            Parse::Frag(key) => {
+                if svcs.find(key.v6, &key.vip).is_none() {
+                    return Verdict::Accept;
+                }
+                this.count(FRAGMENT);
+                return Verdict::Drop;
+            }
+            Parse::Bad(key) => {
+                if svcs.find(key.v6, &key.vip).is_none() {
+                    return Verdict::Accept;
+                }
+                this.count(MALFORMED);
+                return Verdict::Drop;
+            }
+            Parse::Other => return Verdict::Accept,
+        };
+        // The RCU read lock stays held to the end: a configuration change
+        // that unmarks the address waits for it before it flushes the
+        // address's entries, so none is inserted after the flush.
+        let Some((slot, svc)) = svcs.find(p.key.v6, &p.key.vip) else {
+            return Verdict::Accept;
+        };
+        let (transport, classified) = match p.proto {
+            IPPROTO_ESP => (
+                Transport::Esp,
+                isakmp::classify_head(Transport::Esp, &[], 0),
+            ),
+            IPPROTO_AH => (Transport::Ah, isakmp::classify_head(Transport::Ah, &[], 0)),
+            IPPROTO_UDP => match parse_udp(skb, &p, true) {
+                UdpParse::Ok(u) => {
+                    let head = u.head.get(..u.headlen).unwrap_or(&[]);
+                    (
+                        u.transport,
+                        isakmp::classify_head(u.transport, head, u.plen),
+                    )
+                }
+                UdpParse::Bad => {
+                    this.count(MALFORMED);
+                    return Verdict::Drop;
+                }
+                UdpParse::Other => return Verdict::Accept,
+            },
+            _ => return Verdict::Accept,
+        };
+        let outcome = match classified {
+            Ok(input @ Input::Esp) => Gate::esp(this, net, slot, &svc, &p.key, &input, this.now()),
+            Ok(input) => Gate::isakmp(this, net, slot, &svc, &p.key, &input, this.now()),
+            Err(ev) => Some(ev),
+        };
+        let Some(ev) = outcome else {
+            this.count(NOMEM);
+            return Verdict::Drop;
+        };
+        this.count(ev.index());
+        match ev.verdict() {
+            GateVerdict::Pass => Verdict::Accept,
+            GateVerdict::Drop => Verdict::Drop,
+            GateVerdict::RejectNoEntry => {
+                // ESP in UDP reached an open UDP port: no
+                // protocol-unreachable.
+                if transport != Transport::Udp4500 {
+                    if p.key.v6 {
+                        let ptr = (p.nhoff - p.nh) as u32;
+                        skb.icmpv6_param_problem(ICMPV6_UNK_NEXTHDR, ptr);
+                    } else {
+                        skb.icmp_unreachable(ICMP_PROT_UNREACH);
+                    }
+                }
+                Verdict::Drop
+            }
+        }
+    }
+
+    /// NAT mode: learns the responder cookie from a real server's reply,
+    /// which IPVS has just translated to come from the virtual address.
+    fn learn(&self, skb: &SkBuff, pf: u8) {
+        let (p, svc) = {
+            let rcu = rcu::read_lock();
+            let Some(svcs) = self.svcs.get(&rcu) else {
+                return;
+            };
+            let Parse::Ok(p) = parse_ip(skb, pf, false) else {
+                return;
+            };
+            if p.proto != IPPROTO_UDP {
+                return;
+            }
+            let Some((_, svc)) = svcs.find(p.key.v6, &p.key.vip) else {
+                return;
+            };
+            (p, svc)
+        };
+        if !svc.nat() {
+            return;
+        }
+        let UdpParse::Ok(u) = parse_udp(skb, &p, false) else {
+            return;
+        };
+        let Some(table) = self.table.as_ref() else {
+            return;
+        };
+        let now = self.now();
+        let hash = self.hash(&p.key);
+        let head = u.head.get(..u.headlen).unwrap_or(&[]);
+        let rcookie = match isakmp::classify_head(u.transport, head, u.plen) {
+            Ok(Input::Isakmp(h)) => h.rcookie,
+            _ => return,
+        };
+        let learned = table.write().with(hash, &p.key, |n, c| {
+            let Some(mut e) = n.value().entry().filter(|e| !e.is_expired(now)) else {
+                return false;
+            };
+            let learned = e.learn_responder_cookie(rcookie);
+            if learned {
+                n.value().update(&e, c);
+            }
+            learned
+        });
+        if learned == Some(true) {
+            self.count(LEARNED);
+        }
+    }
+
+    /// One collector pass: removes expired entries and grants soft expiry.
+    /// It looks one period ahead for soft expiry, so that an entry is
+    /// extended before its timeout rather than up to a period after. Takes
+    /// the lock per bucket, so packets never wait for a whole pass.
+    /// Returns whether entries are left. Process context.
+    fn collect(&self) -> bool {
+        let Some(table) = self.table.as_ref() else {
+            return false;
+        };
+        let now = self.now();
+        let cfg = self.config(false);
+        let quota = {
+            let rcu = rcu::read_lock();
+            let svcs = self.svcs.get(&rcu).copied().unwrap_or(Svcs::EMPTY);
+            svcs.slot.map(|s| s.map_or(0, |s| s.soft_quota))
+        };
+        let (mut removed, mut extended) = (0u64, 0u64);
+        for i in 0..table.buckets() {
+            if !table.bucket_is_empty(i) {
+                let mut w = table.write();
+                removed += w.retain_bucket(i, |n, c| {
+                    let cell = n.value();
+                    let slot = cell.slot();
+                    let Some(mut e) = cell.entry() else {
+                        c.remove(slot, None);
+                        return false;
+                    };
+                    let room = c.svc_soft.get(slot).copied().unwrap_or(u32::MAX)
+                        < quota.get(slot).copied().unwrap_or(0);
+                    if !e.is_soft() && room && e.state() == State::Established {
+                        let mut soft = e;
+                        if soft.soft_extend(now + GC_PERIOD, &cfg) {
+                            cell.update(&soft, c);
+                            extended += 1;
+                            e = soft;
+                        }
+                    }
+                    if e.is_expired(now) {
+                        c.remove(slot, Some(&e));
+                        return false;
+                    }
+                    true
+                }) as u64;
+            }
+            if i & 255 == 255 {
+                cond_resched();
+            }
+        }
+        self.count_n(EXPIRED, removed);
+        self.count_n(SOFT_EXTENDED, extended);
+        let more = table.write().entries > 0;
+        more
+    }
+
+    /// Removes the entries of service slot `slot` (`None`: all). Process
+    /// context.
+    fn flush(&self, slot: Option<usize>) {
+        let Some(table) = self.table.as_ref() else {
+            return;
+        };
+        for i in 0..table.buckets() {
+            if !table.bucket_is_empty(i) {
+                table.write().retain_bucket(i, |n, c| {
+                    let s = n.value().slot();
+                    if slot.is_some_and(|x| x != s) {
+                        return true;
+                    }
+                    c.remove(s, n.value().entry().as_ref());
+                    false
+                });
+            }
+            if i & 255 == 255 {
+                cond_resched();
+            }
+        }
+    }
+
+    /// The marked addresses now (a copy). Process context.
+    fn svcs_now(&self) -> Svcs {
+        let rcu = rcu::read_lock();
+        self.svcs.get(&rcu).copied().unwrap_or(Svcs::EMPTY)
+    }
+
+    /// Publishes `new` (nothing marked: the gate is off) and waits until no
+    /// hook can see the old set. Process context, under `cfg`.
+    fn publish(&self, new: Svcs) -> Result {
+        let new = if new.count() == 0 {
+            None
+        } else {
+            Some(KBox::new(new, GFP_KERNEL)?)
+        };
+        drop(self.svcs.replace(new));
+        Ok(())
+    }
+
+    /// One configuration command (`setsockopt(IPVSA_SO_IPSEC)`). `net`:
+    /// where to enable IPv6 defragmentation (none for a private gate).
+    /// Process context.
+    fn set(&self, net: Option<Net<'_>>, cmd: &Cmd) -> Result {
+        let mut vip = [0u8; 16];
+        let mut v6 = false;
+        if cmd.cmd == shim::IPVSA_IPSEC_ADD || cmd.cmd == shim::IPVSA_IPSEC_DEL {
+            if cmd.af == AF_INET {
+                if cmd.vip[4..].iter().any(|&b| b != 0) || cmd.vip[..4] == [0; 4] {
+                    return Err(EINVAL);
+                }
+            } else if cmd.af == AF_INET6 && cfg!(CONFIG_IPV6) {
+                if cmd.vip == [0; 16] {
+                    return Err(EINVAL);
+                }
+                v6 = true;
+            } else {
+                return Err(EAFNOSUPPORT);
+            }
+            vip = cmd.vip;
+        }
+        if cmd.cmd == shim::IPVSA_IPSEC_ADD && cmd.flags & !shim::IPVSA_IPSEC_F_NAT != 0 {
+            return Err(EINVAL);
+        }
+        let mut defrag6 = self.cfg.lock();
+        let cur = self.svcs_now();
+        match cmd.cmd {
+            shim::IPVSA_IPSEC_ADD => {
+                let mut svc = Svc {
+                    v6,
+                    vip,
+                    flags: cmd.flags,
+                    soft_quota: cmd.soft_quota,
+                    order: cur.next_order,
+                };
+                let mut new = cur;
+                if let Some((slot, old)) = cur.find(v6, &vip) {
+                    // Update in place; entries keep their state.
+                    svc.order = old.order;
+                    new.slot[slot] = Some(svc);
+                    return self.publish(new);
+                }
+                new.next_order = new.next_order.wrapping_add(1);
+                let free = new.slot.iter().position(Option::is_none).ok_or(ENOSPC)?;
+                if self.table.as_ref().is_none() {
+                    let bits = crate::module_parameters::ipsec_table_bits
+                        .value()
+                        .clamp(8, 20);
+                    let t = KBox::pin_init(Table::new(bits, Counts::ZERO), GFP_KERNEL)?;
+                    self.table.populate(t);
+                }
+                if v6 && defrag6.is_none() {
+                    if let Some(net) = net {
+                        *defrag6 = Some(net.enable_defrag6()?);
+                    }
+                }
+                new.slot[free] = Some(svc);
+                self.publish(new)
+            }
+            shim::IPVSA_IPSEC_DEL => {
+                let (slot, _) = cur.find(v6, &vip).ok_or(ESRCH)?;
+                let mut new = cur;
+                new.slot[slot] = None;
+                // No hook can insert entries for the slot after this.
+                self.publish(new)?;
+                self.flush(Some(slot));
+                Ok(())
+            }
+            shim::IPVSA_IPSEC_FLUSH => {
+                if cur.count() == 0 {
+                    return Ok(());
+                }
+                self.publish(Svcs::EMPTY)?;
+                self.flush(None);
+                Ok(())
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The status `getsockopt(IPVSA_SO_IPSEC)` returns. Process context.
+    fn status(&self, st: &mut shim::ipvsa_ipsec_status) {
+        *st = shim::ipvsa_ipsec_status::default();
+        st.version = shim::IPVSA_IPSEC_STATUS_VERSION;
+        st.initial_timeout = self.knob(KNOB_INITIAL_TIMEOUT) as u32;
+        st.established_timeout = self.knob(KNOB_ESTABLISHED_TIMEOUT) as u32;
+        st.max_initial = self.knob(KNOB_MAX_INITIAL) as u32;
+        for (d, c) in st.counters.iter_mut().zip(self.counters.iter()) {
+            *d = c.load(Relaxed);
+        }
+        let _cfg = self.cfg.lock();
+        let svcs = self.svcs_now();
+        let counts = self.table.as_ref().map_or(Counts::ZERO, |t| *t.write());
+        st.entries = counts.entries;
+        st.initial = counts.initial;
+        let mut n = 0;
+        for (slot, s) in svcs.in_order() {
+            let Some(d) = st.svc.get_mut(n) else {
+                break;
+            };
+            d.af = if s.v6 { AF_INET6 } else { AF_INET };
+            d.vip = s.vip;
+            d.flags = s.flags;
+            d.soft_quota = s.soft_quota;
+            d.entries = counts.svc_entries.get(slot).copied().unwrap_or(0);
+            d.soft = counts.svc_soft.get(slot).copied().unwrap_or(0);
+            n += 1;
+        }
+        st.nsvc = n as u32;
+    }
+}
+
+/// An `IPVSA_SO_IPSEC` command (`struct ipvsa_ipsec_cmd`).
+struct Cmd {
+    cmd: u32,
+    af: u32,
+    vip: [u8; 16],
+    flags: u32,
+    soft_quota: u32,
+}
+
+impl Cmd {
+    const LEN: usize = size_of::<shim::ipvsa_ipsec_cmd>();
+
+    fn from_bytes(b: &[u8; Self::LEN]) -> Self {
+        let word = |i: usize| {
+            b.get(i..i + 4)
+                .map_or(0, |w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+        };
+        let mut vip = [0u8; 16];
+        if let Some(v) = b.get(8..24) {
+            vip.copy_from_slice(v);
+        }
+        Cmd {
+            cmd: word(0),
+            af: word(4),
+            vip,
+            flags: word(24),
+            soft_quota: word(28),
+        }
+    }
+}
+
+const _: () = assert!(Cmd::LEN == 32);
+
+/// A [`Gate`] whose collector is stopped when this is dropped. Other
+/// references (the sysctls', a queued collector's) go before it or with it.
+pub(crate) struct GateOwner(Arc<Gate>);
+
+impl Drop for GateOwner {
+    fn drop(&mut self) {
+        cancel_delayed_sync(&self.0);
+    }
+}
+
+/// The IPsec gate of one network namespace and its registrations.
+pub(crate) struct GateNet {
+    /// Dropped first (hooks in flight were waited for before the data was
+    /// dropped: see `PernetData::of`).
+    _hooks: NetHooks<GateNet>,
+    _proc_file: ProcFile<GateNet>,
+    _sysctl: NetSysctl<Gate>,
+    /// Dropped last: stops the collector, then frees the gate.
+    gate: GateOwner,
+}
+
+/// Where the kernel keeps [`GateNet`]'s slot.
+static GATE_NET_ID: PernetId = PernetId::new();
+
+/// [`GateNet`]'s hooks.
+static HOOK_OPS: [HookOps<GateNet>; 4] = [
+    HookOps::new(&GateNet::HOOKS[0]),
+    HookOps::new(&GateNet::HOOKS[1]),
+    HookOps::new(&GateNet::HOOKS[2]),
+    HookOps::new(&GateNet::HOOKS[3]),
+];
+
+impl PernetData for GateNet {
+    fn id() -> &'static PernetId {
+        &GATE_NET_ID
+    }
+
+    fn new(net: Net<'_>) -> impl PinInit<Self, Error> {
+        (|| {
+            let gate = Gate::create(true)?;
+            let sysctl = NetSysctl::new(net, gate.0.clone())?;
+            let proc_file = ProcFile::new(net, c"ip_vs_ipsec")?;
+            let hooks = NetHooks::new(net, &HOOK_OPS)?;
+            Ok(GateNet {
+                _hooks: hooks,
+                _proc_file: proc_file,
+                _sysctl: sysctl,
+                gate,
+            })
+        })()
+    }
+}
+
+impl Hooks for GateNet {
+    const HOOKS: &'static [HookSpec] = &[
+        // LOCAL_IN: after filter (0) and security (50), before IPVS (98,
+        // 99).
+        HookSpec {
+            pf: PF_IPV4,
+            hooknum: LOCAL_IN,
+            priority: PRI_NAT_SRC - 10,
+            which: GATE,
+        },
+        // FORWARD: after IPVS's SNAT of NAT replies (100).
+        HookSpec {
+            pf: PF_IPV4,
+            hooknum: FORWARD,
+            priority: PRI_NAT_SRC + 10,
+            which: LEARN,
+        },
+        HookSpec {
+            pf: PF_IPV6,
+            hooknum: LOCAL_IN,
+            priority: PRI_NAT_SRC - 10,
+            which: GATE,
+        },
+        HookSpec {
+            pf: PF_IPV6,
+            hooknum: FORWARD,
+            priority: PRI_NAT_SRC + 10,
+            which: LEARN,
+        },
+    ];
+
+    fn hook(&self, which: usize, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict {
+        if which == GATE {
+            return Gate::packet(&self.gate.0, state.net(), skb, state.pf());
+        }
+        // Only replies IPVS has just translated; the reply itself is
+        // IPVS's business.
+        if skb.ipvs_property() {
+            self.gate.0.learn(skb, state.pf());
+        }
+        Verdict::Accept
+    }
+
+    fn resegmented(&self, _ok: bool) {}
+}
+
+/// Prints a value of the pure crate, which implements `core::fmt::Display`
+/// (the kernel's formatting macros take `kernel::fmt::Display`).
+struct Show<T>(T);
+
+impl<T: core::fmt::Display> kernel::fmt::Display for Show<T> {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl ProcShow for GateNet {
+    fn show(&self, m: &SeqFile) {
+        let Ok(mut st) = KBox::new(shim::ipvsa_ipsec_status::default(), GFP_KERNEL) else {
+            return;
+        };
+        self.gate.0.status(&mut st);
+        seq_print!(m, "services: {}\n", st.nsvc);
+        for s in st.svc.iter().take(st.nsvc as usize) {
+            let mode = if s.flags & shim::IPVSA_IPSEC_F_NAT != 0 {
+                "nat"
+            } else {
+                "dr"
+            };
+            if s.af == AF_INET {
+                let a = Show(Ipv4([s.vip[0], s.vip[1], s.vip[2], s.vip[3]]));
+                seq_print!(
+                    m,
+                    "service: {} {} soft_quota {} entries {} soft {}\n",
+                    a,
+                    mode,
+                    s.soft_quota,
+                    s.entries,
+                    s.soft
+                );
+            } else {
+                seq_print!(
+                    m,
+                    "service: {} {} soft_quota {} entries {} soft {}\n",
+                    Show(Ipv6(s.vip)),
+                    mode,
+                    s.soft_quota,
+                    s.entries,
+                    s.soft
+                );
+            }
+        }
+        seq_print!(m, "entries: {}\ninitial: {}\n", st.entries, st.initial);
+        for (i, v) in st.counters.iter().enumerate() {
+            if let Some(name) = counter_name(i) {
+                seq_print!(m, "{}: {}\n", name, v);
+            }
+        }
+    }
+}
+
+/// `setsockopt(IPVSA_SO_IPSEC)` in namespace `net`: one gate command.
+pub(crate) fn sockopt_set(net: Net<'_>, arg: &SetArg<'_>) -> Result {
+    if arg.len() != Cmd::LEN {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; Cmd::LEN];
+    arg.read(&mut b)?;
+    let g = GateNet::of(net).ok_or(ENODEV)?;
+    g.gate.0.set(Some(net), &Cmd::from_bytes(&b))
+}
+
+/// `getsockopt(IPVSA_SO_IPSEC)` in namespace `net`: the gate's status.
+pub(crate) fn sockopt_get(net: Net<'_>, buf: &mut GetBuf<'_>) -> Result {
+    const LEN: usize = size_of::<shim::ipvsa_ipsec_status>();
+    if buf.capacity() < LEN {
+        return Err(EINVAL);
+    }
+    let g = GateNet::of(net).ok_or(ENODEV)?;
+    let mut st = KBox::new(shim::ipvsa_ipsec_status::default(), GFP_KERNEL)?;
+    g.gate.0.status(&mut st);
+    buf.write(crate::glue::ipsec::status_bytes(&st))
+}
+
+/// A private gate with 192.0.2.1 marked (NAT mode if `nat`), for KUnit and
+/// the benchmark.
+fn test_gate(nat: bool, soft_quota: u32, max_initial: u32) -> Result<GateOwner> {
+    let g = Gate::create(false)?;
+    g.0.knobs[KNOB_MAX_INITIAL].store(max_initial.min(i32::MAX as u32) as i32, Relaxed);
+    let mut vip = [0u8; 16];
+    vip[..4].copy_from_slice(&TEST_VIP);
+    g.0.set(
+        None,
+        &Cmd {
+            cmd: shim::IPVSA_IPSEC_ADD,
+            af: AF_INET,
+            vip,
+            flags: if nat { shim::IPVSA_IPSEC_F_NAT } else { 0 },
+            soft_quota,
+        },
+    )?;
+    Ok(g)
+}
+
+/// 192.0.2.1.
+const TEST_VIP: [u8; 4] = [192, 0, 2, 1];
+
+/// Benchmark of the gate's table (module parameter `bench`): prints, for
+/// tables of several sizes, the cost of each kind of packet and of a
+/// collector pass, and the memory used. Asserts nothing.
+pub(crate) fn bench(iters: u32) -> Result {
+    pr_info!(
+        "bench: IPsec gate, private table, {} ESP lookups per size\n",
+        iters
+    );
+    pr_info!(
+        "bench: entries  create  establish  esp-hit  esp-miss  gc-live-us  gc-expire-us  entry-B  table-KiB\n"
+    );
+    let mut buckets = 0;
+    for entries in [1_000u32, 10_000, 100_000] {
+        let r = bench_one(entries, iters.max(1))?;
+        if r.errors != 0 {
+            pr_warn!(
+                "bench: {} unexpected verdicts with {} entries\n",
+                r.errors,
+                entries
+            );
+        }
+        buckets = r.buckets;
+        let table_kib = (r.entry_size * u64::from(entries) + r.bucket_bytes) / 1024;
+        pr_info!(
+            "bench: {:7}  {:6}  {:9}  {:7}  {:8}  {:10}  {:12}  {:7}  {:9}\n",
+            r.entries,
+            r.create_ns,
+            r.establish_ns,
+            r.esp_hit_ns,
+            r.esp_miss_ns,
+            r.gc_live_ns / 1000,
+            r.gc_expire_ns / 1000,
+            r.entry_size,
+            table_kib
+        );
+    }
+    pr_info!("bench: (ns per packet; {} buckets)\n", buckets);
+    let f = bench_flood(10_000, iters.max(1))?;
+    pr_info!(
+        "bench: ESP under a spoofed-ESP flood on another CPU (10000 entries): hit {} ns alone, {} ns during the flood ({}.{:02}x); miss {} ns alone; the flood ran {} misses at {} ns each{}\n",
+        f.hit_alone_ns,
+        f.hit_flood_ns,
+        f.hit_flood_ns / f.hit_alone_ns.max(1),
+        f.hit_flood_ns * 100 / f.hit_alone_ns.max(1) % 100,
+        f.miss_alone_ns,
+        f.flood_misses,
+        f.flood_ns / f.flood_misses.max(1),
+        if f.overlapped { "" } else { " (did not overlap: one CPU?)" }
+    );
+    Ok(())
+}
+
+/// What [`bench_flood`] measured.
+struct FloodResult {
+    hit_alone_ns: u64,
+    hit_flood_ns: u64,
+    miss_alone_ns: u64,
+    flood_misses: u64,
+    flood_ns: u64,
+    overlapped: bool,
+}
+
+/// The flood's shared state.
+struct Flood {
+    started: Atomic<bool>,
+    stop: Atomic<bool>,
+    done: Atomic<bool>,
+    misses: Atomic<u64>,
+    ns: Atomic<u64>,
+}
+
+/// ESP hits of established clients, alone and while a worker on another
+/// CPU (the unbound workqueue) sends ESP from spoofed clients with no
+/// entry through the same gate as fast as it can: the miss path must not
+/// slow the hits down (it takes no lock).
+fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
+    use kernel::sync::atomic::{Acquire, Release};
+    use kernel::time::{Instant, Monotonic};
+    let owner = test_gate(false, 0, entries)?;
+    let g = &owner.0;
+    let net = Net::init();
+    let (slot, svc) = g
+        .svcs_now()
+        .find(false, &GateKey::v4([0; 4], TEST_VIP).vip)
+        .ok_or(EINVAL)?;
+    let now = g.now();
+    let client = |i: u32| {
+        let b = (i & 0xff_ffff).to_be_bytes();
+        GateKey::v4([10, b[1], b[2], b[3]], TEST_VIP)
+    };
+    for (i, rc) in (0..entries).flat_map(|i| [(i, 0u8), (i, 0x22)]) {
+        let _ = Gate::isakmp(g, net, slot, &svc, &client(i), &bench_ike(rc), now);
+    }
+    let hits = |n: u32| {
+        let t = Instant::<Monotonic>::now();
+        for i in 0..n {
+            let k = client(i.wrapping_mul(7919) % entries.max(1));
+            let _ = Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now);
+        }
+        since(&t) / u64::from(n.max(1))
+    };
+    let hit_alone_ns = hits(iters);
+    let t = Instant::<Monotonic>::now();
+    for i in 0..iters {
+        let b = i.to_be_bytes();
+        let k = GateKey::v4([11, b[1], b[2], b[3]], TEST_VIP);
+        let _ = Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now);
+    }
+    let miss_alone_ns = since(&t) / u64::from(iters);
+
+    let flood = Arc::new(
+        Flood {
+            started: Atomic::new(false),
+            stop: Atomic::new(false),
+            done: Atomic::new(false),
+            misses: Atomic::new(0),
+            ns: Atomic::new(0),
+        },
+        GFP_KERNEL,
+    )?;
+    let (fg, ff) = (g.clone(), flood.clone());
+    workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+        let t = Instant::<Monotonic>::now();
+        ff.started.store(true, Release);
+        let mut i = 0u32;
+        while !ff.stop.load(Acquire) {
+            let b = i.to_be_bytes();
+            let k = GateKey::v4([12, b[1], b[2], b[3]], TEST_VIP);
+            let _ = Gate::esp(&fg, Net::init(), slot, &svc, &k, &Input::Esp, now);
+            i = i.wrapping_add(1);
+        }
+        ff.ns.store(since(&t), Relaxed);
+        ff.misses.store(u64::from(i), Relaxed);
+        // The gate goes on the benchmark's thread, not here.
+        drop(fg);
+        ff.done.store(true, Release);
+    })?;
+    let t = Instant::<Monotonic>::now();
+    while !flood.started.load(Acquire) && since(&t) < 1_000_000_000 {
+        cond_resched();
+    }
+    let overlapped = flood.started.load(Acquire);
+    let hit_flood_ns = hits(iters);
+    flood.stop.store(true, Release);
+    while !flood.done.load(Acquire) {
+        cond_resched();
+    }
+    Ok(FloodResult {
+        hit_alone_ns,
+        hit_flood_ns,
+        miss_alone_ns,
+        flood_misses: flood.misses.load(Relaxed),
+        flood_ns: flood.ns.load(Relaxed),
+        overlapped,
+    })
+}
+
+/// An IKE_SA_INIT header with initiator cookie 0x11.. and responder
+/// cookie `rcookie` bytes, as the benchmark's clients send.
+fn bench_ike(rcookie: u8) -> Input {
+    Input::Isakmp(isakmp::IkeHeader {
+        icookie: [0x11; 8],
+        rcookie: [rcookie; 8],
+        next_payload: 0,
+        version: isakmp::IkeVersion::V2,
+        minor_version: 0,
+        exchange_type: 0,
+        flags: 0,
+        message_id: 0,
+        length: isakmp::IKE_HEADER_LEN as u32,
+    })
+}
+
+/// What [`bench_one`] measured.
+struct BenchResult {
+    create_ns: u64,
+    establish_ns: u64,
+    esp_hit_ns: u64,
+    esp_miss_ns: u64,
+    gc_live_ns: u64,
+    gc_expire_ns: u64,
+    entries: u64,
+    entry_size: u64,
+    buckets: u64,
+    bucket_bytes: u64,
+    errors: u64,
+}
+
+/// Nanoseconds since `t`.
+fn since(t: &kernel::time::Instant<kernel::time::Monotonic>) -> u64 {
+    t.elapsed().as_nanos().max(0) as u64
+}
+
+/// The benchmark on a private table of `entries` clients.
+fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
+    use kernel::time::{Instant, Monotonic};
+    let owner = test_gate(false, 0, entries)?;
+    let g = &owner.0;
+    let net = Net::init();
+    let svcs = g.svcs_now();
+    let (slot, svc) = svcs
+        .find(false, &GateKey::v4([0; 4], TEST_VIP).vip)
+        .ok_or(EINVAL)?;
+    let now = g.now();
+    let n = u64::from(entries.max(1));
+    let client = |i: u32| {
+        let b = (i & 0xff_ffff).to_be_bytes();
+        GateKey::v4([10, b[1], b[2], b[3]], TEST_VIP)
+    };
+    let ike = bench_ike;
+    let mut bad = 0u64;
+
+    let t = Instant::<Monotonic>::now();
+    for i in 0..entries {
+        let k = client(i);
+        bad += u64::from(
+            Gate::isakmp(g, net, slot, &svc, &k, &ike(0), now) != Some(GateEvent::InitialCreated),
+        );
+    }
+    let create_ns = since(&t) / n;
+    let t = Instant::<Monotonic>::now();
+    for i in 0..entries {
+        let k = client(i);
+        bad += u64::from(
+            Gate::isakmp(g, net, slot, &svc, &k, &ike(0x22), now) != Some(GateEvent::Established),
+        );
+    }
+    let establish_ns = since(&t) / n;
+
+    let t = Instant::<Monotonic>::now();
+    for i in 0..iters {
+        let k = client(i.wrapping_mul(7919) % entries.max(1));
+        bad += u64::from(
+            Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now) != Some(GateEvent::EspPass),
+        );
+    }
+    let esp_hit_ns = since(&t) / u64::from(iters);
+    let t = Instant::<Monotonic>::now();
+    for i in 0..iters {
+        let b = i.to_be_bytes();
+        let k = GateKey::v4([11, b[1], b[2], b[3]], TEST_VIP);
+        bad += u64::from(
+            Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now) != Some(GateEvent::EspNoEntry),
+        );
+    }
+    let esp_miss_ns = since(&t) / u64::from(iters);
+
+    // Collector: a pass over live entries, then one removing them all.
+    cancel_delayed_sync(g);
+    let t = Instant::<Monotonic>::now();
+    g.collect();
+    let gc_live_ns = since(&t);
+    let table = g.table.as_ref().ok_or(EINVAL)?;
+    let live = u64::from(table.write().entries);
+    g.skew.store(7200, Relaxed);
+    let t = Instant::<Monotonic>::now();
+    g.collect();
+    let gc_expire_ns = since(&t);
+    let left = u64::from(table.write().entries);
+    let buckets = table.buckets() as u64;
+    Ok(BenchResult {
+        create_ns,
+        establish_ns,
+        esp_hit_ns,
+        esp_miss_ns,
+        gc_live_ns,
+        gc_expire_ns,
+        entries: live,
+        entry_size: Table::node_size() as u64,
+        buckets,
+        bucket_bytes: buckets * size_of::<usize>() as u64,
+        errors: bad + left,
+    })
+}
+
+#[kunit_tests(ip_vs_sync_auth_ipsec)]
+mod tests {
+    use super::*;
+    use crate::kapi::skb::TestSkb;
+
+    const IC: [u8; 8] = [0x11; 8];
+    const RC: [u8; 8] = [0xa1, 2, 3, 4, 5, 6, 7, 8];
+
+    /// The transports the tests send.
+    #[derive(Clone, Copy)]
+    enum T {
+        Udp500,
+        Udp4500,
+        Esp,
+        Ah,
+    }
+
+    use kernel::sync::atomic::Relaxed as R;
+    use Verdict::{Accept as ACCEPT, Drop as DROP};
+
+    /// A private gate, fed with real IPv4 packets from client
+    /// 198.51.100.`client` through the hooks' own code.
+    struct TestGate(GateOwner);
+
+    impl TestGate {
+        fn new(nat: bool, soft_quota: u32, max_initial: u32) -> Result<Self> {
+            Ok(Self(test_gate(nat, soft_quota, max_initial)?))
+        }
+
+        fn g(&self) -> &Arc<Gate> {
+            &self.0 .0
+        }
+
+        fn skb(reply: bool, client: u8, t: T, payload: &[u8], delta: u32) -> Result<TestSkb> {
+            let (proto, port) = match t {
+                T::Udp500 => (IPPROTO_UDP, ISAKMP_PORT),
+                T::Udp4500 => (IPPROTO_UDP, NATT_PORT),
+                T::Esp => (IPPROTO_ESP, 0),
+                T::Ah => (IPPROTO_AH, 0),
+            };
+            TestSkb::gate(reply, client, proto, port, payload, delta)
+        }
+
+        fn send(&self, client: u8, t: T, payload: &[u8], delta: u32) -> Result<Verdict> {
+            let mut skb = Self::skb(false, client, t, payload, delta)?;
+            Ok(Gate::packet(self.g(), Net::init(), skb.skb(), PF_IPV4))
+        }
+
+        fn packet(&self, client: u8, t: T, payload: &[u8]) -> Result<Verdict> {
+            self.send(client, t, payload, 0)
+        }
+
+        fn reply(&self, client: u8, t: T, payload: &[u8]) -> Result {
+            let mut skb = Self::skb(true, client, t, payload, 0)?;
+            self.g().learn(skb.skb(), PF_IPV4);
+            Ok(())
+        }
+
+        fn advance(&self, seconds: u64, collect: bool) {
+            let g = self.g();
+            g.skew.store(g.skew.load(R) + seconds, R);
+            if collect {
+                g.collect();
+            }
+        }
+
+        fn counter(&self, ev: GateEvent) -> u64 {
+            self.c_counter(ev.index())
+        }
+
+        fn c_counter(&self, idx: usize) -> u64 {
+            self.g().counters.get(idx).map_or(0, |c| c.load(R))
+        }
+
+        /// (entries, INITIAL entries, soft entries of the service).
+        fn counts(&self) -> (u32, u32, u32) {
+            let Some(t) = self.g().table.as_ref() else {
+                return (0, 0, 0);
+            };
+            let c = *t.write();
+            let slot = self
+                .g()
+                .svcs_now()
+                .find(false, &GateKey::v4([0; 4], TEST_VIP).vip)
+                .map_or(0, |(s, _)| s);
+            (
+                c.entries,
+                c.initial,
+                c.svc_soft.get(slot).copied().unwrap_or(0),
+            )
+        }
+    }
+
+    /// An IKEv2 header (28 bytes) with the given cookies.
+    fn ike(icookie: [u8; 8], rcookie: [u8; 8]) -> [u8; 28] {
+        let mut h = [0u8; 28];
+        h[..8].copy_from_slice(&icookie);
+        h[8..16].copy_from_slice(&rcookie);
+        h[17] = 0x20;
+        h[18] = 34;
+        h[27] = 28;
+        h
+    }
+
+    /// The same behind the non-ESP marker (UDP 4500).
+    fn natt_ike(icookie: [u8; 8], rcookie: [u8; 8]) -> [u8; 32] {
+        let mut m = [0u8; 32];
+        m[4..].copy_from_slice(&ike(icookie, rcookie));
+        m
+    }
+
+    const ESP: [u8; 16] = [
+        0, 0, 0x10, 0x01, 0, 0, 0, 1, 0xab, 0xab, 0xab, 0xab, 0, 0, 0, 0,
+    ];
+    const UDP500: T = T::Udp500;
+    const UDP4500: T = T::Udp4500;
+    const PESP: T = T::Esp;
+    const PAH: T = T::Ah;
+
+    #[test]
+    fn esp_without_entry_is_rejected() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        assert_eq!(g.packet(1, PESP, &ESP)?, DROP);
+        assert_eq!(g.packet(1, PAH, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspNoEntry), 2);
+        assert_eq!(g.counts(), (0, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn initial_then_established_direct_routing() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        assert_eq!(g.packet(1, UDP500, &ike(IC, [0; 8]))?, ACCEPT);
+        assert_eq!(g.counts(), (1, 1, 0));
+        assert_eq!(g.packet(1, PESP, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 1);
+        // Another client is unaffected.
+        assert_eq!(g.packet(2, PESP, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspNoEntry), 1);
+        // DR: any responder cookie establishes.
+        assert_eq!(g.packet(1, UDP500, &ike(IC, RC))?, ACCEPT);
+        assert_eq!(g.counts(), (1, 0, 0));
+        assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
+        assert_eq!(g.packet(1, PAH, &ESP)?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::EspPass), 2);
+        // Zero initiator cookie: dropped, counted, nothing changes.
+        assert_eq!(g.packet(3, UDP500, &ike([0; 8], [0; 8]))?, DROP);
+        assert_eq!(g.counter(GateEvent::IsakmpZeroIcookie), 1);
+        assert_eq!(g.counts(), (1, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn nat_mode_needs_the_learned_cookie() -> Result {
+        let g = TestGate::new(true, 0, 16)?;
+        assert_eq!(g.packet(1, UDP500, &ike(IC, [0; 8]))?, ACCEPT);
+        // Nothing learned yet: no cookie establishes.
+        assert_eq!(g.packet(1, UDP500, &ike(IC, RC))?, DROP);
+        g.reply(1, UDP500, &ike(IC, RC))?;
+        assert_eq!(g.c_counter(LEARNED), 1);
+        let mut wrong = RC;
+        wrong[7] ^= 1;
+        assert_eq!(g.packet(1, UDP500, &ike(IC, wrong))?, DROP);
+        assert_eq!(g.counter(GateEvent::CookieMismatch), 2);
+        assert_eq!(g.packet(1, PESP, &ESP)?, DROP);
+        assert_eq!(g.packet(1, UDP500, &ike(IC, RC))?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::Established), 1);
+        assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
+        // Once established, cookies may change (rekey).
+        assert_eq!(g.packet(1, UDP500, &ike([7; 8], [9; 8]))?, ACCEPT);
+        // A reply for a client without an entry teaches nothing.
+        g.reply(5, UDP500, &ike(IC, RC))?;
+        assert_eq!(g.c_counter(LEARNED), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn nat_traversal_on_4500() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        assert_eq!(g.packet(1, UDP4500, &[0xff])?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::KeepaliveNoEntry), 1);
+        // A keepalive creates nothing.
+        assert_eq!(g.counts().0, 0);
+        // ESP in UDP without an entry.
+        assert_eq!(g.packet(1, UDP4500, &ESP)?, DROP);
+        assert_eq!(g.packet(1, UDP4500, &natt_ike(IC, [0; 8]))?, ACCEPT);
+        assert_eq!(g.packet(1, UDP4500, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 1);
+        assert_eq!(g.packet(1, UDP4500, &natt_ike(IC, RC))?, ACCEPT);
+        assert_eq!(g.packet(1, UDP4500, &ESP)?, ACCEPT);
+        assert_eq!(g.packet(1, UDP4500, &[0xff])?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::EstablishedRefresh), 1);
+        assert_eq!(g.packet(1, UDP4500, &[0, 0, 0, 0])?, DROP);
+        assert_eq!(g.counter(GateEvent::NattMalformed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_and_truncated_packets_are_counted_drops() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        let h = ike(IC, [0; 8]);
+        // UDP length claims 100 more bytes than the datagram holds.
+        assert_eq!(g.send(1, UDP500, &h, 100)?, DROP);
+        assert_eq!(g.c_counter(MALFORMED), 1);
+        // Shorter than an IKE header; IKE length beyond the payload.
+        assert_eq!(g.packet(1, UDP500, &h[..20])?, DROP);
+        let mut long = h;
+        long[27] = 200;
+        assert_eq!(g.packet(1, UDP500, &long)?, DROP);
+        let mut v3 = h;
+        v3[17] = 0x30;
+        assert_eq!(g.packet(1, UDP500, &v3)?, DROP);
+        assert_eq!(g.counter(GateEvent::IsakmpBadHeader), 3);
+        assert_eq!(g.packet(1, UDP500, &[])?, DROP);
+        assert_eq!(g.counts(), (0, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn timers_and_collector() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        g.packet(1, UDP500, &ike(IC, [0; 8]))?;
+        g.packet(2, UDP500, &ike(IC, [0; 8]))?;
+        g.packet(2, UDP500, &ike(IC, RC))?;
+        // INITIAL lives 30 s; ESTABLISHED 3600 s, refreshed by ISAKMP only.
+        g.advance(31, true);
+        assert_eq!(g.counts(), (1, 0, 0));
+        assert_eq!(g.c_counter(EXPIRED), 1);
+        g.advance(3000, false);
+        assert_eq!(g.packet(2, PESP, &ESP)?, ACCEPT);
+        g.advance(600, true);
+        // ESP did not refresh the entry.
+        assert_eq!(g.packet(2, PESP, &ESP)?, DROP);
+        assert_eq!(g.counts(), (0, 0, 0));
+        // ISAKMP (here a keepalive) does refresh.
+        g.packet(3, UDP500, &ike(IC, [0; 8]))?;
+        g.packet(3, UDP500, &ike(IC, RC))?;
+        g.advance(3000, false);
+        g.packet(3, UDP4500, &[0xff])?;
+        g.advance(3000, true);
+        assert_eq!(g.packet(3, PESP, &ESP)?, ACCEPT);
+        Ok(())
+    }
+
+    #[test]
+    fn cap_on_initial_entries_spares_established_ones() -> Result {
+        let g = TestGate::new(false, 0, 3)?;
+        g.packet(1, UDP500, &ike(IC, [0; 8]))?;
+        g.packet(1, UDP500, &ike(IC, RC))?;
+        for c in 10..20u8 {
+            g.packet(c, UDP500, &ike([c; 8], [0; 8]))?;
+        }
+        assert_eq!(g.counter(GateEvent::InitialCreated), 4);
+        assert_eq!(g.counter(GateEvent::InitialCap), 7);
+        assert_eq!(g.counts(), (4, 3, 0));
+        assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
+        // Room again once the flood's entries are collected.
+        g.advance(31, true);
+        assert_eq!(g.packet(30, UDP500, &ike(IC, [0; 8]))?, ACCEPT);
+        assert_eq!(g.counts(), (2, 1, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn soft_expiry_keeps_quota_entries() -> Result {
+        let g = TestGate::new(false, 1, 16)?;
+        for c in [1u8, 2] {
+            g.packet(c, UDP500, &ike(IC, [0; 8]))?;
+            g.packet(c, UDP500, &ike(IC, RC))?;
+        }
+        // The collector looks one second ahead.
+        g.advance(3599, true);
+        assert_eq!(g.counts(), (2, 0, 1));
+        assert_eq!(g.c_counter(SOFT_EXTENDED), 1);
+        g.advance(1, true);
+        assert_eq!(g.counts(), (1, 0, 1));
+        let kept = if g.packet(1, PESP, &ESP)? == ACCEPT {
+            1
+        } else {
+            2
+        };
+        assert_eq!(g.packet(3 - kept, PESP, &ESP)?, DROP);
+        assert_eq!(g.packet(kept, UDP4500, &[0xff])?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::SoftRevived), 1);
+        assert_eq!(g.counts(), (1, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn configuration_keeps_entries_and_counts_right() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        g.packet(1, UDP500, &ike(IC, [0; 8]))?;
+        g.packet(1, UDP500, &ike(IC, RC))?;
+        let mut vip = [0u8; 16];
+        vip[..4].copy_from_slice(&TEST_VIP);
+        let cmd = |cmd, af, flags| Cmd {
+            cmd,
+            af,
+            vip,
+            flags,
+            soft_quota: 0,
+        };
+        // Updating the address keeps its entries.
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, AF_INET, 0))?;
+        assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
+        // Bad commands change nothing.
+        assert_eq!(
+            g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, AF_INET, 2)),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, 99, 0)),
+            Err(EAFNOSUPPORT)
+        );
+        assert_eq!(g.g().set(None, &cmd(9, AF_INET, 0)), Err(EINVAL));
+        let mut other = cmd(shim::IPVSA_IPSEC_DEL, AF_INET, 0);
+        other.vip[3] = 2;
+        assert_eq!(g.g().set(None, &other), Err(ESRCH));
+        assert_eq!(g.counts(), (1, 0, 0));
+        // Unmarking drops its entries; the gate is off for it.
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_DEL, AF_INET, 0))?;
+        assert_eq!(g.counts(), (0, 0, 0));
+        assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::EspPass), 1);
+        // Marked again: a new start.
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, AF_INET, 0))?;
+        assert_eq!(g.packet(1, PESP, &ESP)?, DROP);
+        for i in 2..=MAX_SVC as u8 {
+            let mut c = cmd(shim::IPVSA_IPSEC_ADD, AF_INET, 0);
+            c.vip[3] = i;
+            g.g().set(None, &c)?;
+        }
+        let mut full = cmd(shim::IPVSA_IPSEC_ADD, AF_INET, 0);
+        full.vip[3] = 200;
+        assert_eq!(g.g().set(None, &full), Err(ENOSPC));
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_FLUSH, 0, 0))?;
+        assert!(g.g().svcs_now().count() == 0);
+        Ok(())
+    }
+
+    #[test]
+    fn status_lists_addresses_in_the_order_they_were_marked() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        let cmd = |cmd, last: u8| {
+            let mut vip = [0u8; 16];
+            vip[..4].copy_from_slice(&[192, 0, 2, last]);
+            Cmd {
+                cmd,
+                af: AF_INET,
+                vip,
+                flags: 0,
+                soft_quota: u32::from(last),
+            }
+        };
+        // 192.0.2.1 is marked; add .2 and .3, unmark .1, add .4 (which
+        // takes .1's slot), update .2.
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, 2))?;
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, 3))?;
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_DEL, 1))?;
+        g.g().set(None, &cmd(shim::IPVSA_IPSEC_ADD, 4))?;
+        let mut upd = cmd(shim::IPVSA_IPSEC_ADD, 2);
+        upd.soft_quota = 99;
+        g.g().set(None, &upd)?;
+        let mut st = KBox::new(shim::ipvsa_ipsec_status::default(), GFP_KERNEL)?;
+        g.g().status(&mut st);
+        assert_eq!(st.nsvc, 3);
+        let order: [u8; 3] = [st.svc[0].vip[3], st.svc[1].vip[3], st.svc[2].vip[3]];
+        assert_eq!(order, [2, 3, 4]);
+        assert_eq!(st.svc[0].soft_quota, 99);
+        assert_eq!(st.svc[2].af, AF_INET);
+        Ok(())
+    }
+
+    /// 2001:db8:1::1, the address `TestSkb::gate6` sends to.
+    const TEST_VIP6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+    #[test]
+    fn ipv6_header_chains_are_walked_and_fail_closed() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        g.g().set(
+            None,
+            &Cmd {
+                cmd: shim::IPVSA_IPSEC_ADD,
+                af: AF_INET6,
+                vip: TEST_VIP6,
+                flags: 0,
+                soft_quota: 0,
+            },
+        )?;
+        let send = |client: u8, proto: u8, exthdrs: u32, frag: bool, payload: &[u8]| {
+            let port = if proto == IPPROTO_UDP { ISAKMP_PORT } else { 0 };
+            let mut skb = TestSkb::gate6(client, proto, port, exthdrs, frag, payload)?;
+            Ok::<_, Error>(Gate::packet(g.g(), Net::init(), skb.skb(), PF_IPV6))
+        };
+        // ESP of an unknown client behind 9 Destination Options headers
+        // (more than the gate used to walk): rejected.
+        assert_eq!(send(1, IPPROTO_ESP, 9, false, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspNoEntry), 1);
+        // ISAKMP behind 9 headers is gated: it creates the INITIAL entry.
+        assert_eq!(send(1, IPPROTO_UDP, 9, false, &ike(IC, [0; 8]))?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::InitialCreated), 1);
+        assert_eq!(send(1, IPPROTO_ESP, 9, false, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 1);
+        // AH anywhere in the chain (here AH, then ESP, behind 3 headers):
+        // gated like ESP.
+        let mut ah_esp = [0u8; 24 + 16];
+        ah_esp[0] = IPPROTO_ESP;
+        ah_esp[1] = 4;
+        ah_esp[24..].copy_from_slice(&ESP);
+        assert_eq!(send(1, IPPROTO_AH, 3, false, &ah_esp)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 2);
+        assert_eq!(send(2, IPPROTO_AH, 0, false, &ah_esp)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspNoEntry), 2);
+        // More headers than the gate walks, and a chain cut short: dropped
+        // and counted, never passed.
+        assert_eq!(send(1, IPPROTO_ESP, 70, false, &ESP)?, DROP);
+        assert_eq!(send(3, NEXTHDR_DEST, 2, false, &[])?, DROP);
+        assert_eq!(send(3, IPPROTO_UDP, 70, false, &ike(IC, [0; 8]))?, DROP);
+        assert_eq!(g.c_counter(MALFORMED), 3);
+        // A fragment header (no reassembly here): dropped and counted.
+        assert_eq!(send(1, IPPROTO_ESP, 1, true, &ESP)?, DROP);
+        assert_eq!(g.c_counter(FRAGMENT), 1);
+        // Established behind 9 headers, then ESP and AH behind 9 pass.
+        assert_eq!(send(1, IPPROTO_UDP, 9, false, &ike(IC, RC))?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::Established), 1);
+        assert_eq!(send(1, IPPROTO_ESP, 9, false, &ESP)?, ACCEPT);
+        assert_eq!(send(1, IPPROTO_AH, 9, false, &ah_esp)?, ACCEPT);
+        assert_eq!(g.counter(GateEvent::EspPass), 2);
+        // Only client 1's entry exists: nothing else created one.
+        assert_eq!(g.counts().0, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn counter_names_are_complete() -> Result {
+        for i in 0..N_COUNTERS {
+            assert!(counter_name(i).is_some_and(|n| !n.is_empty()));
+        }
+        assert!(counter_name(N_COUNTERS).is_none());
+        assert_eq!(counter_name(MALFORMED), Some("malformed"));
+        assert_eq!(counter_name(FRAGMENT), Some("fragment_dropped"));
+        Ok(())
+    }
+}

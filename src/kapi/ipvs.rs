@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! IPVS's sync daemon configuration of a namespace (`struct netns_ipvs`),
+//! read without IPVS's mutex, as a hook must.
+//!
+//! C header: [`include/net/ip_vs.h`](srctree/include/net/ip_vs.h)
+
+use super::bindings as b;
+use core::ptr::{addr_of, read_volatile};
+use kernel::ffi::c_int;
+
+/// `AF_INET`.
+const AF_INET: u8 = kernel::bindings::AF_INET as u8;
+/// `AF_INET6`.
+const AF_INET6: u8 = kernel::bindings::AF_INET6 as u8;
+
+/// The multicast group of a sync daemon configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Group {
+    /// Never configured (IPVS sets the family when a daemon starts).
+    None,
+    /// An IPv4 group, as on the wire.
+    V4([u8; 4]),
+    /// An IPv6 group.
+    V6([u8; 16]),
+}
+
+/// What one of IPVS's two sync daemon configurations (master, backup)
+/// says, read field by field: a daemon starting or stopping meanwhile may
+/// give a mix of old and new fields, never a torn field.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DaemonConfig {
+    /// The multicast group.
+    pub(crate) group: Group,
+    /// The base UDP port; thread `i` uses `port + i`.
+    pub(crate) port: u16,
+    /// The SyncID.
+    pub(crate) syncid: u8,
+    /// The longest message.
+    pub(crate) maxlen: u16,
+}
+
+/// Which of the two configurations.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Daemon {
+    /// `mcfg`.
+    Master,
+    /// `bcfg`.
+    Backup,
+}
+
+/// A view of IPVS's state of one namespace (`struct netns_ipvs`).
+///
+/// # Invariants
+///
+/// Wraps the live `netns_ipvs` of a namespace (see
+/// [`super::net::Net::ipvs`]).
+#[repr(transparent)]
+pub(crate) struct Ipvs(b::netns_ipvs);
+
+impl Ipvs {
+    /// Wraps the state [`super::net::Net::ipvs`] found.
+    pub(crate) fn from_ref(ipvs: &b::netns_ipvs) -> &Self {
+        // CAST: `repr(transparent)`.
+        // SAFETY: Same layout, same lifetime.
+        unsafe { &*core::ptr::from_ref(ipvs).cast::<Self>() }
+    }
+
+    /// A daemon configuration.
+    pub(crate) fn daemon(&self, which: Daemon) -> DaemonConfig {
+        let c = match which {
+            Daemon::Master => addr_of!(self.0.mcfg),
+            Daemon::Backup => addr_of!(self.0.bcfg),
+        };
+        // SAFETY: Each field of the live configuration (type invariant) is
+        // read once, as `READ_ONCE()` would; IPVS writes them under its
+        // mutex, and only before its sockets exist or after they are gone.
+        unsafe {
+            let af = read_volatile(addr_of!((*c).mcast_af));
+            let group = match af {
+                AF_INET => Group::V4(read_volatile(addr_of!((*c).mcast_group.ip)).to_ne_bytes()),
+                AF_INET6 => Group::V6(read_volatile(addr_of!((*c).mcast_group.in6.in6_u.u6_addr8))),
+                _ => Group::None,
+            };
+            DaemonConfig {
+                group,
+                port: read_volatile(addr_of!((*c).mcast_port)),
+                syncid: read_volatile(addr_of!((*c).syncid)) as u8,
+                maxlen: read_volatile(addr_of!((*c).sync_maxlen)),
+            }
+        }
+    }
+
+    /// The number of sync threads of each daemon (`sync_ports` when the
+    /// first daemon started), at least 1.
+    pub(crate) fn threads(&self) -> u32 {
+        // SAFETY: A field of the live state, read once.
+        let mask = unsafe { read_volatile(addr_of!(self.0.threads_mask)) };
+        u32::try_from(mask).unwrap_or(0).saturating_add(1)
+    }
+
+    /// The sync message version the master sends (`sync_version`).
+    pub(crate) fn sync_version(&self) -> u8 {
+        // SAFETY: A field of the live state, read once.
+        u8::from(unsafe { read_volatile(addr_of!(self.0.sysctl_sync_ver)) } != 0)
+    }
+}
+
+impl Ipvs {
+    /// Whether IPVS holds a connection from `client`:`cport` to
+    /// `vaddr`:`vport` over `protocol` (IPv6 addresses if `v6`, else IPv4
+    /// in the first 4 bytes) that it received by sync and has not forwarded
+    /// a packet through since: IPVS sets a synced connection's `in_pkts` to
+    /// the sync threshold and counts every packet it forwards.
+    pub(crate) fn fresh_synced_conn(
+        &self,
+        v6: bool,
+        protocol: u8,
+        client: &[u8; 16],
+        cport: u16,
+        vaddr: &[u8; 16],
+        vport: u16,
+    ) -> bool {
+        let ipvs = core::ptr::from_ref(&self.0).cast_mut();
+        let af = if v6 { AF_INET6 } else { AF_INET };
+        let c = inet_addr(client);
+        let v = inet_addr(vaddr);
+        let mut p = core::mem::MaybeUninit::<b::ip_vs_conn_param>::uninit();
+        // SAFETY: `ipvs` is the live state (type invariant); the addresses
+        // live on this stack frame for the lookup, which is all the
+        // parameter block is used for; `p` is written whole.
+        unsafe {
+            b::ipvsa_ip_vs_conn_fill_param(
+                ipvs,
+                c_int::from(af),
+                c_int::from(protocol),
+                &c,
+                cport.to_be(),
+                &v,
+                vport.to_be(),
+                p.as_mut_ptr(),
+            )
+        };
+        // SAFETY: `p` was filled above; the lookup takes the RCU read lock
+        // itself and returns a referenced connection or null.
+        let cp = unsafe { b::ip_vs_conn_in_get(p.as_ptr()) };
+        if cp.is_null() {
+            return false;
+        }
+        // SAFETY: `cp` is referenced until the put below; `ipvs` is live.
+        let fresh = unsafe {
+            b::ipvsa_ip_vs_conn_flags(cp) & b::IP_VS_CONN_F_SYNC != 0
+                && b::ipvsa_ip_vs_conn_in_pkts(cp) == b::ipvsa_ip_vs_sync_threshold(ipvs)
+        };
+        // SAFETY: Drops the reference `ip_vs_conn_in_get()` took.
+        unsafe { b::ipvsa_ip_vs_conn_put(cp) };
+        fresh
+    }
+}
+
+/// `union nf_inet_addr` of 16 address bytes.
+fn inet_addr(a: &[u8; 16]) -> kernel::bindings::nf_inet_addr {
+    let mut all = [0u32; 4];
+    for (w, c) in all.iter_mut().zip(a.chunks_exact(4)) {
+        *w = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    kernel::bindings::nf_inet_addr { all }
+}
+
+/// The most sync threads IPVS runs (`IPVS_SYNC_PORTS_MAX`): a backup with
+/// a key checks datagrams to any of these ports.
+pub(crate) const MAX_THREADS: u32 = b::IPVS_SYNC_PORTS_MAX;

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netfilter hooks, registered in each network namespace for the
+//! per-namespace data that handles them.
+//!
+//! C header: [`include/linux/netfilter.h`](srctree/include/linux/netfilter.h)
+
+use super::bindings as b;
+use super::net::{Net, PernetData};
+use super::skb::SkBuff;
+use core::ffi::c_void;
+use core::marker::PhantomData;
+use kernel::error::to_result;
+use kernel::prelude::*;
+
+/// IPv4, as `NFPROTO_IPV4`.
+pub(crate) const PF_IPV4: u8 = kernel::bindings::NFPROTO_IPV4 as u8;
+/// IPv6, as `NFPROTO_IPV6`.
+pub(crate) const PF_IPV6: u8 = kernel::bindings::NFPROTO_IPV6 as u8;
+/// `NF_INET_LOCAL_IN`.
+pub(crate) const LOCAL_IN: u32 = kernel::bindings::nf_inet_hooks_NF_INET_LOCAL_IN;
+/// `NF_INET_LOCAL_OUT`.
+pub(crate) const LOCAL_OUT: u32 = kernel::bindings::nf_inet_hooks_NF_INET_LOCAL_OUT;
+/// `NF_IP_PRI_MANGLE` (the same value for IPv6).
+pub(crate) const PRI_MANGLE: i32 = b::nf_ip_hook_priorities_NF_IP_PRI_MANGLE;
+/// `NF_IP_PRI_NAT_SRC` (the same value for IPv6).
+pub(crate) const PRI_NAT_SRC: i32 = b::nf_ip_hook_priorities_NF_IP_PRI_NAT_SRC;
+
+/// What a hook decides for a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Let it go on.
+    Accept,
+    /// Drop it (the sender's `sendmsg()` sees an error).
+    Drop,
+    /// Drop it without telling the sender (`NF_STOLEN` after freeing it):
+    /// for a kernel sender that would log an error for each one.
+    DropQuietly,
+    /// It is a burst that GRO merged: split it and run this hook's chain
+    /// again on each datagram (see [`Hooks::resegmented`]).
+    Resegment,
+}
+
+/// One hook of a [`Hooks`] type: where it sits and which of the type's
+/// hooks it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HookSpec {
+    /// `NFPROTO_*`.
+    pub(crate) pf: u8,
+    /// `NF_INET_*`.
+    pub(crate) hooknum: u32,
+    /// `NF_IP_PRI_*` and the like.
+    pub(crate) priority: i32,
+    /// Passed back to [`Hooks::hook`].
+    pub(crate) which: usize,
+}
+
+/// The state of one hook invocation (`struct nf_hook_state`).
+///
+/// # Invariants
+///
+/// `ptr` points to the hook state the kernel passed for this call, valid
+/// for `'a`.
+pub(crate) struct HookState<'a> {
+    ptr: *const b::nf_hook_state,
+    _life: PhantomData<&'a b::nf_hook_state>,
+}
+
+impl<'a> HookState<'a> {
+    /// The protocol family, `NFPROTO_*`.
+    pub(crate) fn pf(&self) -> u8 {
+        // SAFETY: Valid for `'a` (type invariant).
+        unsafe { (*self.ptr).pf }
+    }
+
+    /// The namespace the packet is in.
+    pub(crate) fn net(&self) -> Net<'a> {
+        // SAFETY: Valid for `'a` (type invariant); a namespace outlives
+        // the hooks running in it.
+        unsafe { Net::from_raw((*self.ptr).net) }
+    }
+}
+
+/// Per-namespace data that handles netfilter hooks.
+pub(crate) trait Hooks: PernetData {
+    /// The hooks, registered in each namespace by [`NetHooks::new`].
+    const HOOKS: &'static [HookSpec];
+
+    /// Decides for `skb` at hook `which` ([`HookSpec::which`]). Softirq
+    /// (`LOCAL_IN`) or the sending task's context (`LOCAL_OUT`): must not
+    /// sleep or allocate.
+    fn hook(&self, which: usize, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict;
+
+    /// After [`Verdict::Resegment`]: whether the burst could be split
+    /// (each datagram then went through the hooks again).
+    fn resegmented(&self, ok: bool);
+}
+
+/// A hook's `struct nf_hook_ops`, built for `T`.
+///
+/// # Invariants
+///
+/// `hook` is [`hook_trampoline::<T>`]; `priv_` is the hook's `which`.
+#[repr(transparent)]
+pub(crate) struct HookOps<T: Hooks>(b::nf_hook_ops, PhantomData<T>);
+
+// SAFETY: The kernel only reads the ops (and links registrations of its
+// own, not the ops); the raw pointers in them are null or a small integer.
+unsafe impl<T: Hooks> Sync for HookOps<T> {}
+// SAFETY: As above.
+unsafe impl<T: Hooks> Send for HookOps<T> {}
+
+impl<T: Hooks> HookOps<T> {
+    /// The ops for `spec`.
+    pub(crate) const fn new(spec: &HookSpec) -> Self {
+        // SAFETY: All-zero is a valid `nf_hook_ops` (null pointers, no
+        // hook, `NF_HOOK_OP_UNDEFINED`), as C's designated initialisers
+        // leave it.
+        let mut ops: b::nf_hook_ops = unsafe { core::mem::zeroed() };
+        ops.hook = Some(hook_trampoline::<T>);
+        ops.priv_ = spec.which as *mut c_void;
+        ops.pf = spec.pf;
+        ops.hooknum = spec.hooknum;
+        ops.priority = spec.priority;
+        // INVARIANT: Set above.
+        HookOps(ops, PhantomData)
+    }
+}
+
+/// `T`'s hooks registered in one namespace; unregistered when dropped.
+/// Unregistering does not wait for hook calls in flight: those find `T`'s
+/// data with [`PernetData::of`] under the RCU read lock netfilter holds,
+/// and the data is unpublished a grace period before it is dropped.
+///
+/// # Invariants
+///
+/// `ops` is registered in `net` with `nf_register_net_hooks()` until
+/// dropped, and `net` is alive as long as this object (it belongs to the
+/// namespace's [`PernetData`]).
+pub(crate) struct NetHooks<T: Hooks> {
+    net: *mut kernel::bindings::net,
+    ops: &'static [HookOps<T>],
+}
+
+// SAFETY: Unregistering works from any process context.
+unsafe impl<T: Hooks> Send for NetHooks<T> {}
+// SAFETY: Nothing is reachable through a shared reference.
+unsafe impl<T: Hooks> Sync for NetHooks<T> {}
+
+impl<T: Hooks> NetHooks<T> {
+    /// Registers `ops` (built from `T::HOOKS`) in `net`. Process context.
+    /// The hooks find `T`'s data of the namespace with [`PernetData::of`]
+    /// and let packets pass while there is none yet.
+    pub(crate) fn new(net: Net<'_>, ops: &'static [HookOps<T>]) -> Result<Self> {
+        let n = u32::try_from(ops.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `net` is alive; `ops` is static and `HookOps` is
+        // `repr(transparent)` over `nf_hook_ops`.
+        to_result(unsafe {
+            b::nf_register_net_hooks(net.as_raw(), ops.as_ptr().cast::<b::nf_hook_ops>(), n)
+        })?;
+        // INVARIANT: Registered above; the data owning this object is
+        // dropped in the namespace's exit, while it is alive.
+        Ok(Self {
+            net: net.as_raw(),
+            ops,
+        })
+    }
+}
+
+impl<T: Hooks> Drop for NetHooks<T> {
+    fn drop(&mut self) {
+        // SAFETY: Registered in the live `net` (type invariant).
+        unsafe {
+            b::nf_unregister_net_hooks(
+                self.net,
+                self.ops.as_ptr().cast::<b::nf_hook_ops>(),
+                self.ops.len() as u32,
+            )
+        };
+    }
+}
+
+/// The `nf_hookfn` of every [`HookOps<T>`].
+///
+/// # Safety
+///
+/// Called by netfilter with the ops' `priv`, a packet it owns for the
+/// call, and the hook state.
+unsafe extern "C" fn hook_trampoline<T: Hooks>(
+    priv_: *mut c_void,
+    skb: *mut kernel::bindings::sk_buff,
+    state: *const b::nf_hook_state,
+) -> u32 {
+    // INVARIANT: The state netfilter passed, valid for this call.
+    let st = HookState {
+        ptr: state,
+        _life: PhantomData,
+    };
+    let Some(data) = T::of(st.net()) else {
+        return kernel::bindings::NF_ACCEPT;
+    };
+    let which = priv_ as usize;
+    // SAFETY: Netfilter passes a packet this hook may use and change for
+    // the duration of the call.
+    let verdict = data.hook(which, unsafe { SkBuff::from_raw(skb) }, &st);
+    match verdict {
+        Verdict::Accept => kernel::bindings::NF_ACCEPT,
+        Verdict::Drop => kernel::bindings::NF_DROP,
+        Verdict::DropQuietly => {
+            // SAFETY: The packet is ours to free if the verdict is
+            // `NF_STOLEN`, and nothing uses it after.
+            unsafe {
+                kernel::bindings::sk_skb_reason_drop(
+                    core::ptr::null(),
+                    skb,
+                    kernel::bindings::skb_drop_reason_SKB_DROP_REASON_NETFILTER_DROP,
+                )
+            };
+            kernel::bindings::NF_STOLEN
+        }
+        Verdict::Resegment => {
+            // SAFETY: As above; the state is valid for the call.
+            let ok = unsafe { resegment(skb, state) };
+            data.resegmented(ok);
+            if ok {
+                kernel::bindings::NF_STOLEN
+            } else {
+                kernel::bindings::NF_DROP
+            }
+        }
+    }
+}
+
+/// Splits the GSO packet `skb` into its datagrams and runs the hook chain
+/// of `state` on each (as `nf_queue` and IPVS do for packets they send
+/// on); consumes `skb` if it succeeds.
+///
+/// # Safety
+///
+/// `skb` and `state` as netfilter passed them to a hook; on success the
+/// caller returns `NF_STOLEN` and does not touch `skb` again.
+unsafe fn resegment(skb: *mut kernel::bindings::sk_buff, state: *const b::nf_hook_state) -> bool {
+    // SAFETY: `skb` is a GSO packet this hook owns for the call.
+    let segs = unsafe { b::ipvsa_skb_gso_segment(skb) };
+    if segs.is_null() {
+        return false;
+    }
+    // SAFETY: The segments are new packets; the original is ours to free.
+    unsafe { b::ipvsa_consume_skb(skb) };
+    let mut seg = segs;
+    while !seg.is_null() {
+        // SAFETY: `seg` is a segment of the list, each owned by us.
+        let next = unsafe { b::ipvsa_skb_unlink_next(seg) };
+        // SAFETY: `state` is valid for this call; `NF_HOOK` takes `seg`.
+        unsafe { b::ipvsa_nf_hook_again(state, seg) };
+        seg = next;
+    }
+    true
+}

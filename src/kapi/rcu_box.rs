@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A boxed value that readers look at under the RCU read lock and writers
+//! replace as a whole (`rcu_dereference()` / `rcu_replace_pointer()` and
+//! `synchronize_rcu()` before the old value is freed).
+//!
+//! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
+
+use core::ptr;
+use kernel::prelude::*;
+use kernel::sync::atomic::{Acquire, Atomic, Full};
+use kernel::sync::rcu;
+
+/// An RCU-published `Option<KBox<T>>`.
+///
+/// # Invariants
+///
+/// `ptr` is null or comes from `KBox::into_raw` and is owned by this
+/// object; a value that was replaced is freed only after a grace period
+/// that started after it stopped being reachable.
+pub(crate) struct RcuBox<T> {
+    ptr: Atomic<*mut T>,
+}
+
+// SAFETY: The value is shared with readers on any CPU (`T: Sync`) and freed
+// by whichever thread replaces or drops it (`T: Send`).
+unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
+
+impl<T> RcuBox<T> {
+    /// Nothing published.
+    pub(crate) const fn empty() -> Self {
+        // INVARIANT: Null.
+        Self {
+            ptr: Atomic::new(ptr::null_mut()),
+        }
+    }
+
+    /// The published value, readable for as long as the RCU read lock
+    /// `_rcu` is held.
+    pub(crate) fn get<'a>(&'a self, _rcu: &'a rcu::Guard) -> Option<&'a T> {
+        let p = self.ptr.load(Acquire);
+        // SAFETY: A non-null pointer read under the RCU read lock is a live
+        // value: one replaced meanwhile is freed only after a grace period,
+        // which cannot end before `_rcu` is dropped (type invariant).
+        unsafe { p.cast_const().as_ref() }
+    }
+
+    /// Publishes `new`, waits until no reader can see the old value, and
+    /// returns it. Sleeps: process context only, and never with an
+    /// [`rcu::Guard`] held. A caller that held one, with a reference from
+    /// [`Self::get`], would see the value freed under that reference (the
+    /// same contract as the kernel crate's `Revocable::revoke`, and as
+    /// `synchronize_rcu()` in C, which lockdep checks).
+    pub(crate) fn replace(&self, new: Option<KBox<T>>) -> Option<KBox<T>> {
+        let p = new.map_or(ptr::null_mut(), KBox::into_raw);
+        // INVARIANT: The new value is complete before the release part of
+        // the exchange publishes it; the old one is ours from here on.
+        let old = self.ptr.xchg(p, Full);
+        if old.is_null() {
+            return None;
+        }
+        rcu::synchronize_rcu();
+        // SAFETY: `old` came from `KBox::into_raw`, the exchange made us its
+        // only owner, and every reader that could have loaded it has left
+        // its RCU read-side section.
+        Some(unsafe { KBox::from_raw(old) })
+    }
+}
+
+impl<T> Drop for RcuBox<T> {
+    fn drop(&mut self) {
+        let p = *self.ptr.get_mut();
+        if !p.is_null() {
+            // SAFETY: Owned (type invariant); `&mut self` means no reader
+            // borrows it through `get`, and its owner stops every reader
+            // that reaches it without a borrow (hooks) before dropping it.
+            drop(unsafe { KBox::from_raw(p) });
+        }
+    }
+}

@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A packet (`struct sk_buff`) as a hook sees it: borrowed for one call,
+//! read through bounds-checked copies, made writable before any byte of it
+//! is changed.
+//!
+//! Operations that may reallocate the packet's buffer take `&mut self`
+//! and hand out byte slices only for the span of a borrow, so a slice
+//! into the old buffer cannot outlive them.
+//!
+//! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
+
+use super::bindings as b;
+use core::ffi::c_int;
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// `CHECKSUM_PARTIAL`: the device (or the stack) sums the datagram later.
+pub(crate) const CHECKSUM_PARTIAL: u8 = kernel::bindings::CHECKSUM_PARTIAL as u8;
+
+/// A packet, for the duration of a hook call.
+///
+/// # Invariants
+///
+/// Wraps a live `struct sk_buff` that the holder of the `&mut SkBuff` may
+/// read and change for as long as the borrow lasts (netfilter hands a hook
+/// its packet that way).
+#[repr(transparent)]
+pub(crate) struct SkBuff(Opaque<kernel::bindings::sk_buff>);
+
+impl SkBuff {
+    /// Borrows a packet.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be a live packet that nothing else reads or changes
+    /// during `'a`.
+    pub(crate) unsafe fn from_raw<'a>(skb: *mut kernel::bindings::sk_buff) -> &'a mut SkBuff {
+        // SAFETY: The caller guarantees it.
+        // CAST: `SkBuff` is `repr(transparent)` over the C struct.
+        unsafe { &mut *skb.cast::<SkBuff>() }
+    }
+
+    fn raw(&self) -> *mut kernel::bindings::sk_buff {
+        self.0.get()
+    }
+
+    /// The packet's length from its data pointer (the network header, in
+    /// `LOCAL_IN` and `LOCAL_OUT`).
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: A live packet (type invariant).
+        unsafe { (*self.raw()).len as usize }
+    }
+
+    /// Whether it is a GSO packet (a burst GRO merged, or a send to be
+    /// segmented).
+    pub(crate) fn is_gso(&self) -> bool {
+        // SAFETY: A live packet.
+        unsafe { b::ipvsa_skb_is_gso(self.raw()) }
+    }
+
+    /// Where the network header is, from the data pointer.
+    pub(crate) fn network_offset(&self) -> Option<usize> {
+        // SAFETY: A live packet.
+        usize::try_from(unsafe { b::ipvsa_skb_network_offset(self.raw()) }).ok()
+    }
+
+    /// The bytes `off .. off + buf.len()` from the data pointer: straight
+    /// from the packet if they are in its linear part, else copied into
+    /// `buf` (`skb_header_pointer()`). `None` past the end.
+    pub(crate) fn bytes<'a>(&'a self, off: usize, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+        let end = off.checked_add(buf.len())?;
+        if end > self.len() {
+            return None;
+        }
+        // SAFETY: A live packet.
+        let headlen = unsafe { b::ipvsa_skb_headlen(self.raw()) } as usize;
+        if end <= headlen {
+            // SAFETY: `data .. data + headlen` is the packet's linear part,
+            // readable while it is borrowed; the range is inside it.
+            return Some(unsafe {
+                core::slice::from_raw_parts((*self.raw()).data.add(off), buf.len())
+            });
+        }
+        let off = c_int::try_from(off).ok()?;
+        let n = c_int::try_from(buf.len()).ok()?;
+        // SAFETY: `buf` is valid for `n` bytes; the range is inside the
+        // packet (checked above).
+        let ret =
+            unsafe { kernel::bindings::skb_copy_bits(self.raw(), off, buf.as_mut_ptr().cast(), n) };
+        (ret == 0).then_some(&*buf)
+    }
+
+    /// The byte at `off` from the data pointer.
+    pub(crate) fn byte(&self, off: usize) -> Option<u8> {
+        let mut b = [0u8; 1];
+        self.bytes(off, &mut b).map(|s| s[0])
+    }
+
+    /// The offset of the first header of protocol `target` (an IPv6 next
+    /// header value), walking the IPv6 extension headers as IPVS does
+    /// (`ipv6_find_hdr()`). Also gives `Err` for a fragment that is not
+    /// the first.
+    pub(crate) fn ipv6_find_hdr(&self, target: u8) -> Result<usize> {
+        let mut off: core::ffi::c_uint = 0;
+        // SAFETY: A live IPv6 packet (the caller's hook is an IPv6 one);
+        // `off` and the null `fragoff`/`flags` are what the function takes.
+        let ret = unsafe {
+            b::ipv6_find_hdr(
+                self.raw(),
+                &mut off,
+                c_int::from(target),
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+            )
+        };
+        if ret == c_int::from(target) {
+            Ok(off as usize)
+        } else if ret < 0 {
+            Err(Error::from_errno(ret))
+        } else {
+            Err(ENOENT)
+        }
+    }
+
+    /// Whether IPVS made the packet (`skb->ipvs_property`): in `FORWARD`,
+    /// a reply it has just translated.
+    pub(crate) fn ipvs_property(&self) -> bool {
+        // SAFETY: A live packet.
+        unsafe { b::ipvsa_skb_ipvs_property(self.raw()) }
+    }
+
+    /// Answers the sender of this IPv4 packet with ICMP destination
+    /// unreachable, code `code` (`icmp_send()`, rate limited by the
+    /// kernel's ICMP limits). The packet itself is not consumed.
+    pub(crate) fn icmp_unreachable(&mut self, code: u8) {
+        // SAFETY: A live IPv4 packet in a hook (the caller's), which
+        // `icmp_send()` only reads.
+        unsafe { b::ipvsa_icmp_send(self.raw(), b::ICMP_DEST_UNREACH as c_int, c_int::from(code)) };
+    }
+
+    /// Answers the sender of this IPv6 packet with ICMPv6 parameter
+    /// problem `code` pointing at byte `pointer` of the packet
+    /// (`icmpv6_send()`, rate limited by the kernel).
+    pub(crate) fn icmpv6_param_problem(&mut self, code: u8, pointer: u32) {
+        // SAFETY: A live IPv6 packet in a hook, which `icmpv6_send()` only
+        // reads.
+        unsafe { b::ipvsa_icmpv6_send(self.raw(), b::ICMPV6_PARAMPROB as u8, code, pointer) };
+    }
+
+    /// The socket the packet is sent from, if it is a full socket
+    /// (`LOCAL_OUT` also sees request and timewait mini-sockets, which are
+    /// not).
+    pub(crate) fn full_sock(&self) -> Option<Sock<'_>> {
+        // SAFETY: A live packet.
+        let sk = unsafe { (*self.raw()).sk };
+        // SAFETY: `sk` is the packet's socket, which it holds while it is
+        // borrowed.
+        if sk.is_null() || !unsafe { b::ipvsa_sk_fullsock(sk) } {
+            return None;
+        }
+        // INVARIANT: A live full socket.
+        Some(Sock {
+            ptr: sk,
+            _life: core::marker::PhantomData,
+        })
+    }
+
+    /// Makes the first `len` bytes linear and writable (copying them only
+    /// if they are shared or paged). Fails for a GSO packet.
+    pub(crate) fn make_writable(&mut self, len: usize) -> Result {
+        if self.is_gso() {
+            return Err(EINVAL);
+        }
+        let len = u32::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: A packet this borrow may change.
+        to_result(unsafe { kernel::bindings::skb_ensure_writable(self.raw(), len) })
+    }
+
+    /// The linear part (`data .. data + headlen`) to read and write; only
+    /// as much of it as [`Self::make_writable`] made writable may be
+    /// changed, which the caller ensures by asking for no more.
+    pub(crate) fn linear_mut(&mut self, len: usize) -> Option<&mut [u8]> {
+        // SAFETY: A live packet.
+        let headlen = unsafe { b::ipvsa_skb_headlen(self.raw()) } as usize;
+        if len > headlen {
+            return None;
+        }
+        // SAFETY: `data .. data + len` is inside the linear part, which the
+        // `&mut` borrow lets us change (the caller made it writable); the
+        // slice's borrow ends before anything can reallocate the buffer.
+        Some(unsafe { core::slice::from_raw_parts_mut((*self.raw()).data, len) })
+    }
+
+    /// The linear part and, past its end, up to `len` bytes in all of the
+    /// free space after it (the tailroom, if the data is not shared with a
+    /// clone): scratch a hook may write into without it becoming part of
+    /// the packet. The linear part must have been made writable.
+    pub(crate) fn linear_and_tail_mut(&mut self, len: usize) -> Option<&mut [u8]> {
+        // SAFETY: A live packet.
+        let headlen = unsafe { b::ipvsa_skb_headlen(self.raw()) } as usize;
+        let tail = if self.cloned() { 0 } else { self.tailroom() };
+        if len > headlen.checked_add(tail)? {
+            return None;
+        }
+        // SAFETY: `data .. data + headlen` is the (writable) linear part and
+        // the tailroom follows it in the same buffer, owned by this packet
+        // alone when it is not cloned; the borrow ends before anything can
+        // reallocate the buffer.
+        Some(unsafe { core::slice::from_raw_parts_mut((*self.raw()).data, len) })
+    }
+
+    /// Free bytes after the data.
+    pub(crate) fn tailroom(&self) -> usize {
+        // SAFETY: A live packet.
+        usize::try_from(unsafe { b::ipvsa_skb_tailroom(self.raw()) }).unwrap_or(0)
+    }
+
+    /// Whether the data is shared with a clone.
+    pub(crate) fn cloned(&self) -> bool {
+        // SAFETY: A live packet.
+        unsafe { b::ipvsa_skb_cloned(self.raw()) != 0 }
+    }
+
+    /// Makes room for `n` more bytes after the data (reallocating, atomic
+    /// allocation).
+    pub(crate) fn grow_tailroom(&mut self, n: usize) -> Result {
+        let n = c_int::try_from(n).map_err(|_| EINVAL)?;
+        // SAFETY: A packet this borrow may change.
+        to_result(unsafe {
+            kernel::bindings::pskb_expand_head(self.raw(), 0, n, kernel::bindings::GFP_ATOMIC)
+        })
+    }
+
+    /// Extends the data by `n` bytes of its tailroom, which must have them.
+    pub(crate) fn put(&mut self, n: usize) -> Result {
+        if n > self.tailroom() {
+            return Err(EINVAL);
+        }
+        // SAFETY: There is room (checked).
+        unsafe { kernel::bindings::skb_put(self.raw(), n as u32) };
+        Ok(())
+    }
+
+    /// Cuts the data to `len` bytes.
+    pub(crate) fn trim(&mut self, len: usize) {
+        if let Ok(len) = u32::try_from(len) {
+            // SAFETY: A packet this borrow may change; trimming to a
+            // length it does not exceed does nothing.
+            unsafe { kernel::bindings::skb_trim(self.raw(), len) };
+        }
+    }
+
+    /// Removes `n` bytes that follow the first `keep` bytes (the network
+    /// and transport headers) by moving those headers, and the link-layer
+    /// header before them, up by `n` bytes and pulling them off the front,
+    /// as IPsec transport mode removes an ESP header: what follows does not
+    /// move. The first `keep + n` bytes must be linear and writable.
+    pub(crate) fn remove_after_headers(&mut self, keep: usize, n: usize) -> Result {
+        let span = keep.checked_add(n).ok_or(EINVAL)?;
+        // SAFETY: A live packet.
+        let headroom = unsafe { b::ipvsa_skb_headroom(self.raw()) } as usize;
+        // SAFETY: A live packet.
+        let headlen = unsafe { b::ipvsa_skb_headlen(self.raw()) } as usize;
+        if span > headlen {
+            return Err(EINVAL);
+        }
+        // SAFETY: A live packet.
+        let mac = usize::try_from(unsafe { b::ipvsa_skb_mac_offset(self.raw()) }).ok();
+        // SAFETY: A live packet.
+        let mac_len = usize::from(unsafe { b::ipvsa_skb_mac_len(self.raw()) });
+        // The whole buffer from its head to the end of the moved span.
+        // SAFETY: `head .. data + span` is the headroom and the start of the
+        // linear part, both in the packet's buffer, writable (the caller
+        // made the span writable; the headroom is the packet's own once its
+        // data is not shared, which `skb_ensure_writable()` ensured).
+        let buf = unsafe { core::slice::from_raw_parts_mut((*self.raw()).head, headroom + span) };
+        buf.copy_within(headroom..headroom + keep, headroom + n);
+        if let Some(mac) = mac {
+            if mac + mac_len <= headroom {
+                buf.copy_within(mac..mac + mac_len, mac + n);
+            }
+        }
+        // SAFETY: The bytes moved; the offsets follow them.
+        unsafe { b::ipvsa_skb_pull_headers(self.raw(), n as u32) };
+        Ok(())
+    }
+
+    /// How the transport checksum stands (`CHECKSUM_*`).
+    pub(crate) fn ip_summed(&self) -> u8 {
+        // SAFETY: A live packet.
+        unsafe { b::ipvsa_skb_ip_summed(self.raw()) }
+    }
+
+    /// Moves the start of the partial checksum by `by` bytes (after the
+    /// headers moved).
+    pub(crate) fn move_csum_start(&mut self, by: usize) {
+        // SAFETY: A packet this borrow may change.
+        unsafe { b::ipvsa_skb_move_csum_start(self.raw(), by as u32) };
+    }
+
+    /// Marks the transport checksum as checked.
+    pub(crate) fn set_csum_unnecessary(&mut self) {
+        // SAFETY: A packet this borrow may change.
+        unsafe { b::ipvsa_skb_set_csum_unnecessary(self.raw()) };
+    }
+}
+
+/// The full socket a packet is sent from, for as long as the packet is
+/// borrowed.
+///
+/// # Invariants
+///
+/// `ptr` is a live full socket (not a request or timewait mini-socket).
+pub(crate) struct Sock<'a> {
+    ptr: *mut kernel::bindings::sock,
+    _life: core::marker::PhantomData<&'a SkBuff>,
+}
+
+impl Sock<'_> {
+    /// Whether it is a kernel socket (`sk_kern_sock`) and the packet is
+    /// sent from a kernel thread: what IPVS's sync sockets are.
+    pub(crate) fn kernel_thread_kernel_socket(&self) -> bool {
+        // SAFETY: A live full socket; the current task always exists.
+        unsafe { b::ipvsa_sk_kern_sock(self.ptr) && b::ipvsa_in_kthread() }
+    }
+
+    /// Whether it is a UDP socket connected to a peer (as `connect()`
+    /// makes it).
+    pub(crate) fn connected_udp(&self) -> bool {
+        // SAFETY: A live full socket.
+        unsafe {
+            b::ipvsa_sk_protocol(self.ptr) == kernel::bindings::IPPROTO_UDP as u16
+                && b::ipvsa_sk_established(self.ptr)
+        }
+    }
+
+    /// The port it is connected to, in network byte order as on the wire.
+    pub(crate) fn dport_be(&self) -> [u8; 2] {
+        // SAFETY: A live full socket.
+        unsafe { b::ipvsa_sk_dport(self.ptr) }.to_ne_bytes()
+    }
+
+    fn family(&self) -> u32 {
+        // SAFETY: A live full socket.
+        u32::from(unsafe { b::ipvsa_sk_family(self.ptr) })
+    }
+
+    /// The address it is connected to, if it is an IPv4 socket.
+    pub(crate) fn daddr_v4(&self) -> Option<[u8; 4]> {
+        if self.family() != kernel::bindings::AF_INET {
+            return None;
+        }
+        // SAFETY: A live full socket.
+        Some(unsafe { b::ipvsa_sk_daddr(self.ptr) }.to_ne_bytes())
+    }
+
+    /// The address it is connected to, if it is an IPv6 socket.
+    pub(crate) fn daddr_v6(&self) -> Option<[u8; 16]> {
+        if self.family() != kernel::bindings::AF_INET6 {
+            return None;
+        }
+        // SAFETY: A live full socket.
+        let p = unsafe { b::ipvsa_sk_v6_daddr(self.ptr) };
+        if p.is_null() {
+            return None;
+        }
+        let mut a = [0u8; 16];
+        // SAFETY: `p` points to the socket's 16-byte IPv6 address.
+        a.copy_from_slice(unsafe { core::slice::from_raw_parts(p, 16) });
+        Some(a)
+    }
+}
+
+/// A test packet (KUnit, the benchmark): a sync datagram built the way the
+/// stack hands one to a hook (`src/ip_vs_sync_auth_testskb.c`), and for
+/// the cloned layout a clone of it; both freed when dropped.
+///
+/// # Invariants
+///
+/// `skb` is a packet this object owns; `clone` is null or one it owns.
+pub(crate) struct TestSkb {
+    skb: core::ptr::NonNull<kernel::bindings::sk_buff>,
+    clone: *mut kernel::bindings::sk_buff,
+    kind: u32,
+}
+
+impl TestSkb {
+    /// A datagram to 224.0.0.81:8848 from 10.0.3.1 with TTL 255 carrying
+    /// `msg`, in layout `kind` (`IPVSA_TEST_SKB_*` with its checksum kind).
+    /// Process context.
+    pub(crate) fn sync(kind: u32, msg: &[u8]) -> Result<Self> {
+        let len = u32::try_from(msg.len()).map_err(|_| EINVAL)?;
+        let mut clone = core::ptr::null_mut();
+        // SAFETY: `msg` is valid for `len` bytes; `clone` for a write.
+        let skb = unsafe { b::ipvsa_test_sync_skb(kind, msg.as_ptr(), len, &mut clone) };
+        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
+        // INVARIANT: Both came from the builder, ours to free.
+        Ok(Self { skb, clone, kind })
+    }
+
+    /// An IPv4 packet between the gate's test client 198.51.100.`client`
+    /// and virtual address 192.0.2.1 (from the client, or with `reply`
+    /// from the address): IP protocol `protocol`, for UDP from and to port
+    /// `port` with a length field `udp_len_delta` bytes longer than the
+    /// datagram; then `payload`. Process context.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn gate(
+        reply: bool,
+        client: u8,
+        protocol: u8,
+        port: u16,
+        payload: &[u8],
+        udp_len_delta: u32,
+    ) -> Result<Self> {
+        let len = u32::try_from(payload.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `payload` is valid for `len` bytes.
+        let skb = unsafe {
+            b::ipvsa_test_gate_skb(
+                reply,
+                client,
+                protocol,
+                port,
+                payload.as_ptr(),
+                len,
+                udp_len_delta,
+            )
+        };
+        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
+        // INVARIANT: From the builder, ours to free.
+        Ok(Self {
+            skb,
+            clone: core::ptr::null_mut(),
+            kind: u32::MAX,
+        })
+    }
+
+    /// An IPv6 packet from the gate's test client 2001:db8:0:2::`client`
+    /// to virtual address 2001:db8:1::1: `exthdrs` Destination Options
+    /// headers, with `frag` a fragment header, then next header
+    /// `protocol` (for UDP, a header with ports `port`), then `payload`.
+    /// Process context.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn gate6(
+        client: u8,
+        protocol: u8,
+        port: u16,
+        exthdrs: u32,
+        frag: bool,
+        payload: &[u8],
+    ) -> Result<Self> {
+        let len = u32::try_from(payload.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `payload` is valid for `len` bytes.
+        let skb = unsafe {
+            b::ipvsa_test_gate6_skb(client, protocol, port, exthdrs, frag, payload.as_ptr(), len)
+        };
+        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
+        // INVARIANT: From the builder, ours to free.
+        Ok(Self {
+            skb,
+            clone: core::ptr::null_mut(),
+            kind: u32::MAX,
+        })
+    }
+
+    /// The packet, as a hook gets it.
+    pub(crate) fn skb(&mut self) -> &mut SkBuff {
+        // SAFETY: We own the packet; the borrow of `self` keeps it ours.
+        unsafe { SkBuff::from_raw(self.skb.as_ptr()) }
+    }
+
+    /// After a path ran: checks the IP and UDP lengths and checksums (of
+    /// the kind the packet was built with), TTL 255 after the master's
+    /// path (`tx`), the header offsets, that the clone still holds `msg`;
+    /// copies the UDP payload to `out` and returns its length.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn check(&self, tx: bool, msg: &[u8], out: &mut [u8]) -> Result<usize> {
+        let len = u32::try_from(msg.len()).map_err(|_| EINVAL)?;
+        let size = u32::try_from(out.len()).map_err(|_| EINVAL)?;
+        // SAFETY: The packets are ours; `msg` and `out` valid for their
+        // lengths.
+        let ret = unsafe {
+            b::ipvsa_test_sync_check(
+                self.skb.as_ptr(),
+                self.clone,
+                tx,
+                self.kind,
+                msg.as_ptr(),
+                len,
+                out.as_mut_ptr(),
+                size,
+            )
+        };
+        usize::try_from(ret).map_err(|_| Error::from_errno(ret))
+    }
+}
+
+impl Drop for TestSkb {
+    fn drop(&mut self) {
+        // SAFETY: Ours to free (type invariant), once.
+        unsafe {
+            b::ipvsa_test_skb_free(self.skb.as_ptr());
+            if !self.clone.is_null() {
+                b::ipvsa_test_skb_free(self.clone);
+            }
+        }
+    }
+}
+
+/// A test datagram sent on a UDP socket of some kind (KUnit): for the
+/// master's check of IPVS's own sockets. Both freed when dropped.
+///
+/// # Invariants
+///
+/// `skb` and `sock` come from `ipvsa_test_sock_skb()`, owned by this
+/// object.
+#[cfg(CONFIG_KUNIT)]
+pub(crate) struct TestSockSkb {
+    skb: core::ptr::NonNull<kernel::bindings::sk_buff>,
+    sock: *mut kernel::bindings::socket,
+}
+
+#[cfg(CONFIG_KUNIT)]
+impl TestSockSkb {
+    /// A datagram to 127.0.0.1:8848 on a socket of `kind`
+    /// (`IPVSA_TEST_SOCK_*`) in the initial namespace. Process context.
+    pub(crate) fn new(kind: u32) -> Result<Self> {
+        let mut sock = core::ptr::null_mut();
+        // SAFETY: `sock` is valid for a write.
+        let skb = unsafe { b::ipvsa_test_sock_skb(kind, &mut sock) };
+        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
+        // INVARIANT: From the builder, ours to free.
+        Ok(Self { skb, sock })
+    }
+
+    /// The packet, as a hook gets it.
+    pub(crate) fn skb(&mut self) -> &mut SkBuff {
+        // SAFETY: We own the packet; the borrow of `self` keeps it ours.
+        unsafe { SkBuff::from_raw(self.skb.as_ptr()) }
+    }
+}
+
+#[cfg(CONFIG_KUNIT)]
+impl Drop for TestSockSkb {
+    fn drop(&mut self) {
+        // SAFETY: Ours to free (type invariant), once.
+        unsafe { b::ipvsa_test_sock_free(self.skb.as_ptr(), self.sock) };
+    }
+}

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Small kernel services without a wrapper in the 7.3 kernel crate: the
+//! seconds clock, `jhash2()`, random numbers, `cond_resched()`.
+//!
+//! C headers: [`include/linux/jiffies.h`](srctree/include/linux/jiffies.h),
+//! [`include/linux/jhash.h`](srctree/include/linux/jhash.h)
+
+use super::bindings as b;
+
+/// Seconds since boot, monotonic (`get_jiffies_64() / HZ`).
+pub(crate) fn uptime_secs() -> u64 {
+    // SAFETY: No preconditions.
+    unsafe { b::ipvsa_uptime_secs() }
+}
+
+/// `jhash2()` of `words` with `seed`.
+pub(crate) fn jhash2(words: &[u32], seed: u32) -> u32 {
+    // SAFETY: `words` is valid for reads of its length; the length of any
+    // slice the module hashes fits in a `u32`.
+    unsafe { b::ipvsa_jhash2(words.as_ptr(), words.len() as u32, seed) }
+}
+
+/// A random number (`get_random_u32()`).
+pub(crate) fn random_u32() -> u32 {
+    // SAFETY: No preconditions.
+    unsafe { kernel::bindings::get_random_u32() }
+}
+
+/// Lets the scheduler run something else if it wants to, in a long loop
+/// of process context (`cond_resched()`).
+pub(crate) fn cond_resched() {
+    // SAFETY: No memory-safety preconditions; like any function that may
+    // sleep, it is called only where sleeping is allowed.
+    unsafe { b::ipvsa_cond_resched() }
+}

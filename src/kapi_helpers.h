@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ip_vs_sync_auth: one-line C helpers for src/kapi/, each wrapping a static
+ * inline function or macro that bindgen cannot turn into something Rust
+ * can call (the way the files in rust/helpers/ do for the kernel crate).
+ */
+#ifndef _IP_VS_SYNC_AUTH_KAPI_HELPERS_H
+#define _IP_VS_SYNC_AUTH_KAPI_HELPERS_H
+
+#include <linux/sockptr.h>
+#include <linux/types.h>
+
+struct in6_addr;
+struct module;
+struct net;
+struct nf_hook_state;
+struct sk_buff;
+struct sock;
+
+/* net_generic() (static inline): a namespace's per-subsystem data. */
+void *ipvsa_net_generic(const struct net *net, unsigned int id);
+/* copy_from_sockptr() (static inline): a sockopt argument, user or kernel. */
+int ipvsa_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
+/* THIS_MODULE (a macro): this module. */
+struct module *ipvsa_this_module(void);
+/* memzero_explicit() (inline): zeroes secrets the compiler must not skip. */
+void ipvsa_memzero_explicit(void *p, size_t n);
+
+/* Packets (include/linux/skbuff.h): static inlines and bitfields. */
+bool ipvsa_skb_is_gso(const struct sk_buff *skb);
+unsigned int ipvsa_skb_headlen(const struct sk_buff *skb);
+int ipvsa_skb_tailroom(const struct sk_buff *skb);
+int ipvsa_skb_cloned(const struct sk_buff *skb);
+int ipvsa_skb_network_offset(const struct sk_buff *skb);
+/* skb->data - skb->head: where the packet starts in its buffer. */
+unsigned int ipvsa_skb_headroom(const struct sk_buff *skb);
+/* The link-layer header's offset from skb->head, or -1 if it is not set. */
+int ipvsa_skb_mac_offset(const struct sk_buff *skb);
+u16 ipvsa_skb_mac_len(const struct sk_buff *skb);
+/* skb->ip_summed and skb->csum_level are bitfields. */
+u8 ipvsa_skb_ip_summed(const struct sk_buff *skb);
+void ipvsa_skb_set_csum_unnecessary(struct sk_buff *skb);
+/* skb->csum_start is in a union. */
+void ipvsa_skb_move_csum_start(struct sk_buff *skb, unsigned int by);
+/* __skb_pull() and moving the header offsets up by @by after the bytes moved. */
+void ipvsa_skb_pull_headers(struct sk_buff *skb, unsigned int by);
+/* consume_skb() (an inline without tracepoints). */
+void ipvsa_consume_skb(struct sk_buff *skb);
+/* skb_gso_segment() (inline); NULL on error. */
+struct sk_buff *ipvsa_skb_gso_segment(struct sk_buff *skb);
+/* skb->next, then skb_mark_not_on_list(). */
+struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb);
+/* NF_HOOK() (inline) with the hook, namespace, devices and okfn of @state. */
+int ipvsa_nf_hook_again(const struct nf_hook_state *state, struct sk_buff *skb);
+
+/* Sockets (include/net/sock.h, inet_sock.h): inlines, macros, bitfields. */
+/* sock_net() (inline): the socket's namespace. */
+struct net *ipvsa_sock_net(const struct sock *sk);
+/* sk->sk_protocol, sk->sk_family (kernel::bindings has struct sock opaque). */
+u16 ipvsa_sk_protocol(const struct sock *sk);
+u16 ipvsa_sk_family(const struct sock *sk);
+/* sk->sk_state == TCP_ESTABLISHED: for UDP, connected to a peer. */
+bool ipvsa_sk_established(const struct sock *sk);
+/* inet_sk(sk)->inet_dport, ->inet_daddr (network order), sk->sk_v6_daddr. */
+__be16 ipvsa_sk_dport(const struct sock *sk);
+__be32 ipvsa_sk_daddr(const struct sock *sk);
+const u8 *ipvsa_sk_v6_daddr(const struct sock *sk);
+/* sk_fullsock() (inline). */
+bool ipvsa_sk_fullsock(const struct sock *sk);
+/* sk->sk_kern_sock (a bitfield of full sockets). */
+bool ipvsa_sk_kern_sock(const struct sock *sk);
+/* current->flags & PF_KTHREAD. */
+bool ipvsa_in_kthread(void);
+
+/* The IPsec gate (src/gate.rs). */
+/* div_u64(get_jiffies_64(), HZ) (inlines): the gate's clock, seconds. */
+u64 ipvsa_uptime_secs(void);
+/* jhash2() (inline). */
+u32 ipvsa_jhash2(const u32 *k, u32 words, u32 seed);
+/* skb->ipvs_property (a bitfield). */
+bool ipvsa_skb_ipvs_property(const struct sk_buff *skb);
+/* icmp_send() (inline: passes IPCB(skb)->opt). */
+void ipvsa_icmp_send(struct sk_buff *skb, int type, int code);
+/* icmpv6_send() (inline: passes IP6CB(skb)). */
+void ipvsa_icmpv6_send(struct sk_buff *skb, u8 type, u8 code, u32 info);
+
+/* IPVS connections (include/net/ip_vs.h): inlines and a volatile field. */
+struct ip_vs_conn;
+struct ip_vs_conn_param;
+struct netns_ipvs;
+union nf_inet_addr;
+/* ip_vs_conn_fill_param() (inline). */
+void ipvsa_ip_vs_conn_fill_param(struct netns_ipvs *ipvs, int af, int protocol,
+				 const union nf_inet_addr *caddr, __be16 cport,
+				 const union nf_inet_addr *vaddr, __be16 vport,
+				 struct ip_vs_conn_param *p);
+/* cp->flags (volatile). */
+u32 ipvsa_ip_vs_conn_flags(const struct ip_vs_conn *cp);
+/* atomic_read(&cp->in_pkts) (inline). */
+int ipvsa_ip_vs_conn_in_pkts(const struct ip_vs_conn *cp);
+/* sysctl_sync_threshold() (inline). */
+int ipvsa_ip_vs_sync_threshold(struct netns_ipvs *ipvs);
+/* __ip_vs_conn_put() (inline). */
+void ipvsa_ip_vs_conn_put(struct ip_vs_conn *cp);
+/* cond_resched() (a macro). */
+void ipvsa_cond_resched(void);
+
+/*
+ * Test packets (src/ip_vs_sync_auth_testskb.c; KUnit and the benchmark
+ * only): a sync datagram to 224.0.0.81:8848 carrying @msg in layout @kind
+ * (IPVSA_TEST_SKB_*, ORed with its checksum kind), with *@clone set to a
+ * clone of it for IPVSA_TEST_SKB_CLONED; NULL without memory.
+ */
+struct socket;
+struct sk_buff *ipvsa_test_sync_skb(u32 kind, const u8 *msg, u32 len,
+				    struct sk_buff **clone);
+void ipvsa_test_skb_free(struct sk_buff *skb);
+/*
+ * After a path ran on @skb (built by ipvsa_test_sync_skb() with @kind and
+ * @msg; @clone its clone or NULL): checks that the IP and UDP lengths and
+ * checksums describe the new datagram (a full checksum stays valid, a zero
+ * one zero, a partial one partial with the new pseudo-header), TTL 255
+ * after the master's path (@tx), the header offsets, that the clone is
+ * untouched; copies the UDP payload to @out. Returns its length, or
+ * -EPROTO if a header is wrong, -ENOSPC if @out is too small.
+ */
+int ipvsa_test_sync_check(struct sk_buff *skb, struct sk_buff *clone, bool tx,
+			  u32 kind, const u8 *msg, u32 len, u8 *out,
+			  u32 out_size);
+/* The sockets ipvsa_test_sock_skb() sends from. */
+#define IPVSA_TEST_SOCK_CONNECTED 0	/* kernel socket connected to the group and port */
+#define IPVSA_TEST_SOCK_UNCONNECTED 1	/* kernel socket, datagram addressed per message */
+#define IPVSA_TEST_SOCK_OTHER_PORT 2	/* kernel socket connected to another port */
+#define IPVSA_TEST_SOCK_OTHER_GROUP 3	/* kernel socket connected to another address */
+#define IPVSA_TEST_SOCK_USER 4		/* user socket connected to the group and port */
+/*
+ * A datagram to 127.0.0.1:8848 (the "group" and port, which need no
+ * route) on a UDP socket of @kind in init_net; *@sockp set to the socket.
+ * NULL on failure. Free both with ipvsa_test_sock_free().
+ */
+struct sk_buff *ipvsa_test_sock_skb(u32 kind, struct socket **sockp);
+void ipvsa_test_sock_free(struct sk_buff *skb, struct socket *sock);
+/*
+ * An IPv4 packet between the gate's test client 198.51.100.@client and
+ * 192.0.2.1 (from the client, or from 192.0.2.1 if @reply): IP protocol
+ * @protocol; for UDP, ports @port and a length field @udp_len_delta bytes
+ * longer than the datagram; then @len bytes of @payload. NULL without
+ * memory. Free with ipvsa_test_skb_free().
+ */
+struct sk_buff *ipvsa_test_gate_skb(bool reply, u8 client, u8 protocol,
+				    u16 port, const u8 *payload, u32 len,
+				    u32 udp_len_delta);
+/*
+ * An IPv6 packet from 2001:db8:0:2::@client to 2001:db8:1::1: @exthdrs
+ * Destination Options headers (8 bytes, PadN), with @frag a fragment header
+ * (first fragment, more to come), then next header @protocol; for UDP a
+ * header with ports @port; then @len bytes of @payload. NULL without
+ * memory. Free with ipvsa_test_skb_free().
+ */
+struct sk_buff *ipvsa_test_gate6_skb(u8 client, u8 protocol, u16 port,
+				     u32 exthdrs, bool frag, const u8 *payload,
+				     u32 len);
+
+#endif
