@@ -1432,7 +1432,7 @@ pub(crate) fn sockopt_get(net: Net<'_>, buf: &mut GetBuf<'_>) -> Result {
     let g = GateNet::of(net).ok_or(ENODEV)?;
     let mut st = KBox::new(shim::ipvsa_ipsec_status::default(), GFP_KERNEL)?;
     g.gate.0.status(&mut st);
-    buf.write(crate::glue::ipsec::status_bytes(&st))
+    buf.write(kernel::transmute::AsBytes::as_bytes(&*st))
 }
 
 /// A private gate with 192.0.2.1 marked (NAT mode if `nat`), for KUnit and

@@ -5,9 +5,8 @@
 //! packets, `/proc` files, sysctls, an RCU hash table and an RCU-published
 //! box, cancelling delayed work, IPVS's connection table.
 //!
-//! This is the only part of the module with `unsafe` code that touches
-//! kernel objects (the rest of [`crate::glue`] is being moved here): every
-//! `unsafe` block carries a `// SAFETY:` comment, every type that relies on
+//! This is the only part of the module with `unsafe` code: every `unsafe`
+//! block carries a `// SAFETY:` comment, every type that relies on
 //! something the compiler cannot check states it under `# Invariants`, and
 //! every registration is undone when its owner is dropped. The leaf code
 //! built on it (the sync hooks, the IPsec gate) has no `unsafe`. The model
@@ -16,7 +15,9 @@
 //! guarantees, `extern "C"` trampolines that turn results into errnos, and
 //! a `Registration` that unregisters in `Drop`.
 
+pub(crate) mod abi;
 pub(crate) mod bindings;
+pub(crate) mod hmac;
 pub(crate) mod ipvs;
 pub(crate) mod net;
 pub(crate) mod netfilter;

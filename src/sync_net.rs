@@ -22,7 +22,6 @@
 //! fixes lengths and checksums. It has no `unsafe`: the kernel is reached
 //! through [`crate::kapi`].
 
-use crate::glue::sync::{NetState, RxConfig, TxConfig};
 use crate::kapi::ipvs::{Daemon, DaemonConfig, Group, MAX_THREADS};
 use crate::kapi::net::{Defrag6, Net, PernetData, PernetId};
 use crate::kapi::netfilter::{
@@ -35,6 +34,7 @@ use crate::kapi::skb::{SkBuff, CHECKSUM_PARTIAL};
 use crate::kapi::sockopt::{GetBuf, SetArg, Sockopts};
 use crate::proto::csum;
 use crate::shim;
+use crate::sync_state::{NetState, RxConfig, TxConfig};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::seq_file::{seq_print, SeqFile};
@@ -696,7 +696,7 @@ impl Sockopts for SyncSockopts {
                 if buf.capacity() < v1 {
                     return Err(EINVAL);
                 }
-                let bytes = crate::glue::sync::status_bytes(&s);
+                let bytes = kernel::transmute::AsBytes::as_bytes(&s);
                 buf.write(bytes.get(..buf.capacity().min(bytes.len())).ok_or(EINVAL)?)
             }
             shim::IPVSA_SO_SYNC_EXT => {
@@ -705,7 +705,7 @@ impl Sockopts for SyncSockopts {
                     return Err(EINVAL);
                 }
                 st.state.ext_status(&mut s);
-                buf.write(crate::glue::sync::ext_status_bytes(&s))
+                buf.write(kernel::transmute::AsBytes::as_bytes(&s))
             }
             shim::IPVSA_SO_IPSEC => crate::gate::sockopt_get(net, buf),
             _ => Err(EINVAL),

@@ -8,6 +8,7 @@
 use super::bindings as b;
 use core::ptr::{addr_of, read_volatile};
 use kernel::ffi::c_int;
+use kernel::prelude::*;
 
 /// `AF_INET`.
 const AF_INET: u8 = kernel::bindings::AF_INET as u8;
@@ -170,3 +171,19 @@ fn inet_addr(a: &[u8; 16]) -> kernel::bindings::nf_inet_addr {
 /// The most sync threads IPVS runs (`IPVS_SYNC_PORTS_MAX`): a backup with
 /// a key checks datagrams to any of these ports.
 pub(crate) const MAX_THREADS: u32 = b::IPVS_SYNC_PORTS_MAX;
+
+/// IANA protocol number of UDP, which IPVS's sync protocol runs over.
+pub(crate) const IPPROTO_UDP: u32 = 17;
+
+/// Returns IPVS's name for the IP protocol `proto`.
+///
+/// Calling into `ip_vs` is also what makes modpost record the dependency, so
+/// that `ip_vs` is always loaded before this module.
+pub(crate) fn proto_name(proto: u32) -> &'static CStr {
+    // SAFETY: `ip_vs_proto_name()` has no preconditions and returns a pointer
+    // to a NUL-terminated string with static storage: a literal for known
+    // protocols, a static buffer otherwise.
+    let name = unsafe { crate::shim::ipvsa_ip_vs_proto_name(proto) };
+    // SAFETY: `name` is non-NULL, NUL-terminated and never freed (see above).
+    unsafe { CStr::from_char_ptr(name) }
+}

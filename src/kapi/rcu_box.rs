@@ -47,6 +47,17 @@ impl<T> RcuBox<T> {
         unsafe { p.cast_const().as_ref() }
     }
 
+    /// Runs `f` with the published value, if any, under the RCU read lock.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
+        let rcu = rcu::read_lock();
+        f(self.get(&rcu))
+    }
+
+    /// Whether a value is published.
+    pub(crate) fn is_set(&self) -> bool {
+        !self.ptr.load(Acquire).is_null()
+    }
+
     /// Publishes `new`, waits until no reader can see the old value, and
     /// returns it. Sleeps: process context only, and never with an
     /// [`rcu::Guard`] held. A caller that held one, with a reference from

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Small kernel services without a wrapper in the 7.3 kernel crate: the
-//! seconds clock, `jhash2()`, random numbers, `cond_resched()`.
+//! seconds clock, wall-clock nanoseconds, `jhash2()`, random numbers,
+//! `cond_resched()`.
 //!
 //! C headers: [`include/linux/jiffies.h`](srctree/include/linux/jiffies.h),
 //! [`include/linux/jhash.h`](srctree/include/linux/jhash.h)
@@ -33,4 +34,17 @@ pub(crate) fn cond_resched() {
     // SAFETY: No memory-safety preconditions; like any function that may
     // sleep, it is called only where sleeping is allowed.
     unsafe { b::ipvsa_cond_resched() }
+}
+
+/// Nanoseconds since the epoch (`CLOCK_REALTIME`; the kernel crate's
+/// `Instant<RealTime>` does not give its value).
+pub(crate) fn realtime_ns() -> u64 {
+    // SAFETY: No preconditions.
+    unsafe { crate::shim::ipvsa_real_ns() }
+}
+
+/// Nanoseconds of the monotonic clock (`ktime_get_ns()`), for benchmarks.
+pub(crate) fn monotonic_ns() -> u64 {
+    // SAFETY: No preconditions.
+    unsafe { crate::shim::ipvsa_ktime_ns() }
 }

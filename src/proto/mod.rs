@@ -6,7 +6,7 @@
 //! no dependency on the kernel crate, so it builds both into the module and on
 //! the host, where `cargo test` checks it against reference implementations.
 //! Kernel services (the Crypto API, packets) reach it through small traits
-//! such as [`icv::Mac`], implemented by the module's glue layer.
+//! such as [`icv::Mac`], implemented by the module's `kapi` layer.
 
 #![forbid(unsafe_code)]
 

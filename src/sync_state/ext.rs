@@ -15,8 +15,8 @@
 //! order, so a number must be above the stream's highest (no window).
 
 use super::{NetState, TxConfig, KEY_MAX, MASTER_STREAMS};
-use crate::glue::hmac::HmacMd5;
-use crate::glue::sync::KeySlot;
+use crate::kapi::hmac::HmacMd5;
+use crate::kapi::rcu_box::RcuBox;
 use crate::proto::ext::{self, KeyError, KeyRing, EXT_AUTH_HDR_LEN};
 use crate::proto::msg::DropReason;
 use crate::proto::replay::{AdvanceError, ReplayTable, StreamId};
@@ -45,7 +45,7 @@ pub(super) struct ExtKey {
 pub(super) struct ExtState {
     /// 0: seed format (default), [`MODE_EXT`]: extended format.
     mode: Atomic<u32>,
-    slots: [KeySlot<ExtKey>; shim::IPVSA_EXT_KEYS as usize],
+    slots: [RcuBox<ExtKey>; shim::IPVSA_EXT_KEYS as usize],
     /// ID of the key that signs, 0 if none.
     active: Atomic<u32>,
     /// Which ID is in which slot; serialises the key operations.
@@ -75,7 +75,7 @@ impl ExtState {
     pub(super) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             mode: Atomic::new(0),
-            slots: [const { KeySlot::empty() }; shim::IPVSA_EXT_KEYS as usize],
+            slots: [const { RcuBox::empty() }; shim::IPVSA_EXT_KEYS as usize],
             active: Atomic::new(0),
             ring <- new_mutex!(KeyRing::new(), "ip_vs_sync_auth_ext_keys"),
             replay <- new_spinlock_irq!(ReplayTable::new(), "ip_vs_sync_auth_ext_replay"),
@@ -91,7 +91,7 @@ impl ExtState {
 
     /// Whether any extended-format key is installed.
     pub(super) fn has_key(&self) -> bool {
-        self.slots.iter().any(KeySlot::is_set)
+        self.slots.iter().any(RcuBox::is_set)
     }
 
     /// Runs `f` with the installed key `id`, if any, under the RCU read
@@ -111,8 +111,7 @@ impl ExtState {
     /// later.
     pub(super) fn next_seq(&self, stream: usize) -> Result<u64> {
         let ctr = self.tx_seq.get(stream).ok_or(EINVAL)?;
-        // SAFETY: `ipvsa_real_ns()` has no preconditions.
-        let ns = unsafe { shim::ipvsa_real_ns() };
+        let ns = crate::kapi::sys::realtime_ns();
         let nanos = u32::try_from(ns % NSEC_PER_SEC).unwrap_or(0);
         let now = ext::time_seq(ns / NSEC_PER_SEC, nanos);
         let mut cur = ctr.load(Relaxed);

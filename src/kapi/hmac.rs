@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! RAII wrapper for a keyed `hmac(md5)` shash transform of the Crypto API.
+//! RAII wrapper for a keyed `hmac(md5)` shash transform of the Crypto API,
+//! and the benchmark's bare digests.
 
 use crate::proto::icv::{Icv, Mac, HMAC_MD5_LEN, ICV_LEN};
 use crate::shim;
@@ -79,7 +80,7 @@ impl HmacMd5 {
     }
 
     /// Raw transform, for the benchmark's bare-digest baseline.
-    pub(crate) fn raw(&self) -> *mut shim::crypto_shash {
+    fn raw(&self) -> *mut shim::crypto_shash {
         self.tfm.as_ptr()
     }
 }
@@ -242,4 +243,26 @@ mod tests {
     fn empty_key_is_rejected() {
         assert!(HmacMd5::new(&[]).is_err());
     }
+}
+
+/// Benchmark only: nanoseconds for `rounds` bare `crypto_shash_digest()`
+/// calls over `buf` with `mac`'s transform (the shim's loop, no Rust in
+/// it).
+pub(crate) fn bench_shash(mac: &HmacMd5, buf: &[u8], rounds: u32) -> u64 {
+    let Ok(len) = u32::try_from(buf.len()) else {
+        return 0;
+    };
+    // SAFETY: `mac`'s transform is live (type invariant); `buf` is valid
+    // for `len` bytes.
+    unsafe { shim::ipvsa_bench_shash(mac.raw(), buf.as_ptr(), len, rounds) }
+}
+
+/// Benchmark only: nanoseconds for `rounds` HMAC-MD5 computations over
+/// `buf` with the kernel's library `hmac_md5()` (no Crypto API transform).
+pub(crate) fn bench_lib(key: &[u8], buf: &[u8], rounds: u32) -> u64 {
+    let (Ok(klen), Ok(len)) = (u32::try_from(key.len()), u32::try_from(buf.len())) else {
+        return 0;
+    };
+    // SAFETY: `key` and `buf` are valid for the lengths passed.
+    unsafe { shim::ipvsa_bench_lib(key.as_ptr(), klen, buf.as_ptr(), len, rounds) }
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Authenticated sync: per network namespace state, and the decisions the
-//! netfilter hooks of `ip_vs_sync_auth_net.c` delegate to Rust.
+//! sync hooks ([`crate::sync_net`]) take on a datagram's payload.
 //!
-//! The C side locates the UDP payload of a sync datagram and fixes lengths
-//! and checksums; everything else happens here, on plain byte slices, with
-//! the pure logic of [`crate::proto::msg`] and [`crate::proto::replay`]:
+//! The hooks locate the UDP payload of a sync datagram and fix lengths and
+//! checksums; everything else happens here, on plain byte slices, with the
+//! pure logic of [`crate::proto::msg`] and [`crate::proto::replay`]. Leaf
+//! code without `unsafe`: the key slot is a [`RcuBox`], the transform a
+//! [`HmacMd5`] of [`crate::kapi`].
 //!
 //! - master: [`NetState::transmit`] numbers and authenticates a message;
 //! - backup: [`NetState::receive`] runs the checks cheapest first (length,
@@ -31,16 +33,18 @@
 
 mod ext;
 
-use crate::glue::hmac::HmacMd5;
+use crate::kapi::hmac::{self, HmacMd5};
+use crate::kapi::rcu_box::RcuBox;
+use crate::kapi::sys::{monotonic_ns, realtime_ns};
 use crate::proto::icv::{Mac, AUTH_HDR_LEN};
 use crate::proto::msg::{self, DropReason};
 use crate::proto::replay::{self, AdvanceError, KeyGenerations, KeyedReplay, StreamId};
 use crate::shim;
-use core::ptr;
+
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed};
-use kernel::sync::{new_mutex, new_spinlock_irq, rcu, Mutex, SpinLockIrq};
+use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
 
 /// Streams (SyncIDs) a backup keeps seed-format replay state for.
 const SEED_STREAMS: usize = 16;
@@ -75,68 +79,6 @@ fn drop_counter(reason: DropReason) -> u32 {
         DropReason::BadHeader => shim::IPVSA_CNT_RX_BAD_HEADER,
         DropReason::Replay => shim::IPVSA_CNT_RX_REPLAY,
         DropReason::BadIcv => shim::IPVSA_CNT_RX_BAD_ICV,
-    }
-}
-
-/// An RCU-published, owned object: the key of a network namespace (or one
-/// of its extended-format keys).
-///
-/// # Invariants
-///
-/// The pointer is null or comes from [`KBox::into_raw`] of a `KBox<T>`
-/// owned by this slot; readers dereference it only under the RCU read
-/// lock, and it is freed only after a grace period.
-struct KeySlot<T>(Atomic<*mut T>);
-
-impl<T> KeySlot<T> {
-    /// An empty slot.
-    const fn empty() -> Self {
-        // INVARIANT: null.
-        Self(Atomic::new(ptr::null_mut()))
-    }
-
-    /// Runs `f` with the current object, if any, under the RCU read lock.
-    fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
-        let _guard = rcu::read_lock();
-        let p = self.0.load(Acquire);
-        // SAFETY: By the type invariant a non-null pointer is a live `T`
-        // that is not freed before this RCU read-side critical section
-        // (held by `_guard` for the whole call of `f`) ends.
-        let key = unsafe { p.as_ref() };
-        f(key)
-    }
-
-    /// Whether the slot holds an object.
-    fn is_set(&self) -> bool {
-        !self.0.load(Relaxed).is_null()
-    }
-
-    /// Publishes `new` (or empties the slot) and frees the previous object
-    /// once no reader can hold it. Process context: waits for a grace
-    /// period.
-    fn replace(&self, new: Option<KBox<T>>) {
-        let new = new.map_or(ptr::null_mut(), KBox::into_raw);
-        // INVARIANT: `new` is null or an owned `KBox` pointer.
-        let old = self.0.xchg(new, Full);
-        if !old.is_null() {
-            rcu::synchronize_rcu();
-            // SAFETY: `old` came from `KBox::into_raw` (type invariant), is
-            // no longer reachable through the slot, and the grace period
-            // above ended every reader that could have loaded it.
-            drop(unsafe { KBox::from_raw(old) });
-        }
-    }
-}
-
-impl<T> Drop for KeySlot<T> {
-    fn drop(&mut self) {
-        let p = self.0.load(Relaxed);
-        if !p.is_null() {
-            // SAFETY: The namespace is going away and its hooks are
-            // unregistered (which waits for running hooks), so nobody
-            // reads the slot; `p` came from `KBox::into_raw`.
-            drop(unsafe { KBox::from_raw(p) });
-        }
     }
 }
 
@@ -179,7 +121,7 @@ pub(crate) struct TxConfig {
 /// Authenticated sync state of one network namespace.
 #[pin_data]
 pub(crate) struct NetState {
-    key: KeySlot<SeedKey>,
+    key: RcuBox<SeedKey>,
     /// Serialises seed-format key changes (per namespace: one namespace's
     /// key change never waits for another's).
     #[pin]
@@ -200,7 +142,7 @@ impl NetState {
     /// A new state: no key, no streams, counters at zero.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            key: KeySlot::empty(),
+            key: RcuBox::empty(),
             cfg <- new_mutex!(
                 KeyConfig {
                     keys: KeyGenerations::new(),
@@ -447,41 +389,13 @@ impl NetState {
     }
 }
 
-/// The status as the bytes the get sockopt copies out.
-pub(crate) fn status_bytes(st: &shim::ipvsa_status) -> &[u8] {
-    // SAFETY: `ipvsa_status` is a C struct of integers and bytes with no
-    // padding (checked below); all of its bytes are initialised.
-    unsafe {
-        core::slice::from_raw_parts(
-            ptr::from_ref(st).cast::<u8>(),
-            size_of::<shim::ipvsa_status>(),
-        )
-    }
-}
-const _: () = assert!(size_of::<shim::ipvsa_status>() == 32 + 8 * COUNTERS);
-
-/// The extended-format status as the bytes the get sockopt copies out.
-pub(crate) fn ext_status_bytes(st: &shim::ipvsa_ext_status) -> &[u8] {
-    // SAFETY: A C struct of integers with no padding (checked below); all
-    // of its bytes are initialised.
-    unsafe {
-        core::slice::from_raw_parts(
-            ptr::from_ref(st).cast::<u8>(),
-            size_of::<shim::ipvsa_ext_status>(),
-        )
-    }
-}
-const _: () = assert!(size_of::<shim::ipvsa_ext_status>() == 24 + 24 * 2);
-
 /// Nanoseconds per operation of `iters` runs of `f`.
 fn per_op(iters: u32, mut f: impl FnMut() -> Result) -> Result<u64> {
-    // SAFETY: `ipvsa_ktime_ns()` has no preconditions.
-    let t0 = unsafe { shim::ipvsa_ktime_ns() };
+    let t0 = monotonic_ns();
     for _ in 0..iters {
         f()?;
     }
-    // SAFETY: As above.
-    let t = unsafe { shim::ipvsa_ktime_ns() }.wrapping_sub(t0);
+    let t = monotonic_ns().wrapping_sub(t0);
     Ok(t / u64::from(iters.max(1)))
 }
 
@@ -543,11 +457,9 @@ fn skb_paths(st: &NetState, iters: u32, plain: &[u8], signed: &[u8]) -> Result<(
             }
             let mut skb = TestSkb::sync(shim::IPVSA_TEST_SKB_LINEAR, msg)?;
             let skb = skb.skb();
-            // SAFETY: `ipvsa_ktime_ns()` has no preconditions.
-            let t0 = unsafe { shim::ipvsa_ktime_ns() };
+            let t0 = monotonic_ns();
             let accepted = !path || crate::sync_net::test_path(st, skb, tx, msg);
-            // SAFETY: As above.
-            let t1 = unsafe { shim::ipvsa_ktime_ns() };
+            let t1 = monotonic_ns();
             if !accepted {
                 return Err(EINVAL);
             }
@@ -724,22 +636,10 @@ pub(crate) fn bench(iters: u32) -> Result {
         let (mut shash, mut lib) = (u64::MAX, u64::MAX);
         let mut best = [u64::MAX; 7];
         for _ in 0..ROUNDS {
-            // SAFETY: `mac`'s transform is live; `signed` is valid for
-            // `wire_len` bytes.
-            let t = unsafe {
-                shim::ipvsa_bench_shash(mac.raw(), signed.as_ptr(), wire_len as u32, per_round)
-            };
+            let wire = signed.get(..wire_len).ok_or(EINVAL)?;
+            let t = hmac::bench_shash(&mac, wire, per_round);
             shash = shash.min(t / u64::from(per_round));
-            // SAFETY: `KEY` and `signed` are valid for the lengths passed.
-            let t = unsafe {
-                shim::ipvsa_bench_lib(
-                    KEY.as_ptr(),
-                    KEY.len() as u32,
-                    signed.as_ptr(),
-                    wire_len as u32,
-                    per_round,
-                )
-            };
+            let t = hmac::bench_lib(KEY, wire, per_round);
             lib = lib.min(t / u64::from(per_round));
             for (b, op) in best.iter_mut().zip(ops.iter_mut()) {
                 *b = (*b).min(per_op(per_round, &mut **op)?);
@@ -1748,8 +1648,7 @@ mod tests {
     #[test]
     fn ext_sequence_follows_the_clock_and_increases() -> Result {
         let st = ext_keyed(1, b"k1")?;
-        // SAFETY: `ipvsa_real_ns()` has no preconditions.
-        let secs = unsafe { shim::ipvsa_real_ns() } / 1_000_000_000;
+        let secs = realtime_ns() / 1_000_000_000;
         let first = st.ext.next_seq(0)?;
         assert!(first >> 32 == secs & 0xffff_ffff || first >> 32 == (secs + 1) & 0xffff_ffff);
         let mut prev = first;
