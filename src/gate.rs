@@ -45,6 +45,7 @@ use crate::proto::isakmp::{
     self, Config, Decision, Entry, GateEvent, GateKey, Input, State, Transport,
     Verdict as GateVerdict,
 };
+use crate::proto::limits::{self, Admission, Limits, Occupancy, Prefix, Refusal};
 use crate::shim;
 use kernel::prelude::*;
 use kernel::seq_file::{seq_print, SeqFile};
@@ -96,6 +97,9 @@ const SOFT_EXTENDED: usize = shim::IPVSA_GCNT_SOFT_EXTENDED as usize;
 const EXPIRED: usize = shim::IPVSA_GCNT_EXPIRED as usize;
 const NOMEM: usize = shim::IPVSA_GCNT_NOMEM as usize;
 const FRAGMENT: usize = shim::IPVSA_GCNT_FRAGMENT as usize;
+const PREFIX_INITIAL_CAP: usize = shim::IPVSA_GCNT_PREFIX_INITIAL_CAP as usize;
+const PREFIX_CAP: usize = shim::IPVSA_GCNT_PREFIX_CAP as usize;
+const EVICTED: usize = shim::IPVSA_GCNT_EVICTED as usize;
 const N_COUNTERS: usize = shim::IPVSA_GCNT_MAX as usize;
 
 /// Names of the counters after the events.
@@ -107,6 +111,9 @@ const OTHER_COUNTERS: [&str; N_COUNTERS - GateEvent::ALL.len()] = [
     "expired",
     "nomem",
     "fragment_dropped",
+    "prefix_initial_cap",
+    "prefix_cap",
+    "evicted",
 ];
 
 const _: () = {
@@ -118,7 +125,7 @@ const _: () = {
     assert!(GateEvent::EspNoEntry.index() == shim::IPVSA_GEV_ESP_NO_ENTRY as usize);
     assert!(GateEvent::EspPass.index() == shim::IPVSA_GEV_ESP_PASS as usize);
     assert!(MALFORMED == GateEvent::ALL.len());
-    assert!(FRAGMENT + 1 == N_COUNTERS);
+    assert!(EVICTED + 1 == N_COUNTERS);
 };
 
 /// The name of counter `idx`: an event's, or one of [`OTHER_COUNTERS`].
@@ -196,9 +203,104 @@ impl Svcs {
     }
 }
 
+/// One source prefix's entries ([`PrefixMap`]).
+struct PrefixNode {
+    prefix: Prefix,
+    /// Its `Initial` entries.
+    initial: u32,
+    /// Its entries, every state (never 0: the node goes with the last).
+    entries: u32,
+    next: Option<KBox<PrefixNode>>,
+}
+
+/// Entries per source prefix: a chained hash map kept under the table's
+/// lock (only writers, which hold it, use it).
+struct PrefixMap {
+    buckets: KVVec<Option<KBox<PrefixNode>>>,
+    seed: u32,
+}
+
+impl PrefixMap {
+    /// An empty map of `2^bits` buckets. Process context.
+    fn new(bits: u32, seed: u32) -> Result<Self> {
+        let n = 1usize << bits.min(20);
+        let mut buckets = KVVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            buckets.push(None, GFP_KERNEL)?;
+        }
+        Ok(Self { buckets, seed })
+    }
+
+    fn bucket(&self, p: &Prefix) -> usize {
+        let mut w = [0u32; 5];
+        for (x, c) in w.iter_mut().zip(p.addr.chunks_exact(4)) {
+            *x = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        w[4] = u32::from(p.v6);
+        jhash2(&w, self.seed) as usize & (self.buckets.len().max(1) - 1)
+    }
+
+    /// Prefixes with entries (KUnit).
+    #[cfg(CONFIG_KUNIT)]
+    fn len(&self) -> usize {
+        let mut n = 0;
+        for b in self.buckets.iter() {
+            let mut node = b.as_deref();
+            while let Some(x) = node {
+                n += 1;
+                node = x.next.as_deref();
+            }
+        }
+        n
+    }
+
+    /// (`Initial` entries, entries) of `p`.
+    fn get(&self, p: &Prefix) -> (u32, u32) {
+        let mut n = self.buckets.get(self.bucket(p)).and_then(Option::as_deref);
+        while let Some(node) = n {
+            if node.prefix == *p {
+                return (node.initial, node.entries);
+            }
+            n = node.next.as_deref();
+        }
+        (0, 0)
+    }
+
+    /// Runs `f` on `p`'s node, made if missing (`GFP_ATOMIC`); a node left
+    /// with no entries goes.
+    fn change(&mut self, p: &Prefix, f: impl FnOnce(&mut PrefixNode)) -> Result {
+        let i = self.bucket(p);
+        let mut link = self.buckets.get_mut(i).ok_or(EINVAL)?;
+        while link.as_ref().is_some_and(|n| n.prefix != *p) {
+            link = &mut link.as_mut().ok_or(EINVAL)?.next;
+        }
+        match link {
+            Some(node) => {
+                f(node);
+                if node.entries == 0 {
+                    let next = node.next.take();
+                    *link = next;
+                }
+            }
+            None => {
+                let mut node = PrefixNode {
+                    prefix: *p,
+                    initial: 0,
+                    entries: 0,
+                    next: None,
+                };
+                f(&mut node);
+                if node.entries != 0 {
+                    *link = Some(KBox::new(node, GFP_ATOMIC)?);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What the table's lock guards besides its links: counts that agree with
 /// the table's contents.
-#[derive(Debug, Clone, Copy)]
 struct Counts {
     /// Entries in the table (expired ones not collected yet included).
     entries: u32,
@@ -208,24 +310,65 @@ struct Counts {
     svc_entries: [u32; MAX_SVC],
     /// Of which soft-extended.
     svc_soft: [u32; MAX_SVC],
+    /// Entries of each source prefix.
+    prefixes: PrefixMap,
 }
 
-impl Counts {
-    const ZERO: Counts = Counts {
+/// The counts without the prefixes, for status.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    entries: u32,
+    initial: u32,
+    svc_entries: [u32; MAX_SVC],
+    svc_soft: [u32; MAX_SVC],
+}
+
+impl Tally {
+    const ZERO: Tally = Tally {
         entries: 0,
         initial: 0,
         svc_entries: [0; MAX_SVC],
         svc_soft: [0; MAX_SVC],
     };
+}
+
+impl Counts {
+    fn new(prefixes: PrefixMap) -> Self {
+        Counts {
+            entries: 0,
+            initial: 0,
+            svc_entries: [0; MAX_SVC],
+            svc_soft: [0; MAX_SVC],
+            prefixes,
+        }
+    }
+
+    fn tally(&self) -> Tally {
+        Tally {
+            entries: self.entries,
+            initial: self.initial,
+            svc_entries: self.svc_entries,
+            svc_soft: self.svc_soft,
+        }
+    }
 
     fn soft_mut(&mut self, slot: usize) -> Option<&mut u32> {
         self.svc_soft.get_mut(slot)
     }
 
-    /// An entry of `slot` in state `e` joined the table.
-    fn add(&mut self, slot: usize, e: &Entry) {
+    /// An entry of `slot` and source prefix `p` in state `e` joins the
+    /// table. Fails, changing nothing, if the prefix's count cannot be
+    /// made.
+    fn add(&mut self, slot: usize, p: &Prefix, e: &Entry) -> Result {
+        let initial = e.state() == State::Initial;
+        self.prefixes.change(p, |n| {
+            n.entries = n.entries.saturating_add(1);
+            if initial {
+                n.initial = n.initial.saturating_add(1);
+            }
+        })?;
         self.entries = self.entries.saturating_add(1);
-        if e.state() == State::Initial {
+        if initial {
             self.initial = self.initial.saturating_add(1);
         }
         if let Some(n) = self.svc_entries.get_mut(slot) {
@@ -236,16 +379,26 @@ impl Counts {
                 *n = n.saturating_add(1);
             }
         }
+        Ok(())
     }
 
-    /// An entry of `slot` in state `e` left the table.
-    fn remove(&mut self, slot: usize, e: Option<&Entry>) {
+    /// An entry of `slot` and source prefix `p` in state `e` left the
+    /// table.
+    fn remove(&mut self, slot: usize, p: &Prefix, e: Option<&Entry>) {
+        let initial = e.is_some_and(|e| e.state() == State::Initial);
+        // Only decrements: the node exists, so nothing is allocated.
+        let _ = self.prefixes.change(p, |n| {
+            n.entries = n.entries.saturating_sub(1);
+            if initial {
+                n.initial = n.initial.saturating_sub(1);
+            }
+        });
         self.entries = self.entries.saturating_sub(1);
         if let Some(n) = self.svc_entries.get_mut(slot) {
             *n = n.saturating_sub(1);
         }
         if let Some(e) = e {
-            if e.state() == State::Initial {
+            if initial {
                 self.initial = self.initial.saturating_sub(1);
             }
             if e.is_soft() {
@@ -264,6 +417,9 @@ const B_STATE: u32 = 3;
 const B_SOFT: u32 = 1 << 8;
 const B_RCOOKIE: u32 = 1 << 9;
 const B_SLOT_SHIFT: u32 = 16;
+const B_SLOT_MASK: u32 = 0xff;
+/// The prefix length the entry was counted under (the knobs may change).
+const B_PLEN_SHIFT: u32 = 24;
 
 /// One entry's state. Written only under the table's lock; `expires` and
 /// `bits` are also read without it, by ESP (a reader may see one field
@@ -272,25 +428,35 @@ const B_SLOT_SHIFT: u32 = 16;
 struct Cell {
     /// Seconds of the gate's clock.
     expires: Atomic<u64>,
-    /// State, soft flag, learned-cookie flag and service slot.
+    /// State, soft flag, learned-cookie flag, service slot, prefix length.
     bits: Atomic<u32>,
     /// The learned responder cookie (NAT mode), read under the lock.
     rcookie: Atomic<u64>,
+    /// When ISAKMP last created or refreshed it (eviction order).
+    refreshed: Atomic<u64>,
 }
 
 impl Cell {
-    fn new(slot: usize, e: &Entry) -> Self {
+    fn new(slot: usize, plen: u8, e: &Entry, now: u64) -> Self {
         let c = Cell {
             expires: Atomic::new(0),
-            bits: Atomic::new((slot as u32) << B_SLOT_SHIFT),
+            bits: Atomic::new(
+                ((slot as u32 & B_SLOT_MASK) << B_SLOT_SHIFT) | (u32::from(plen) << B_PLEN_SHIFT),
+            ),
             rcookie: Atomic::new(0),
+            refreshed: Atomic::new(now),
         };
         c.set(e);
         c
     }
 
     fn slot(&self) -> usize {
-        (self.bits.load(Relaxed) >> B_SLOT_SHIFT) as usize
+        ((self.bits.load(Relaxed) >> B_SLOT_SHIFT) & B_SLOT_MASK) as usize
+    }
+
+    /// The source prefix of `key` this entry is counted under.
+    fn prefix(&self, key: &GateKey) -> Prefix {
+        limits::prefix_with_len(key, (self.bits.load(Relaxed) >> B_PLEN_SHIFT) as u8)
     }
 
     /// The entry; `None` for a state the module never writes.
@@ -310,7 +476,7 @@ impl Cell {
         ))
     }
 
-    /// Stores `e` (under the lock), keeping the slot.
+    /// Stores `e` (under the lock), keeping the slot and prefix length.
     fn set(&self, e: &Entry) {
         let mut bits = self.bits.load(Relaxed) & !(B_STATE | B_SOFT | B_RCOOKIE);
         bits |= match e.state() {
@@ -328,13 +494,17 @@ impl Cell {
         self.bits.store(bits, Relaxed);
     }
 
-    /// Stores `e` (under the lock), keeping `counts` right.
-    fn update(&self, e: &Entry, counts: &mut Counts) {
+    /// Stores `e` for `key` (under the lock), keeping `counts` right.
+    fn update(&self, key: &GateKey, e: &Entry, counts: &mut Counts) {
         let old = self.entry();
         let slot = self.slot();
         if let Some(old) = old {
             if old.state() == State::Initial && e.state() != State::Initial {
                 counts.initial = counts.initial.saturating_sub(1);
+                // The node exists (this entry counts in it): no allocation.
+                let _ = counts.prefixes.change(&self.prefix(key), |n| {
+                    n.initial = n.initial.saturating_sub(1);
+                });
             }
             if let Some(n) = counts.soft_mut(slot) {
                 match (old.is_soft(), e.is_soft()) {
@@ -551,6 +721,27 @@ const KNOB_INITIAL_TIMEOUT: usize = 0;
 const KNOB_ESTABLISHED_TIMEOUT: usize = 1;
 const KNOB_MAX_INITIAL: usize = 2;
 const KNOB_FAILOVER_UNAUTHENTICATED: usize = 3;
+const KNOB_MAX_ENTRIES: usize = 4;
+const KNOB_MAX_ENTRIES_PER_ADDRESS: usize = 5;
+const KNOB_MAX_INITIAL_PER_PREFIX: usize = 6;
+const KNOB_MAX_ENTRIES_PER_PREFIX: usize = 7;
+const KNOB_PREFIX4: usize = 8;
+const KNOB_PREFIX6: usize = 9;
+const KNOB_EVICT_AFTER: usize = 10;
+/// The knobs' defaults, in [`Gate::knobs`] order.
+const KNOB_DEFAULTS: [i32; 11] = [
+    30,
+    3600,
+    4096,
+    0,
+    Limits::DEFAULT.max_entries as i32,
+    Limits::DEFAULT.max_entries_per_address as i32,
+    Limits::DEFAULT.max_initial_per_prefix as i32,
+    Limits::DEFAULT.max_entries_per_prefix as i32,
+    Limits::DEFAULT.prefix4 as i32,
+    Limits::DEFAULT.prefix6 as i32,
+    Limits::DEFAULT.evict_after as i32,
+];
 /// The longest timeout: a day's worth of jiffies must fit in an `int`.
 const TIMEOUT_MAX: i32 = i32::MAX / kernel::bindings::HZ as i32;
 
@@ -569,7 +760,7 @@ pub(crate) struct Gate {
     /// The collector.
     #[pin]
     collector: DelayedWork<Gate>,
-    knobs: [Atomic<i32>; 4],
+    knobs: [Atomic<i32>; KNOB_DEFAULTS.len()],
     /// Hash seed.
     seed: u32,
     /// Seconds added to the clock (KUnit and the benchmark only, else 0).
@@ -617,6 +808,41 @@ impl IntKnobs for Gate {
             min: 0,
             max: 1,
         },
+        IntKnob {
+            name: c"ipsec_max_entries",
+            min: 0,
+            max: i32::MAX,
+        },
+        IntKnob {
+            name: c"ipsec_max_entries_per_address",
+            min: 0,
+            max: i32::MAX,
+        },
+        IntKnob {
+            name: c"ipsec_max_initial_per_prefix",
+            min: 0,
+            max: i32::MAX,
+        },
+        IntKnob {
+            name: c"ipsec_max_entries_per_prefix",
+            min: 0,
+            max: i32::MAX,
+        },
+        IntKnob {
+            name: c"ipsec_prefix4",
+            min: 0,
+            max: 32,
+        },
+        IntKnob {
+            name: c"ipsec_prefix6",
+            min: 0,
+            max: 128,
+        },
+        IntKnob {
+            name: c"ipsec_evict_after",
+            min: 1,
+            max: TIMEOUT_MAX,
+        },
     ];
 
     fn knob(&self, i: usize) -> &Atomic<i32> {
@@ -629,6 +855,18 @@ impl IntKnobs for Gate {
 /// be allocated.
 type Outcome = Option<GateEvent>;
 
+/// Why [`Gate::insert`] made no entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// An allocation failed.
+    Nomem,
+    /// The bounds ([`limits::admit`]).
+    Limit(Refusal),
+}
+
+/// Entries [`Gate::evict_one`] looks at for a victim.
+const EVICT_SAMPLE: usize = 64;
+
 impl Gate {
     /// A gate with no marked address and the default knobs, with its
     /// collector stopped when the returned owner is dropped.
@@ -639,12 +877,7 @@ impl Gate {
                 svcs: RcuBox::empty(),
                 cfg <- new_mutex!(None, "ip_vs_sync_auth_gate_cfg"),
                 collector <- new_delayed_work!("ip_vs_sync_auth_gate_gc"),
-                knobs: [
-                    Atomic::new(30),
-                    Atomic::new(3600),
-                    Atomic::new(4096),
-                    Atomic::new(0),
-                ],
+                knobs: KNOB_DEFAULTS.map(Atomic::new),
                 seed: random_u32(),
                 skew: Atomic::new(0),
                 auto_collect,
@@ -672,6 +905,32 @@ impl Gate {
             nat_mode,
             max_initial: self.knob(KNOB_MAX_INITIAL).max(0) as usize,
         }
+    }
+
+    /// The bounds of the table now.
+    fn limits(&self) -> Limits {
+        let k = |i| self.knob(i).max(0) as u32;
+        Limits {
+            max_entries: k(KNOB_MAX_ENTRIES),
+            max_entries_per_address: k(KNOB_MAX_ENTRIES_PER_ADDRESS),
+            max_initial_per_prefix: k(KNOB_MAX_INITIAL_PER_PREFIX),
+            max_entries_per_prefix: k(KNOB_MAX_ENTRIES_PER_PREFIX),
+            prefix4: k(KNOB_PREFIX4).min(32) as u8,
+            prefix6: k(KNOB_PREFIX6).min(128) as u8,
+            evict_after: u64::from(k(KNOB_EVICT_AFTER)),
+        }
+    }
+
+    /// Counts why an entry was not made (the packet's own event is counted
+    /// by the caller; a failed allocation is counted as `nomem`).
+    fn count_refusal(&self, r: Refused) {
+        self.count(match r {
+            Refused::Nomem => NOMEM,
+            Refused::Limit(Refusal::PrefixInitial) => PREFIX_INITIAL_CAP,
+            Refused::Limit(Refusal::PrefixEntries) => PREFIX_CAP,
+            // The event (`table_full`) says it all.
+            Refused::Limit(Refusal::Full) => return,
+        });
     }
 
     fn count(&self, idx: usize) {
@@ -707,6 +966,10 @@ impl Gate {
 
     /// Under the lock: adds an entry for `key` (`GFP_ATOMIC`); kicks the
     /// collector when the table stops being empty.
+    /// Under the lock: adds an entry for a new client if the bounds allow
+    /// ([`limits::admit`]), evicting one to make room if they say so;
+    /// counts why if not.
+    #[allow(clippy::too_many_arguments)]
     fn insert(
         this: &Arc<Gate>,
         w: &mut TableWriter<'_>,
@@ -714,13 +977,99 @@ impl Gate {
         key: &GateKey,
         hash: u32,
         e: &Entry,
-    ) -> Result {
-        w.insert(hash, *key, Cell::new(slot, e), GFP_ATOMIC)?;
-        w.add(slot, e);
+        now: u64,
+    ) -> core::result::Result<(), Refused> {
+        let l = this.limits();
+        let plen = limits::prefix_len(key, &l);
+        let prefix = limits::prefix_with_len(key, plen);
+        let (prefix_initial, prefix_entries) = w.prefixes.get(&prefix);
+        let occ = Occupancy {
+            entries: w.entries,
+            address_entries: w.svc_entries.get(slot).copied().unwrap_or(u32::MAX),
+            // A new `Established` entry (fail-over) takes no INITIAL room.
+            prefix_initial: if e.state() == State::Initial {
+                prefix_initial
+            } else {
+                0
+            },
+            prefix_entries,
+        };
+        match limits::admit(&l, &occ) {
+            Admission::Admit => {}
+            Admission::Evict { address } => {
+                if !Gate::evict_one(this, w, address.then_some(slot), now, &l) {
+                    return Err(Refused::Limit(Refusal::Full));
+                }
+            }
+            Admission::Refuse(r) => return Err(Refused::Limit(r)),
+        }
+        w.add(slot, &prefix, e).map_err(|_| Refused::Nomem)?;
+        if w.insert(hash, *key, Cell::new(slot, plen, e, now), GFP_ATOMIC)
+            .is_err()
+        {
+            w.remove(slot, &prefix, Some(e));
+            return Err(Refused::Nomem);
+        }
         if w.entries == 1 {
             Gate::schedule(this.clone());
         }
         Ok(())
+    }
+
+    /// Under the lock, the table (or gated address `scope`) being full:
+    /// removes the entry with the lowest [`limits::eviction_rank`] among
+    /// the first [`EVICT_SAMPLE`] entries (of `scope`) from a random bucket
+    /// on. Returns whether it removed one.
+    fn evict_one(
+        this: &Gate,
+        w: &mut TableWriter<'_>,
+        scope: Option<usize>,
+        now: u64,
+        l: &Limits,
+    ) -> bool {
+        let buckets = w.buckets();
+        let start = random_u32() as usize;
+        let mut best: Option<(u64, usize, GateKey)> = None;
+        let mut seen = 0;
+        for i in 0..buckets {
+            if seen >= EVICT_SAMPLE {
+                break;
+            }
+            let b = start.wrapping_add(i) % buckets.max(1);
+            // Looks only: keeps every node.
+            w.retain_bucket(b, |n, _| {
+                let cell = n.value();
+                if scope.is_some_and(|s| s != cell.slot()) {
+                    return true;
+                }
+                seen += 1;
+                let rank = cell
+                    .entry()
+                    .and_then(|e| limits::eviction_rank(&e, cell.refreshed.load(Relaxed), now, l));
+                if let Some(r) = rank {
+                    if best.is_none_or(|(br, _, _)| r < br) {
+                        best = Some((r, b, *n.key()));
+                    }
+                }
+                true
+            });
+        }
+        let Some((_, b, key)) = best else {
+            return false;
+        };
+        let removed = w.retain_bucket(b, |n, c| {
+            if *n.key() != key {
+                return true;
+            }
+            c.remove(
+                n.value().slot(),
+                &n.value().prefix(n.key()),
+                n.value().entry().as_ref(),
+            );
+            false
+        });
+        this.count_n(EVICTED, removed as u64);
+        removed > 0
     }
 
     /// Under the lock: removes the entry of `key`, if any.
@@ -730,7 +1079,11 @@ impl Gate {
             if n.key() != key {
                 return true;
             }
-            c.remove(n.value().slot(), n.value().entry().as_ref());
+            c.remove(
+                n.value().slot(),
+                &n.value().prefix(key),
+                n.value().entry().as_ref(),
+            );
             false
         });
     }
@@ -787,8 +1140,8 @@ impl Gate {
         let e = Entry::established_from_sync(now, cfg);
         // Replaces an expired entry of the client, if any.
         Gate::remove(w, key, hash);
-        if Gate::insert(this, w, slot, key, hash, &e).is_err() {
-            this.count(NOMEM);
+        if let Err(r) = Gate::insert(this, w, slot, key, hash, &e, now) {
+            this.count_refusal(r);
             return false;
         }
         this.count(FAILOVER);
@@ -865,10 +1218,17 @@ impl Gate {
                 if found.is_some() {
                     Gate::remove(&mut w, key, hash);
                 }
-                if Gate::insert(this, &mut w, slot, key, hash, &new).is_err() {
-                    return None;
+                match Gate::insert(this, &mut w, slot, key, hash, &new, now) {
+                    Ok(()) => Some(ev),
+                    Err(Refused::Nomem) => None,
+                    Err(Refused::Limit(r)) => {
+                        this.count_refusal(Refused::Limit(r));
+                        Some(match r {
+                            Refusal::PrefixInitial => GateEvent::InitialCap,
+                            Refusal::PrefixEntries | Refusal::Full => GateEvent::TableFull,
+                        })
+                    }
                 }
-                Some(ev)
             }
             (GateEvent::IsakmpNoInitial, _) => {
                 // An established client of the old master (failover)?
@@ -880,7 +1240,12 @@ impl Gate {
             }
             _ => {
                 if let Some(e) = entry {
-                    w.with(hash, key, |n, c| n.value().update(&e, c));
+                    w.with(hash, key, |n, c| {
+                        n.value().update(n.key(), &e, c);
+                        if ev.refreshes() {
+                            n.value().refreshed.store(now, Relaxed);
+                        }
+                    });
                 }
                 Some(ev)
             }
@@ -1009,7 +1374,7 @@ impl Gate {
             };
             let learned = e.learn_responder_cookie(rcookie);
             if learned {
-                n.value().update(&e, c);
+                n.value().update(n.key(), &e, c);
             }
             learned
         });
@@ -1041,8 +1406,9 @@ impl Gate {
                 removed += w.retain_bucket(i, |n, c| {
                     let cell = n.value();
                     let slot = cell.slot();
+                    let prefix = cell.prefix(n.key());
                     let Some(mut e) = cell.entry() else {
-                        c.remove(slot, None);
+                        c.remove(slot, &prefix, None);
                         return false;
                     };
                     let room = c.svc_soft.get(slot).copied().unwrap_or(u32::MAX)
@@ -1050,13 +1416,13 @@ impl Gate {
                     if !e.is_soft() && room && e.state() == State::Established {
                         let mut soft = e;
                         if soft.soft_extend(now + GC_PERIOD, &cfg) {
-                            cell.update(&soft, c);
+                            cell.update(n.key(), &soft, c);
                             extended += 1;
                             e = soft;
                         }
                     }
                     if e.is_expired(now) {
-                        c.remove(slot, Some(&e));
+                        c.remove(slot, &prefix, Some(&e));
                         return false;
                     }
                     true
@@ -1085,7 +1451,7 @@ impl Gate {
                     if slot.is_some_and(|x| x != s) {
                         return true;
                     }
-                    c.remove(s, n.value().entry().as_ref());
+                    c.remove(s, &n.value().prefix(n.key()), n.value().entry().as_ref());
                     false
                 });
             }
@@ -1161,7 +1527,9 @@ impl Gate {
                     let bits = crate::module_parameters::ipsec_table_bits
                         .value()
                         .clamp(8, 20);
-                    let t = KBox::pin_init(Table::new(bits, Counts::ZERO), GFP_KERNEL)?;
+                    // Prefixes: a quarter as many buckets as entries.
+                    let prefixes = PrefixMap::new(bits - 2, self.seed.rotate_left(16))?;
+                    let t = KBox::pin_init(Table::new(bits, Counts::new(prefixes)), GFP_KERNEL)?;
                     self.table.populate(t);
                 }
                 if v6 && defrag6.is_none() {
@@ -1205,7 +1573,10 @@ impl Gate {
         }
         let _cfg = self.cfg.lock();
         let svcs = self.svcs_now();
-        let counts = self.table.as_ref().map_or(Counts::ZERO, |t| *t.write());
+        let counts = self
+            .table
+            .as_ref()
+            .map_or(Tally::ZERO, |t| t.write().tally());
         st.entries = counts.entries;
         st.initial = counts.initial;
         let mut n = 0;
@@ -1812,7 +2183,7 @@ mod tests {
             let Some(t) = self.g().table.as_ref() else {
                 return (0, 0, 0);
             };
-            let c = *t.write();
+            let c = t.write().tally();
             let slot = self
                 .g()
                 .svcs_now()
@@ -2070,6 +2441,108 @@ mod tests {
         assert_eq!(g.g().set(None, &full), Err(ENOSPC));
         g.g().set(None, &cmd(shim::IPVSA_IPSEC_FLUSH, 0, 0))?;
         assert!(g.g().svcs_now().count() == 0);
+        Ok(())
+    }
+
+    impl TestGate {
+        fn set_knob(&self, i: usize, v: i32) {
+            self.g().knobs[i].store(v, R);
+        }
+
+        /// Source prefixes with entries.
+        fn prefixes(&self) -> usize {
+            self.g()
+                .table
+                .as_ref()
+                .map_or(0, |t| t.write().prefixes.len())
+        }
+
+        /// INITIAL then ESTABLISHED for `client` (direct routing).
+        fn establish(&self, client: u8) -> Result<(Verdict, Verdict)> {
+            Ok((
+                self.packet(client, UDP500, &ike([client; 8], [0; 8]))?,
+                self.packet(client, UDP500, &ike([client; 8], RC))?,
+            ))
+        }
+    }
+
+    #[test]
+    fn source_prefix_caps_refuse_only_that_prefix() -> Result {
+        let g = TestGate::new(false, 0, 100)?;
+        // Every test client is in 198.51.100.0/24.
+        g.set_knob(KNOB_MAX_INITIAL_PER_PREFIX, 2);
+        g.set_knob(KNOB_MAX_ENTRIES_PER_PREFIX, 3);
+        assert_eq!(g.packet(1, UDP500, &ike([1; 8], [0; 8]))?, ACCEPT);
+        assert_eq!(g.packet(2, UDP500, &ike([2; 8], [0; 8]))?, ACCEPT);
+        // A third INITIAL client of the prefix is refused, counted twice:
+        // the packet's event and the reason.
+        assert_eq!(g.packet(3, UDP500, &ike([3; 8], [0; 8]))?, DROP);
+        assert_eq!(g.counter(GateEvent::InitialCap), 1);
+        assert_eq!(g.c_counter(PREFIX_INITIAL_CAP), 1);
+        assert_eq!(g.counts(), (2, 2, 0));
+        assert_eq!(g.prefixes(), 1);
+        // Once one is established, there is INITIAL room again, but only
+        // three entries in all.
+        assert_eq!(g.packet(1, UDP500, &ike([1; 8], RC))?, ACCEPT);
+        assert_eq!(g.packet(3, UDP500, &ike([3; 8], [0; 8]))?, ACCEPT);
+        assert_eq!(g.packet(3, UDP500, &ike([3; 8], RC))?, ACCEPT);
+        assert_eq!(g.packet(4, UDP500, &ike([4; 8], [0; 8]))?, DROP);
+        assert_eq!(g.counter(GateEvent::TableFull), 1);
+        assert_eq!(g.c_counter(PREFIX_CAP), 1);
+        assert_eq!(g.counts(), (3, 1, 0));
+        // Established clients are not disturbed.
+        assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
+        assert_eq!(g.packet(3, PESP, &ESP)?, ACCEPT);
+        // Each client its own prefix (/32): client 4 gets in.
+        g.set_knob(KNOB_PREFIX4, 32);
+        assert_eq!(g.establish(4)?, (ACCEPT, ACCEPT));
+        assert_eq!(g.packet(4, PESP, &ESP)?, ACCEPT);
+        assert_eq!(g.prefixes(), 2);
+        // Every entry gone: no prefix left behind, whatever length each
+        // was counted under.
+        g.advance(3601, true);
+        assert_eq!(g.counts(), (0, 0, 0));
+        assert_eq!(g.prefixes(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn full_table_evicts_only_stale_established_entries() -> Result {
+        let g = TestGate::new(false, 0, 100)?;
+        g.set_knob(KNOB_MAX_ENTRIES, 3);
+        g.set_knob(KNOB_EVICT_AFTER, 100);
+        g.set_knob(KNOB_INITIAL_TIMEOUT, 1000);
+        assert_eq!(g.establish(1)?, (ACCEPT, ACCEPT));
+        g.advance(50, false);
+        assert_eq!(g.establish(2)?, (ACCEPT, ACCEPT));
+        assert_eq!(g.packet(3, UDP500, &ike([3; 8], [0; 8]))?, ACCEPT);
+        // Full, and nobody stale (client 1's last ISAKMP is 50 s old;
+        // INITIAL entries are never evicted).
+        assert_eq!(g.packet(4, UDP500, &ike([4; 8], [0; 8]))?, DROP);
+        assert_eq!(g.counter(GateEvent::TableFull), 1);
+        assert_eq!(g.c_counter(EVICTED), 0);
+        // 60 s later client 1's last ISAKMP is 110 s old, client 2's 60 s:
+        // client 1 goes to make room for client 4.
+        g.advance(60, false);
+        assert_eq!(g.packet(4, UDP500, &ike([4; 8], [0; 8]))?, ACCEPT);
+        assert_eq!(g.c_counter(EVICTED), 1);
+        assert_eq!(g.packet(1, PESP, &ESP)?, DROP);
+        assert_eq!(g.packet(2, PESP, &ESP)?, ACCEPT);
+        assert_eq!(g.counts(), (3, 2, 0));
+        // Client 2 refreshes; 60 s later it is protected, and the INITIAL
+        // entries too: client 5 is refused.
+        g.advance(40, false);
+        assert_eq!(g.packet(2, UDP500, &ike([2; 8], RC))?, ACCEPT);
+        g.advance(60, false);
+        assert_eq!(g.packet(5, UDP500, &ike([5; 8], [0; 8]))?, DROP);
+        assert_eq!(g.counter(GateEvent::TableFull), 2);
+        // Once the INITIAL entries expire (not collected yet), they go
+        // first, before client 2, which is stale by now.
+        g.advance(1000, false);
+        assert_eq!(g.establish(5)?, (ACCEPT, ACCEPT));
+        assert_eq!(g.c_counter(EVICTED), 2);
+        assert_eq!(g.packet(2, PESP, &ESP)?, ACCEPT);
+        assert_eq!(g.packet(5, PESP, &ESP)?, ACCEPT);
         Ok(())
     }
 

@@ -216,7 +216,7 @@ u64 ipvsa_real_ns(void);
 #define IPVSA_IPSEC_F_NAT 0x1
 /* Virtual addresses one network namespace may mark. */
 #define IPVSA_IPSEC_MAX_SVC 16
-#define IPVSA_IPSEC_STATUS_VERSION 1
+#define IPVSA_IPSEC_STATUS_VERSION 2
 
 /**
  * struct ipvsa_ipsec_cmd - argument of setsockopt(IPVSA_SO_IPSEC)
@@ -250,7 +250,10 @@ struct ipvsa_ipsec_cmd {
 #define IPVSA_GCNT_EXPIRED (IPVSA_GEV_MAX + 4)	/* entries removed by the collector */
 #define IPVSA_GCNT_NOMEM (IPVSA_GEV_MAX + 5)	/* entry allocation failed: dropped */
 #define IPVSA_GCNT_FRAGMENT (IPVSA_GEV_MAX + 6)	/* unreassembled fragment: dropped */
-#define IPVSA_GCNT_MAX (IPVSA_GEV_MAX + 7)
+#define IPVSA_GCNT_PREFIX_INITIAL_CAP (IPVSA_GEV_MAX + 7)	/* source prefix's INITIAL cap */
+#define IPVSA_GCNT_PREFIX_CAP (IPVSA_GEV_MAX + 8)	/* source prefix's entry cap */
+#define IPVSA_GCNT_EVICTED (IPVSA_GEV_MAX + 9)	/* entries evicted to make room */
+#define IPVSA_GCNT_MAX (IPVSA_GEV_MAX + 10)
 
 /**
  * struct ipvsa_ipsec_svc_info - one marked virtual address, for status

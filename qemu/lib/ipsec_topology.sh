@@ -69,8 +69,8 @@ ipsec_setup() {
 	nsx "$NS_DIR" sysctl -qw net.ipv4.ip_forward=1
 	nsx "$NS_DIR" sysctl -qw net.ipv6.conf.all.forwarding=1
 	# Every ICMP error counts in these tests: no per-client rate limit.
-	# The director's global one (net.ipv4.icmp_msgs_per_sec, 1000/s,
-	# burst 50) stays: tests probe for ICMP while no flood runs.
+	# The director's global one (net.ipv4.icmp_msgs_per_sec, 10000/s,
+	# burst 10000) stays: tests probe for ICMP while no flood runs.
 	nsx "$NS_DIR" sysctl -qw net.ipv4.icmp_ratelimit=0
 	nsx "$NS_DIR" sysctl -qw net.ipv6.icmp.ratelimit=0
 	for n in 1 2; do

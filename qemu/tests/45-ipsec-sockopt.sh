@@ -6,7 +6,7 @@
 # status size; namespaces are independent.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 
-STATUS=792
+STATUS=816
 
 load_module
 NS=ipsecopt-$$

@@ -21,9 +21,18 @@ IPsec gate tests. Python standard library only (raw sockets; run as root).
   ikeesp.py esp-stream --dst VIP --spi N --seconds S
       Sends ESP packets as fast as one socket can for S seconds; prints
       how many it sent.
-  ikeesp.py flood --dst VIP --src-prefix A.B --count N
+  ikeesp.py flood --dst VIP --src-prefix A.B --count N [--establish]
       Sends N IKE_SA_INIT messages from spoofed sources A.B.x.y:500
-      (IPv4, raw IP header), each with its own initiator cookie.
+      (IPv4, raw IP header; x = 1 + i / 250, so 250 sources per /24),
+      each with its own initiator cookie; with --establish, then a second
+      message with a responder cookie from each (what establishes a client
+      in direct routing).
+  ikeesp.py flood6 --dst VIP6 --src-prefix P:Q --count N [--establish]
+      The same over IPv6 from P:Q:i::1, each source in its own /64.
+  ikeesp.py esp-flood --dst VIP (--src-prefix A.B | --src ADDR) --seconds S
+      ESP from spoofed sources A.B.x.y (one per packet, cycling through
+      62500), or all from ADDR (a victim an attacker wants ICMP sent to),
+      as fast as one raw socket can for S seconds; prints the count.
   ikeesp.py responder --cookie HEX --log FILE
       Real server: answers IKE on UDP 500 and 4500 (IPv4 and IPv6) with the
       given responder cookie, and logs every IKE, ESP, AH and ESP-in-UDP
@@ -69,11 +78,12 @@ def dest_opts_chain(n, proto):
     return chain
 
 
-def send_v6_exthdrs(dst, proto, payload, n):
-    """Sends an IPv6 packet to @dst with @n Destination Options headers
-    before @payload of protocol @proto (UDP: @payload is the UDP header and
-    data, whose checksum is filled in here)."""
-    src = v6_source(dst)
+def send_v6_exthdrs(dst, proto, payload, n, src=None):
+    """Sends an IPv6 packet to @dst (from @src, default the address the
+    kernel would pick) with @n Destination Options headers before @payload
+    of protocol @proto (UDP: @payload is the UDP header and data, whose
+    checksum is filled in here)."""
+    src = src or v6_source(dst)
     s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
     if proto == socket.IPPROTO_UDP:
         pseudo = s6 + d6 + struct.pack("!IxxxB", len(payload), socket.IPPROTO_UDP)
@@ -219,6 +229,23 @@ def checksum(data):
     return ~total & 0xFFFF
 
 
+def ipv4_packet(src, dst, proto, body, ident):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident & 0xFFFF, 0, 64,
+                     proto, 0, src, dst)
+    return ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:] + body
+
+
+# The responder cookie a spoofed flood "establishes" with.
+FLOOD_RCOOKIE = bytes.fromhex("5a5a5a5a5a5a5a5a")
+
+
+def flood_messages(i, establish):
+    icookie = struct.pack("!Q", 0x5000000000000000 + i)
+    yield ike_header(icookie, bytes(8))
+    if establish:
+        yield ike_header(icookie, FLOOD_RCOOKIE)
+
+
 def cmd_flood(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
@@ -226,12 +253,42 @@ def cmd_flood(a):
     dst = socket.inet_aton(a.dst)
     for i in range(a.count):
         src = bytes([hi, lo, 1 + i // 250, 1 + i % 250])
-        payload = ike_header(struct.pack("!Q", 0x5000000000000000 + i), bytes(8))
-        udp = struct.pack("!HHHH", 500, 500, 8 + len(payload), 0) + payload
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64,
-                         socket.IPPROTO_UDP, 0, src, dst)
-        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-        s.sendto(ip + udp, (a.dst, 0))
+        for payload in flood_messages(i, a.establish):
+            udp = struct.pack("!HHHH", 500, 500, 8 + len(payload), 0) + payload
+            s.sendto(ipv4_packet(src, dst, socket.IPPROTO_UDP, udp, i), (a.dst, 0))
+    return 0
+
+
+def cmd_flood6(a):
+    for i in range(a.count):
+        src = "%s:%x::1" % (a.src_prefix, i)
+        for payload in flood_messages(i, a.establish):
+            udp = struct.pack("!HHHH", 500, 500, 8 + len(payload), 0) + payload
+            send_v6_exthdrs(a.dst, socket.IPPROTO_UDP, udp, 0, src)
+    return 0
+
+
+def cmd_esp_flood(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    hi, lo = (int(x) for x in (a.src_prefix or "0.0").split("."))
+    dst = socket.inet_aton(a.dst)
+    sent = 0
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        for _ in range(64):
+            i = sent % 62500
+            if a.src:
+                src = socket.inet_aton(a.src)
+            else:
+                src = bytes([hi, lo, 1 + i // 250, 1 + i % 250])
+            body = struct.pack("!II", 0x7000 + i, 1) + b"\xab" * 32
+            try:
+                s.sendto(ipv4_packet(src, dst, IPPROTO_ESP, body, sent), (a.dst, 0))
+                sent += 1
+            except OSError:
+                pass
+    print(sent)
     return 0
 
 
@@ -320,16 +377,25 @@ def main():
     st.add_argument("--dst", required=True)
     st.add_argument("--spi", type=int, required=True)
     st.add_argument("--seconds", type=float, required=True)
-    f = sub.add_parser("flood")
-    f.add_argument("--dst", required=True)
-    f.add_argument("--src-prefix", required=True)
-    f.add_argument("--count", type=int, required=True)
+    for name in ("flood", "flood6"):
+        f = sub.add_parser(name)
+        f.add_argument("--dst", required=True)
+        f.add_argument("--src-prefix", required=True)
+        f.add_argument("--count", type=int, required=True)
+        f.add_argument("--establish", action="store_true")
+    ef = sub.add_parser("esp-flood")
+    ef.add_argument("--dst", required=True)
+    src = ef.add_mutually_exclusive_group(required=True)
+    src.add_argument("--src-prefix")
+    src.add_argument("--src")
+    ef.add_argument("--seconds", type=float, required=True)
     r = sub.add_parser("responder")
     r.add_argument("--cookie", required=True)
     r.add_argument("--log", required=True)
     a = p.parse_args()
     return {"ike": cmd_ike, "keepalive": cmd_keepalive, "esp": cmd_esp,
-            "flood": cmd_flood, "esp-stream": cmd_esp_stream, "responder": cmd_responder}[a.cmd](a)
+            "flood": cmd_flood, "flood6": cmd_flood6, "esp-flood": cmd_esp_flood,
+            "esp-stream": cmd_esp_stream, "responder": cmd_responder}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -239,6 +239,11 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
         Ok(unsafe { &*p })
     }
 
+    /// The number of buckets.
+    pub(crate) fn buckets(&self) -> usize {
+        self.table.buckets()
+    }
+
     /// Unlinks, and frees after a grace period, every node of bucket
     /// `bucket` (taken modulo [`RcuHash::buckets`], so a hash will do) for
     /// which `keep` says no; returns how many. `keep` also gets the lock's

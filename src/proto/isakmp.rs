@@ -460,6 +460,20 @@ impl GateEvent {
         }
     }
 
+    /// Whether an ISAKMP packet (or NAT-T keepalive) created or refreshed
+    /// the client's entry: the time of the last one decides which entry
+    /// is evicted first ([`super::limits::eviction_rank`]).
+    pub const fn refreshes(&self) -> bool {
+        matches!(
+            self,
+            GateEvent::InitialCreated
+                | GateEvent::InitialRefresh
+                | GateEvent::Established
+                | GateEvent::EstablishedRefresh
+                | GateEvent::SoftRevived
+        )
+    }
+
     /// What to do with the packet.
     pub const fn verdict(&self) -> Verdict {
         match self {

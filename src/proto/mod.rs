@@ -17,6 +17,7 @@ pub mod ext;
 pub mod icv;
 pub mod ipvs_layout;
 pub mod isakmp;
+pub mod limits;
 pub mod msg;
 pub mod replay;
 
