@@ -1829,6 +1829,21 @@ fn test_gate(nat: bool, soft_quota: u32, max_initial: u32) -> Result<GateOwner> 
 /// 192.0.2.1.
 const TEST_VIP: [u8; 4] = [192, 0, 2, 1];
 
+/// A private gate for the benchmark: as [`test_gate`], with room for
+/// `entries` clients, 256 in each /24, whatever the default bounds.
+fn bench_gate(entries: u32) -> Result<GateOwner> {
+    let g = test_gate(false, 0, entries)?;
+    for k in [
+        KNOB_MAX_ENTRIES,
+        KNOB_MAX_ENTRIES_PER_ADDRESS,
+        KNOB_MAX_INITIAL_PER_PREFIX,
+        KNOB_MAX_ENTRIES_PER_PREFIX,
+    ] {
+        g.0.knobs[k].store(i32::MAX, Relaxed);
+    }
+    Ok(g)
+}
+
 /// Benchmark of the gate's table (module parameter `bench`): prints, for
 /// tables of several sizes, the cost of each kind of packet and of a
 /// collector pass, and the memory used. Asserts nothing.
@@ -1907,7 +1922,7 @@ struct Flood {
 fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
     use kernel::sync::atomic::{Acquire, Release};
     use kernel::time::{Instant, Monotonic};
-    let owner = test_gate(false, 0, entries)?;
+    let owner = bench_gate(entries)?;
     let g = &owner.0;
     let net = Net::init();
     let (slot, svc) = g
@@ -2025,7 +2040,7 @@ fn since(t: &kernel::time::Instant<kernel::time::Monotonic>) -> u64 {
 /// The benchmark on a private table of `entries` clients.
 fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
     use kernel::time::{Instant, Monotonic};
-    let owner = test_gate(false, 0, entries)?;
+    let owner = bench_gate(entries)?;
     let g = &owner.0;
     let net = Net::init();
     let svcs = g.svcs_now();
