@@ -220,6 +220,18 @@ struct PrefixMap {
     seed: u32,
 }
 
+impl Drop for PrefixMap {
+    fn drop(&mut self) {
+        // A chain freed node by node, not by recursion as deep as it is.
+        for b in self.buckets.iter_mut() {
+            let mut next = b.take();
+            while let Some(mut n) = next {
+                next = n.next.take();
+            }
+        }
+    }
+}
+
 impl PrefixMap {
     /// An empty map of `2^bits` buckets. Process context.
     fn new(bits: u32, seed: u32) -> Result<Self> {
@@ -236,7 +248,7 @@ impl PrefixMap {
         for (x, c) in w.iter_mut().zip(p.addr.chunks_exact(4)) {
             *x = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
         }
-        w[4] = u32::from(p.v6);
+        w[4] = u32::from(p.v6) | u32::from(p.len) << 8;
         jhash2(&w, self.seed) as usize & (self.buckets.len().max(1) - 1)
     }
 
@@ -312,6 +324,8 @@ struct Counts {
     svc_soft: [u32; MAX_SVC],
     /// Entries of each source prefix.
     prefixes: PrefixMap,
+    /// When (second of the gate's clock) an eviction last found nothing.
+    no_victim_at: Option<u64>,
 }
 
 /// The counts without the prefixes, for status.
@@ -340,6 +354,7 @@ impl Counts {
             svc_entries: [0; MAX_SVC],
             svc_soft: [0; MAX_SVC],
             prefixes,
+            no_victim_at: None,
         }
     }
 
@@ -964,11 +979,10 @@ impl Gate {
         let _ = workqueue::system().enqueue_delayed(this, msecs_to_jiffies(1000));
     }
 
-    /// Under the lock: adds an entry for `key` (`GFP_ATOMIC`); kicks the
-    /// collector when the table stops being empty.
     /// Under the lock: adds an entry for a new client if the bounds allow
-    /// ([`limits::admit`]), evicting one to make room if they say so;
-    /// counts why if not.
+    /// ([`limits::admit`]), evicting one to make room if they say so (a
+    /// victim is evicted even if the new entry's allocation then fails);
+    /// kicks the collector when the table stops being empty.
     #[allow(clippy::too_many_arguments)]
     fn insert(
         this: &Arc<Gate>,
@@ -984,14 +998,10 @@ impl Gate {
         let prefix = limits::prefix_with_len(key, plen);
         let (prefix_initial, prefix_entries) = w.prefixes.get(&prefix);
         let occ = Occupancy {
+            initial: e.state() == State::Initial,
             entries: w.entries,
             address_entries: w.svc_entries.get(slot).copied().unwrap_or(u32::MAX),
-            // A new `Established` entry (fail-over) takes no INITIAL room.
-            prefix_initial: if e.state() == State::Initial {
-                prefix_initial
-            } else {
-                0
-            },
+            prefix_initial,
             prefix_entries,
         };
         match limits::admit(&l, &occ) {
@@ -1019,7 +1029,9 @@ impl Gate {
     /// Under the lock, the table (or gated address `scope`) being full:
     /// removes the entry with the lowest [`limits::eviction_rank`] among
     /// the first [`EVICT_SAMPLE`] entries (of `scope`) from a random bucket
-    /// on. Returns whether it removed one.
+    /// on (all of them, if there are fewer). After a search that found
+    /// nothing, none before the clock's next second. Returns whether it
+    /// removed one.
     fn evict_one(
         this: &Gate,
         w: &mut TableWriter<'_>,
@@ -1027,12 +1039,23 @@ impl Gate {
         now: u64,
         l: &Limits,
     ) -> bool {
+        // Nothing was evictable in this second: no new search until the
+        // next (a flood of refused clients costs one search a second).
+        if w.no_victim_at == Some(now) {
+            return false;
+        }
+        let in_scope = match scope {
+            Some(slot) => w.svc_entries.get(slot).copied().unwrap_or(0),
+            None => w.entries,
+        };
+        // Stop at the sample, or once every entry in scope was seen.
+        let target = EVICT_SAMPLE.min(in_scope as usize);
         let buckets = w.buckets();
         let start = random_u32() as usize;
         let mut best: Option<(u64, usize, GateKey)> = None;
         let mut seen = 0;
         for i in 0..buckets {
-            if seen >= EVICT_SAMPLE {
+            if seen >= target {
                 break;
             }
             let b = start.wrapping_add(i) % buckets.max(1);
@@ -1055,6 +1078,7 @@ impl Gate {
             });
         }
         let Some((_, b, key)) = best else {
+            w.no_victim_at = Some(now);
             return false;
         };
         let removed = w.retain_bucket(b, |n, c| {

@@ -31,6 +31,8 @@ for i in all a0 a2; do
 done
 nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_max_entries_per_prefix=$PER_PREFIX
 nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout="$(ts 120)"
+# Nothing is evictable until part 2 says so, however slow the guest.
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_evict_after="$(ts 3600)"
 entries() {
 	nsx "$NS_DIR" $IPSEC list | tail -1 | sed 's/^entries=\([0-9]*\) .*/\1/'
 }
@@ -47,10 +49,13 @@ rc1=$(ipsec_establish "$NS_CL1" 1111111111111111)
 rc2=$(ipsec_establish "$NS_CL2" 2222222222222222)
 wait $flood
 # Each source: INITIAL (created or refused), then ESTABLISHED or no entry.
+wait_for "$(ts 30)" sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter initial_created) -ge $((4 * PER_PREFIX + 2)) ]" ||
+	fail "the flood did not arrive: $(gate_counter initial_created) entries created"
+sleep 2
+[ "$(entries)" = $((4 * PER_PREFIX + 2)) ] || fail "entries after the flood: $(entries), bound $((4 * PER_PREFIX + 2))"
 settled initial_created prefix_cap 1002
 expect_gate_counter initial_created $((4 * PER_PREFIX + 2))
 expect_gate_counter prefix_cap $((1000 - 4 * PER_PREFIX))
-[ "$(entries)" = $((4 * PER_PREFIX + 2)) ] || fail "entries after the flood: $(entries)"
 case $rc1 in "$RS1_COOKIE") r1=1 ;; *) r1=2 ;; esac
 case $rc2 in "$RS1_COOKIE") r2=1 ;; *) r2=2 ;; esac
 nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1001 --expect silence || fail "client 1 refused after the flood"
@@ -93,6 +98,7 @@ nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2002 --expect silence || fail "clie
 
 info "3. spoofed ESP flood from 62500 sources, a real client alongside"
 before=$(gate_counter esp_no_entry)
+passed=$(gate_counter esp_pass)
 seen=$(rs_seen "$r1" esp "$CL1")
 nsx "$NS_CL2" $IKEESP esp-flood --dst "$VIP" --src-prefix 10.8 --seconds "$(ts 5)" >"$IPVS_AUTH_OUT/esp-flood.count" &
 flood=$!
@@ -106,6 +112,8 @@ wait_rs_seen "$r1" esp "$CL1" $((seen + 10)) 10 ||
 refused=$(( $(gate_counter esp_no_entry) - before ))
 info "flood: $sent spoofed ESP sent, $refused refused (esp_no_entry); client 1: 10 of 10 arrived"
 [ "$refused" -ge 1 ] && [ "$refused" -le "$sent" ] || fail "esp_no_entry grew by $refused for $sent spoofed ESP"
+# Only client 1's ten packets passed the gate.
+expect_gate_counter esp_pass $((passed + 10))
 for n in 1 2; do
 	[ "$(grep -c '^esp 10\.8\.' "$IPVS_AUTH_OUT/rs$n.log")" = 0 ] || fail "spoofed ESP reached rs$n"
 done

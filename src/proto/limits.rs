@@ -69,6 +69,9 @@ impl Default for Limits {
 /// Entries that count against the bounds when a new client arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Occupancy {
+    /// The new entry is `Initial` (else `Established`, by fail-over: the
+    /// `Initial` bounds do not apply to it).
+    pub initial: bool,
     /// Entries of the namespace.
     pub entries: u32,
     /// Entries of the gated address.
@@ -108,7 +111,7 @@ pub enum Admission {
 
 /// Whether a new client's entry fits, given the entries now.
 pub const fn admit(l: &Limits, o: &Occupancy) -> Admission {
-    if o.prefix_initial >= l.max_initial_per_prefix {
+    if o.initial && o.prefix_initial >= l.max_initial_per_prefix {
         Admission::Refuse(Refusal::PrefixInitial)
     } else if o.prefix_entries >= l.max_entries_per_prefix {
         Admission::Refuse(Refusal::PrefixEntries)
@@ -150,6 +153,9 @@ pub struct Prefix {
     pub addr: [u8; 16],
     /// Whether it is IPv6.
     pub v6: bool,
+    /// The prefix length: after a change of the knobs, 10.1.0.0/24 and
+    /// 10.1.0.0/16 are two prefixes.
+    pub len: u8,
 }
 
 /// The source prefix of `key`'s client.
@@ -186,7 +192,11 @@ pub fn prefix_with_len(key: &GateKey, plen: u8) -> Prefix {
         let mask = if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
         *d = s & mask;
     }
-    Prefix { addr, v6: key.v6 }
+    Prefix {
+        addr,
+        v6: key.v6,
+        len: plen.min(if key.v6 { 128 } else { 32 }),
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +234,12 @@ mod tests {
         assert!(p6.v6);
         // /64 by default; an IPv4 key never matches an IPv6 prefix.
         assert_eq!(&prefix_of(&k, &l).addr[8..], &[0; 8]);
+        // The same masked address under two lengths: two prefixes.
+        let p16 = prefix_with_len(&v4([10, 1, 0, 9]), 16);
+        let p24 = prefix_with_len(&v4([10, 1, 0, 9]), 24);
+        assert_eq!(&p16.addr[..4], &[10, 1, 0, 0]);
+        assert_eq!(p16.addr, p24.addr);
+        assert_ne!(p16, p24);
         let zero = Limits {
             prefix4: 0,
             prefix6: 200,
@@ -242,8 +258,23 @@ mod tests {
             max_entries_per_prefix: 4,
             ..Limits::DEFAULT
         };
-        let o = Occupancy::default();
+        let o = Occupancy {
+            initial: true,
+            ..Occupancy::default()
+        };
         assert_eq!(admit(&l, &o), Admission::Admit);
+        // A fail-over entry (ESTABLISHED) does not count against the
+        // INITIAL bound, even at 0.
+        let zero = Limits {
+            max_initial_per_prefix: 0,
+            ..l
+        };
+        assert_eq!(admit(&zero, &o), Admission::Refuse(Refusal::PrefixInitial));
+        let failover = Occupancy {
+            initial: false,
+            ..o
+        };
+        assert_eq!(admit(&zero, &failover), Admission::Admit);
         let full_initial = Occupancy {
             prefix_initial: 2,
             ..o
