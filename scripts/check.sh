@@ -6,8 +6,12 @@
 #   -> wire-layout guard (pahole on IPVS's sync structs)
 #   -> module build (kernel clippy lints, warnings fatal) -> KUnit in QEMU
 #   -> integration tests in QEMU
-# Ends with one line "N passed, N failed, N skipped" and exits non-zero if
-# anything failed.
+# tests/tally.py counts the tests against the pin, tests/expected.txt
+# (host tests, KUnit cases, integration tests by name): a pinned test that
+# does not run or skips without leave is a failure. The lint, build and
+# set-up steps are reported on a line of their own. Ends with one line
+# "N passed, N failed, N skipped" (tests only) and exits non-zero if
+# anything failed, a step included.
 #
 # IPVS_AUTH_TESTS (make check... TESTS="25 41"): run only these integration
 # tests, each named by its number or its name; 99-kernel-log (the kernel
@@ -28,151 +32,128 @@ case "${IPVS_AUTH_VARIANT:-}" in
 debug) export IPVS_AUTH_VM_TIMEOUT=${IPVS_AUTH_VM_TIMEOUT:-7200} ;;
 kasan) export IPVS_AUTH_VM_TIMEOUT=${IPVS_AUTH_VM_TIMEOUT:-43200} ;;
 esac
-passed=0
-failed=0
-skipped=0
-failures=()
+# What each layer leaves for the tally (tests/tally.py): a missing .rc
+# file means that layer did not run. Nothing from an earlier run may count.
+pin="$top/tests/expected.txt"
+rm -f "$out"/steps.txt "$out"/cargo-test.log "$out"/cargo-test.rc "$out"/kunit.ktap \
+	"$out"/kunit.rc "$out"/integration.tap "$out"/integration.rc
 
-ok() {
-	passed=$((passed + ${2:-1}))
-	printf 'PASS  %s\n' "$1"
+# Lint, build and set-up steps: reported on their own line, apart from the
+# tests' counts; a failed one fails make check.
+step() {
+	if [ "$2" = 0 ]; then
+		printf 'PASS  %s\n' "$1"
+		echo "ok $1" >>"$out/steps.txt"
+	else
+		printf 'FAIL  %s\n' "$1"
+		echo "not ok $1" >>"$out/steps.txt"
+	fi
 }
 
-ko() {
-	failed=$((failed + ${2:-1}))
-	failures+=("$1")
-	printf 'FAIL  %s\n' "$1"
-}
-
+# The verdict: every pinned test of tests/expected.txt, counted by the
+# tally; a layer that did not run counts its pinned tests as failed. Its
+# last line is "N passed, N failed, N skipped".
 finish() {
-	echo
-	echo "== summary"
-	for f in "${failures[@]}"; do
-		echo "failed: $f"
-	done
-	echo "$passed passed, $failed failed, $skipped skipped"
-	[ "$failed" = 0 ]
-	exit
+	section "tally (tests/expected.txt)"
+	python3 "$top/tests/tally.py" tally --pin "$pin" --tests-dir "$top/qemu/tests" \
+		--out "$out" --select "${IPVS_AUTH_TESTS:-}" --ksrc "$KSRC" | tee "$out/tally.txt"
+	rc=("${PIPESTATUS[@]}")
+	# A tally that crashed must not leave a verdict line that says nothing
+	# failed (or none at all).
+	if [ "${rc[1]}" != 0 ] || ! tail -n 1 "$out/tally.txt" | grep -Eqx '[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' ||
+		{ [ "${rc[0]}" != 0 ] && [ "${rc[0]}" != 1 ]; }; then
+		echo "failed: the tally crashed (exit ${rc[0]})"
+		echo "0 passed, 1 failed, 0 skipped"
+		exit 1
+	fi
+	exit "${rc[0]}"
 }
 
 section() {
 	printf '\n== %s (%s)\n' "$1" "$(date +%T)"
 }
 
-# Resolve the selection before anything runs: a typo should not cost a
-# kernel build and a KUnit boot.
-tests=()
-if [ -n "${IPVS_AUTH_TESTS:-}" ]; then
-	for t in $IPVS_AUTH_TESTS; do
-		matches=()
-		for f in "$top"/qemu/tests/"$t"*.sh; do
-			[ -e "$f" ] && matches+=("$f")
-		done
-		if [ "${#matches[@]}" != 1 ]; then
-			ko "integration: TESTS entry '$t' names ${#matches[@]} tests, not one"
-			finish
-		fi
-		case ${matches[0]} in
-		*/99-kernel-log.sh) ;;
-		*) tests+=("${matches[0]}") ;;
-		esac
-	done
-	tests+=("$top/qemu/tests/99-kernel-log.sh")
-	echo "integration tests selected: ${tests[*]##*/}"
-fi
-
 section "set-up"
 if ! "$here/setup.sh" || ! "$here/build-ipvsadm.sh" >/dev/null; then
-	ko "set-up"
+	step "set-up" 1
 	finish
 fi
+step "set-up" 0
+
+# The counting logic checks itself on synthetic results first (a removed
+# test, a skip, a missing KTAP, a crashed guest, ...).
+section "tally self-test"
+python3 "$top/tests/test_tally.py"
+step "tally self-test (tests/test_tally.py)" $?
+
+# The integration plan comes from the pin, not from the guest's ls:
+# TESTS="25 41" selects only those (then 99-kernel-log). Resolved before
+# the kernel build: a typo should not cost one.
+if ! plan=$(python3 "$top/tests/tally.py" plan --pin "$pin" --tests-dir "$top/qemu/tests" \
+	--select "${IPVS_AUTH_TESTS:-}"); then
+	step "integration plan (tests/expected.txt, TESTS)" 1
+	finish
+fi
+step "integration plan (tests/expected.txt, TESTS)" 0
+mapfile -t tests <<<"$plan"
+[ -n "${IPVS_AUTH_TESTS:-}" ] && echo "integration tests selected: ${tests[*]##*/}"
 
 section "rustfmt"
 if rustfmt_out=$(/usr/bin/rustfmt --check --edition 2021 --config-path "$top/.rustfmt.toml" \
 	"$top"/src/ip_vs_sync_auth_main.rs "$top"/src/proto/lib.rs "$top"/examples/*.rs 2>&1); then
-	ok "rustfmt --check"
+	step "rustfmt --check" 0
 else
 	echo "$rustfmt_out"
-	ko "rustfmt --check"
+	step "rustfmt --check" 1
 fi
 
 section "host: clippy"
-if cargo clippy --locked --all-targets -q -- -D warnings; then
-	ok "cargo clippy (pure crate, kernel lint set)"
-else
-	ko "cargo clippy"
-fi
+cargo clippy --locked --all-targets -q -- -D warnings
+step "cargo clippy (pure crate, kernel lint set)" $?
 
 section "host: cargo test"
 cargo test --locked 2>&1 | tee "$out/cargo-test.log"
-if [ "${PIPESTATUS[0]}" = 0 ]; then
-	n=$(awk '/^test result:/ {s += $4} END {print s + 0}' "$out/cargo-test.log")
-	ok "cargo test: $n host tests" "$n"
-else
-	n=$(awk '/^test result:/ {s += $6} END {print s + 0}' "$out/cargo-test.log")
-	[ "$n" -gt 0 ] || n=1
-	ko "cargo test" "$n"
-fi
+rc=("${PIPESTATUS[@]}")
+echo "${rc[0]}" >"$out/cargo-test.rc"
+[ "${rc[1]}" = 0 ] || step "saving the cargo test log" 1
 
 section "kernel (cached)"
 t0=$(date +%s)
 if ! KBUILD=$("$here/build-kernel.sh"); then
-	ko "kernel build"
+	step "kernel build" 1
 	finish
 fi
+step "kernel build" 0
 echo "kernel: $KBUILD ($(($(date +%s) - t0)) s this run)"
 
 section "wire layout of IPVS's sync structures (pahole)"
-if "$here/wire-layout-guard.sh" --self-test; then
-	ok "wire-layout guard: IPVS sync structs match src/proto/ipvs_layout.rs"
-else
-	ko "wire-layout guard"
-fi
+"$here/wire-layout-guard.sh" --self-test
+step "wire-layout guard: IPVS sync structs match src/proto/ipvs_layout.rs" $?
 
 section "module build (CLIPPY=1, warnings are errors)"
-if "$here/build-module.sh" >/dev/null; then
-	ok "module build"
-else
-	ko "module build"
+if ! "$here/build-module.sh" >/dev/null; then
+	step "module build" 1
 	finish
 fi
+step "module build" 0
 
 section "KUnit in QEMU"
-rm -f "$out/kunit.ktap"
 "$top/qemu/run.sh" "$top/kunit/run.sh" >"$out/kunit-vm.log" 2>&1
-vm_rc=$?
-if [ -s "$out/kunit.ktap" ]; then
-	python3 "$top/kunit/summary.py" "$KSRC" "$out/kunit.ktap" ip_vs_sync_auth_hmac ip_vs_sync_auth_sync ip_vs_sync_auth_ipsec | tee "$out/kunit-summary.txt"
-	k_pass=$(sed -n 's/^KUNIT passed=\([0-9]*\) failed=\([0-9]*\).*/\1/p' "$out/kunit-summary.txt")
-	k_fail=$(sed -n 's/^KUNIT passed=\([0-9]*\) failed=\([0-9]*\).*/\2/p' "$out/kunit-summary.txt")
-	[ "${k_pass:-0}" -gt 0 ] && ok "KUnit: $k_pass cases" "$k_pass"
-	[ "${k_fail:-0}" -gt 0 ] && ko "KUnit: $k_fail failed or missing" "$k_fail"
-	[ "$vm_rc" = 0 ] || ko "KUnit guest script exited $vm_rc"
-else
-	cat "$out/kunit-vm.log"
-	ko "KUnit: no KTAP report (guest exited $vm_rc)"
-fi
+echo $? >"$out/kunit.rc"
+[ -s "$out/kunit.ktap" ] || cat "$out/kunit-vm.log"
 
 section "integration tests in QEMU"
-rm -f "$out/integration.tap"
-"$top/qemu/run.sh" "$top/qemu/integration.sh" "${tests[@]}" 2>&1 | tee "$out/integration.log"
-# The guest writes its verdicts to integration.tap; the console copy above
-# is for people.
-touch "$out/integration.tap"
-while IFS= read -r line; do
-	case "$line" in
-	"not ok "*) ko "integration: ${line#not ok }" ;;
-	"ok "*"# SKIP"*)
-		skipped=$((skipped + 1))
-		echo "SKIP  integration: ${line#ok }"
-		;;
-	"ok "*) ok "integration: ${line#ok }" ;;
-	esac
-done < <(grep -E '^(not )?ok [0-9]+ ' "$out/integration.tap")
-planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out/integration.tap" | head -n 1)
-seen=$(grep -cE '^(not )?ok [0-9]+ ' "$out/integration.tap")
-if [ -z "$planned" ] || [ "$seen" != "$planned" ]; then
-	ko "integration: planned ${planned:-?} tests, saw $seen results (guest crashed or hung?)"
+if [ -z "$plan" ]; then
+	# Nothing pinned to run (qemu/integration.sh would run every file).
+	echo "1..0" >"$out/integration.tap"
+	echo 0 >"$out/integration.rc"
+	finish
 fi
+# The guest writes its verdicts to integration.tap; the console copy is
+# for people.
+"$top/qemu/run.sh" "$top/qemu/integration.sh" "${tests[@]}" 2>&1 | tee "$out/integration.log"
+rc=("${PIPESTATUS[@]}")
+echo "${rc[0]}" >"$out/integration.rc"
+[ "${rc[1]}" = 0 ] || step "saving the integration log" 1
 
 finish

@@ -114,6 +114,15 @@ counter() {
 	nsx "$1" $SYNCAUTH counter "$2"
 }
 
+# Extended format: messages signed (tx_signed) or accepted (rx_accepted),
+# $3, with key ID $2 in namespace $1 (0 if no such key is installed).
+ext_key_count() {
+	nsx "$1" $SYNCAUTH ext status --json | /usr/bin/python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+print(sum(s[f'key{i}_$3'] for i in range(2) if s[f'key{i}_id'] == $2))"
+}
+
 # Fails unless counter $2 of namespace $1 equals $3.
 expect_counter() {
 	got=$(counter "$1" "$2")

@@ -5,7 +5,9 @@
 # IPVS across namespaces), unmodified, from the kernel source we build, run
 # (a) with stock IPVS, (b) with ip_vs_sync_auth loaded and a sync key set in
 # every namespace -- the init namespace and each one the selftest creates,
-# set by a watcher as they appear -- and (c) with the IPsec gate active.
+# set by a watcher as they appear (each instance of a name the selftest
+# deletes and creates again included, checked against what it created) --
+# and (c) with the IPsec gate active.
 # A failure in (b) or (c) that (a) does not show is ours.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 
@@ -38,12 +40,22 @@ t=\$(awk -v s="\$1" 'BEGIN { print s * $SLEEP_SCALE }')
 shift
 exec /usr/bin/timeout "\$t" "\$@"
 SHIM
-chmod +x "$shims/sleep" "$shims/timeout"
+# And an `ip` that logs every namespace the selftest creates (it creates
+# and deletes the same names once per mode), so that "in every namespace"
+# can be checked against what was created, instance by instance.
+IP=$(command -v ip)
+cat >"$shims/ip" <<SHIM
+#!/bin/sh
+[ "\$1" = netns ] && [ "\$2" = add ] && echo "\$3" >>"\$NETNS_LOG"
+exec $IP "\$@"
+SHIM
+chmod +x "$shims/sleep" "$shims/timeout" "$shims/ip"
 
 run_selftest() {
 	label=$1
-	(cd "$(dirname "$SELFTEST")" && PATH="$shims:$PATH" bash ./ipvs.sh) \
-		>"$IPVS_AUTH_OUT/ipvs-selftest-$label.log" 2>&1
+	: >"$IPVS_AUTH_OUT/created-namespaces-$label"
+	(cd "$(dirname "$SELFTEST")" && NETNS_LOG="$IPVS_AUTH_OUT/created-namespaces-$label" \
+		PATH="$shims:$PATH" bash ./ipvs.sh) >"$IPVS_AUTH_OUT/ipvs-selftest-$label.log" 2>&1
 	rc=$?
 	sed "s/^/[$label] /" "$IPVS_AUTH_OUT/ipvs-selftest-$label.log"
 	return $rc
@@ -57,43 +69,60 @@ rc=$?
 [ "$rc" = 0 ] || fail "the upstream IPVS selftest fails even without our module (exit $rc)"
 info "(a) stock IPVS: upstream selftest passes"
 
-# Runs "$@" in every network namespace as it appears, until killed; logs
-# the namespaces where it succeeded to $done_file.
+# watch_namespaces CHECK DO: in every network namespace where the shell
+# command CHECK fails (a new one, or one deleted and created again under
+# its name), runs DO, until killed; logs each namespace where DO succeeded
+# to $done_file with the instance's netns cookie (SO_NETNS_COOKIE, never
+# reused), so that an instance DO reached twice counts once.
+COOKIE="/usr/bin/python3 -c 'import socket; print(int.from_bytes(socket.socket().getsockopt(socket.SOL_SOCKET, 71, 8), \"little\"))'"
 watch_namespaces() {
 	while :; do
 		for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-			grep -qx "$ns" "$done_file" && continue
-			if ip netns exec "$ns" "$@" 2>/dev/null; then
-				echo "$ns" >>"$done_file"
+			ip netns exec "$ns" sh -c "$1" 2>/dev/null && continue
+			if cookie=$(ip netns exec "$ns" sh -c "$2 && $COOKIE" 2>/dev/null); then
+				echo "$ns $cookie" >>"$done_file"
 			fi
 		done
 		sleep 0.2
 	done
 }
 
-# Runs the selftest as $1 while watch_namespaces runs the other arguments
-# in each of its namespaces; sets rc (the selftest's exit status) and n
-# (how many namespaces the command reached).
+# Runs the selftest as $1 while watch_namespaces "$2" "$3" runs; sets rc
+# (the selftest's exit status) and n (how many namespace instances the
+# watcher reached), and fails unless it reached each instance the selftest
+# created: as many times per name as the name was created.
 selftest_watched() {
-	local label=$1 watcher
-	shift
+	local label=$1 watcher created
 	done_file="$IPVS_AUTH_OUT/watched-namespaces-$label"
 	: >"$done_file"
-	watch_namespaces "$@" &
+	watch_namespaces "$2" "$3" &
 	watcher=$!
 	run_selftest "$label"
 	rc=$?
 	kill "$watcher"
-	n=$(wc -l <"$done_file")
+	wait "$watcher" 2>/dev/null
+	created=$IPVS_AUTH_OUT/created-namespaces-$label
+	[ -s "$created" ] || fail "($label) the selftest created no namespace we saw"
+	sort "$created" | uniq -c >"$created.count"
+	# Only the selftest's namespaces count here (a leftover of another
+	# test is not this test's business).
+	sort -u "$created" >"$created.names"
+	sort -u "$done_file" | awk '{ print $1 }' | grep -Fx -f "$created.names" | uniq -c >"$done_file.count"
+	if ! cmp -s "$created.count" "$done_file.count"; then
+		diff "$created.count" "$done_file.count"
+		fail "($label) namespaces created (left) and reached by the watcher (right) differ"
+	fi
+	n=$(awk '{ s += $1 } END { print s + 0 }' "$done_file.count")
 }
 
 # (b) module loaded, key set everywhere
 load_module
 $SYNCAUTH key set tot0234 || fail "cannot set the key"
-selftest_watched module $SYNCAUTH key set tot0234
-info "(b) keys were set in $n selftest namespaces while it ran"
+# Checks the watcher can afford every 0.2 s in every namespace (no Python).
+KEYED="grep -qx 'enabled: 1' /proc/net/ip_vs_sync_auth"
+selftest_watched module "$KEYED" "$SYNCAUTH key set tot0234"
+info "(b) keys were set in all $n namespaces the selftest created while it ran"
 [ "$rc" = 0 ] || fail "the upstream IPVS selftest fails with ip_vs_sync_auth loaded and keyed (exit $rc)"
-[ "$n" -gt 0 ] || fail "the watcher set no key in the selftest's namespaces"
 info "(b) ip_vs_sync_auth loaded and keyed: upstream selftest passes"
 
 # (c) the IPsec gate active for the selftest's virtual address, in NAT mode
@@ -101,9 +130,9 @@ info "(b) ip_vs_sync_auth loaded and keyed: upstream selftest passes"
 # its traffic), in every namespace, keys still set.
 VIP_SELFTEST=207.175.44.110
 $IPSEC add "$VIP_SELFTEST" --nat || fail "cannot gate $VIP_SELFTEST"
-selftest_watched gate sh -c "$SYNCAUTH key set tot0234 && $IPSEC add $VIP_SELFTEST --nat"
-info "(c) the gate was active in $n selftest namespaces while it ran"
+selftest_watched gate "$KEYED && grep -q '^service: $VIP_SELFTEST nat ' /proc/net/ip_vs_ipsec" \
+	"$SYNCAUTH key set tot0234 && $IPSEC add $VIP_SELFTEST --nat"
+info "(c) the gate was active in all $n namespaces the selftest created while it ran"
 [ "$rc" = 0 ] || fail "the upstream IPVS selftest fails with the IPsec gate active (exit $rc)"
-[ "$n" -gt 0 ] || fail "the watcher gated no selftest namespace"
 $IPSEC flush
 info "(c) IPsec gate active: upstream selftest passes"

@@ -5,6 +5,7 @@ errno name it returned ("OK" on success), for input-validation tests.
 
   sockopt_probe.py set HEXBYTES          setsockopt with these bytes
   sockopt_probe.py set-len N             setsockopt with N bytes of 0x41
+  sockopt_probe.py set-fill C N          setsockopt with N times character C
   sockopt_probe.py set-null N            setsockopt with a NULL pointer, optlen N
   sockopt_probe.py get BUFLEN            getsockopt with a BUFLEN buffer
   sockopt_probe.py get-null BUFLEN       getsockopt with a NULL buffer
@@ -37,8 +38,11 @@ def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     fd = s.fileno()
     op, arg = sys.argv[1], sys.argv[2]
-    if op in ("set", "set-len"):
-        data = bytes.fromhex(arg) if op == "set" else b"A" * int(arg)
+    if op in ("set", "set-len", "set-fill"):
+        if op == "set-fill":
+            data = arg.encode() * int(sys.argv[3])
+        else:
+            data = bytes.fromhex(arg) if op == "set" else b"A" * int(arg)
         buf = ctypes.create_string_buffer(data, len(data))
         rc = libc.setsockopt(fd, socket.IPPROTO_IP, SO, buf, len(data))
     elif op == "set-null":
