@@ -71,9 +71,15 @@ for attempt in 1 2 3; do
 	# (vng forks it), and kills what is left 30 s later. Not --foreground:
 	# that would signal vng alone and leave QEMU running, holding the
 	# caller's pipe open until the guest ends on its own.
-	timeout --kill-after=30 "${IPVS_AUTH_VM_TIMEOUT:-2700}" \
+	# QEMU writes the guest's stdout and stderr through chardevs opened as
+	# files at /proc/self/fd/1 and /proc/self/fd/2 (twice each), with
+	# O_TRUNC and each at its own offset from 0: with our output redirected
+	# to a file (make demo > log) that emptied the file and overwrote it.
+	# Through pipes (cat) they cannot: stdout stays stdout, stderr stderr.
+	{ timeout --kill-after=30 "${IPVS_AUTH_VM_TIMEOUT:-2700}" \
 		vng --run "$KBUILD" --disable-kvm --cpus 2 --memory 2G "${kargs[@]}" \
-		--rwdir "$out" --exec "$cmd" </dev/null || rc=$?
+		--rwdir "$out" --exec "$cmd" </dev/null 2>&1 1>&3 3>&- | cat >&2 3>&-; } 3>&1 | cat ||
+		rc=$?
 	if [ -f "$marker" ]; then
 		exit "$rc"
 	fi

@@ -68,7 +68,9 @@ topology_setup() {
 	nsx "$NS_DIRA" sysctl -qw net.ipv4.ip_forward=1
 
 	# The real server answers every TCP connection on port 80 with "pong".
-	nsx "$NS_RS" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" server 80 &
+	# Not through nsx: a function in the background leaves a subshell that
+	# prints "Terminated" when topology_cleanup kills the server.
+	ip netns exec "$NS_RS" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" server 80 &
 	wait_for 5 nsx "$NS_RS" sh -c "ss -ltn | grep -q ':80 '" || fail "real server did not start"
 
 	nsx "$NS_DIRA" ipvsadm -A -t "$VIP:80" -s rr || fail "ipvsadm -A failed"
