@@ -6,6 +6,8 @@
 # so whichever you run first on a fresh Debian bookworm machine just works.
 #
 #   make            build ip_vs_sync_auth.ko (src/ip_vs_sync_auth.ko)
+#   make KDIR=DIR   build it against another kernel build tree (Rust-enabled,
+#                   with its Rust build products; RUSTC=, BINDGEN= as needed)
 #   make check      all tests: rustfmt, clippy, cargo test, module build,
 #                   KUnit and integration tests in QEMU
 #   make check-debug the same on the debug kernel variant (lockdep,
@@ -37,7 +39,8 @@ setup:
 kernel: setup
 	@$(TOP)/scripts/build-kernel.sh >/dev/null
 
-module: kernel
+# With KDIR, no set-up and no test kernel: build against that tree.
+module: $(if $(KDIR),,kernel)
 	@$(TOP)/scripts/build-module.sh
 
 check:

@@ -57,7 +57,7 @@ case $scale in
 '' | *[!0-9]* | 0) die "IPVS_AUTH_TIME_SCALE must be a positive integer, not '$scale'" ;;
 esac
 marker="$out/.guest-started"
-cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
+cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KBUILD='$KBUILD' IPVS_AUTH_CACHE='$IPVS_AUTH_CACHE' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
 
 # Rarely, the guest comes up without running the script and without a word
 # (seen twice under load). A boot that never started the script is retried;
