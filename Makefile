@@ -8,6 +8,8 @@
 #   make            build ip_vs_sync_auth.ko (src/ip_vs_sync_auth.ko)
 #   make KDIR=DIR   build it against another kernel build tree (Rust-enabled,
 #                   with its Rust build products; RUSTC=, BINDGEN= as needed)
+#   make install    install it into $(INSTALL_MOD_PATH)/lib/modules/REL/updates
+#                   and run depmod; make uninstall removes it (KDIR= as above)
 #   make check      all tests: rustfmt, clippy, cargo test, module build,
 #                   KUnit and integration tests in QEMU
 #   make check-debug the same on the debug kernel variant (lockdep,
@@ -28,7 +30,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # When Kbuild reads this directory (make -C KDIR M=...), it uses Kbuild,
 # not this file; these targets are for people.
-.PHONY: all setup kernel module check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
+.PHONY: all setup kernel module install uninstall check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
 
 all: module
 
@@ -42,6 +44,12 @@ kernel: setup
 # With KDIR, no set-up and no test kernel: build against that tree.
 module: $(if $(KDIR),,kernel)
 	@$(TOP)/scripts/build-module.sh
+
+install:
+	@$(TOP)/scripts/install-module.sh install
+
+uninstall:
+	@$(TOP)/scripts/install-module.sh uninstall
 
 check:
 	@IPVS_AUTH_TESTS='$(TESTS)' $(TOP)/scripts/check.sh
