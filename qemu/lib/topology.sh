@@ -160,3 +160,19 @@ wait_backup_has_master_conns() {
 	echo "# $missing of $(wc -l <"$IPVS_AUTH_OUT/conns-master.txt") master connections missing on the backup"
 	return 1
 }
+
+# Makes $1 connections; fails unless the backup lists them all, has
+# accepted authenticated messages and dropped none.
+expect_synced_authenticated() {
+	make_connections "$1"
+	wait_backup_conns "$1" 20 || fail "backup shows $(conn_count "$NS_DIRB") of $1 connections"
+	[ "$(counter "$NS_DIRB" rx_accepted)" -gt 0 ] || fail "the backup accepted nothing"
+	for c in rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv rx_drop_malformed; do
+		expect_counter "$NS_DIRB" "$c" 0
+	done
+}
+
+# Waits up to 15 s for the backup's rx_accepted to exceed $1.
+wait_accepted_above() {
+	wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_accepted) -gt $1 ]"
+}
