@@ -30,9 +30,10 @@ args=""
 for a in "$@"; do
 	args="$args '$a'"
 done
-# Benchmark knobs (BENCH_*) reach the guest script.
+# Benchmark knobs (BENCH_*) reach the guest script, and IPVS_AUTH_DEPLOY
+# (make check-deploy: run the slow deployment tests).
 benchenv=""
-for v in $(compgen -e | grep '^BENCH_[A-Z_]*$' || true); do
+for v in $(compgen -e | grep -E '^(BENCH_[A-Z_]*|IPVS_AUTH_DEPLOY)$' || true); do
 	benchenv="$benchenv $v='${!v}'"
 done
 # Every guest keeps its whole kernel log: 99-kernel-log reads it from boot

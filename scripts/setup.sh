@@ -29,6 +29,8 @@ PACKAGES=(
 	python3 python3-venv qemu-system-x86 udev busybox-static
 	# Tests: the real tools users run, plus traffic helpers.
 	ipvsadm iproute2 socat procps keepalived
+	# Deployment tests: Debian's DKMS builds and installs the module.
+	dkms
 )
 
 sources=/etc/apt/sources.list.d/ip_vs_sync_auth-trixie-backports.sources
