@@ -18,6 +18,9 @@
 #                   with clang-19; its own cached build; not run by CI)
 #                   Any check target takes TESTS="25 41 ...": only those
 #                   integration tests (by number or name), then 99-kernel-log
+#   make deb        Debian packages: ip-vs-sync-auth-dkms and the patched
+#                   ipvsadm (out/deb; lintian must find no error)
+#   make check-deploy output redirection, make deb, and QEMU tests 50-55
 #   make demo       the two-director demo in QEMU
 #   make bench      in-kernel benchmark in QEMU (prints numbers)
 #   make test       host tests only (cargo test)
@@ -30,7 +33,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # When Kbuild reads this directory (make -C KDIR M=...), it uses Kbuild,
 # not this file; these targets are for people.
-.PHONY: all setup kernel module install uninstall check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
+.PHONY: all setup kernel module install uninstall deb check-deploy check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
 
 all: module
 
@@ -53,6 +56,12 @@ uninstall:
 
 check:
 	@IPVS_AUTH_TESTS='$(TESTS)' $(TOP)/scripts/check.sh
+
+deb: setup
+	@$(TOP)/scripts/build-deb.sh
+
+check-deploy:
+	@$(TOP)/scripts/check-deploy.sh
 
 # The same suite on the debug kernel (qemu/kernel-debug.config). It builds
 # a second kernel on first use; the module is rebuilt for whichever kernel
