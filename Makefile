@@ -6,6 +6,10 @@
 # so whichever you run first on a fresh Debian bookworm machine just works.
 #
 #   make            build ip_vs_sync_auth.ko (src/ip_vs_sync_auth.ko)
+#   make KDIR=DIR   build it against another kernel build tree (Rust-enabled,
+#                   with its Rust build products; RUSTC=, BINDGEN= as needed)
+#   make install    install it into $(INSTALL_MOD_PATH)/lib/modules/REL/updates
+#                   and run depmod; make uninstall removes it (KDIR= as above)
 #   make check      all tests: rustfmt, clippy, cargo test, module build,
 #                   KUnit and integration tests in QEMU
 #   make check-debug the same on the debug kernel variant (lockdep,
@@ -14,6 +18,9 @@
 #                   with clang-19; its own cached build; not run by CI)
 #                   Any check target takes TESTS="25 41 ...": only those
 #                   integration tests (by number or name), then 99-kernel-log
+#   make deb        Debian packages: ip-vs-sync-auth-dkms and the patched
+#                   ipvsadm (out/deb; lintian must find no error)
+#   make check-deploy output redirection, make deb, and QEMU tests 50-55
 #   make demo       the two-director demo in QEMU
 #   make bench      in-kernel benchmark in QEMU (prints numbers)
 #   make test       host tests only (cargo test)
@@ -26,7 +33,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # When Kbuild reads this directory (make -C KDIR M=...), it uses Kbuild,
 # not this file; these targets are for people.
-.PHONY: all setup kernel module check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
+.PHONY: all setup kernel module install uninstall deb check-deploy check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
 
 all: module
 
@@ -37,11 +44,24 @@ setup:
 kernel: setup
 	@$(TOP)/scripts/build-kernel.sh >/dev/null
 
-module: kernel
+# With KDIR, no set-up and no test kernel: build against that tree.
+module: $(if $(KDIR),,kernel)
 	@$(TOP)/scripts/build-module.sh
+
+install:
+	@$(TOP)/scripts/install-module.sh install
+
+uninstall:
+	@$(TOP)/scripts/install-module.sh uninstall
 
 check:
 	@IPVS_AUTH_TESTS='$(TESTS)' $(TOP)/scripts/check.sh
+
+deb: setup
+	@$(TOP)/scripts/build-deb.sh
+
+check-deploy:
+	@$(TOP)/scripts/check-deploy.sh
 
 # The same suite on the debug kernel (qemu/kernel-debug.config). It builds
 # a second kernel on first use; the module is rebuilt for whichever kernel

@@ -60,7 +60,7 @@ sync_run() {
 	topology_setup >/dev/null
 	nsx "$NS_DIRA" ipvsadm -A -u "$VIP:$PORT" -s rr || fail "ipvsadm -A -u failed"
 	nsx "$NS_DIRA" ipvsadm -a -u "$VIP:$PORT" -r "$RIP:$PORT" -m || fail "ipvsadm -a -u failed"
-	nsx "$NS_RS" $UDPCONNS sink "$PORT" &
+	ip netns exec "$NS_RS" $UDPCONNS sink "$PORT" &
 	nsx "$NS_DIRA" sysctl -qw net.ipv4.vs.sync_threshold="1 50" || fail "cannot set sync_threshold"
 	if [ "$mode" = on ]; then
 		nsx "$NS_DIRA" $SYNCAUTH key set bench-key || fail "cannot set the master's key"

@@ -30,9 +30,10 @@ args=""
 for a in "$@"; do
 	args="$args '$a'"
 done
-# Benchmark knobs (BENCH_*) reach the guest script.
+# Benchmark knobs (BENCH_*) reach the guest script, and IPVS_AUTH_DEPLOY
+# (make check-deploy: run the slow deployment tests).
 benchenv=""
-for v in $(compgen -e | grep '^BENCH_[A-Z_]*$' || true); do
+for v in $(compgen -e | grep -E '^(BENCH_[A-Z_]*|IPVS_AUTH_DEPLOY)$' || true); do
 	benchenv="$benchenv $v='${!v}'"
 done
 # Every guest keeps its whole kernel log: 99-kernel-log reads it from boot
@@ -57,7 +58,7 @@ case $scale in
 '' | *[!0-9]* | 0) die "IPVS_AUTH_TIME_SCALE must be a positive integer, not '$scale'" ;;
 esac
 marker="$out/.guest-started"
-cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
+cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KBUILD='$KBUILD' IPVS_AUTH_CACHE='$IPVS_AUTH_CACHE' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
 
 # Rarely, the guest comes up without running the script and without a word
 # (seen twice under load). A boot that never started the script is retried;
@@ -71,9 +72,15 @@ for attempt in 1 2 3; do
 	# (vng forks it), and kills what is left 30 s later. Not --foreground:
 	# that would signal vng alone and leave QEMU running, holding the
 	# caller's pipe open until the guest ends on its own.
-	timeout --kill-after=30 "${IPVS_AUTH_VM_TIMEOUT:-2700}" \
+	# QEMU writes the guest's stdout and stderr through chardevs opened as
+	# files at /proc/self/fd/1 and /proc/self/fd/2 (twice each), with
+	# O_TRUNC and each at its own offset from 0: with our output redirected
+	# to a file (make demo > log) that emptied the file and overwrote it.
+	# Through pipes (cat) they cannot: stdout stays stdout, stderr stderr.
+	{ timeout --kill-after=30 "${IPVS_AUTH_VM_TIMEOUT:-2700}" \
 		vng --run "$KBUILD" --disable-kvm --cpus 2 --memory 2G "${kargs[@]}" \
-		--rwdir "$out" --exec "$cmd" </dev/null || rc=$?
+		--rwdir "$out" --exec "$cmd" </dev/null 2>&1 1>&3 3>&- | cat >&2 3>&-; } 3>&1 | cat ||
+		rc=$?
 	if [ -f "$marker" ]; then
 		exit "$rc"
 	fi

@@ -3,7 +3,8 @@
 #
 # Builds ipvsadm 1.31 (the upstream tarball of Debian bookworm's ipvsadm
 # source package) with ipvsadm/0001-icv-key.patch applied, which adds
-# `--icv-key KEY`, and installs it as $IPVS_AUTH_CACHE/ipvsadm/bin/ipvsadm.
+# `--icv-key KEY`, and the patches after it (0002-icv-key-file.patch:
+# `--icv-key-file FILE`), and installs it as $IPVS_AUTH_CACHE/ipvsadm/bin/ipvsadm.
 # /usr/sbin/ipvsadm is left alone. Idempotent: rebuilds only when the patch
 # or this script changed (sha256 stamp next to the binary).
 #
@@ -20,6 +21,7 @@ top=$(dirname "$here")
 
 IPVSADM_VERSION=1.31
 PATCH="$top/ipvsadm/0001-icv-key.patch"
+PATCHES=("$top"/ipvsadm/[0-9][0-9][0-9][0-9]-*.patch)
 WORK="$IPVS_AUTH_CACHE/ipvsadm"
 BIN="$WORK/bin/ipvsadm"
 STAMP="$WORK/bin/ipvsadm.stamp"
@@ -28,7 +30,7 @@ BUILD_DEPS=(gcc make patch pkg-config libnl-3-dev libnl-genl-3-dev libpopt-dev)
 
 [ -f "$PATCH" ] || die "$PATCH is missing"
 
-stamp=$(cat "$PATCH" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
+stamp=$(cat "${PATCHES[@]}" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
 if [ -x "$BIN" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$stamp" ]; then
 	log "ipvsadm $IPVSADM_VERSION with --icv-key: up to date in $BIN"
 	echo "$BIN"
@@ -106,8 +108,10 @@ mkdir -p "$build"
 tar -xf "$tarball" -C "$build"
 [ -f "$srcdir/ipvsadm.c" ] || die "unexpected tarball layout: no $srcdir/ipvsadm.c"
 
-log "applying $(basename "$PATCH")"
-patch -d "$srcdir" -p1 -s --no-backup-if-mismatch <"$PATCH" >&2
+for p in "${PATCHES[@]}"; do
+	log "applying $(basename "$p")"
+	patch -d "$srcdir" -p1 -s --no-backup-if-mismatch <"$p" >&2
+done
 
 log "building ipvsadm $IPVSADM_VERSION"
 # Not -j: the upstream Makefile does not order libipvs before ipvsadm.
@@ -121,6 +125,7 @@ log "installing $BIN"
 install -m 0755 "$srcdir/ipvsadm" "$BIN.tmp"
 mv -f "$BIN.tmp" "$BIN"
 "$BIN" --help | grep -q -- '--icv-key' || die "$BIN has no --icv-key option"
+"$BIN" --help | grep -q -- '--icv-key-file' || die "$BIN has no --icv-key-file option"
 echo "$stamp" >"$STAMP"
 "$BIN" --version >&2
 echo "$BIN"

@@ -29,6 +29,8 @@ PACKAGES=(
 	python3 python3-venv qemu-system-x86 udev busybox-static
 	# Tests: the real tools users run, plus traffic helpers.
 	ipvsadm iproute2 socat procps keepalived ethtool
+	# Deployment tests: Debian's DKMS builds and installs the module.
+	dkms
 )
 
 sources=/etc/apt/sources.list.d/ip_vs_sync_auth-trixie-backports.sources
@@ -122,6 +124,29 @@ if [ ! -f "$KSRC/.unpacked" ]; then
 	touch "$KSRC/.unpacked"
 else
 	log "kernel source $KERNEL_VERSION: present in $KSRC"
+fi
+
+# Debian's own linux-headers for this kernel, downloaded (never installed):
+# test 50 unpacks them to show that `make KDIR=` refuses, in one line, a
+# tree without Rust build products.
+hdr_dir="$IPVS_AUTH_CACHE/debian-headers"
+hdr_ver=$(dpkg-query -W -f='${Version}' "$KERNEL_SRC_PKG")
+if ! ls "$hdr_dir"/linux-headers-*-amd64_*.deb "$hdr_dir"/linux-headers-*-common_*.deb >/dev/null 2>&1; then
+	log "downloading Debian's linux-headers $hdr_ver (not installed) into $hdr_dir"
+	# apt downloads as _apt, which cannot write under root's home.
+	dl=$(mktemp -d)
+	chown _apt "$dl" 2>/dev/null || true
+	(cd "$dl" && apt-get download -q \
+		"linux-headers-$KERNEL_VERSION+deb13-amd64=$hdr_ver" \
+		"linux-headers-$KERNEL_VERSION+deb13-common=$hdr_ver" >/dev/null) ||
+		die "apt-get download of linux-headers-$KERNEL_VERSION+deb13-amd64 $hdr_ver failed"
+	rm -rf "$hdr_dir" "$hdr_dir.tmp"
+	mkdir -p "$hdr_dir.tmp"
+	mv "$dl"/*.deb "$hdr_dir.tmp"/
+	rm -rf "$dl"
+	mv "$hdr_dir.tmp" "$hdr_dir"
+else
+	log "Debian's linux-headers $hdr_ver: downloaded in $hdr_dir"
 fi
 
 log "set-up complete"

@@ -68,7 +68,9 @@ topology_setup() {
 	nsx "$NS_DIRA" sysctl -qw net.ipv4.ip_forward=1
 
 	# The real server answers every TCP connection on port 80 with "pong".
-	nsx "$NS_RS" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" server 80 &
+	# Not through nsx: a function in the background leaves a subshell that
+	# prints "Terminated" when topology_cleanup kills the server.
+	ip netns exec "$NS_RS" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" server 80 &
 	wait_for 5 nsx "$NS_RS" sh -c "ss -ltn | grep -q ':80 '" || fail "real server did not start"
 
 	nsx "$NS_DIRA" ipvsadm -A -t "$VIP:80" -s rr || fail "ipvsadm -A failed"
@@ -198,4 +200,20 @@ udp_conns_are() {
 set_keys() {
 	nsx "$NS_DIRA" $SYNCAUTH key set "$1" || fail "cannot set the master's key"
 	nsx "$NS_DIRB" $SYNCAUTH key set "$1" || fail "cannot set the backup's key"
+}
+
+# Makes $1 connections; fails unless the backup lists them all, has
+# accepted authenticated messages and dropped none.
+expect_synced_authenticated() {
+	make_connections "$1"
+	wait_backup_conns "$1" 20 || fail "backup shows $(conn_count "$NS_DIRB") of $1 connections"
+	[ "$(counter "$NS_DIRB" rx_accepted)" -gt 0 ] || fail "the backup accepted nothing"
+	for c in rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv rx_drop_malformed; do
+		expect_counter "$NS_DIRB" "$c" 0
+	done
+}
+
+# Waits up to 15 s for the backup's rx_accepted to exceed $1.
+wait_accepted_above() {
+	wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_accepted) -gt $1 ]"
 }

@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Keys that never touch argv: the patched ipvsadm's --icv-key-file FILE
+# (and - for standard input) for the seed key, as a daemon option and for
+# the extended format's keys (--icv-ext add:ID --icv-key-file FILE). A key
+# file that group or others may access, that another user owns, that is
+# empty, too long, missing or a directory is refused with one line and
+# exit 1, and the key in the kernel stays as it was; standard input
+# redirected from such a file likewise. A key read from a file syncs with
+# the same key given on the command line (one trailing newline ignored).
+# The man page documents every --icv option ipvsadm --help lists.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+. "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
+
+IPVSADM=${IPVSADM_AUTH:-}
+[ -x "$IPVSADM" ] || skip "patched ipvsadm not built (scripts/build-ipvsadm.sh)"
+"$IPVSADM" --help 2>&1 | grep -q -- --icv-key-file || fail "$IPVSADM has no --icv-key-file"
+
+# The man page of the same build.
+man8=$(dirname "$(dirname "$IPVSADM")")/build/ipvsadm-1.31/ipvsadm.8
+[ -f "$man8" ] || fail "no $man8"
+for opt in $("$IPVSADM" --help 2>&1 | grep -o -- '--icv[a-z-]*' | sort -u); do
+	grep -q "^\.B $opt " "$man8" || fail "ipvsadm.8 does not document $opt"
+done
+info "ipvsadm.8 documents $("$IPVSADM" --help 2>&1 | grep -o -- '--icv[a-z-]*' | sort -u | tr '\n' ' ')"
+
+load_module
+keys=$(mktemp -d)
+trap 'topology_cleanup; rm -rf "$keys"' EXIT
+chmod 700 "$keys"
+printf 'tot0234\n' >"$keys/seed"
+chmod 600 "$keys/seed"
+
+# Refusals: exact message, exit 1, and no key installed.
+refuse() {
+	want=$1
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" = 1 ] || fail "'$*' exited $rc, expected 1 ($out)"
+	[ "$out" = "$want" ] || fail "'$*' said '$out', expected '$want'"
+	[ "$(counter "$NS_DIRA" enabled)" = 0 ] || fail "'$*' installed a key"
+	info "refused: $out"
+}
+topology_setup
+nsx "$NS_DIRA" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
+f=$keys/open
+printf 'k\n' >"$f"
+for mode in 644 640 604 660 602; do
+	chmod "$mode" "$f"
+	refuse "ipvsadm: --icv-key-file: $f: permissions 0$mode are too open: the key file must not be accessible by group or others (chmod 600)" \
+		nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$f"
+done
+chmod 644 "$f"
+refuse "ipvsadm: --icv-key-file: standard input: permissions 0644 are too open: the key file must not be accessible by group or others (chmod 600)" \
+	nsx "$NS_DIRA" sh -c "exec '$IPVSADM' --icv-key-file - <'$f'"
+chmod 600 "$f"
+chown 65534 "$f"
+refuse "ipvsadm: --icv-key-file: $f: owned by uid 65534, not by uid 0" nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$f"
+: >"$keys/empty"
+chmod 600 "$keys/empty"
+refuse "ipvsadm: --icv-key-file: $keys/empty: the key must be 1 to 64 bytes (one trailing newline ignored)" \
+	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/empty"
+printf '%065d\n' 0 >"$keys/long"
+chmod 600 "$keys/long"
+refuse "ipvsadm: --icv-key-file: $keys/long: the key must be 1 to 64 bytes (one trailing newline ignored)" \
+	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/long"
+refuse "ipvsadm: --icv-key-file: $keys/none: No such file or directory" \
+	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/none"
+refuse "ipvsadm: --icv-key-file: $keys: is a directory" nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys"
+out=$(nsx "$NS_DIRA" "$IPVSADM" --icv-key x --icv-key-file "$keys/seed" 2>&1) && fail "--icv-key with --icv-key-file accepted"
+info "--icv-key and --icv-key-file together: $out"
+
+# 64 bytes plus a newline is a 64-byte key; stdin from a pipe works.
+printf '%064d\n' 0 >"$keys/max"
+chmod 600 "$keys/max"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/max" || fail "64-byte key file refused"
+[ "$(counter "$NS_DIRA" enabled)" = 1 ] || fail "64-byte key file: no key"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
+printf 'from-a-pipe' | nsx "$NS_DIRA" "$IPVSADM" --icv-key-file - || fail "key from a pipe refused"
+[ "$(counter "$NS_DIRA" enabled)" = 1 ] || fail "key from a pipe: no key"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
+
+# The master keyed from a file as a daemon option, the backup from stdin:
+# both hold tot0234 (the file's newline ignored); a control backup keyed
+# on the command line proves it is the same key.
+nsx "$NS_DIRA" "$IPVSADM" --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 \
+	--icv-key-file "$keys/seed" || fail "cannot start the master with --icv-key-file"
+listing=$(nsx "$NS_DIRA" "$IPVSADM" -L --daemon)
+echo "$listing"
+echo "$listing" | grep -q 'maxlen=1456' || fail "master maxlen not lowered for the auth header"
+echo "$listing" | grep -qx 'auth hmac-md5-96' || fail "no 'auth hmac-md5-96' line"
+nsx "$NS_DIRB" sh -c "exec '$IPVSADM' --icv-key-file - <'$keys/seed'" || fail "backup: key from stdin refused"
+nsx "$NS_DIRB" ipvsadm --start-daemon backup --mcast-interface "$SYNC_IF_B" --syncid 150 ||
+	fail "cannot start the backup"
+expect_synced_authenticated 20
+info "keys from a file (master) and stdin (backup): 20 connections synced, no drop"
+nsx "$NS_DIRB" "$IPVSADM" --icv-key tot0234 || fail "cannot key the backup on the command line"
+a0=$(counter "$NS_DIRB" rx_accepted)
+make_connections 5
+wait_accepted_above "$a0" || fail "the command-line key 'tot0234' does not verify the file's key"
+expect_counter "$NS_DIRB" rx_drop_bad_icv 0
+info "the file's key equals --icv-key tot0234"
+
+# The extended format: keys by ID from files, a rotation 1 -> 2 with the
+# second key from a pipe.
+nsx "$NS_DIRA" "$IPVSADM" --stop-daemon master || fail "cannot stop the master"
+printf 'first-ext-key\n' >"$keys/ext1"
+chmod 600 "$keys/ext1"
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	nsx "$ns" "$IPVSADM" --icv-key '' || fail "cannot clear the seed key"
+	nsx "$ns" "$IPVSADM" --icv-ext ext || fail "--icv-ext ext failed"
+	nsx "$ns" "$IPVSADM" --icv-ext add:1 --icv-key-file "$keys/ext1" || fail "$ns: add:1 from a file failed"
+done
+nsx "$NS_DIRA" "$IPVSADM" --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 ||
+	fail "cannot restart the master"
+nsx "$NS_DIRA" "$IPVSADM" -L --daemon | grep -qx 'auth hmac-md5-96 ext keys 1\*' || fail "no ext key 1 signing"
+a0=$(counter "$NS_DIRB" rx_accepted)
+for step in add:2 activate:2 retire:1; do
+	for ns in "$NS_DIRB" "$NS_DIRA"; do
+		if [ "$step" = add:2 ]; then
+			printf 'second-ext-key' | nsx "$ns" "$IPVSADM" --icv-ext add:2 --icv-key-file - ||
+				fail "$ns: add:2 from stdin failed"
+		else
+			nsx "$ns" "$IPVSADM" --icv-ext "$step" || fail "$ns: --icv-ext $step failed"
+		fi
+	done
+	make_connections 5
+done
+wait_accepted_above "$a0" || fail "nothing accepted in the extended format"
+nsx "$NS_DIRB" "$IPVSADM" -L --daemon | grep -qx 'auth hmac-md5-96 ext keys 2\*' || fail "backup not on key 2"
+for c in rx_drop_bad_header rx_drop_replay rx_drop_bad_icv; do
+	expect_counter "$NS_DIRB" "$c" 0
+done
+info "--icv-ext add:ID --icv-key-file: rotation 1 -> 2 synced, no drop"
+
+ext_refuse() {
+	want=$1
+	shift
+	out=$(nsx "$NS_DIRB" "$IPVSADM" --icv-ext "$@" 2>&1) && fail "--icv-ext $* succeeded"
+	[ "$out" = "$want" ] || fail "--icv-ext $*: '$out', expected '$want'"
+	info "refused: $out"
+}
+ext_refuse "ipvsadm: --icv-ext: add:3 needs a key: add:ID:KEY or add:ID --icv-key-file FILE" add:3
+ext_refuse "ipvsadm: --icv-key-file: with --icv-ext only add:ID takes a key file" activate:2 --icv-key-file "$keys/ext1"
+ext_refuse "ipvsadm: --icv-key-file: with --icv-ext only add:ID takes a key file" add:3:k --icv-key-file "$keys/ext1"
+chmod 640 "$keys/ext1"
+ext_refuse "ipvsadm: --icv-key-file: $keys/ext1: permissions 0640 are too open: the key file must not be accessible by group or others (chmod 600)" \
+	add:3 --icv-key-file "$keys/ext1"
+nsx "$NS_DIRB" "$IPVSADM" -L --daemon | grep -qx 'auth hmac-md5-96 ext keys 2\*' || fail "a refused add changed the keys"
