@@ -1,12 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest script: runs every qemu/tests/*.sh (or those named as arguments),
-# each in its own shell, and reports KTAP-style lines the host counts:
+# Guest script: runs every qemu/tests/*.sh (or those named as arguments,
+# or listed one a line in the file after --plan), each in its own shell,
+# and reports KTAP-style lines the host counts:
 #   ok N name | not ok N name | ok N name # SKIP reason
-# and, before each verdict, "# name: N s" (its run time).
+# and, before each verdict, "# name: N s" (its run time). make check
+# passes its plan as a file: the guest's command travels on the kernel
+# command line, which holds 2048 bytes.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 
-if [ $# -gt 0 ]; then
+if [ "${1:-}" = --plan ]; then
+	tests=$(cat "$2") || exit 1
+elif [ $# -gt 0 ]; then
 	tests="$*"
 else
 	tests=$(ls "$IPVS_AUTH_TOP"/qemu/tests/*.sh)

@@ -30,7 +30,7 @@ install -m 0644 "$top/dkms.conf" "$top/Makefile" "$top/Kbuild" "$dest/"
 	# The module's sources: Kbuild, C, headers and Rust (the pure crate in
 	# proto/ is compiled into the module), not what the build generates.
 	find . \( -name '*.rs' -o -name '*.c' -o -name '*.h' -o -name Kbuild \) \
-		! -name ip_vs_sync_auth_shim_generated.rs ! -name '*.mod.c' -print |
+		! -name '*_generated.rs' ! -name '*.mod.c' -print |
 		while IFS= read -r f; do
 			install -D -m 0644 "$f" "$dest/src/$f"
 		done
