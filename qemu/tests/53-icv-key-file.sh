@@ -68,6 +68,29 @@ refuse "ipvsadm: --icv-key-file: $keys/long: the key must be 1 to 64 bytes (one 
 refuse "ipvsadm: --icv-key-file: $keys/none: No such file or directory" \
 	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/none"
 refuse "ipvsadm: --icv-key-file: $keys: is a directory" nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys"
+# A FIFO another user planted at the key's path would let that user choose
+# the key (and, opened blocking, stall the boot): refused like a file, at
+# once, even with a writer waiting; devices are refused.
+mkfifo -m 600 "$keys/fifo"
+chown 65534 "$keys/fifo"
+(printf 'attacker-chosen\n' >"$keys/fifo") 2>/dev/null &
+writer=$!
+refuse "ipvsadm: --icv-key-file: $keys/fifo: owned by uid 65534, not by uid 0" \
+	timeout 10 ip netns exec "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/fifo"
+kill "$writer" 2>/dev/null
+wait "$writer" 2>/dev/null
+refuse "ipvsadm: --icv-key-file: /dev/zero: not a regular file or a pipe" \
+	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file /dev/zero
+# A key on the command line next to --icv-ext is refused, not ignored.
+for op in seed clear activate:1; do
+	out=$(nsx "$NS_DIRA" "$IPVSADM" --icv-ext "$op" --icv-key secret 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] || fail "--icv-ext $op --icv-key exited $rc ($out), expected 2"
+	[ "$out" = "ipvsadm: --icv-key: not with --icv-ext: add:ID:KEY or add:ID --icv-key-file FILE" ] ||
+		fail "--icv-ext $op --icv-key said '$out'"
+done
+[ "$(counter "$NS_DIRA" enabled)" = 0 ] || fail "--icv-ext with --icv-key installed a key"
+info "--icv-ext with --icv-key: refused (exit 2)"
 out=$(nsx "$NS_DIRA" "$IPVSADM" --icv-key x --icv-key-file "$keys/seed" 2>&1) && fail "--icv-key with --icv-key-file accepted"
 info "--icv-key and --icv-key-file together: $out"
 
