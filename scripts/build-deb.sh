@@ -142,6 +142,13 @@ if grep -qx 'ipvsadm: no-upstream-changelog' "$tree/debian/ipvsadm.lintian-overr
 	[ -s "$tree/debian/ipvsadm.lintian-overrides" ] || rm "$tree/debian/ipvsadm.lintian-overrides"
 	fixes+=("Drop the override of no-upstream-changelog, a tag lintian no longer knows (lintian: alien-tag).")
 fi
+# A virtual package only this build provides: ip-vs-sync-auth-dkms depends
+# on it, so that a later Debian ipvsadm (1:1.31-2 sorts above
+# 1:1.31-1+syncauth1), which lacks --icv-key-file, cannot satisfy the
+# dependency and replace ours unnoticed.
+sed -i '/^Package: ipvsadm$/a Provides: ipvsadm-syncauth (= 1)' "$tree/debian/control"
+grep -qx 'Provides: ipvsadm-syncauth (= 1)' "$tree/debian/control" || die "cannot add Provides: ipvsadm-syncauth"
+fixes+=("Provide ipvsadm-syncauth (= 1), the ipvsadm with --icv-key-file that ip-vs-sync-auth-dkms depends on.")
 # A changelog item: "  * TEXT", wrapped at 76 columns.
 item() {
 	echo "$*" | fold -s -w 72 | sed -e 's/ *$//' -e '1s/^/  * /' -e '2,$s/^/    /'

@@ -44,8 +44,16 @@ if command -v systemd-analyze >/dev/null; then
 else
 	info "systemd-analyze not installed: unit not verified"
 fi
-grep -qx 'Before=keepalived.service' "$unit" || fail "the unit is not ordered before keepalived.service"
-grep -q '^WantedBy=.*keepalived\.service' "$unit" || fail "the unit is not wanted by keepalived.service"
+# Ordered before keepalived and Debian's ipvsadm init script (both start
+# sync daemons); required by keepalived, so that a failed set-up keeps
+# keepalived from syncing in plaintext; a missing configuration fails the
+# unit (AssertPathExists), where a condition would count as success.
+grep -qx 'Before=keepalived.service ipvsadm.service' "$unit" ||
+	fail "the unit is not ordered before keepalived.service and ipvsadm.service"
+grep -qx 'RequiredBy=keepalived.service' "$unit" || fail "keepalived.service does not require the unit"
+grep -q '^WantedBy=.*keepalived' "$unit" && fail "keepalived only wants the unit"
+grep -qx 'AssertPathExists=/etc/ip-vs-sync-auth.conf' "$unit" || fail "a missing configuration would not fail the unit"
+grep -q '^Condition' "$unit" && fail "a Condition= would let keepalived start after a skipped set-up"
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
 [ -n "$exec_start" ] || fail "no ExecStart= in the unit"
 info "ExecStart=$exec_start"
@@ -103,6 +111,61 @@ out=$(nsx "$NS_DIRB" $exec_start 2>&1) && fail "ExecStart accepted a world-writa
 	fail "unexpected output for a world-writable config: $out"
 info "world-writable config: $out"
 chmod 0644 /etc/ip-vs-sync-auth.conf
+
+# A re-run that fails half-way never leaves the director without a key:
+# the backup still holds the key it had and keeps verifying the master.
+[ "$(counter "$NS_DIRB" enabled)" = 1 ] || fail "a refused re-run left the backup without a key"
+acc=$(counter "$NS_DIRB" rx_accepted)
+make_connections 5
+wait_accepted_above "$acc" || fail "after a refused re-run the backup accepted nothing"
+expect_counter "$NS_DIRB" rx_drop_bad_icv 0
+info "refused re-runs left the backup keyed with the key it had, verifying"
+
+# The extended format, then a re-run whose first key file is refused:
+# the backup is left failing closed (nothing applied, rx_drop_no_key), not
+# unauthenticated, and a good re-run restores sync.
+(umask 077 && head -c 32 /dev/urandom | base64 >/etc/ip-vs-sync-auth/key1)
+(umask 077 && head -c 32 /dev/urandom | base64 >/etc/ip-vs-sync-auth/key2)
+printf 'SYNC_EXT_KEYS="1:%s 2:%s"\nSYNC_EXT_ACTIVE=1\nIPVSADM=%s\n' \
+	/etc/ip-vs-sync-auth/key1 /etc/ip-vs-sync-auth/key2 "$IPVSADM" >/etc/ip-vs-sync-auth.conf
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	# shellcheck disable=SC2086
+	nsx "$ns" $exec_start || fail "$ns: ExecStart (extended format) failed"
+done
+acc=$(counter "$NS_DIRB" rx_accepted)
+make_connections 5
+wait_accepted_above "$acc" || fail "extended format: the backup accepted nothing"
+chmod 0644 /etc/ip-vs-sync-auth/key1
+# shellcheck disable=SC2086
+out=$(nsx "$NS_DIRB" $exec_start 2>&1) && fail "ExecStart accepted a world-readable first key"
+chmod 0600 /etc/ip-vs-sync-auth/key1
+# Plaintext messages from the master (its keys cleared) are not applied.
+nsx "$NS_DIRA" "$IPVSADM" --icv-ext clear || fail "cannot clear the master's keys"
+before=$(conn_count "$NS_DIRB")
+nd=$(counter "$NS_DIRB" rx_drop_no_key)
+make_connections 5
+wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_no_key) -gt $nd ]" ||
+	fail "the half-configured backup did not drop the master's plaintext as rx_drop_no_key"
+[ "$(conn_count "$NS_DIRB")" = "$before" ] || fail "the half-configured backup applied plaintext"
+info "a re-run refused half-way: the backup drops plaintext (rx_drop_no_key), applies nothing"
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	# shellcheck disable=SC2086
+	nsx "$ns" $exec_start || fail "$ns: ExecStart (extended format, again) failed"
+done
+acc=$(counter "$NS_DIRB" rx_accepted)
+make_connections 5
+wait_accepted_above "$acc" || fail "after a good re-run the backup accepted nothing"
+
+# No key configured: refused unless SYNC_AUTH=off says so.
+printf 'IPVSADM=%s\n' "$IPVSADM" >/etc/ip-vs-sync-auth.conf
+# shellcheck disable=SC2086
+out=$(nsx "$NS_DIRB" $exec_start 2>&1) && fail "ExecStart ran without a key and without SYNC_AUTH=off"
+[ "$out" = "ip-vs-sync-auth-setup: /etc/ip-vs-sync-auth.conf: no sync key (SYNC_KEY_FILE or SYNC_EXT_KEYS); set SYNC_AUTH=off to run without one" ] ||
+	fail "unexpected output without a key: $out"
+printf 'SYNC_AUTH=off\nIPVSADM=%s\n' "$IPVSADM" >/etc/ip-vs-sync-auth.conf
+# shellcheck disable=SC2086
+nsx "$NS_DIRB" $exec_start 2>/dev/null || fail "ExecStart refused SYNC_AUTH=off"
+info "no key: refused ($out); SYNC_AUTH=off: runs"
 
 # The documented keepalived example parses (its interfaces exist here).
 ip netns add "ka-$$"
