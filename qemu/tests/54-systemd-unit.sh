@@ -128,13 +128,18 @@ info "refused re-runs left the backup keyed with the key it had, verifying"
 (umask 077 && head -c 32 /dev/urandom | base64 >/etc/ip-vs-sync-auth/key2)
 printf 'SYNC_EXT_KEYS="1:%s 2:%s"\nSYNC_EXT_ACTIVE=1\nIPVSADM=%s\n' \
 	/etc/ip-vs-sync-auth/key1 /etc/ip-vs-sync-auth/key2 "$IPVSADM" >/etc/ip-vs-sync-auth.conf
-for ns in "$NS_DIRA" "$NS_DIRB"; do
-	# shellcheck disable=SC2086
-	nsx "$ns" $exec_start || fail "$ns: ExecStart (extended format) failed"
-done
-acc=$(counter "$NS_DIRB" rx_accepted)
-make_connections 5
-wait_accepted_above "$acc" || fail "extended format: the backup accepted nothing"
+# setup_both WHAT: ExecStart on both directors, then the backup must
+# accept the master's messages about new connections.
+setup_both() {
+	for ns in "$NS_DIRA" "$NS_DIRB"; do
+		# shellcheck disable=SC2086
+		nsx "$ns" $exec_start || fail "$ns: ExecStart ($1) failed"
+	done
+	acc=$(counter "$NS_DIRB" rx_accepted)
+	make_connections 5
+	wait_accepted_above "$acc" || fail "$1: the backup accepted nothing"
+}
+setup_both "extended format"
 chmod 0644 /etc/ip-vs-sync-auth/key1
 # shellcheck disable=SC2086
 out=$(nsx "$NS_DIRB" $exec_start 2>&1) && fail "ExecStart accepted a world-readable first key"
@@ -146,15 +151,9 @@ nd=$(counter "$NS_DIRB" rx_drop_no_key)
 make_connections 5
 wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_no_key) -gt $nd ]" ||
 	fail "the half-configured backup did not drop the master's plaintext as rx_drop_no_key"
-[ "$(conn_count "$NS_DIRB")" = "$before" ] || fail "the half-configured backup applied plaintext"
+[ "$(conn_count "$NS_DIRB")" -gt "$before" ] && fail "the half-configured backup applied plaintext"
 info "a re-run refused half-way: the backup drops plaintext (rx_drop_no_key), applies nothing"
-for ns in "$NS_DIRA" "$NS_DIRB"; do
-	# shellcheck disable=SC2086
-	nsx "$ns" $exec_start || fail "$ns: ExecStart (extended format, again) failed"
-done
-acc=$(counter "$NS_DIRB" rx_accepted)
-make_connections 5
-wait_accepted_above "$acc" || fail "after a good re-run the backup accepted nothing"
+setup_both "extended format, again"
 
 # No key configured: refused unless SYNC_AUTH=off says so.
 printf 'IPVSADM=%s\n' "$IPVSADM" >/etc/ip-vs-sync-auth.conf
