@@ -23,6 +23,8 @@
 #   make check-deploy output redirection, make deb, and QEMU tests 50-55
 #   make demo       the two-director demo in QEMU
 #   make bench      in-kernel benchmark in QEMU (prints numbers)
+#   make bench-compare BASE=REV  make bench for commit REV, then for this
+#                   tree, and the ratio of every figure
 #   make test       host tests only (cargo test)
 #   make fuzz       property tests of the pure parsers at scale (bounded)
 #   make fmt        reformat the Rust sources
@@ -33,7 +35,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # When Kbuild reads this directory (make -C KDIR M=...), it uses Kbuild,
 # not this file; these targets are for people.
-.PHONY: all setup kernel module install uninstall deb check-deploy check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
+.PHONY: all setup kernel module install uninstall deb check-deploy bench-compare check check-debug check-kasan demo bench test fuzz fmt fmtcheck clippy clean
 
 all: module
 
@@ -79,6 +81,9 @@ demo: module
 # In-kernel benchmark in QEMU (TCG): prints a table, asserts nothing.
 bench: module
 	@$(TOP)/qemu/run.sh $(TOP)/qemu/bench.sh
+
+bench-compare:
+	@BASE='$(BASE)' $(TOP)/scripts/bench-compare.sh
 
 test:
 	cargo test --locked

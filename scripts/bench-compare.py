@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Compare two `make bench` outputs (out/bench.txt): BASE and NEW.
+
+    scripts/bench-compare.py BASE.txt NEW.txt
+
+Prints, for every figure both outputs have, BASE, NEW and NEW/BASE. For
+times (ns, ms, us) a ratio above 1 means NEW is slower; for rates
+(pps, conns/s) a ratio below 1 means NEW is slower. The bare hmac(md5)
+digest ("shash", the same kernel code in both) is the noise reference:
+its ratio shows how far the two guests' speed differed on their own.
+Numbers only: nothing here asserts a timing.
+"""
+
+import re
+import sys
+
+NUM = r"(\d+)"
+
+
+def parse(path):
+    """Returns {name: (value, kind)}; kind is "time" or "rate"."""
+    figures = {}
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    section = None
+    for line in lines:
+        m = re.match(
+            r"^(full|1 entry)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+) \([\d.]+\)\s+(\d+) \([\d.]+\)\s*$",
+            line,
+        )
+        if m:
+            label = m.group(1)
+            for col, i in (("shash", 3), ("lib", 4), ("sign+insert", 6), ("verify+strip", 7)):
+                figures[f"sync {label}: {col} ns"] = (int(m.group(i)), "time")
+            continue
+        m = re.match(r"^(full|1 entry)\s+skb paths: sign\+insert (\d+) ns .*verify\+strip (\d+) ns", line)
+        if m:
+            figures[f"sync {m.group(1)}: skb sign+insert ns"] = (int(m.group(2)), "time")
+            figures[f"sync {m.group(1)}: skb verify+strip ns"] = (int(m.group(3)), "time")
+            continue
+        m = re.match(r"^early drops: TTL 254 (\d+) ns/op, stale seq (\d+) ns/op", line)
+        if m:
+            figures["sync early drop: TTL ns"] = (int(m.group(1)), "time")
+            figures["sync early drop: stale seq ns"] = (int(m.group(2)), "time")
+            continue
+        if line.startswith("entries  create"):
+            section = "gate"
+            continue
+        if section == "gate":
+            cols = line.split()
+            if len(cols) == 9 and all(c.isdigit() for c in cols):
+                n = cols[0]
+                for name, i, unit in (
+                    ("create", 1, "ns"),
+                    ("establish", 2, "ns"),
+                    ("esp-hit", 3, "ns"),
+                    ("esp-miss", 4, "ns"),
+                    ("collector pass, live entries", 5, "us"),
+                    ("collector pass, expiring", 6, "us"),
+                ):
+                    figures[f"gate {n} entries: {name} {unit}"] = (int(cols[i]), "time")
+                continue
+            section = None
+        m = re.match(r"^auth on / auth off \(conns/s\): (\d+)%", line)
+        if m:
+            figures["sync convergence: auth on/off %"] = (int(m.group(1)), "rate")
+            continue
+        m = re.match(r"^gate on / gate off: (\d+)%", line)
+        if m:
+            figures["ESP through IPVS: gate on/off %"] = (int(m.group(1)), "rate")
+            continue
+    return figures
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__.strip().splitlines()[2].strip())
+    base, new = parse(sys.argv[1]), parse(sys.argv[2])
+    names = [n for n in base if n in new]
+    if not names:
+        sys.exit("bench-compare: the two outputs have no figure in common")
+    width = max(len(n) for n in names)
+    print(f"{'figure':<{width}}  {'base':>8}  {'new':>8}  new/base")
+    for n in names:
+        b, kind = base[n]
+        v, _ = new[n]
+        ratio = f"{v / b:.2f}" if b else "-"
+        note = "" if kind == "time" else "  (rate: below 1 is slower)"
+        print(f"{n:<{width}}  {b:>8}  {v:>8}  {ratio:>8}{note}")
+    only = sorted(set(base) ^ set(new))
+    if only:
+        print(f"# in one output only: {', '.join(only)}")
+
+
+if __name__ == "__main__":
+    main()
