@@ -48,6 +48,7 @@ flood=$!
 rc1=$(ipsec_establish "$NS_CL1" 1111111111111111)
 rc2=$(ipsec_establish "$NS_CL2" 2222222222222222)
 wait $flood
+[ -n "$rc1" ] && [ -n "$rc2" ] || fail "a real client could not establish during the flood"
 # Each source: INITIAL (created or refused), then ESTABLISHED or no entry.
 wait_for "$(ts 30)" sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter initial_created) -ge $((4 * PER_PREFIX + 2)) ]" ||
 	fail "the flood did not arrive: $(gate_counter initial_created) entries created"
