@@ -67,8 +67,8 @@ for attempt in 1 2 3; do
 	rm -f "$marker"
 	rc=0
 	# A guest that hangs must not hang CI: after IPVS_AUTH_VM_TIMEOUT
-	# seconds (default 45 min; the whole integration suite takes about 22
-	# under TCG) timeout(1) signals its whole process group, QEMU included
+	# seconds (default 80 min; the whole integration suite, 35 tests, ran
+	# past 45 min under TCG on a busy 2-core host) timeout(1) signals its whole process group, QEMU included
 	# (vng forks it), and kills what is left 30 s later. Not --foreground:
 	# that would signal vng alone and leave QEMU running, holding the
 	# caller's pipe open until the guest ends on its own.
@@ -77,7 +77,7 @@ for attempt in 1 2 3; do
 	# O_TRUNC and each at its own offset from 0: with our output redirected
 	# to a file (make demo > log) that emptied the file and overwrote it.
 	# Through pipes (cat) they cannot: stdout stays stdout, stderr stderr.
-	{ timeout --kill-after=30 "${IPVS_AUTH_VM_TIMEOUT:-2700}" \
+	{ timeout --kill-after=30 "${IPVS_AUTH_VM_TIMEOUT:-4800}" \
 		vng --run "$KBUILD" --disable-kvm --cpus 2 --memory 2G "${kargs[@]}" \
 		--rwdir "$out" --exec "$cmd" </dev/null 2>&1 1>&3 3>&- | cat >&2 3>&-; } 3>&1 | cat ||
 		rc=$?

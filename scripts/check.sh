@@ -26,7 +26,7 @@ cd "$top" || exit 1
 out=${IPVS_AUTH_OUT:-$top/out}
 mkdir -p "$out"
 export IPVS_AUTH_OUT="$out"
-# qemu/run.sh stops a guest after 45 minutes (a hung guest must not hang
+# qemu/run.sh stops a guest after 80 minutes (a hung guest must not hang
 # CI); the debug kernels run the same suite several times slower.
 case "${IPVS_AUTH_VARIANT:-}" in
 debug) export IPVS_AUTH_VM_TIMEOUT=${IPVS_AUTH_VM_TIMEOUT:-7200} ;;
