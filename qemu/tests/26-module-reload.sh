@@ -1,10 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Lifecycle under load: the module is removed and inserted again while the
-# master syncs and clients keep connecting, then the namespaces are deleted
-# with live state. No oops, no warning; after the reload the state is fresh
-# (no key until one is set, counters from zero) and sync resumes once the
-# keys are set again.
+# master syncs and clients keep connecting (checked: the load generator
+# runs and the virtual service schedules new connections during every
+# step), then the namespaces are deleted with live state. No oops, no
+# warning; after the reload the state is fresh (no key until one is set,
+# counters from zero) and sync resumes once the keys are set again. Key
+# changes on the backup take effect at once: another key drops the
+# master's messages as bad ICVs, the master's key again accepts them, and
+# a cleared key verifies and counts nothing while the master's datagrams
+# still arrive.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
@@ -18,11 +23,29 @@ start_sync
 make_connections 5
 wait_backup_conns 5 || fail "sync does not work before the reload"
 
-# Clients keep connecting in the background for the whole test.
+# Clients keep connecting in the background for the whole test. "Under
+# traffic" is checked, not assumed: the load generator must still run and
+# the master's virtual service must have scheduled new connections over
+# each part (load_ran).
 nsx "$NS_CLIENT" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" client "$VIP" 80 100000 \
 	>/dev/null 2>&1 &
 load=$!
-sleep 2
+# Connections the master's virtual service has scheduled so far.
+vs_conns() {
+	nsx "$NS_DIRA" ipvsadm -Ln --stats --exact -t "$VIP:80" | awk '$1 == "TCP" { print $3 }'
+}
+conns_above() {
+	[ "$(vs_conns)" -gt "$1" ]
+}
+# load_ran WHAT C0: the load generator is alive and the service scheduled
+# connections since it counted C0.
+load_ran() {
+	wait_for 10 conns_above "$2" || fail "no client connection during $1"
+	kill -0 "$load" 2>/dev/null || fail "the load generator stopped during $1"
+}
+c0=$(vs_conns)
+load_ran "the start" "$c0"
+c0=$(vs_conns)
 for i in 1 2 3; do
 	rmmod ip_vs_sync_auth || fail "rmmod under traffic failed (round $i)"
 	[ -e /proc/net/ip_vs_sync_auth ] && fail "/proc file left behind after rmmod"
@@ -32,25 +55,54 @@ for i in 1 2 3; do
 	[ "$(counter "$NS_DIRB" rx_accepted)" = 0 ] || fail "counters survived the reload"
 	nsx "$NS_DIRA" $SYNCAUTH key set tot0234 || fail "cannot set the master's key again"
 	nsx "$NS_DIRB" $SYNCAUTH key set tot0234 || fail "cannot set the backup's key again"
-	sleep 2
+	load_ran "reload $i" "$c0"
+	c0=$(vs_conns)
 done
 wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_accepted) -gt 0 ]" ||
 	fail "sync did not resume after the reload"
 info "3 reloads under traffic; sync resumed with $(counter "$NS_DIRB" rx_accepted) messages accepted"
 
-# Key changes and clears under traffic.
-for k in k1 k2 ''; do
-	if [ -n "$k" ]; then
-		nsx "$NS_DIRB" $SYNCAUTH key set "$k" || fail "key change under traffic failed"
-	else
-		nsx "$NS_DIRB" $SYNCAUTH key clear || fail "key clear under traffic failed"
-	fi
-	sleep 1
+# Key changes and a clear under traffic, each in effect at once. The
+# master keeps tot0234: the backup keyed otherwise drops its messages as
+# bad ICVs; keyed alike again it accepts them; cleared, it verifies and
+# counts nothing although the master's messages still arrive.
+above() {
+	[ "$(counter "$1" "$2")" -gt "$3" ]
+}
+for k in k1 k2; do
+	b=$(counter "$NS_DIRB" rx_drop_bad_icv)
+	nsx "$NS_DIRB" $SYNCAUTH key set "$k" || fail "key change under traffic failed"
+	wait_for 15 above "$NS_DIRB" rx_drop_bad_icv "$b" ||
+		fail "the backup keyed '$k' did not drop the master's messages"
+	load_ran "the change to key '$k'" "$c0"
+	c0=$(vs_conns)
 done
-info "key changes and clear under traffic"
+a=$(counter "$NS_DIRB" rx_accepted)
+nsx "$NS_DIRB" $SYNCAUTH key set tot0234 || fail "key change under traffic failed"
+wait_for 15 above "$NS_DIRB" rx_accepted "$a" || fail "the backup keyed as the master again accepts nothing"
+load_ran "the change back to the master's key" "$c0"
+c0=$(vs_conns)
+nsx "$NS_DIRB" $SYNCAUTH key clear || fail "key clear under traffic failed"
+expect_counter "$NS_DIRB" enabled 0
+nsx "$NS_DIRB" $SYNCAUTH status | grep '^rx_' >"$IPVS_AUTH_OUT/reload-cleared.txt"
+# The backup's UDP layer counts the master's datagrams that reached it.
+udp_in() {
+	nsx "$NS_DIRB" awk '/^Udp:/ { if (h) { print $2; exit } h = 1 }' /proc/net/snmp
+}
+udp_above() {
+	[ "$(udp_in)" -gt "$1" ]
+}
+t=$(counter "$NS_DIRA" tx_signed)
+u=$(udp_in)
+wait_for 15 above "$NS_DIRA" tx_signed "$t" || fail "the master signed nothing after the backup's clear"
+wait_for 15 udp_above "$((u + 1))" || fail "no sync datagram reached the backup after the clear"
+nsx "$NS_DIRB" $SYNCAUTH status | grep '^rx_' | cmp -s - "$IPVS_AUTH_OUT/reload-cleared.txt" ||
+	fail "the backup without a key still verified or counted messages"
+load_ran "the clear" "$c0"
+info "key changes and a clear under traffic: each in effect at once"
 
 # Namespaces deleted while the daemons run and state is live.
-kill "$load" 2>/dev/null
+kill "$load" || fail "the load generator stopped"
 topology_cleanup
 trap - EXIT
 sleep 1

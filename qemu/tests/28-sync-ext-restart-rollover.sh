@@ -5,16 +5,21 @@
 # and a third director on the bridged sync LAN, "atk" in the topology).
 #
 #  1. control, seed format: after the master's namespace is re-created its
-#     sequence starts at 1 again and the backup drops everything it sends;
+#     sequence starts at 1 again and both backups drop every message it
+#     signs as a replay (counted against its tx_signed) and apply none of
+#     its connections;
 #  2. extended format: after the same re-creation the backups accept the
 #     new master at once, and a datagram captured before the restart is
 #     still a replay (before, during and after);
 #  3. clock stepped back on the master: a running master goes on; one
-#     re-created with the clock behind is refused (counted) until its clock
-#     passes the old numbers, then accepted without operator action;
+#     re-created with the clock behind is refused by both backups (every
+#     message it signs a replay, none of its connections applied) until its
+#     clock passes the old numbers, then accepted without operator action;
 #  4. key rollover 1 -> 2 -> ... -> 7 across the three directors, each
 #     phase in all six orders of the directors, under continuous connection
-#     churn: no entry lost, no drop of any kind, counters per key ID;
+#     churn (checked: the churn runs through every phase, makes connections
+#     during every rotation and none of them fails): no entry lost, no drop
+#     of any kind, counters per key ID;
 #  5. forgeries: unknown key ID, wrong key, seed-format message, stock-TTL
 #     message: each counted, nothing applied.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
@@ -36,13 +41,6 @@ ext() {
 ext_val() {
 	nsx "$1" $SYNCAUTH ext status --json | /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['$2'])"
 }
-# Messages accepted with key ID $2 on namespace $1 (rx) or signed (tx: $3).
-key_count() {
-	nsx "$1" $SYNCAUTH ext status --json | /usr/bin/python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-print(sum(s[f'key{i}_$3'] for i in range(2) if s[f'key{i}_id'] == $2))"
-}
 start_backup_atk() {
 	nsx "$NS_ATK" ipvsadm --start-daemon backup --mcast-interface eth0 --syncid 150 ||
 		fail "cannot start the third director's backup daemon"
@@ -50,9 +48,39 @@ start_backup_atk() {
 # Every client connection the master lists is on backup namespace $1.
 has_all() {
 	conn_set "$NS_DIRA" >"$IPVS_AUTH_OUT/ext-master.txt"
-	nsx "$1" ipvsadm -Lnc | awk -v c="$CIP:" '$4 ~ "^"c {print $4}' | sort -u >"$IPVS_AUTH_OUT/ext-backup.txt"
+	conn_set "$1" >"$IPVS_AUTH_OUT/ext-backup.txt"
 	[ -s "$IPVS_AUTH_OUT/ext-master.txt" ] &&
 		[ -z "$(comm -23 "$IPVS_AUTH_OUT/ext-master.txt" "$IPVS_AUTH_OUT/ext-backup.txt")" ]
+}
+# A refused master, checked in full: snapshot_backups before it makes
+# connections; refused NS R0 WHAT: backup NS's replay drops since R0
+# (replays_cover) are at least every message the master has signed, the
+# positive control that its messages arrived, checked once they are and
+# again after IPVS's longest flush (1 s, and up to 2 s more for a partial
+# buffer) so that a message still in the master's buffer counts too; and
+# then not one of the master's connections is in NS's table unless it was
+# there before (none_applied).
+snapshot_backups() {
+	for b in $BACKUPS; do
+		conn_set "$b" >"$IPVS_AUTH_OUT/ext-before-$b.txt"
+	done
+}
+replays_cover() {
+	t=$(counter "$NS_DIRA" tx_signed)
+	[ "$t" -gt 0 ] && [ $(($(counter "$1" rx_drop_replay) - $2)) -ge "$t" ]
+}
+none_applied() {
+	conn_set "$NS_DIRA" | comm -23 - "$IPVS_AUTH_OUT/ext-before-$1.txt" >"$IPVS_AUTH_OUT/ext-new.txt"
+	[ -s "$IPVS_AUTH_OUT/ext-new.txt" ] || fail "$2: the master lists no new connection"
+	applied=$(conn_set "$1" | comm -12 - "$IPVS_AUTH_OUT/ext-new.txt" | wc -l)
+	[ "$applied" = 0 ] ||
+		fail "$2: $1 applied $applied of the master's $(wc -l <"$IPVS_AUTH_OUT/ext-new.txt") new connections"
+}
+refused() {
+	if ! wait_for 15 replays_cover "$1" "$2" || ! sleep 3 || ! wait_for 15 replays_cover "$1" "$2"; then
+		fail "$3: $1 dropped $(($(counter "$1" rx_drop_replay) - $2)) of the master's $(counter "$NS_DIRA" tx_signed) messages as replays, expected all"
+	fi
+	none_applied "$1" "$3"
 }
 wait_all() {
 	for b in $BACKUPS; do
@@ -106,13 +134,36 @@ start_sync
 start_backup_atk
 make_connections 20
 wait_all || fail "seed format: backups lack connections before the restart"
+# The backups' high-water mark is the old master's last number, and the
+# re-created master counts from 1 again: every message it signs is a
+# replay while it stays below. The old master signs at least 12 messages,
+# each accepted by both backups, the new one gets 3 connections (a few
+# messages; the count is printed).
+i=0
+while [ "$(counter "$NS_DIRA" tx_signed)" -lt 12 ]; do
+	make_connections 5 >/dev/null
+	sleep 1
+	i=$((i + 1))
+	[ "$i" -lt 30 ] || fail "seed format: the master signed only $(counter "$NS_DIRA" tx_signed) messages"
+done
+all_accepted() {
+	t=$(counter "$NS_DIRA" tx_signed)
+	for b in $BACKUPS; do
+		[ "$(counter "$b" rx_accepted)" = "$t" ] || return 1
+	done
+}
+wait_for 15 all_accepted || fail "seed format: the backups did not accept all $(counter "$NS_DIRA" tx_signed) messages"
+sleep 3
+wait_for 15 all_accepted || fail "seed format: the backups did not accept all $(counter "$NS_DIRA" tx_signed) messages"
+told=$(counter "$NS_DIRA" tx_signed)
 recreate_master seed 0 seed-key
+snapshot_backups
 before=$(counter "$NS_DIRB" rx_drop_replay)
-make_connections 10
-wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_replay) -gt $before ]" ||
-	fail "seed format: expected the backup to drop the restarted master as replays"
-has_all "$NS_DIRB" && fail "seed format: the backup applied a restarted master's messages"
-info "control: with the seed format the backup drops the restarted master ($(counter "$NS_DIRB" rx_drop_replay) replays)"
+before_atk=$(counter "$NS_ATK" rx_drop_replay)
+make_connections 3
+refused "$NS_DIRB" "$before" "seed format, restarted master"
+refused "$NS_ATK" "$before_atk" "seed format, restarted master"
+info "control: with the seed format both backups drop every message of the restarted master ($(counter "$NS_DIRA" tx_signed) signed, below the $told before the restart)"
 
 # --- 2. Extended format: restart-safe. ------------------------------------
 for ns in $BACKUPS; do
@@ -175,10 +226,11 @@ wait_all 10 || fail "running master with the clock stepped back: connections los
 [ "$(counter "$NS_DIRB" rx_drop_replay)" = "$r3" ] || fail "running master dropped after a clock step"
 info "running master, clock stepped back $STEP s: still accepted"
 recreate_master ext 1 rollover-key-one
+snapshot_backups
+r3b=$(counter "$NS_ATK" rx_drop_replay)
 make_connections 5
-wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_replay) -gt $r3 ]" ||
-	fail "the master re-created $STEP s behind was not refused"
-has_all "$NS_DIRB" && fail "the backup applied messages numbered below its high-water mark"
+refused "$NS_DIRB" "$r3" "master re-created $STEP s behind"
+refused "$NS_ATK" "$r3b" "master re-created $STEP s behind"
 refused=$(($(counter "$NS_DIRB" rx_drop_replay) - r3))
 # The clock is corrected (as NTP would): the master's numbers pass the old
 # ones and the backups accept it again by themselves.
@@ -191,7 +243,7 @@ make_connections 5
 i=0
 while :; do
 	conn_set "$NS_DIRA" | comm -23 - "$IPVS_AUTH_OUT/ext-refused.txt" >"$IPVS_AUTH_OUT/ext-new.txt"
-	nsx "$NS_DIRB" ipvsadm -Lnc | awk -v c="$CIP:" '$4 ~ "^"c {print $4}' | sort -u >"$IPVS_AUTH_OUT/ext-backup.txt"
+	conn_set "$NS_DIRB" >"$IPVS_AUTH_OUT/ext-backup.txt"
 	[ -s "$IPVS_AUTH_OUT/ext-new.txt" ] &&
 		[ -z "$(comm -23 "$IPVS_AUTH_OUT/ext-new.txt" "$IPVS_AUTH_OUT/ext-backup.txt")" ] && break
 	i=$((i + 1))
@@ -214,30 +266,41 @@ snap() {
 	done
 }
 snap >"$IPVS_AUTH_OUT/ext-drops-before.txt"
+# The churn: rounds of 3 connections until told to stop; one line in
+# $churn_log a round. A failed connection ends it with status 1 (fail).
 churn_stop=$IPVS_AUTH_OUT/ext-churn.stop
+churn_log=$IPVS_AUTH_OUT/ext-churn.rounds
 rm -f "$churn_stop"
+: >"$churn_log"
 (
 	while [ ! -e "$churn_stop" ]; do
 		make_connections 3 >/dev/null
+		echo round >>"$churn_log"
 		sleep 0.3
 	done
 ) &
 churn=$!
+churn_rounds() {
+	wc -l <"$churn_log"
+}
 step() {
 	ext "$@"
 	sleep 1
 }
 # One rotation old -> new: phase by phase, each phase on the directors in
-# the order given ("a" master, "b" dirb, "c" the third director).
+# the order given ("a" master, "b" dirb, "c" the third director). The
+# churn must be running and have made connections during each rotation.
 rotate() {
-	old=$1 new=$2 key=$3
+	old=$1 new=$2 key=$3 rounds=$(churn_rounds)
 	for phase in "add $new $key:$4" "activate $new:$5" "retire $old:$6"; do
 		for d in $(echo "${phase#*:}" | sed 's/./& /g'); do
 			case $d in a) ns=$NS_DIRA ;; b) ns=$NS_DIRB ;; *) ns=$NS_ATK ;; esac
 			# shellcheck disable=SC2086 # the phase is several words
 			step "$ns" ${phase%%:*}
 		done
+		kill -0 "$churn" 2>/dev/null || fail "the churn stopped during rotation $old -> $new"
 	done
+	[ "$(churn_rounds)" -gt "$rounds" ] || fail "no churn connection during rotation $old -> $new"
 }
 # Six rotations, 1 -> 2 -> ... -> 7: each phase goes through all six
 # orders of the three directors once (master first, middle and last).
@@ -251,23 +314,23 @@ done
 LAST=7
 sleep 2
 touch "$churn_stop"
-wait "$churn"
+wait "$churn" || fail "the churn failed: a connection through the VIP failed during the rollover"
 wait_all 15 || fail "connections lost during the rollover"
 snap >"$IPVS_AUTH_OUT/ext-drops-after.txt"
 if ! cmp -s "$IPVS_AUTH_OUT/ext-drops-before.txt" "$IPVS_AUTH_OUT/ext-drops-after.txt"; then
 	diff "$IPVS_AUTH_OUT/ext-drops-before.txt" "$IPVS_AUTH_OUT/ext-drops-after.txt"
 	fail "drops during the rollover"
 fi
-tx=$(key_count "$NS_DIRA" $LAST tx_signed)
+tx=$(ext_key_count "$NS_DIRA" $LAST tx_signed)
 [ "$tx" -gt 0 ] || fail "the master never signed with key $LAST"
 for b in $BACKUPS; do
-	rx=$(key_count "$b" $LAST rx_accepted)
+	rx=$(ext_key_count "$b" $LAST rx_accepted)
 	[ "$rx" -gt 0 ] || fail "$b accepted nothing with key $LAST"
 	ids="$(ext_val "$b" key0_id) $(ext_val "$b" key1_id)"
 	[ "$ids" = "0 $LAST" ] || [ "$ids" = "$LAST 0" ] || fail "$b holds keys $ids, expected only $LAST"
 	info "$b: $rx messages accepted with key $LAST"
 done
-info "six rotations 1 -> $LAST, each phase in all six orders, under churn: $(conn_count "$NS_DIRA") connections on the master, all on both backups, no drop"
+info "six rotations 1 -> $LAST, each phase in all six orders, under churn ($(churn_rounds) rounds): $(conn_count "$NS_DIRA") connections on the master, all on both backups, no drop"
 
 # --- 5. Forgeries against the extended backups. -----------------------------
 mcount=$(conn_count "$NS_DIRB")

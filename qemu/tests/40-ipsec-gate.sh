@@ -5,8 +5,11 @@
 # IKE_SA_INIT (responder cookie 0) makes an INITIAL entry that drops ESP
 # silently and expires; the client's packet with a responder cookie
 # establishes it, and then ESP and AH reach the real server of the client's
-# ISAKMP flow; two clients land on different real servers; ISAKMP and
-# NAT-T keepalives refresh the entry, ESP does not.
+# ISAKMP flow; two clients land on different real servers; NAT-T
+# keepalives refresh the entry, ESP does not. The timers are waited for by
+# condition (ICMP for the client's ESP, within a bound) and must not fire
+# before their timeout. "Silence" is concluded only after a later echo
+# reply from the VIP (ikeesp.py esp --expect silence).
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
@@ -61,32 +64,53 @@ nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2001 --expect silence || fail "ICMP
 wait_rs_seen "$other" esp "$CL2" 1 || fail "client 2's ESP did not reach rs$other"
 
 info "4. Timers: INITIAL expires; ISAKMP/keepalive refresh; ESP does not"
+# Waited for by condition, each within a bound, never by a fixed sleep:
+# the expiry must come, and not before its timeout.
 nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout="$(ts 3)"
 nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_established_timeout="$(ts 8)"
+refresh0=$(gate_counter established_refresh)
+# until_icmp T0 LIMIT SPI CMD...: rounds of CMD, then client 1's ESP, until
+# that ESP is answered with ICMP or LIMIT seconds have passed since T0;
+# sets expired (seconds since T0, empty if no ICMP came) and rounds.
+until_icmp() {
+	t0=$1 limit=$2 spi=$3
+	shift 3
+	rounds=0 expired=
+	while [ $(($(date +%s) - t0)) -lt "$limit" ]; do
+		"$@"
+		rounds=$((rounds + 1))
+		if nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi "$spi" --expect icmp --wait 1 >/dev/null; then
+			expired=$(($(date +%s) - t0))
+			return
+		fi
+	done
+}
 # The new timeout applies from each entry's next ISAKMP packet.
+t0=$(date +%s)
 nsx "$NS_CL1" $IKEESP keepalive --dst "$VIP"
-# Client 1 now sends only ESP; client 2 keeps sending keepalives.
-i=0
-while [ $i -lt 6 ]; do
-	nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1004
-	nsx "$NS_CL2" $IKEESP keepalive --dst "$VIP"
-	sleep "$(ts 2)"
-	i=$((i + 1))
-done
-# More than 8 s (scaled) since client 1's last ISAKMP packet: expired.
-nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1005 --expect icmp ||
-	fail "ESTABLISHED entry refreshed by ESP alone"
+# Client 1 now sends only ESP, client 2 keepalives, until client 1's ESP is
+# answered with ICMP: its entry expired although ESP kept coming.
+until_icmp "$t0" "$(ts 24)" 1004 nsx "$NS_CL2" $IKEESP keepalive --dst "$VIP"
+[ -n "$expired" ] || fail "ESTABLISHED entry refreshed by ESP alone (no ICMP in $(ts 24) s)"
+[ "$expired" -ge $(($(ts 8) - 1)) ] || fail "client 1's entry expired after $expired s, before its $(ts 8) s timeout"
+info "client 1's entry expired after $expired s of ESP alone"
 nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2002 --expect silence ||
 	fail "keepalives did not keep client 2's entry"
-[ "$(gate_counter established_refresh)" -ge 6 ] || fail "keepalives not counted as refreshes"
-# INITIAL: client 1 starts again and waits past the 3 s (scaled) timeout.
+[ "$(gate_counter established_refresh)" -ge $((refresh0 + rounds + 1)) ] || fail "keepalives not counted as refreshes"
+# INITIAL: client 1 starts again; its entry must expire after the 3 s
+# (scaled) timeout. That it was made is read from the gate's counter, not
+# probed with ESP in a race against the timer.
+created=$(gate_counter initial_created)
+t0=$(date +%s)
 nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 3333333333333333 --reply-timeout 5 >/dev/null ||
 	fail "no reply to the new IKE_SA_INIT"
-nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1006 --expect silence || fail "new INITIAL entry missing"
-sleep "$(ts 4)"
-nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1007 --expect icmp || fail "INITIAL entry did not expire"
-# The collector removes what expired (client 2 has been silent for 8 s (scaled)
-# by now as well).
+expect_gate_counter initial_created $((created + 1))
+until_icmp "$t0" "$(ts 12)" 1007 true
+[ -n "$expired" ] || fail "INITIAL entry did not expire (no ICMP in $(ts 12) s)"
+[ "$expired" -ge $(($(ts 3) - 1)) ] || fail "INITIAL entry expired after $expired s, before its $(ts 3) s timeout"
+info "INITIAL entry expired after $expired s"
+# The collector removes what expired (client 2 has been silent since its
+# last keepalive and runs out of its 8 s (scaled) as well).
 wait_for "$(ts 12)" sh -c "ip netns exec $NS_DIR $IPSEC list | grep -q 'entries=0 '" ||
 	fail "expired entries not collected: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 [ "$(gate_counter expired)" -ge 2 ] || fail "collector did not count removals"

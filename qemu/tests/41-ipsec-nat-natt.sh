@@ -12,18 +12,20 @@
 ipsec_test_begin nat
 nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP nat " || fail "service not listed as NAT"
 
+# The real server whose responder cookie $1 is. Called in $(...), where
+# fail would end only the subshell: it returns 1 and callers fail.
 rs_of() {
 	case $1 in
 	"$RS1_COOKIE") echo 1 ;;
 	"$RS2_COOKIE") echo 2 ;;
-	*) fail "unexpected responder cookie '$1'" ;;
+	*) return 1 ;;
 	esac
 }
 
 info "5. NAT mode: the cookie is learned from the real server's reply"
 rc=$(nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 1111111111111111 --reply-timeout 5) ||
 	fail "no IKE reply through the director"
-mine=$(rs_of "$rc")
+mine=$(rs_of "$rc") || fail "unexpected responder cookie '$rc'"
 expect_gate_counter rcookie_learned 1
 # A made-up responder cookie (a spoofer that never saw the reply): dropped.
 nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 1111111111111111 --rcookie dead0000beef0000
@@ -32,11 +34,12 @@ wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter cookie_mismatch) = 1
 [ "$(gate_counter established)" = 0 ] || fail "a wrong responder cookie established the entry"
 nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1001 --expect silence || fail "ICMP for ESP on INITIAL"
 expect_gate_counter esp_initial 1
-[ "$(rs_seen "$mine" ike "$CL1")" = 1 ] || fail "the mismatching IKE packet reached the real server"
 # The real one establishes.
 nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 1111111111111111 --rcookie "$rc" --reply-timeout 5 >/dev/null ||
 	fail "no reply to the second IKE message"
 expect_gate_counter established 1
+# Its reply shows it reached the real server, after the mismatching one.
+[ "$(rs_seen "$mine" ike "$CL1")" = 2 ] || fail "the mismatching IKE packet reached the real server"
 nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1002 --expect silence || fail "ICMP for ESP on ESTABLISHED"
 wait_rs_seen "$mine" esp "$CL1" 1 || fail "ESP did not reach rs$mine through NAT"
 [ "$(rs_seen "$mine" esp "$CL1")" = 1 ] || fail "the INITIAL-state ESP reached the real server"
@@ -44,7 +47,7 @@ wait_rs_seen "$mine" esp "$CL1" 1 || fail "ESP did not reach rs$mine through NAT
 info "6. NAT-T with IKEv1: IKE after the marker, keepalive, ESP in UDP"
 rc2=$(nsx "$NS_CL2" $IKEESP ike --dst "$VIP" --dport 4500 --v1 --icookie 2222222222222222 --reply-timeout 5) ||
 	fail "no IKE reply on 4500"
-other=$(rs_of "$rc2")
+other=$(rs_of "$rc2") || fail "unexpected responder cookie '$rc2'"
 expect_gate_counter rcookie_learned 2
 # ESP in UDP before the entry is established: dropped, no ICMP for UDP.
 nsx "$NS_CL2" $IKEESP esp --dst "$VIP" --spi 2001 --proto udp --expect silence ||

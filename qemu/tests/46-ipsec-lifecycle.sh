@@ -5,6 +5,8 @@
 # lookups in softirq, the collector's delayed work, live entries), loaded
 # again and the address re-gated; then the director's namespace is deleted
 # with live gate entries while ESP still flows, and the module unloaded.
+# "While ESP flows" is checked: the gate has passed the stream's ESP and
+# the stream still runs before each unload and the deletion.
 # Every step must succeed; the kernel log must stay clean (also checked,
 # with kmemleak on the debug kernel, by 99-kernel-log).
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
@@ -16,13 +18,21 @@ establish() {
 	ipsec_establish "$NS_CL1" 3333333333333333 >/dev/null
 	expect_gate_counter established 1
 }
+# Waited for by condition, not by a fixed sleep: the gate passes the
+# stream's ESP, and the stream is still running.
+esp_flowing() {
+	[ "$(gate_counter esp_pass)" -gt 0 ]
+}
+wait_esp_flowing() {
+	wait_for "$(ts 10)" esp_flowing || fail "ESP is not flowing through the entry ($1)"
+	kill -0 "$stream" 2>/dev/null || fail "the ESP stream ended too early ($1)"
+}
 
 for round in 1 2 3; do
 	establish
-	nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi 77 --seconds 8 >/dev/null &
+	nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi 77 --seconds "$(ts 8)" >/dev/null &
 	stream=$!
-	sleep 2
-	[ "$(gate_counter esp_pass)" -gt 0 ] || fail "ESP is not flowing before the unload (round $round)"
+	wait_esp_flowing "round $round, before the unload"
 	rmmod ip_vs_sync_auth || fail "rmmod under ESP traffic failed (round $round)"
 	[ -e /proc/net/ip_vs_ipsec ] && fail "/proc/net/ip_vs_ipsec left behind (round $round)"
 	sleep 1
@@ -33,12 +43,12 @@ for round in 1 2 3; do
 	# (net.ipv4.icmp_msgs_per_sec) runs dry. Probe once the stream is over
 	# and the limit has refilled, or the probe's ICMP may be the one
 	# suppressed (seen once in CI: "silence").
-	wait "$stream"
-	sleep 1
+	wait "$stream" || fail "the ESP stream failed (round $round)"
 	[ "$(gate_counter esp_pass)" = 0 ] || fail "the reloaded gate passed ESP without an entry (round $round)"
 	# A fresh gate: the client has no entry any more, so its ESP is
-	# answered with ICMP.
-	if ! nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1009 --expect icmp; then
+	# answered with ICMP. Probed until it is (bounded), not after a fixed
+	# sleep: the limit refills at its own pace.
+	if ! wait_for "$(ts 10)" nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1009 --expect icmp --wait 1; then
 		info "esp_no_entry $(gate_counter esp_no_entry), esp_pass $(gate_counter esp_pass)"
 		nsx "$NS_DIR" grep '^Icmp:' /proc/net/snmp
 		fail "the reloaded gate does not reject ESP without an entry (round $round)"
@@ -47,11 +57,11 @@ done
 info "3 unloads while ESP flowed through an established entry; reloaded gate active each time"
 
 establish
-nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi 78 --seconds 6 >/dev/null 2>&1 &
+nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi 78 --seconds "$(ts 6)" >/dev/null 2>&1 &
 stream=$!
-sleep 2
+wait_esp_flowing "before the namespace is deleted"
 ip netns del "$NS_DIR" || fail "cannot delete the director's namespace"
-wait "$stream"
+wait "$stream" || fail "the ESP stream failed"
 sleep 1
 rmmod ip_vs_sync_auth || fail "rmmod after deleting a namespace with live gate state failed"
 info "director namespace deleted with live entries under ESP; module unloaded"
