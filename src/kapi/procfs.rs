@@ -296,7 +296,8 @@ impl<I: Copy> SeqState<I> {
         }
         // SAFETY: `at` is not 0, so `item` holds a record (type
         // invariant).
-        Some((self.at, unsafe { self.item.assume_init() }))
+        let item = unsafe { self.item.assume_init() };
+        Some((self.at, item))
     }
 }
 
