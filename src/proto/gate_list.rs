@@ -5,8 +5,8 @@
 //! line, then one line per entry with fixed-width columns separated by one
 //! space, addresses as IPVS prints them ([`ProcAddr`]).
 
-use crate::proto::addr::{IpAddr, ProcAddr};
-use crate::proto::isakmp::State;
+use super::addr::{IpAddr, ProcAddr};
+use super::isakmp::State;
 use core::fmt;
 
 /// The header line.
