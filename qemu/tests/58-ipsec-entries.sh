@@ -177,14 +177,21 @@ err=$(nsx "$NS_DIR" $NOBODY $IPSEC list --entries 2>&1) &&
 # The counters stay world-readable, as IPVS's own files.
 [ "$(nsx "$NS_DIR" $NOBODY $IPSEC counter established)" = 2 ] ||
 	fail "an unprivileged user cannot read /proc/net/ip_vs_ipsec"
-# The root of a user namespace owns its network namespace's file.
+# The root of a user namespace owns the file of a network namespace made
+# in it once its uid 0 is mapped (unshare -Ur, then unshare -n inside);
+# one made together with the user namespace (unshare -Urn), before the
+# mapping exists, keeps the global root as owner, as nf_conntrack's does.
 if [ ! -e /proc/self/ns/user ] || ! unshare -Urn true 2>/dev/null; then
 	info "user namespaces unavailable: user-namespace part not run"
 else
-	out=$($NOBODY unshare -Urn sh -c "stat -c '%a %u %g' $E && cat $E" 2>&1)
+	out=$($NOBODY unshare -Ur unshare -n sh -c "stat -c '%a %u %g' $E && cat $E" 2>&1)
 	[ "$out" = "440 0 0
-$HEADER" ] || fail "root of a user+net namespace, its own $E: $out"
-	info "unprivileged user, own user+net namespace: its (empty) table read"
+$HEADER" ] || fail "root of a user namespace, its network namespace's $E: $out"
+	info "unprivileged user, own user namespace, network namespace made in it: its (empty) table read"
+	out=$($NOBODY unshare -Urn sh -c "stat -c '%a %u %g' $E; cat $E" 2>&1)
+	[ "$out" = "440 65534 65534
+cat: $E: Permission denied" ] || fail "unshare -Urn, $E: $out"
+	info "network namespace made with its user namespace: owned by the global root"
 fi
 
 info "the expiry counts down with the gate's clock"
