@@ -150,7 +150,10 @@ nsx "$NS_DIR" $IPSEC list | tail -1 | grep -q "^entries=4 initial=2 " ||
 	fail "table: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 
 info "ipvs-ipsec list --entries, like ipvsadm -Lnc"
+t0=$(date +%s)
 out=$(nsx "$NS_DIR" $IPSEC list --entries) || fail "ipvs-ipsec list --entries failed"
+secs=$(expires_of "$C1" "$V4")
+t1=$(date +%s)
 echo "$out"
 [ "$(printf '%s\n' "$out" | head -2)" = "$LIST_HEADER" ] || fail "ipvs-ipsec list --entries: header"
 [ "$(printf '%s\n' "$out" | wc -l)" = 6 ] || fail "ipvs-ipsec list --entries: not 2 + 4 lines"
@@ -158,12 +161,13 @@ expect_list_line "$out" "$CL1" "$VIP" "$(rs_of "$rc1")" ESTABLISHED no "$rc1"
 expect_list_line "$out" "$CL2" "$VIP" "$(rs_of "$rc2")" INITIAL no "$rc2"
 expect_list_line "$out" "$CL1_6" "$VIP6" "$(rs_of "$rc3" _6)" INITIAL no -
 expect_list_line "$out" "$CL2_6" "$VIP6" "$(rs_of "$rc4" _6)" ESTABLISHED no -
-# The expiry as minutes:seconds of the file's seconds (read after it).
-secs=$(expires_of "$C1" "$V4")
+# The expiry as minutes:seconds of the file's seconds (read right after
+# it, within t1 - t0 seconds).
 exp=$(list_line "$out" "$CL1" "$VIP" | cut -d' ' -f1)
 m=${exp%%:*} s=${exp#*:}
 d=$((${m#0} * 60 + ${s#0} - secs))
-{ [ "$d" -ge 0 ] && [ "$d" -le "$(ts 2)" ]; } || fail "list --entries expiry $exp, the file's then $secs s"
+{ [ "$d" -ge 0 ] && [ "$d" -le $((t1 - t0 + 1)) ]; } ||
+	fail "list --entries expiry $exp, the file's $secs s within $((t1 - t0)) s"
 
 info "readable by the namespace's root only"
 [ "$(nsx "$NS_DIR" stat -c '%a %u %g' "$E")" = "440 0 0" ] ||
