@@ -28,11 +28,12 @@
 //! this file parses packets and keeps the table. It has no `unsafe`: the
 //! kernel is reached through [`crate::kapi`].
 
+use crate::kapi::ipvs::ConnTuple;
 use crate::kapi::net::{Defrag6, Net, PernetData, PernetId};
 use crate::kapi::netfilter::{
     HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, LOCAL_IN, PF_IPV4, PF_IPV6, PRI_NAT_SRC,
 };
-use crate::kapi::procfs::{ProcFile, ProcShow};
+use crate::kapi::procfs::{Cursor, ProcFile, ProcSeq, ProcShow, Readers, Seek};
 use crate::kapi::rcu_box::RcuBox;
 use crate::kapi::rcu_hash::{RcuHash, Writer};
 use crate::kapi::skb::SkBuff;
@@ -40,7 +41,8 @@ use crate::kapi::sockopt::{GetBuf, SetArg};
 use crate::kapi::sys::{cond_resched, jhash2, random_u32, uptime_secs};
 use crate::kapi::sysctl::{self, IntKnob, IntKnobs, NetSysctl};
 use crate::kapi::work::cancel_delayed_sync;
-use crate::proto::addr::{Ipv4, Ipv6};
+use crate::proto::addr::{IpAddr, Ipv4, Ipv6};
+use crate::proto::gate_list;
 use crate::proto::isakmp::{
     self, Config, Decision, Entry, GateEvent, GateKey, Input, State, Transport,
     Verdict as GateVerdict,
@@ -49,7 +51,7 @@ use crate::proto::limits::{self, Admission, Limits, Occupancy, Prefix, Refusal};
 use crate::shim;
 use kernel::prelude::*;
 use kernel::seq_file::{seq_print, SeqFile};
-use kernel::sync::atomic::{Atomic, Relaxed};
+use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
 use kernel::sync::{new_mutex, rcu, Arc, Mutex, SetOnce};
 use kernel::time::msecs_to_jiffies;
 use kernel::workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem};
@@ -436,16 +438,19 @@ const B_SLOT_MASK: u32 = 0xff;
 /// The prefix length the entry was counted under (the knobs may change).
 const B_PLEN_SHIFT: u32 = 24;
 
-/// One entry's state. Written only under the table's lock; `expires` and
-/// `bits` are also read without it, by ESP (a reader may see one field
-/// updated and not the other, which only ever makes it act on the older
-/// or the newer state).
+/// One entry's state. Written only under the table's lock; also read
+/// without it, by ESP and by `/proc/net/ip_vs_ipsec_conn` (a reader may see
+/// `expires` updated and `bits` not, or the reverse, which only ever makes
+/// it act on the older or the newer state; `bits` is stored with release
+/// and loaded with acquire, so that a reader that sees the cookie flag sees
+/// the cookie).
 struct Cell {
     /// Seconds of the gate's clock.
     expires: Atomic<u64>,
     /// State, soft flag, learned-cookie flag, service slot, prefix length.
     bits: Atomic<u32>,
-    /// The learned responder cookie (NAT mode), read under the lock.
+    /// The learned responder cookie (NAT mode), valid once `bits` has
+    /// [`B_RCOOKIE`] (learned once, never changed).
     rcookie: Atomic<u64>,
     /// When ISAKMP last created or refreshed it (eviction order).
     refreshed: Atomic<u64>,
@@ -476,7 +481,7 @@ impl Cell {
 
     /// The entry; `None` for a state the module never writes.
     fn entry(&self) -> Option<Entry> {
-        let bits = self.bits.load(Relaxed);
+        let bits = self.bits.load(Acquire);
         let state = match bits & B_STATE {
             B_INITIAL => State::Initial,
             B_ESTABLISHED => State::Established,
@@ -506,7 +511,7 @@ impl Cell {
             self.rcookie.store(u64::from_ne_bytes(c), Relaxed);
         }
         self.expires.store(e.expires(), Relaxed);
-        self.bits.store(bits, Relaxed);
+        self.bits.store(bits, Release);
     }
 
     /// Stores `e` for `key` (under the lock), keeping `counts` right.
@@ -1130,16 +1135,8 @@ impl Gate {
         {
             return false;
         }
-        net.ipvs().is_some_and(|ipvs| {
-            ipvs.fresh_synced_conn(
-                key.v6,
-                IPPROTO_UDP,
-                &key.client,
-                ISAKMP_PORT,
-                &key.vip,
-                ISAKMP_PORT,
-            )
-        })
+        net.ipvs()
+            .is_some_and(|ipvs| ipvs.fresh_synced_conn(&isakmp_flow(key)))
     }
 
     /// Under the lock, for a client with no live entry: inserts an
@@ -1485,6 +1482,63 @@ impl Gate {
         }
     }
 
+    /// The live entry `seek` asks for, in the table's order (bucket, then
+    /// place in the bucket), with its cursor: what
+    /// `/proc/net/ip_vs_ipsec_conn` lists. An entry to resume at or after
+    /// is looked for by its key in its bucket; if it is gone, the walk goes
+    /// on by index. Expired entries the collector has not removed yet are
+    /// skipped, as the packet path ignores them. Takes the RCU read lock
+    /// per bucket, nothing else; reschedules every 256 buckets. Process
+    /// context.
+    fn seek_entry(&self, seek: Seek<'_, EntryCopy>) -> Option<(Cursor, EntryCopy)> {
+        let table = self.table.as_ref()?;
+        let now = self.now();
+        // Where to start by index, and the entry to start at (0) or after
+        // (1) if it is still in the first bucket.
+        let (mut at, mut anchor) = match seek {
+            Seek::From(c) => (c, None),
+            Seek::Again(c, e) => (c, Some((e.key, 0))),
+            Seek::After(c, e) => (c.next_index()?, Some((e.key, 1))),
+        };
+        while (at.bucket as usize) < table.buckets() {
+            let b = at.bucket as usize;
+            let first = anchor.take();
+            if !table.bucket_is_empty(b) {
+                let rcu = rcu::read_lock();
+                let skip = first
+                    .and_then(|(key, after)| {
+                        let i = table.bucket_nodes(b, &rcu).position(|n| *n.key() == key)?;
+                        Some(i + after)
+                    })
+                    .unwrap_or(at.index as usize);
+                let found =
+                    table
+                        .bucket_nodes(b, &rcu)
+                        .enumerate()
+                        .skip(skip)
+                        .find_map(|(i, n)| {
+                            let entry = n.value().entry().filter(|e| !e.is_expired(now))?;
+                            Some((i, *n.key(), entry))
+                        });
+                if let Some((i, key, entry)) = found {
+                    let at = Cursor {
+                        bucket: at.bucket,
+                        index: u32::try_from(i).ok()?,
+                    };
+                    return Some((at, EntryCopy { key, entry, now }));
+                }
+            }
+            at = Cursor {
+                bucket: at.bucket.checked_add(1)?,
+                index: 0,
+            };
+            if at.bucket & 255 == 0 {
+                cond_resched();
+            }
+        }
+        None
+    }
+
     /// The marked addresses now (a copy). Process context.
     fn svcs_now(&self) -> Svcs {
         let rcu = rcu::read_lock();
@@ -1668,7 +1722,8 @@ pub(crate) struct GateNet {
     /// Dropped first (hooks in flight were waited for before the data was
     /// dropped: see `PernetData::of`).
     _hooks: NetHooks<GateNet>,
-    _proc_file: ProcFile<GateNet>,
+    _proc_file: ProcFile,
+    _entries_file: ProcFile,
     _sysctl: NetSysctl<Gate>,
     /// Dropped last: stops the collector, then frees the gate.
     gate: GateOwner,
@@ -1694,11 +1749,16 @@ impl PernetData for GateNet {
         (|| {
             let gate = Gate::create(true)?;
             let sysctl = NetSysctl::new(net, gate.0.clone())?;
-            let proc_file = ProcFile::new(net, c"ip_vs_ipsec")?;
+            let proc_file = ProcFile::single::<GateNet>(net, c"ip_vs_ipsec", Readers::All)?;
+            // Client addresses and responder cookies: the namespace's root
+            // only (Documentation/ip_vs_ipsec.rst).
+            let entries_file =
+                ProcFile::seq::<EntriesFile>(net, c"ip_vs_ipsec_conn", Readers::NetRoot)?;
             let hooks = NetHooks::new(net, &HOOK_OPS)?;
             Ok(GateNet {
                 _hooks: hooks,
                 _proc_file: proc_file,
+                _entries_file: entries_file,
                 _sysctl: sysctl,
                 gate,
             })
@@ -1763,11 +1823,14 @@ impl<T: core::fmt::Display> kernel::fmt::Display for Show<T> {
 }
 
 impl ProcShow for GateNet {
-    fn show(&self, m: &SeqFile) {
+    type Data = Self;
+
+    /// `/proc/net/ip_vs_ipsec`: the gated addresses and the counters.
+    fn show(this: &Self, m: &SeqFile) {
         let Ok(mut st) = KBox::new(shim::ipvsa_ipsec_status::default(), GFP_KERNEL) else {
             return;
         };
-        self.gate.0.status(&mut st);
+        this.gate.0.status(&mut st);
         seq_print!(m, "services: {}\n", st.nsvc);
         for s in st.svc.iter().take(st.nsvc as usize) {
             let mode = if s.flags & shim::IPVSA_IPSEC_F_NAT != 0 {
@@ -1807,6 +1870,75 @@ impl ProcShow for GateNet {
     }
 }
 
+/// `/proc/net/ip_vs_ipsec_conn`: one line per live entry
+/// ([`gate_list::Line`]).
+struct EntriesFile;
+
+/// A copy of one entry as [`Gate::seek_entry`] found it.
+#[derive(Debug, Clone, Copy)]
+struct EntryCopy {
+    key: GateKey,
+    entry: Entry,
+    /// The gate's clock when it was copied.
+    now: u64,
+}
+
+/// IPVS's connection for `key`'s ISAKMP flow (UDP 500 to 500): the one
+/// IPVS ties the client's ESP and AH to.
+fn isakmp_flow(key: &GateKey) -> ConnTuple<'_> {
+    ConnTuple {
+        v6: key.v6,
+        protocol: IPPROTO_UDP,
+        client: &key.client,
+        cport: ISAKMP_PORT,
+        vaddr: &key.vip,
+        vport: ISAKMP_PORT,
+    }
+}
+
+/// A [`GateKey`] address as [`gate_list::Line`] prints it.
+fn key_addr(v6: bool, a: &[u8; 16]) -> IpAddr {
+    if v6 {
+        IpAddr::V6(*a)
+    } else {
+        IpAddr::V4([a[0], a[1], a[2], a[3]])
+    }
+}
+
+impl ProcSeq for EntriesFile {
+    type Data = GateNet;
+    type Item = EntryCopy;
+
+    fn header(m: &SeqFile) {
+        seq_print!(m, "{}", gate_list::HEADER);
+    }
+
+    fn seek(
+        data: &GateNet,
+        _net: Net<'_>,
+        seek: Seek<'_, EntryCopy>,
+    ) -> Option<(Cursor, EntryCopy)> {
+        data.gate.0.seek_entry(seek)
+    }
+
+    fn show(_data: &GateNet, net: Net<'_>, m: &SeqFile, c: &EntryCopy) {
+        let k = &c.key;
+        // The real server of IPVS's connection for the client's ISAKMP
+        // flow, the one ESP and AH follow.
+        let dest = net.ipvs().and_then(|ipvs| ipvs.conn_dest(&isakmp_flow(k)));
+        let line = gate_list::Line {
+            client: key_addr(k.v6, &k.client),
+            vip: key_addr(k.v6, &k.vip),
+            dest,
+            state: c.entry.state(),
+            soft: c.entry.is_soft(),
+            rcookie: c.entry.responder_cookie(),
+            expires: c.entry.expires().saturating_sub(c.now),
+        };
+        seq_print!(m, "{}", Show(line));
+    }
+}
+
 /// `setsockopt(IPVSA_SO_IPSEC)` in namespace `net`: one gate command.
 pub(crate) fn sockopt_set(net: Net<'_>, arg: &SetArg<'_>) -> Result {
     if arg.len() != Cmd::LEN {
@@ -1835,9 +1967,15 @@ pub(crate) fn sockopt_get(net: Net<'_>, buf: &mut GetBuf<'_>) -> Result {
 fn test_gate(nat: bool, soft_quota: u32, max_initial: u32) -> Result<GateOwner> {
     let g = Gate::create(false)?;
     g.0.knobs[KNOB_MAX_INITIAL].store(max_initial.min(i32::MAX as u32) as i32, Relaxed);
+    mark_test_vip(&g.0, nat, soft_quota)?;
+    Ok(g)
+}
+
+/// Marks 192.0.2.1 in private gate `g` (NAT mode if `nat`).
+fn mark_test_vip(g: &Gate, nat: bool, soft_quota: u32) -> Result {
     let mut vip = [0u8; 16];
     vip[..4].copy_from_slice(&TEST_VIP);
-    g.0.set(
+    g.set(
         None,
         &Cmd {
             cmd: shim::IPVSA_IPSEC_ADD,
@@ -1846,8 +1984,7 @@ fn test_gate(nat: bool, soft_quota: u32, max_initial: u32) -> Result<GateOwner> 
             flags: if nat { shim::IPVSA_IPSEC_F_NAT } else { 0 },
             soft_quota,
         },
-    )?;
-    Ok(g)
+    )
 }
 
 /// 192.0.2.1.
@@ -2675,6 +2812,171 @@ mod tests {
         assert_eq!(g.counter(GateEvent::EspPass), 2);
         // Only client 1's entry exists: nothing else created one.
         assert_eq!(g.counts().0, 1);
+        Ok(())
+    }
+
+    /// The entry `seek` finds, with its cursor as the file's position
+    /// gives it (at least the seek's floor).
+    fn step(g: &Gate, seek: Seek<'_, EntryCopy>) -> Option<(Cursor, EntryCopy)> {
+        let floor = seek.floor()?;
+        let (c, e) = g.seek_entry(seek)?;
+        Some((c.max(floor), e))
+    }
+
+    /// Every live entry `first` finds and those after it, as
+    /// `/proc/net/ip_vs_ipsec_conn` walks them.
+    fn walk(g: &Gate, first: Seek<'_, EntryCopy>) -> Result<KVec<(Cursor, EntryCopy)>> {
+        let mut v = KVec::new();
+        let mut found = step(g, first);
+        while let Some((c, e)) = found {
+            v.push((c, e), GFP_KERNEL)?;
+            found = step(g, Seek::After(c, &e));
+        }
+        Ok(v)
+    }
+
+    /// How many times `key` is listed in `v`.
+    fn listed(v: &[(Cursor, EntryCopy)], key: &GateKey) -> usize {
+        v.iter().filter(|(_, e)| e.key == *key).count()
+    }
+
+    #[test]
+    fn entries_are_listed_once_and_resume_at_a_cursor() -> Result {
+        // Four buckets, so that most entries sit deep in a chain; every
+        // test client is in one /24: no per-prefix bound.
+        let owner = Gate::create(false)?;
+        for k in [KNOB_MAX_INITIAL_PER_PREFIX, KNOB_MAX_ENTRIES_PER_PREFIX] {
+            owner.0.knobs[k].store(i32::MAX, R);
+        }
+        let counts = Counts::new(PrefixMap::new(0, 0)?);
+        owner
+            .0
+            .table
+            .populate(KBox::pin_init(Table::new(2, counts), GFP_KERNEL)?);
+        mark_test_vip(&owner.0, false, 0)?;
+        let g = TestGate(owner);
+        assert_eq!(g.g().table.as_ref().map(|t| t.buckets()), Some(4));
+        assert!(walk(g.g(), Seek::From(Cursor::START))?.is_empty());
+        // 200 clients; the even ones established.
+        for c in 1..=200u8 {
+            g.packet(c, UDP500, &ike(IC, [0; 8]))?;
+            if c % 2 == 0 {
+                g.packet(c, UDP500, &ike(IC, RC))?;
+            }
+        }
+        let all = walk(g.g(), Seek::From(Cursor::START))?;
+        assert_eq!(all.len(), 200);
+        let mut seen = [0u8; 256];
+        let mut last = None;
+        for (c, e) in all.iter() {
+            // Cursors go strictly forward.
+            assert!(last.is_none_or(|l| l < *c));
+            last = Some(*c);
+            let client = e.key.client[3];
+            seen[usize::from(client)] += 1;
+            let (state, left) = if client % 2 == 0 {
+                (State::Established, 3600)
+            } else {
+                (State::Initial, 30)
+            };
+            assert_eq!(e.entry.state(), state);
+            // The clock may have ticked since the packets (a second, or
+            // two on a slow kernel).
+            assert!((left - 2..=left).contains(&(e.entry.expires() - e.now)));
+            assert!(!e.entry.is_soft() && e.entry.responder_cookie().is_none());
+        }
+        // Each client exactly once.
+        assert!((1..=200).all(|c| seen[c] == 1));
+        assert_eq!(seen.iter().map(|&n| u32::from(n)).sum::<u32>(), 200);
+        // Deep chains: indices well past the first in a bucket.
+        assert!(all.iter().any(|(c, _)| c.index >= 40));
+        // Resuming at any entry's cursor lists the rest, in the same order.
+        for k in [0, 1, 49, 50, 51, 120, 199] {
+            let rest = walk(g.g(), Seek::From(all[k].0))?;
+            assert_eq!(rest.len(), 200 - k);
+            assert!(rest
+                .iter()
+                .zip(all.iter().skip(k))
+                .all(|(a, b)| a.0 == b.0 && a.1.key == b.1.key));
+        }
+        // A cursor past the end of a bucket goes on with the next bucket;
+        // past the table, nothing.
+        let first1 = all.iter().find(|(c, _)| c.bucket == 1).map(|x| x.0);
+        let after0 = walk(
+            g.g(),
+            Seek::From(Cursor {
+                bucket: 0,
+                index: 1000,
+            }),
+        )?;
+        assert_eq!(after0.first().map(|x| x.0), first1);
+        assert!(g
+            .g()
+            .seek_entry(Seek::From(Cursor {
+                bucket: 4,
+                index: 0
+            }))
+            .is_none());
+        assert!(g
+            .g()
+            .seek_entry(Seek::From(Cursor {
+                bucket: u32::MAX,
+                index: u32::MAX
+            }))
+            .is_none());
+        // The entry that did not fit in the last read is found again.
+        let (c50, e50) = all[50];
+        assert_eq!(
+            g.g().seek_entry(Seek::Again(c50, &e50)).map(|x| x.1.key),
+            Some(e50.key)
+        );
+        // Expired INITIAL entries not collected yet are left out; the
+        // others count down.
+        g.advance(31, false);
+        assert_eq!(g.counts().0, 200);
+        let left = walk(g.g(), Seek::From(Cursor::START))?;
+        assert_eq!(left.len(), 100);
+        assert!(left.iter().all(|(_, e)| e.key.client[3] % 2 == 0
+            && (3600 - 33..=3600 - 31).contains(&(e.entry.expires() - e.now))));
+        // Resuming after an entry by its key: entries removed before it in
+        // its bucket (which moves it up) and entries added at the head of
+        // every bucket make the walk neither skip nor repeat one that was
+        // there all along.
+        let k = (10..left.len())
+            .find(|&i| {
+                let b = left[i].0.bucket;
+                left[..i].iter().filter(|(c, _)| c.bucket == b).count() >= 2
+            })
+            .ok_or(EINVAL)?;
+        let (ck, ek) = left[k];
+        let table = g.g().table.as_ref().ok_or(EINVAL)?;
+        let before: KVec<GateKey> = {
+            let mut v = KVec::new();
+            for (c, e) in left.iter().take(k).rev() {
+                if c.bucket == ck.bucket && v.len() < 2 {
+                    v.push(e.key, GFP_KERNEL)?;
+                }
+            }
+            v
+        };
+        assert_eq!(before.len(), 2);
+        for key in before.iter() {
+            Gate::remove(&mut table.write(), key, g.g().hash(key));
+        }
+        for c in 201..=220u8 {
+            assert_eq!(g.packet(c, UDP500, &ike(IC, [0; 8]))?, ACCEPT);
+        }
+        let rest = walk(g.g(), Seek::After(ck, &ek))?;
+        assert!(left
+            .iter()
+            .skip(k + 1)
+            .all(|(_, e)| listed(&rest, &e.key) == 1));
+        // Nothing else but new clients in later buckets, each once.
+        assert!(rest.iter().all(|(c, e)| {
+            let old = left.iter().skip(k + 1).any(|(_, o)| o.key == e.key);
+            old || (e.key.client[3] > 200 && c.bucket > ck.bucket && listed(&rest, &e.key) == 1)
+        }));
+        assert!(rest.iter().all(|(c, _)| *c > ck));
         Ok(())
     }
 

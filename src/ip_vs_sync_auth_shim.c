@@ -14,8 +14,11 @@
 #include <net/ip_vs.h>
 
 #include <linux/netfilter.h>
+#include <linux/proc_fs.h>
 #include <linux/sched.h>
+#include <linux/seq_file_net.h>
 #include <linux/skbuff.h>
+#include <linux/uidgid.h>
 #include <net/gso.h>
 #include <net/netns/generic.h>
 #include <net/inet_sock.h>
@@ -343,7 +346,31 @@ void ipvsa_ip_vs_conn_put(struct ip_vs_conn *cp)
 	__ip_vs_conn_put(cp);
 }
 
+u8 ipvsa_ip_vs_conn_daf(const struct ip_vs_conn *cp)
+{
+	return cp->daf;
+}
+
+void ipvsa_ip_vs_conn_daddr(const struct ip_vs_conn *cp, union nf_inet_addr *daddr)
+{
+	*daddr = cp->daddr;
+}
+
 void ipvsa_cond_resched(void)
 {
 	cond_resched();
+}
+
+struct net *ipvsa_seq_file_net(struct seq_file *seq)
+{
+	return seq_file_net(seq);
+}
+
+void ipvsa_proc_set_net_root(struct proc_dir_entry *pde, struct net *net)
+{
+	kuid_t uid = make_kuid(net->user_ns, 0);
+	kgid_t gid = make_kgid(net->user_ns, 0);
+
+	if (uid_valid(uid) && gid_valid(gid))
+		proc_set_user(pde, uid, gid);
 }

@@ -102,8 +102,22 @@ int ipvsa_ip_vs_conn_in_pkts(const struct ip_vs_conn *cp);
 int ipvsa_ip_vs_sync_threshold(struct netns_ipvs *ipvs);
 /* __ip_vs_conn_put() (inline). */
 void ipvsa_ip_vs_conn_put(struct ip_vs_conn *cp);
+/* cp->daf, cp->daddr (struct ip_vs_conn is opaque to Rust): the real server. */
+u8 ipvsa_ip_vs_conn_daf(const struct ip_vs_conn *cp);
+void ipvsa_ip_vs_conn_daddr(const struct ip_vs_conn *cp, union nf_inet_addr *daddr);
 /* cond_resched() (a macro). */
 void ipvsa_cond_resched(void);
+
+/* seq_file_net() (inline): the namespace of a proc_create_net() file. */
+struct seq_file;
+struct net *ipvsa_seq_file_net(struct seq_file *seq);
+/*
+ * Owner of a /proc/net file: uid and gid 0 of the user namespace that owns
+ * @net, if they are mapped (as nf_conntrack_standalone.c does for
+ * /proc/net/nf_conntrack); else it stays the global root's.
+ */
+struct proc_dir_entry;
+void ipvsa_proc_set_net_root(struct proc_dir_entry *pde, struct net *net);
 
 /*
  * Test packets (src/ip_vs_sync_auth_testskb.c; KUnit and the benchmark

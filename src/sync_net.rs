@@ -28,7 +28,7 @@ use crate::kapi::netfilter::{
     HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, LOCAL_IN, LOCAL_OUT, PF_IPV4, PF_IPV6,
     PRI_MANGLE, PRI_NAT_SRC,
 };
-use crate::kapi::procfs::{ProcFile, ProcShow};
+use crate::kapi::procfs::{ProcFile, ProcShow, Readers};
 use crate::kapi::secret::Secret;
 use crate::kapi::skb::{SkBuff, CHECKSUM_PARTIAL};
 use crate::kapi::sockopt::{GetBuf, SetArg, Sockopts};
@@ -283,7 +283,7 @@ pub(crate) struct SyncNet {
     /// Dropped first (hooks in flight were waited for before the data was
     /// dropped: see `PernetData::of`).
     hooks: NetHooks<SyncNet>,
-    proc_file: ProcFile<SyncNet>,
+    proc_file: ProcFile,
     /// Serialises this namespace's configuration changes (per namespace,
     /// so that a key change that waits for an RCU grace period never holds
     /// up another namespace's); holds IPv6 defragmentation while a key is
@@ -314,7 +314,7 @@ impl PernetData for SyncNet {
         try_pin_init!(Self {
             state <- NetState::new(),
             cfg <- new_mutex!(None, "ip_vs_sync_auth_cfg"),
-            proc_file: ProcFile::new(net, c"ip_vs_sync_auth")?,
+            proc_file: ProcFile::single::<SyncNet>(net, c"ip_vs_sync_auth", Readers::All)?,
             hooks: NetHooks::new(net, &HOOK_OPS)?,
         }? Error)
     }
@@ -583,9 +583,12 @@ impl SyncNet {
 }
 
 impl ProcShow for SyncNet {
-    fn show(&self, m: &SeqFile) {
+    type Data = Self;
+
+    /// `/proc/net/ip_vs_sync_auth`.
+    fn show(this: &Self, m: &SeqFile) {
         let mut st = shim::ipvsa_status::default();
-        self.state.status(&mut st);
+        this.state.status(&mut st);
         seq_print!(m, "enabled: {}\n", st.enabled);
         let alg = st.alg.iter().take_while(|&&c| c != 0).count();
         let name = st

@@ -6,6 +6,7 @@
 //! C header: [`include/net/ip_vs.h`](srctree/include/net/ip_vs.h)
 
 use super::bindings as b;
+use crate::proto::addr::IpAddr;
 use core::ptr::{addr_of, read_volatile};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
@@ -107,25 +108,86 @@ impl Ipvs {
     }
 }
 
+/// A connection IPVS looked up for us, with a reference on it that is
+/// dropped with this object.
+///
+/// # Invariants
+///
+/// `cp` is a live connection on which this object holds one reference
+/// (taken by `ip_vs_conn_in_get()`).
+struct ConnRef(*mut b::ip_vs_conn);
+
+impl ConnRef {
+    /// `IP_VS_CONN_F_*`.
+    fn flags(&self) -> u32 {
+        // SAFETY: Live while referenced (type invariant).
+        unsafe { b::ipvsa_ip_vs_conn_flags(self.0) }
+    }
+
+    /// Packets IPVS forwarded through it (`in_pkts`).
+    fn in_pkts(&self) -> c_int {
+        // SAFETY: Live while referenced (type invariant).
+        unsafe { b::ipvsa_ip_vs_conn_in_pkts(self.0) }
+    }
+
+    /// The real server it goes to; `None` for an address family IPVS
+    /// does not use.
+    fn dest(&self) -> Option<IpAddr> {
+        let mut d = kernel::bindings::nf_inet_addr { all: [0; 4] };
+        // SAFETY: Live while referenced (type invariant); `d` is valid for
+        // the write. IPVS sets both fields when it creates the connection
+        // and never changes them.
+        let af = unsafe {
+            b::ipvsa_ip_vs_conn_daddr(self.0, &mut d);
+            b::ipvsa_ip_vs_conn_daf(self.0)
+        };
+        // SAFETY: Every bit pattern is a valid `[u32; 4]`.
+        let all = unsafe { d.all };
+        let mut bytes = [0u8; 16];
+        for (b, w) in bytes.chunks_exact_mut(4).zip(all) {
+            b.copy_from_slice(&w.to_ne_bytes());
+        }
+        match af {
+            AF_INET => Some(IpAddr::V4([bytes[0], bytes[1], bytes[2], bytes[3]])),
+            AF_INET6 => Some(IpAddr::V6(bytes)),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for ConnRef {
+    fn drop(&mut self) {
+        // SAFETY: Drops the reference this object holds (type invariant).
+        unsafe { b::ipvsa_ip_vs_conn_put(self.0) };
+    }
+}
+
+/// What IPVS looks a connection up by, from the client's side: protocol,
+/// client address and port, virtual address and port (IPv6 addresses if
+/// `v6`, else IPv4 in the first 4 bytes; ports in host order).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnTuple<'a> {
+    /// IPv6 (else IPv4).
+    pub(crate) v6: bool,
+    /// The IP protocol.
+    pub(crate) protocol: u8,
+    /// The client's address.
+    pub(crate) client: &'a [u8; 16],
+    /// The client's port.
+    pub(crate) cport: u16,
+    /// The virtual address.
+    pub(crate) vaddr: &'a [u8; 16],
+    /// The virtual port.
+    pub(crate) vport: u16,
+}
+
 impl Ipvs {
-    /// Whether IPVS holds a connection from `client`:`cport` to
-    /// `vaddr`:`vport` over `protocol` (IPv6 addresses if `v6`, else IPv4
-    /// in the first 4 bytes) that it received by sync and has not forwarded
-    /// a packet through since: IPVS sets a synced connection's `in_pkts` to
-    /// the sync threshold and counts every packet it forwards.
-    pub(crate) fn fresh_synced_conn(
-        &self,
-        v6: bool,
-        protocol: u8,
-        client: &[u8; 16],
-        cport: u16,
-        vaddr: &[u8; 16],
-        vport: u16,
-    ) -> bool {
+    /// IPVS's connection `t`, if it holds one.
+    fn conn_in(&self, t: &ConnTuple<'_>) -> Option<ConnRef> {
         let ipvs = core::ptr::from_ref(&self.0).cast_mut();
-        let af = if v6 { AF_INET6 } else { AF_INET };
-        let c = inet_addr(client);
-        let v = inet_addr(vaddr);
+        let af = if t.v6 { AF_INET6 } else { AF_INET };
+        let c = inet_addr(t.client);
+        let v = inet_addr(t.vaddr);
         let mut p = core::mem::MaybeUninit::<b::ip_vs_conn_param>::uninit();
         // SAFETY: `ipvs` is the live state (type invariant); the addresses
         // live on this stack frame for the lookup, which is all the
@@ -134,28 +196,39 @@ impl Ipvs {
             b::ipvsa_ip_vs_conn_fill_param(
                 ipvs,
                 c_int::from(af),
-                c_int::from(protocol),
+                c_int::from(t.protocol),
                 &c,
-                cport.to_be(),
+                t.cport.to_be(),
                 &v,
-                vport.to_be(),
+                t.vport.to_be(),
                 p.as_mut_ptr(),
             )
         };
         // SAFETY: `p` was filled above; the lookup takes the RCU read lock
         // itself and returns a referenced connection or null.
         let cp = unsafe { b::ip_vs_conn_in_get(p.as_ptr()) };
-        if cp.is_null() {
+        // INVARIANT: A non-null result carries a reference for us.
+        (!cp.is_null()).then_some(ConnRef(cp))
+    }
+
+    /// Whether IPVS holds connection `t` and received it by sync and has
+    /// not forwarded a packet through it since: IPVS sets a synced
+    /// connection's `in_pkts` to the sync threshold and counts every packet
+    /// it forwards. Process or softirq context.
+    pub(crate) fn fresh_synced_conn(&self, t: &ConnTuple<'_>) -> bool {
+        let Some(cp) = self.conn_in(t) else {
             return false;
-        }
-        // SAFETY: `cp` is referenced until the put below; `ipvs` is live.
-        let fresh = unsafe {
-            b::ipvsa_ip_vs_conn_flags(cp) & b::IP_VS_CONN_F_SYNC != 0
-                && b::ipvsa_ip_vs_conn_in_pkts(cp) == b::ipvsa_ip_vs_sync_threshold(ipvs)
         };
-        // SAFETY: Drops the reference `ip_vs_conn_in_get()` took.
-        unsafe { b::ipvsa_ip_vs_conn_put(cp) };
-        fresh
+        let ipvs = core::ptr::from_ref(&self.0).cast_mut();
+        // SAFETY: `ipvs` is the live state (type invariant).
+        let threshold = unsafe { b::ipvsa_ip_vs_sync_threshold(ipvs) };
+        cp.flags() & b::IP_VS_CONN_F_SYNC != 0 && cp.in_pkts() == threshold
+    }
+
+    /// The real server of IPVS's connection `t`, if it holds one. Process
+    /// or softirq context.
+    pub(crate) fn conn_dest(&self, t: &ConnTuple<'_>) -> Option<IpAddr> {
+        self.conn_in(t)?.dest()
     }
 }
 

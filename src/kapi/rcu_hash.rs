@@ -130,6 +130,32 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
         None
     }
 
+    /// The nodes of bucket `bucket` (none if it is out of range), head
+    /// first, for as long as the RCU read lock `_rcu` is held. Nodes linked
+    /// or unlinked meanwhile may or may not be seen; every node seen stays
+    /// readable until the lock is released.
+    pub(crate) fn bucket_nodes<'a>(
+        &'a self,
+        bucket: usize,
+        _rcu: &'a rcu::Guard,
+    ) -> impl Iterator<Item = &'a Node<K, V>> + 'a {
+        let mut p = self
+            .buckets
+            .get(bucket)
+            .map_or(ptr::null_mut(), |h| h.load(Acquire));
+        core::iter::from_fn(move || {
+            if p.is_null() {
+                return None;
+            }
+            // SAFETY: A node reached from a bucket under the RCU read lock
+            // is live until the lock is released (type invariant: freed
+            // only after a grace period once unlinked).
+            let n = unsafe { &*p };
+            p = n.next.load(Acquire);
+            Some(n)
+        })
+    }
+
     /// Whether bucket `bucket` looks empty, without the lock (a hint: a
     /// pass over the table may skip it).
     pub(crate) fn bucket_is_empty(&self, bucket: usize) -> bool {

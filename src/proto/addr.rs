@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Printing addresses the way the kernel's `%pI4` and `%pI6c` do, for the
-//! module's `/proc` files.
+//! Printing addresses the way the kernel's `%pI4` and `%pI6c` do, and the
+//! way IPVS's `/proc/net/ip_vs_conn` does, for the module's `/proc` files.
 
 use core::fmt;
 
@@ -87,6 +87,51 @@ impl fmt::Display for Ipv6 {
     }
 }
 
+/// An address of either family (network byte order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpAddr {
+    /// IPv4.
+    V4([u8; 4]),
+    /// IPv6.
+    V6([u8; 16]),
+}
+
+impl IpAddr {
+    /// How many characters [`ProcAddr`] prints for an address of this
+    /// family.
+    pub const fn proc_width(&self) -> usize {
+        match self {
+            IpAddr::V4(_) => 8,
+            IpAddr::V6(_) => 39,
+        }
+    }
+}
+
+/// An address printed as IPVS's `/proc/net/ip_vs_conn` prints it: IPv4 as
+/// eight uppercase hexadecimal digits of the address read as a big-endian
+/// number (`%08X` of `ntohl()`: 192.0.2.1 is `C0000201`), IPv6 as `%pI6`
+/// does (eight groups of four lowercase hexadecimal digits, nothing
+/// compressed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcAddr(pub IpAddr);
+
+impl fmt::Display for ProcAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(a) => write!(f, "{:08X}", u32::from_be_bytes(a)),
+            IpAddr::V6(a) => {
+                for (i, g) in a.chunks_exact(2).enumerate() {
+                    if i > 0 {
+                        f.write_str(":")?;
+                    }
+                    write!(f, "{:02x}{:02x}", g[0], g[1])?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +169,27 @@ mod tests {
         ];
         for (a, want) in cases {
             assert_eq!(format!("{}", v6(a)), want, "{a}");
+        }
+    }
+
+    #[test]
+    fn proc_addresses_like_ip_vs_conn() {
+        // (address, what IPVS's /proc/net/ip_vs_conn prints: "%08X" of
+        // ntohl() and "%pI6")
+        let p = |a| format!("{}", ProcAddr(a));
+        assert_eq!(p(IpAddr::V4([192, 0, 2, 1])), "C0000201");
+        assert_eq!(p(IpAddr::V4([10, 0, 1, 2])), "0A000102");
+        assert_eq!(p(IpAddr::V4([0; 4])), "00000000");
+        assert_eq!(
+            p(IpAddr::V6(v6("fd00:1::2").0)),
+            "fd00:0001:0000:0000:0000:0000:0000:0002"
+        );
+        assert_eq!(
+            p(IpAddr::V6(v6("2001:db8:abcd:ef01:2345:6789:a:bc").0)),
+            "2001:0db8:abcd:ef01:2345:6789:000a:00bc"
+        );
+        for a in [IpAddr::V4([255; 4]), IpAddr::V6([0xff; 16])] {
+            assert_eq!(p(a).len(), a.proc_width());
         }
     }
 

@@ -14,6 +14,7 @@ pub mod addr;
 mod bytes;
 pub mod csum;
 pub mod ext;
+pub mod gate_list;
 pub mod icv;
 pub mod ipvs_layout;
 pub mod isakmp;
