@@ -4,7 +4,9 @@
 # Builds ipvsadm 1.31 (the upstream tarball of Debian bookworm's ipvsadm
 # source package) with ipvsadm/0001-icv-key.patch applied, which adds
 # `--icv-key KEY`, and the patches after it (0002-icv-key-file.patch:
-# `--icv-key-file FILE`), and installs it as $IPVS_AUTH_CACHE/ipvsadm/bin/ipvsadm.
+# `--icv-key-file FILE`; 0003-icv-key-lifecycle.patch: `--icv-key-clear`,
+# a key floor, clean-up when a daemon fails to start), and installs it as
+# $IPVS_AUTH_CACHE/ipvsadm/bin/ipvsadm.
 # /usr/sbin/ipvsadm is left alone. Idempotent: rebuilds only when the patch
 # or this script changed (sha256 stamp next to the binary).
 #
@@ -126,6 +128,7 @@ install -m 0755 "$srcdir/ipvsadm" "$BIN.tmp"
 mv -f "$BIN.tmp" "$BIN"
 "$BIN" --help | grep -q -- '--icv-key' || die "$BIN has no --icv-key option"
 "$BIN" --help | grep -q -- '--icv-key-file' || die "$BIN has no --icv-key-file option"
+"$BIN" --help | grep -q -- '--icv-key-clear' || die "$BIN has no --icv-key-clear option"
 echo "$stamp" >"$STAMP"
 "$BIN" --version >&2
 echo "$BIN"

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The user-facing configuration: ipvsadm 1.31 patched with --icv-key
-# (ipvsadm/0001-icv-key.patch). The master is started with
+# (ipvsadm/0001-icv-key.patch, 0003-icv-key-lifecycle.patch). The master is started with
 # `--start-daemon master --icv-key KEY`; the backup gets its key with
 # `ipvsadm --icv-key KEY` alone (as for daemons started by keepalived) and
 # its daemon from Debian's stock ipvsadm.
@@ -18,7 +18,7 @@ unload_module
 NS=icvkey-$$
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-msg=$(ip netns exec "$NS" "$IPVSADM" --start-daemon master --mcast-interface lo --syncid 150 --icv-key k 2>&1)
+msg=$(ip netns exec "$NS" "$IPVSADM" --start-daemon master --mcast-interface lo --syncid 150 --icv-key tot0234 2>&1)
 rc=$?
 ip netns exec "$NS" "$IPVSADM" -L --daemon | grep -q 'master sync daemon' && fail "daemon started without the module"
 ip netns del "$NS"
@@ -30,11 +30,58 @@ info "module not loaded: '$msg', exit 1, no daemon"
 load_module
 long=$(printf '%065d' 0)
 msg=$("$IPVSADM" --icv-key "$long" 2>&1) && fail "65-byte key accepted"
-[ "$msg" = "ipvsadm: --icv-key: key must be 1 to 64 bytes" ] || fail "unexpected message for a long key: $msg"
-msg=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IPVSADM" --icv-key k 2>&1) &&
+[ "$msg" = "ipvsadm: --icv-key: key must be 6 to 64 bytes" ] || fail "unexpected message for a long key: $msg"
+msg=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IPVSADM" --icv-key tot0234 2>&1) &&
 	fail "unprivileged --icv-key succeeded"
 [ "$msg" = "ipvsadm: --icv-key: permission denied" ] || fail "unexpected message when unprivileged: $msg"
 info "bad key and unprivileged caller: clear errors"
+
+# Lifecycle (0003): an empty or short key changes nothing and exits 2 (an
+# unset shell variable must not turn authentication off); only
+# --icv-key-clear clears. The auth line needs a listed daemon. A master
+# started in a second step after `--icv-key` still gets the lowered
+# maxlen. A daemon that fails to start with --icv-key leaves no key
+# behind where there was none, and says so where it replaced one.
+NS=icvlife-$$
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+in_ns() { ip netns exec "$NS" "$@"; }
+ns_enabled() { in_ns awk '$1 == "enabled:" { print $2 }' /proc/net/ip_vs_sync_auth; }
+in_ns "$IPVSADM" --icv-key tot0234 || fail "cannot set a key in $NS"
+[ "$(ns_enabled)" = 1 ] || fail "key not set in $NS"
+for bad in '' abcde; do
+	msg=$(in_ns "$IPVSADM" --icv-key "$bad" 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] || fail "--icv-key '$bad': exit $rc, expected 2 ($msg)"
+	[ "$(ns_enabled)" = 1 ] || fail "--icv-key '$bad' changed the key state"
+done
+msg=$(in_ns "$IPVSADM" --icv-key '' 2>&1)
+[ "$msg" = "ipvsadm: --icv-key: empty key refused; --icv-key-clear removes the key" ] ||
+	fail "unexpected message for an empty key: $msg"
+msg=$(in_ns "$IPVSADM" --icv-ext add:1:abcde 2>&1)
+rc=$?
+[ "$rc" = 2 ] && [ "$msg" = "ipvsadm: --icv-ext: key must be 6 to 64 bytes" ] ||
+	fail "--icv-ext add with a 5-byte key: exit $rc, '$msg'"
+in_ns "$IPVSADM" -L --daemon | grep -q '^auth ' && fail "auth line listed with no daemon running"
+in_ns "$IPVSADM" --start-daemon master --mcast-interface lo --syncid 9 ||
+	fail "cannot start a master after --icv-key"
+listing=$(in_ns "$IPVSADM" -L --daemon)
+echo "$listing" | grep -q 'maxlen=1456' || fail "two-step master: maxlen not lowered: $listing"
+echo "$listing" | grep -qx 'auth hmac-md5-96' || fail "no auth line below the daemon: $listing"
+in_ns "$IPVSADM" --stop-daemon master || fail "cannot stop the master in $NS"
+in_ns "$IPVSADM" --icv-key-clear || fail "--icv-key-clear failed"
+[ "$(ns_enabled)" = 0 ] || fail "--icv-key-clear left a key"
+msg=$(in_ns "$IPVSADM" --start-daemon master --mcast-interface no-such-if --syncid 9 \
+	--icv-key tot0234 2>&1) && fail "a master started on a missing interface"
+[ "$(ns_enabled)" = 0 ] || fail "a failed daemon start left its key installed"
+echo "$msg" | grep -q "the key was removed again" || fail "no word about the removed key: $msg"
+in_ns "$IPVSADM" --icv-key tot0234 || fail "cannot set a key in $NS"
+msg=$(in_ns "$IPVSADM" --start-daemon master --mcast-interface no-such-if --syncid 9 \
+	--icv-key other-key 2>&1) && fail "a master started on a missing interface"
+[ "$(ns_enabled)" = 1 ] || fail "a failed daemon start removed a key that replaced another"
+echo "$msg" | grep -q "the new key stays installed" || fail "no word about the replaced key: $msg"
+ip netns del "$NS"
+info "lifecycle: empty/short keys refused (exit 2), --icv-key-clear, two-step maxlen, failed start cleaned up"
 
 trap topology_cleanup EXIT
 topology_setup
@@ -57,16 +104,16 @@ for c in rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv; do
 done
 info "$N connections synced with keys set by ipvsadm --icv-key"
 
-# Clearing with an empty key turns authentication off.
-nsx "$NS_DIRB" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
+# --icv-key-clear turns authentication off.
+nsx "$NS_DIRB" "$IPVSADM" --icv-key-clear || fail "cannot clear the key"
 expect_counter "$NS_DIRB" enabled 0
 nsx "$NS_DIRB" "$IPVSADM" -L --daemon | grep -q '^auth ' && fail "auth line shown after clearing"
-info "--icv-key '' clears the key"
+info "--icv-key-clear clears the key"
 
 # The extended format through --icv-ext: a rotation 1 -> 2 on both
 # directors, the listing, the lowered maxlen, and clear errors.
 nsx "$NS_DIRA" "$IPVSADM" --stop-daemon master || fail "cannot stop the master"
-nsx "$NS_DIRA" "$IPVSADM" --icv-key '' || fail "cannot clear the master's seed key"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key-clear || fail "cannot clear the master's seed key"
 for ns in "$NS_DIRA" "$NS_DIRB"; do
 	nsx "$ns" "$IPVSADM" --icv-ext ext || fail "--icv-ext ext failed"
 	nsx "$ns" "$IPVSADM" --icv-ext add:1:first-key || fail "--icv-ext add:1 failed"
@@ -110,7 +157,7 @@ ext_err "ipvsadm: --icv-ext: no key with ID 7" activate:7
 ext_err "ipvsadm: --icv-ext: key ID must be 1 to 255" add:0:k
 ext_err "ipvsadm: --icv-ext: expected seed, ext, add:ID:KEY, activate:ID, retire:ID, clear or reset-replay" bogus
 nsx "$NS_DIRB" "$IPVSADM" --icv-ext add:3:third-key || fail "add:3 failed"
-ext_err "ipvsadm: --icv-ext: two keys are installed; retire one first" add:4:k
+ext_err "ipvsadm: --icv-ext: two keys are installed; retire one first" add:4:fourth-key
 msg=$(nsx "$NS_DIRB" setpriv --reuid=65534 --regid=65534 --clear-groups "$IPVSADM" --icv-ext clear 2>&1) &&
 	fail "unprivileged --icv-ext succeeded"
 [ "$msg" = "ipvsadm: --icv-ext: permission denied" ] || fail "unexpected message when unprivileged: $msg"

@@ -111,7 +111,7 @@ nsx "$NS_DIRB" "$IPVSADM" --start-daemon backup --mcast-interface "$SYNC_IF_B" -
 replay "seed, backup daemon restarted with the same key" 41000 "$SEED" --raw --src 10.0.3.1 --ports "$PORTS"
 nsx "$NS_DIRB" "$IPVSADM" --icv-key "$KEY" || fail "cannot set the same key again"
 replay "seed, same key installed again" 41000 "$SEED" --raw --src 10.0.3.1 --ports "$PORTS"
-nsx "$NS_DIRB" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
+nsx "$NS_DIRB" "$IPVSADM" --icv-key-clear || fail "cannot clear the key"
 nsx "$NS_DIRB" "$IPVSADM" --icv-key "$KEY" || fail "cannot set the key after clearing it"
 replay "seed, key cleared and set again" 41000 "$SEED" --src "$ATK_IP" --ports 8848,8849
 

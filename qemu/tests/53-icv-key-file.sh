@@ -20,7 +20,7 @@ IPVSADM=${IPVSADM_AUTH:-}
 man8=$(dirname "$(dirname "$IPVSADM")")/build/ipvsadm-1.31/ipvsadm.8
 [ -f "$man8" ] || fail "no $man8"
 for opt in $("$IPVSADM" --help 2>&1 | grep -o -- '--icv[a-z-]*' | sort -u); do
-	grep -q "^\.B $opt " "$man8" || fail "ipvsadm.8 does not document $opt"
+	grep -qE "^\.B $opt( |\$)" "$man8" || fail "ipvsadm.8 does not document $opt"
 done
 info "ipvsadm.8 documents $("$IPVSADM" --help 2>&1 | grep -o -- '--icv[a-z-]*' | sort -u | tr '\n' ' ')"
 
@@ -43,7 +43,7 @@ refuse() {
 	info "refused: $out"
 }
 topology_setup
-nsx "$NS_DIRA" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key-clear || fail "cannot clear the key"
 f=$keys/open
 printf 'k\n' >"$f"
 for mode in 644 640 604 660 602; do
@@ -59,11 +59,15 @@ chown 65534 "$f"
 refuse "ipvsadm: --icv-key-file: $f: owned by uid 65534, not by uid 0" nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$f"
 : >"$keys/empty"
 chmod 600 "$keys/empty"
-refuse "ipvsadm: --icv-key-file: $keys/empty: the key must be 1 to 64 bytes (one trailing newline ignored)" \
+refuse "ipvsadm: --icv-key-file: $keys/empty: the key must be 6 to 64 bytes (one trailing newline ignored)" \
 	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/empty"
+printf 'abcde\n' >"$keys/short"
+chmod 600 "$keys/short"
+refuse "ipvsadm: --icv-key-file: $keys/short: the key must be 6 to 64 bytes (one trailing newline ignored)" \
+	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/short"
 printf '%065d\n' 0 >"$keys/long"
 chmod 600 "$keys/long"
-refuse "ipvsadm: --icv-key-file: $keys/long: the key must be 1 to 64 bytes (one trailing newline ignored)" \
+refuse "ipvsadm: --icv-key-file: $keys/long: the key must be 6 to 64 bytes (one trailing newline ignored)" \
 	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/long"
 refuse "ipvsadm: --icv-key-file: $keys/none: No such file or directory" \
 	nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/none"
@@ -93,31 +97,41 @@ done
 info "--icv-ext with --icv-key: refused (exit 2)"
 out=$(nsx "$NS_DIRA" "$IPVSADM" --icv-key x --icv-key-file "$keys/seed" 2>&1) && fail "--icv-key with --icv-key-file accepted"
 info "--icv-key and --icv-key-file together: $out"
+# Under -R standard input is the rules: '-' there is refused (exit 2).
+out=$(printf -- '--icv-key-file -\ntot0234\n' | nsx "$NS_DIRA" "$IPVSADM" -R 2>&1)
+rc=$?
+[ "$rc" = 2 ] || fail "-R with --icv-key-file - exited $rc ($out), expected 2"
+[ "$out" = "ipvsadm: --icv-key-file -: not inside -R (standard input holds the rules); name a file" ] ||
+	fail "-R with --icv-key-file - said '$out'"
+[ "$(counter "$NS_DIRA" enabled)" = 0 ] || fail "-R with --icv-key-file - installed a key"
+info "-R with --icv-key-file -: refused"
 
 # 64 bytes plus a newline is a 64-byte key; stdin from a pipe works.
 printf '%064d\n' 0 >"$keys/max"
 chmod 600 "$keys/max"
 nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/max" || fail "64-byte key file refused"
 [ "$(counter "$NS_DIRA" enabled)" = 1 ] || fail "64-byte key file: no key"
-nsx "$NS_DIRA" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key-clear || fail "cannot clear the key"
 printf 'from-a-pipe' | nsx "$NS_DIRA" "$IPVSADM" --icv-key-file - || fail "key from a pipe refused"
 [ "$(counter "$NS_DIRA" enabled)" = 1 ] || fail "key from a pipe: no key"
-nsx "$NS_DIRA" "$IPVSADM" --icv-key '' || fail "cannot clear the key"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key-clear || fail "cannot clear the key"
 
-# The master keyed from a file as a daemon option, the backup from stdin:
-# both hold tot0234 (the file's newline ignored); a control backup keyed
-# on the command line proves it is the same key.
+# The master keyed from a file as a daemon option, the backup from stdin
+# with a CR LF line end: both hold tot0234 (the line ends ignored); a
+# control backup keyed on the command line proves it is the same key.
+printf 'tot0234\r\n' >"$keys/seed-crlf"
+chmod 600 "$keys/seed-crlf"
 nsx "$NS_DIRA" "$IPVSADM" --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 \
 	--icv-key-file "$keys/seed" || fail "cannot start the master with --icv-key-file"
 listing=$(nsx "$NS_DIRA" "$IPVSADM" -L --daemon)
 echo "$listing"
 echo "$listing" | grep -q 'maxlen=1456' || fail "master maxlen not lowered for the auth header"
 echo "$listing" | grep -qx 'auth hmac-md5-96' || fail "no 'auth hmac-md5-96' line"
-nsx "$NS_DIRB" sh -c "exec '$IPVSADM' --icv-key-file - <'$keys/seed'" || fail "backup: key from stdin refused"
+nsx "$NS_DIRB" sh -c "exec '$IPVSADM' --icv-key-file - <'$keys/seed-crlf'" || fail "backup: key from stdin refused"
 nsx "$NS_DIRB" ipvsadm --start-daemon backup --mcast-interface "$SYNC_IF_B" --syncid 150 ||
 	fail "cannot start the backup"
 expect_synced_authenticated 20
-info "keys from a file (master) and stdin (backup): 20 connections synced, no drop"
+info "keys from a file (master) and stdin with CR LF (backup): 20 connections synced, no drop"
 nsx "$NS_DIRB" "$IPVSADM" --icv-key tot0234 || fail "cannot key the backup on the command line"
 a0=$(counter "$NS_DIRB" rx_accepted)
 make_connections 5
@@ -131,7 +145,7 @@ nsx "$NS_DIRA" "$IPVSADM" --stop-daemon master || fail "cannot stop the master"
 printf 'first-ext-key\n' >"$keys/ext1"
 chmod 600 "$keys/ext1"
 for ns in "$NS_DIRA" "$NS_DIRB"; do
-	nsx "$ns" "$IPVSADM" --icv-key '' || fail "cannot clear the seed key"
+	nsx "$ns" "$IPVSADM" --icv-key-clear || fail "cannot clear the seed key"
 	nsx "$ns" "$IPVSADM" --icv-ext ext || fail "--icv-ext ext failed"
 	nsx "$ns" "$IPVSADM" --icv-ext add:1 --icv-key-file "$keys/ext1" || fail "$ns: add:1 from a file failed"
 done
