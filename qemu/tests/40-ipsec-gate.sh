@@ -111,7 +111,7 @@ until_icmp "$t0" "$(ts 12)" 1007 true
 info "INITIAL entry expired after $expired s"
 # The collector removes what expired (client 2 has been silent since its
 # last keepalive and runs out of its 8 s (scaled) as well).
-wait_for "$(ts 12)" sh -c "ip netns exec $NS_DIR $IPSEC list | grep -q 'entries=0 '" ||
+wait_for "$(ts 12)" sh -c "ip netns exec $NS_DIR $IPSEC list | grep -q '^entries 0 '" ||
 	fail "expired entries not collected: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 [ "$(gate_counter expired)" -ge 2 ] || fail "collector did not count removals"
 nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec

@@ -33,7 +33,7 @@ wait_for 10 sh -c "[ \$(( \$(ip netns exec $NS_DIR $IPSEC counter initial_create
 # Client 1's own INITIAL became ESTABLISHED, so the cap admits $CAP flood entries.
 expect_gate_counter initial_created $((CAP + 1))
 expect_gate_counter initial_cap $((FLOOD - CAP))
-nsx "$NS_DIR" $IPSEC list | tail -1 | grep -q "entries=$((CAP + 1)) initial=$CAP " ||
+nsx "$NS_DIR" $IPSEC list | tail -1 | grep -q "^entries $((CAP + 1)) initial $CAP " ||
 	fail "table after the flood: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 # A new client is refused while the cap is full...
 before=$(gate_counter initial_cap)
@@ -45,7 +45,7 @@ nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1001 --expect silence || fail "esta
 case $rc1 in "$RS1_COOKIE") r=1 ;; *) r=2 ;; esac
 wait_rs_seen "$r" esp "$CL1" 1 || fail "established client's ESP did not get through during the flood"
 # ...and new clients get in once the flood's entries have timed out (40 s, scaled).
-wait_for "$(ts 60)" sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q 'entries=1 initial=0 '" ||
+wait_for "$(ts 60)" sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q '^entries 1 initial 0 '" ||
 	fail "flood entries not collected: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 ipsec_establish "$NS_CL2" 2222222222222222 >/dev/null
 expect_gate_counter established 2
@@ -63,7 +63,7 @@ nsx "$NS_CL2" $IKEESP keepalive --dst "$VIP"
 # more than 29 s after it.
 soft_expired() {
 	[ "$(gate_counter soft_extended)" -ge 1 ] &&
-		nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota=1 entries=1 soft=1"
+		nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota 1 entries 1 soft 1"
 }
 wait_for "$(ts 60)" soft_expired ||
 	fail "after soft expiry: soft_extended $(gate_counter soft_extended), service $(nsx "$NS_DIR" $IPSEC list | head -1)"
@@ -81,7 +81,7 @@ esac
 nsx "$soft" $IKEESP keepalive --dst "$VIP"
 wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter soft_revived) = 1 ]" ||
 	fail "ISAKMP did not revive the soft entry"
-nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota=1 entries=1 soft=0" ||
+nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota 1 entries 1 soft 0" ||
 	fail "service after revival: $(nsx "$NS_DIR" $IPSEC list | head -1)"
 nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec
 info "entry slab (name active total objsize ...): $(grep '^ipvsa_gate_entry ' /proc/slabinfo)"

@@ -24,7 +24,7 @@ wait_for 15 sh -c "ip netns exec $NS_DIR2 ipvsadm -Lnc | grep -q 'UDP .* $CL1:50
 	fail "the ISAKMP connection was not synced to the backup"
 nsx "$NS_DIR2" ipvsadm -Lnc
 [ "$(nsx "$NS_DIR2" $SYNCAUTH counter rx_accepted)" -ge 1 ] || fail "backup accepted no authenticated sync message"
-[ "$(nsx "$NS_DIR2" $IPSEC list | tail -1 | sed 's/ .*//')" = "entries=0" ] || fail "backup gate has entries already"
+[ "$(nsx "$NS_DIR2" $IPSEC list | tail -1 | sed 's/^\(entries [0-9]*\) .*/\1/')" = "entries 0" ] || fail "backup gate has entries already"
 
 info "failover: the client's traffic now reaches the backup"
 failover_move

@@ -22,10 +22,31 @@ nsvc() {
 expect OK in_ns $PROBE ipsec-cmd 1 2 192.0.2.1 0 0
 expect OK in_ns $PROBE ipsec-cmd 1 10 2001:db8::1 1 3
 [ "$(nsvc)" = 2 ] || fail "two addresses not listed"
-in_ns $IPSEC list | grep -q '^2001:db8::1 nat soft_quota=3 ' || fail "IPv6 address not listed as NAT, quota 3"
+in_ns $IPSEC list | grep -q '^2001:db8::1 nat soft_quota 3 ' || fail "IPv6 address not listed as NAT, quota 3"
 # Adding again updates in place.
 expect OK in_ns $PROBE ipsec-cmd 1 10 2001:db8::1 0 0
-in_ns $IPSEC list | grep -q '^2001:db8::1 dr soft_quota=0 ' || fail "update not applied"
+in_ns $IPSEC list | grep -q '^2001:db8::1 dr soft_quota 0 ' || fail "update not applied"
+# ipvs-ipsec add on a gated address changes only what it is given: a NAT
+# address re-added without --nat stays NAT, its quota stays.
+tool_mode() {
+	in_ns $IPSEC add "$@" || fail "ipvs-ipsec add $* failed"
+	in_ns $IPSEC list | grep "^2001:db8::1 " | cut -d' ' -f2-4
+}
+[ "$(tool_mode 2001:db8::1 --nat --soft-quota 3)" = "nat soft_quota 3" ] || fail "add --nat --soft-quota 3"
+[ "$(tool_mode 2001:db8::1)" = "nat soft_quota 3" ] || fail "re-add without options changed the address"
+[ "$(tool_mode 2001:db8::1 --soft-quota 5)" = "nat soft_quota 5" ] || fail "re-add with a quota changed the mode"
+[ "$(tool_mode 2001:db8::1 --dr)" = "dr soft_quota 5" ] || fail "re-add --dr"
+in_ns $IPSEC add 2001:db8::1 --nat --dr 2>/dev/null && fail "--nat with --dr accepted"
+json=$(in_ns $IPSEC list --json) || fail "ipvs-ipsec list --json failed"
+echo "$json" | /usr/bin/python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+svc = {s["vip"]: s for s in st["services"]}
+assert svc["2001:db8::1"]["nat"] is False and svc["2001:db8::1"]["soft_quota"] == 5, svc
+assert svc["192.0.2.1"]["nat"] is False, svc
+assert st["nsvc"] == 2 and "esp_no_entry" in st["counters"], st
+' || fail "list --json: $json"
+info "ipvs-ipsec add keeps what it is not given; list --json"
 
 # Bad arguments change nothing.
 expect EINVAL in_ns $PROBE ipsec-cmd 9 2 192.0.2.9 0 0

@@ -34,7 +34,7 @@ nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout="$(ts 120)"
 # Nothing is evictable until part 2 says so, however slow the guest.
 nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_evict_after="$(ts 3600)"
 entries() {
-	nsx "$NS_DIR" $IPSEC list | tail -1 | sed 's/^entries=\([0-9]*\) .*/\1/'
+	nsx "$NS_DIR" $IPSEC list | tail -1 | sed 's/^entries \([0-9]*\) .*/\1/'
 }
 settled() { # waits until counter $1 plus counter $2 reach $3
 	wait_for "$(ts 30)" sh -c "[ \$(( \$(ip netns exec $NS_DIR $IPSEC counter $1) + \

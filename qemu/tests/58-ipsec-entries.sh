@@ -146,7 +146,7 @@ expect_entry "$C2_6" "$V6" "$(full6 "$(rs_of "$rc4" _6)")" ESTABLISHED no - "$(t
 nsx "$NS_DIR" cat "$E"
 lines=$(nsx "$NS_DIR" cat "$E" | wc -l)
 [ "$lines" = 5 ] || fail "expected the header and 4 entries, got $lines lines"
-nsx "$NS_DIR" $IPSEC list | tail -1 | grep -q "^entries=4 initial=2 " ||
+nsx "$NS_DIR" $IPSEC list | tail -1 | grep -q "^entries 4 initial 2 " ||
 	fail "table: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 
 info "ipvs-ipsec list --entries, like ipvsadm -Lnc"
@@ -169,6 +169,28 @@ d=$((${m#0} * 60 + ${s#0} - secs))
 { [ "$d" -ge 0 ] && [ "$d" -le $((t1 - t0 + 1)) ]; } ||
 	fail "list --entries expiry $exp, the file's $secs s within $((t1 - t0)) s"
 
+info "ipvs-ipsec why CLIENT: the client's entry, or why it has none"
+out=$(nsx "$NS_DIR" $IPSEC why "$CL1") || fail "why $CL1 (ESTABLISHED): exit $?: $out"
+case $out in "$CL1 -> $VIP: ESTABLISHED, expires in "*"s: ESP/AH pass to IPVS") ;;
+*) fail "why $CL1: '$out'" ;; esac
+out=$(nsx "$NS_DIR" $IPSEC why "$CL2") && fail "why $CL2 (INITIAL) exited 0: $out"
+case $out in "$CL2 -> $VIP: INITIAL, expires in "*"s: ESP/AH dropped silently (counter esp_initial)"*"(NAT: the one learned, $rc2)") ;;
+*) fail "why $CL2: '$out'" ;; esac
+out=$(nsx "$NS_DIR" $IPSEC why "$CL2_6") || fail "why $CL2_6 (ESTABLISHED over IPv6): exit $?: $out"
+case $out in "$CL2_6 -> $VIP6: ESTABLISHED, expires in "*) ;; *) fail "why $CL2_6: '$out'" ;; esac
+out=$(nsx "$NS_DIR" $IPSEC why 10.99.99.99) && fail "why for an unknown client exited 0: $out"
+case $out in "10.99.99.99 -> $VIP: no entry: ESP/AH get ICMP protocol-unreachable"*) ;;
+*) fail "why 10.99.99.99: '$out'" ;; esac
+json=$(nsx "$NS_DIR" $IPSEC list --entries --json) || fail "list --entries --json failed"
+echo "$json" | /usr/bin/python3 -c '
+import json, sys
+e = {(x["source"], x["virtual"]): x for x in json.load(sys.stdin)["entries"]}
+assert len(e) == 4, e
+a = e[(sys.argv[1], sys.argv[2])]
+assert a["state"] == "ESTABLISHED" and a["rcookie"] == sys.argv[3] and a["soft"] is False, a
+assert 0 < a["expires"] <= int(sys.argv[4]), a
+' "$CL1" "$VIP" "$rc1" "$(ts 600)" || fail "list --entries --json: $json"
+
 info "readable by the namespace's root only"
 [ "$(nsx "$NS_DIR" stat -c '%a %u %g' "$E")" = "440 0 0" ] ||
 	fail "$E: mode and owner $(nsx "$NS_DIR" stat -c '%a %u %g' "$E"), expected 440 0 0"
@@ -178,6 +200,9 @@ err=$(nsx "$NS_DIR" $NOBODY $IPSEC list --entries 2>&1) &&
 	fail "ipvs-ipsec list --entries worked for an unprivileged user: $err"
 [ "$err" = "ipvs-ipsec: Permission denied (the entries are readable by the namespace's root only)" ] ||
 	fail "unprivileged ipvs-ipsec list --entries: '$err'"
+err=$(nsx "$NS_DIR" $NOBODY $IPSEC why "$CL1" 2>&1) && fail "ipvs-ipsec why worked for an unprivileged user: $err"
+[ "$err" = "ipvs-ipsec: Permission denied (the entries are readable by the namespace's root only)" ] ||
+	fail "unprivileged ipvs-ipsec why: '$err'"
 # The counters stay world-readable, as IPVS's own files.
 [ "$(nsx "$NS_DIR" $NOBODY $IPSEC counter established)" = 2 ] ||
 	fail "an unprivileged user cannot read /proc/net/ip_vs_ipsec"
@@ -259,7 +284,7 @@ wait_for "$(ts 30)" sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter initial_cre
 created=$(($(gate_counter initial_created) - before))
 info "the flood created $created entries (initial_cap $(gate_counter initial_cap))"
 [ "$created" -ge 1500 ] || fail "only $created flood entries: too few to test the listing"
-total=$(nsx "$NS_DIR" $IPSEC list | tail -1 | sed -n 's/^entries=\([0-9]*\) .*/\1/p')
+total=$(nsx "$NS_DIR" $IPSEC list | tail -1 | sed -n 's/^entries \([0-9]*\) .*/\1/p')
 [ "$total" = $((created + 4)) ] || fail "the gate counts $total entries, expected $((created + 4))"
 all=$IPVS_AUTH_OUT/58-entries.txt
 nsx "$NS_DIR" cat "$E" >"$all"
