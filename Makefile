@@ -23,8 +23,9 @@
 #   make check-deploy output redirection, make deb, and QEMU tests 50-55
 #   make demo       the two-director demo in QEMU
 #   make bench      in-kernel benchmark in QEMU (prints numbers)
-#   make bench-compare BASE=REV  make bench for commit REV, then for this
-#                   tree, and the ratio of every figure
+#   make bench-compare BASE=REV  the in-kernel benchmark of commit REV and
+#                   of this tree in one guest, alternating (BENCH_ROUNDS=3),
+#                   and the ratio of every figure, best of the rounds
 #   make test       host tests only (cargo test)
 #   make fuzz       property tests of the pure parsers at scale (bounded)
 #   make fmt        reformat the Rust sources

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Compare two `make bench` outputs (out/bench.txt): BASE and NEW.
+"""Compare `make bench` outputs (out/bench.txt): BASE and NEW.
 
     scripts/bench-compare.py BASE.txt NEW.txt
+    scripts/bench-compare.py BASE1.txt BASE2.txt ... -- NEW1.txt NEW2.txt ...
+
+With several outputs per side (rounds of one guest, qemu/bench-compare.sh),
+each figure is the best of its side's rounds: the lowest time, the highest
+rate.
 
 Prints, for every figure both outputs have, BASE, NEW and NEW/BASE. For
 times (ns, ms, us) a ratio above 1 means NEW is slower; for rates
@@ -73,10 +78,31 @@ def parse(path):
     return figures
 
 
+def best(paths):
+    """The best value of each figure over several outputs of one side."""
+    out = {}
+    for path in paths:
+        for name, (value, kind) in parse(path).items():
+            if name not in out:
+                out[name] = (value, kind)
+            else:
+                old = out[name][0]
+                out[name] = (min(old, value) if kind == "time" else max(old, value), kind)
+    return out
+
+
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    if "--" in args:
+        i = args.index("--")
+        base_paths, new_paths = args[:i], args[i + 1:]
+    elif len(args) == 2:
+        base_paths, new_paths = args[:1], args[1:]
+    else:
+        base_paths = new_paths = []
+    if not base_paths or not new_paths:
         sys.exit(__doc__.strip().splitlines()[2].strip())
-    base, new = parse(sys.argv[1]), parse(sys.argv[2])
+    base, new = best(base_paths), best(new_paths)
     names = [n for n in base if n in new]
     if not names:
         sys.exit("bench-compare: the two outputs have no figure in common")

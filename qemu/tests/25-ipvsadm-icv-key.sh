@@ -151,7 +151,7 @@ ext_err() {
 	msg=$(nsx "$NS_DIRB" "$IPVSADM" --icv-ext "$@" 2>&1) && fail "--icv-ext $* succeeded"
 	[ "$msg" = "$want" ] || fail "--icv-ext $*: '$msg', expected '$want'"
 }
-ext_err "ipvsadm: --icv-ext: key ID 2 is installed already" add:2:again
+ext_err "ipvsadm: --icv-ext: key ID 2 is installed already" add:2:again-key
 ext_err "ipvsadm: --icv-ext: key 2 is active; activate another one first" retire:2
 ext_err "ipvsadm: --icv-ext: no key with ID 7" activate:7
 ext_err "ipvsadm: --icv-ext: key ID must be 1 to 255" add:0:k
