@@ -4,7 +4,13 @@
 # `lvs_sync_daemon` starts the IPVS master on the VRRP master and the
 # backup on the VRRP backup, over netlink, knowing nothing of
 # authentication. The key is set beforehand with `ipvsadm --icv-key` alone;
-# the counters prove the sync is authenticated.
+# the counters prove the sync is authenticated. Then two VRRP transitions,
+# as keepalived restarts the sync daemons on each: the VRRP master's
+# keepalived stops (the backup becomes VRRP master and runs an IPVS master
+# daemon, keeping every synced connection), then starts again and takes
+# the master role back (priority 150 > 100); connections made after that
+# reach the backup authenticated, with no replay or other drop: the key
+# and the master's sequence numbers survive the daemons' restarts.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
@@ -65,3 +71,44 @@ for c in rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv rx_dr
 	expect_counter "$NS_DIRB" "$c" 0
 done
 info "keepalived pair: $N connections synced; $signed signed, $accepted accepted, no drops"
+
+# Transition 1: A's keepalived goes away, B takes over.
+kill "$ka_a"
+wait "$ka_a" 2>/dev/null
+wait_for 30 sh -c "ip netns exec $NS_DIRB ipvsadm -L --daemon | grep -q 'master sync daemon'" ||
+	{ cat "$run/b.log"; fail "B did not become master after A's keepalived stopped"; }
+nsx "$NS_DIRA" ipvsadm -L --daemon | grep -q 'sync daemon' && fail "A still runs a sync daemon"
+[ "$(conn_count "$NS_DIRB")" -ge "$N" ] ||
+	fail "B lost synced connections on taking over: $(conn_count "$NS_DIRB") of $N"
+nsx "$NS_DIRB" "$IPVSADM" -L --daemon | grep -qx 'auth hmac-md5-96' || fail "B's key is gone after the transition"
+info "transition 1: B is master with all $N synced connections, its key kept"
+
+# Transition 2: A comes back and takes the master role again.
+nsx "$NS_DIRA" keepalived -n -l -P -f "$run/a.conf" -p "$run/a.pid" -r "$run/a.vrrp.pid" \
+	>"$run/a2.log" 2>&1 &
+ka_a=$!
+wait_for 30 sh -c "ip netns exec $NS_DIRA ipvsadm -L --daemon | grep -q 'master sync daemon'" ||
+	{ cat "$run/a2.log"; fail "A did not become master again"; }
+wait_for 30 sh -c "ip netns exec $NS_DIRB ipvsadm -L --daemon | grep -q 'backup sync daemon'" ||
+	{ cat "$run/b.log"; fail "B did not go back to backup"; }
+# B's connections from the client, as CIP:PORT; new ones are those not
+# listed before the second batch.
+conns_of_b() {
+	nsx "$NS_DIRB" ipvsadm -Lnc | awk -v c="$CIP:" 'index($4, c) == 1 { print $4 }' | sort -u
+}
+conns_of_b >"$run/before"
+new_conns() {
+	conns_of_b | comm -13 "$run/before" - | grep -c .
+}
+a0=$(counter "$NS_DIRB" rx_accepted)
+make_connections "$N"
+all_new_synced() {
+	[ "$(new_conns)" -ge "$N" ]
+}
+wait_for 30 all_new_synced ||
+	fail "after two transitions B lists $(new_conns) of the $N new connections"
+[ "$(counter "$NS_DIRB" rx_accepted)" -gt "$a0" ] || fail "B accepted nothing after the transitions"
+for c in rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv rx_drop_malformed; do
+	expect_counter "$NS_DIRB" "$c" 0
+done
+info "transition 2: A master again, all $N new connections synced authenticated, no drop"
