@@ -750,9 +750,9 @@ const KNOB_PREFIX6: usize = 9;
 const KNOB_EVICT_AFTER: usize = 10;
 /// The knobs' defaults, in [`Gate::knobs`] order.
 const KNOB_DEFAULTS: [i32; 11] = [
-    30,
-    3600,
-    4096,
+    Config::DEFAULT.initial_timeout as i32,
+    Config::DEFAULT.established_timeout as i32,
+    Config::DEFAULT.max_initial as i32,
     0,
     Limits::DEFAULT.max_entries as i32,
     Limits::DEFAULT.max_entries_per_address as i32,
@@ -1967,6 +1967,9 @@ pub(crate) fn sockopt_get(net: Net<'_>, buf: &mut GetBuf<'_>) -> Result {
 fn test_gate(nat: bool, soft_quota: u32, max_initial: u32) -> Result<GateOwner> {
     let g = Gate::create(false)?;
     g.0.knobs[KNOB_MAX_INITIAL].store(max_initial.min(i32::MAX as u32) as i32, Relaxed);
+    // An hour in ESTABLISHED, as the tests' clocks count it (the default
+    // is 8 hours).
+    g.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(3600, Relaxed);
     mark_test_vip(&g.0, nat, soft_quota)?;
     Ok(g)
 }

@@ -519,11 +519,15 @@ pub struct Config {
 }
 
 impl Config {
-    /// The defaults: 30 s in `Initial`, 3600 s in `Established`, direct
-    /// routing, at most 4096 `Initial` entries.
+    /// The defaults: 30 s in `Initial`, 8 hours in `Established`, direct
+    /// routing, at most 4096 `Initial` entries. Only ISAKMP refreshes an
+    /// `Established` entry, and a client may send none between rekeys:
+    /// 8 hours is the longest common IKE SA lifetime (libreswan's
+    /// `ikelifetime`), above the usual 1-hour CHILD SA rekey, which an
+    /// hour-long timeout would have met exactly.
     pub const DEFAULT: Config = Config {
         initial_timeout: 30,
-        established_timeout: 3600,
+        established_timeout: 28800,
         nat_mode: false,
         max_initial: 4096,
     };
@@ -1020,10 +1024,15 @@ mod tests {
     const RC: [u8; 8] = [0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18];
     const RC2: [u8; 8] = [9, 8, 7, 6, 5, 4, 3, 2];
     const CLIENT: GateKey = GateKey::v4([198, 51, 100, 7], [203, 0, 113, 1]);
-    const DR: Config = Config::DEFAULT;
+    /// The tests' configurations: an hour in `Established`, short enough
+    /// to step through.
+    const DR: Config = Config {
+        established_timeout: 3600,
+        ..Config::DEFAULT
+    };
     const NAT: Config = Config {
         nat_mode: true,
-        ..Config::DEFAULT
+        ..DR
     };
 
     /// An IKE message: header with the given fields, then `body`.
@@ -1284,7 +1293,7 @@ mod tests {
         let c = Config::default();
         assert_eq!(c, Config::DEFAULT);
         assert_eq!(c.initial_timeout, 30);
-        assert_eq!(c.established_timeout, 3600);
+        assert_eq!(c.established_timeout, 28800);
         assert!(!c.nat_mode);
         let small = Config {
             max_initial: 2,

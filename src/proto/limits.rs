@@ -316,7 +316,10 @@ mod tests {
             evict_after: 100,
             ..Limits::DEFAULT
         };
-        let cfg = Config::DEFAULT;
+        let cfg = Config {
+            established_timeout: 3600,
+            ..Config::DEFAULT
+        };
         let est = Entry::established_from_sync(1000, &cfg);
         // Refreshed 99 s ago: not yet; 100 s: yes.
         assert_eq!(eviction_rank(&est, 1000, 1099, &l), None);
