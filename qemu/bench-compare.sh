@@ -3,7 +3,8 @@
 # Guest script for `make bench-compare BASE=REV`: runs the in-kernel
 # benchmark (the module's bench=N parameter, see qemu/bench.sh) of two
 # builds of the module in this one guest, alternating base and new for
-# BENCH_ROUNDS rounds, so that a change in the host's load hits both alike.
+# BENCH_ROUNDS rounds (base first in odd rounds, new first in even ones), so
+# that a change in the host's load hits both alike.
 # Each run's table goes to $IPVS_AUTH_OUT/bench-{base,new}-ROUND.txt;
 # scripts/bench-compare.py takes the best of the rounds per figure.
 # Numbers only: nothing here asserts a timing.
@@ -17,7 +18,11 @@ load_ip_vs
 unload_module
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-	for side in base new; do
+	# Odd rounds base first, even rounds new first: a bias of the
+	# position in a round shows as a pattern between rounds.
+	order="base new"
+	[ $((round % 2)) = 0 ] && order="new base"
+	for side in $order; do
 		if [ "$side" = base ]; then ko=$BASE_KO; else ko=$IPVS_AUTH_KO; fi
 		dmesg -C
 		insmod "$ko" bench="$ITERS" || fail "insmod $ko bench=$ITERS failed"
