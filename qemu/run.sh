@@ -39,6 +39,11 @@ done
 # Every guest keeps its whole kernel log: 99-kernel-log reads it from boot
 # on, and the whole suite logs about as much as the default 256 KiB holds.
 kargs=(--append log_buf_len=2M)
+# IPVS_AUTH_VM_VERBOSE=1: the guest's console (kernel messages, an oops or
+# a panic) on stderr, for a guest that dies without a word.
+if [ "${IPVS_AUTH_VM_VERBOSE:-0}" = 1 ]; then
+	kargs+=(--verbose)
+fi
 # The KASAN variant boots with 4-level paging and prints every report.
 # With 5-level paging (QEMU's TCG CPU has LA57) it reports a
 # wild-memory-access in rcu_is_watching() at boot, from an interrupt that

@@ -1967,9 +1967,7 @@ pub(crate) fn sockopt_get(net: Net<'_>, buf: &mut GetBuf<'_>) -> Result {
 fn test_gate(nat: bool, soft_quota: u32, max_initial: u32) -> Result<GateOwner> {
     let g = Gate::create(false)?;
     g.0.knobs[KNOB_MAX_INITIAL].store(max_initial.min(i32::MAX as u32) as i32, Relaxed);
-    // An hour in ESTABLISHED, as the tests' clocks count it (the default
-    // is 8 hours).
-    g.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(3600, Relaxed);
+    g.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(TEST_ESTABLISHED_TIMEOUT, Relaxed);
     mark_test_vip(&g.0, nat, soft_quota)?;
     Ok(g)
 }
@@ -1992,6 +1990,10 @@ fn mark_test_vip(g: &Gate, nat: bool, soft_quota: u32) -> Result {
 
 /// 192.0.2.1.
 const TEST_VIP: [u8; 4] = [192, 0, 2, 1];
+
+/// The ESTABLISHED timeout of the tests' and the benchmark's gates: an
+/// hour, as their clocks count it (the default is 8 hours).
+const TEST_ESTABLISHED_TIMEOUT: i32 = 3600;
 
 /// A private gate for the benchmark: as [`test_gate`], with room for
 /// `entries` clients, 256 in each /24, whatever the default bounds.
@@ -2851,6 +2853,7 @@ mod tests {
         for k in [KNOB_MAX_INITIAL_PER_PREFIX, KNOB_MAX_ENTRIES_PER_PREFIX] {
             owner.0.knobs[k].store(i32::MAX, R);
         }
+        owner.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(TEST_ESTABLISHED_TIMEOUT, R);
         let counts = Counts::new(PrefixMap::new(0, 0)?);
         owner
             .0

@@ -20,7 +20,8 @@ checktool "keepalived --version" "keepalived is not installed"
 N=${N:-50}
 
 load_module
-trap 'kill $ka_a $ka_b 2>/dev/null; topology_cleanup' EXIT
+# keepalived by its pid files ($ka_a and $ka_b are the shells that run it).
+trap 'kill $ka_a $ka_b $(cat "$run"/a.pid "$run"/b.pid 2>/dev/null) 2>/dev/null; topology_cleanup' EXIT
 topology_setup
 nsx "$NS_DIRA" "$IPVSADM" --icv-key tot0234 || fail "cannot set the master's key"
 nsx "$NS_DIRB" "$IPVSADM" --icv-key tot0234 || fail "cannot set the backup's key"
@@ -72,8 +73,11 @@ for c in rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv rx_dr
 done
 info "keepalived pair: $N connections synced; $signed signed, $accepted accepted, no drops"
 
-# Transition 1: A's keepalived goes away, B takes over.
-kill "$ka_a"
+# Transition 1: A's keepalived goes away, B takes over. $ka_a is the
+# shell that runs it: stop keepalived itself, by its pid file.
+pid_a=$(cat "$run/a.pid") || fail "no pid file of A's keepalived"
+kill "$pid_a" || fail "cannot stop A's keepalived ($pid_a)"
+wait_for 30 sh -c "! kill -0 $pid_a 2>/dev/null" || fail "A's keepalived ($pid_a) did not exit"
 wait "$ka_a" 2>/dev/null
 wait_for 30 sh -c "ip netns exec $NS_DIRB ipvsadm -L --daemon | grep -q 'master sync daemon'" ||
 	{ cat "$run/b.log"; fail "B did not become master after A's keepalived stopped"; }
