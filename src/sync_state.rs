@@ -412,15 +412,12 @@ impl NetState {
             let old = self.key.with(|k| k.map(|k| k.fp));
             self.key.replace(None);
             if let Some(old) = old {
-                sync_info!(
-                    "sync: key cleared (fingerprint {}); {}\n",
-                    old,
-                    if self.keyed() {
-                        "extended-format keys stay"
-                    } else {
-                        "authentication off"
-                    }
-                );
+                let now = if self.keyed() {
+                    "extended-format keys stay"
+                } else {
+                    "authentication off"
+                };
+                sync_info!("sync: key cleared (fingerprint {}); {}\n", old, now);
             }
             return Ok(());
         }
@@ -1756,7 +1753,9 @@ mod tests {
         // HMAC-MD5("tot0234", "ip_vs_sync_auth key fingerprint"), first 8
         // bytes (Python's hmac).
         const TOT0234: [u8; log::FP_LEN] = [0xa0, 0x4c, 0x47, 0x3f, 0x1a, 0x8e, 0x96, 0x6d];
-        let fp = |st: &NetState| st.view().seed_key.map(|f| f.0);
+        fn fp(st: &NetState) -> Option<[u8; log::FP_LEN]> {
+            st.view().seed_key.map(|f| f.0)
+        }
         let a = keyed(b"tot0234")?;
         let b = keyed(b"tot0234")?;
         let c = keyed(b"tot0235")?;

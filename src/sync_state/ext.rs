@@ -19,6 +19,7 @@ use super::{ExtKeyView, NetState, TxConfig, View, FINGERPRINT_LABEL, KEY_MAX, MA
 use crate::kapi::hmac::HmacMd5;
 use crate::kapi::rcu_box::RcuBox;
 use crate::proto::ext::{self, KeyError, KeyRing, EXT_AUTH_HDR_LEN};
+use crate::proto::icv::Mac;
 use crate::proto::msg::DropReason;
 use crate::proto::replay::{AdvanceError, ReplayTable, StreamId};
 use crate::shim;
@@ -228,7 +229,8 @@ impl NetState {
                 let was = x.mode.xchg(id, Release);
                 if was != id {
                     let name = |m: u32| if m == MODE_EXT { "extended" } else { "seed" };
-                    sync_info!("sync: format {} (was {})\n", name(id), name(was));
+                    let (now, before) = (name(id), name(was));
+                    sync_info!("sync: format {} (was {})\n", now, before);
                 }
                 Ok(())
             }
@@ -260,11 +262,12 @@ impl NetState {
                 if let Some(active) = active {
                     x.active.store(u32::from(active), Release);
                 }
+                let role = if active == Some(id) { ", active" } else { "" };
                 sync_info!(
                     "sync: extended key {} added, fingerprint {}{}\n",
                     id,
                     fp,
-                    if active == Some(id) { ", active" } else { "" }
+                    role
                 );
                 Ok(())
             }
@@ -295,14 +298,12 @@ impl NetState {
                     s.replace(None);
                 }
                 if had {
-                    sync_info!(
-                        "sync: extended keys cleared; {}\n",
-                        if self.keyed() {
-                            "the seed-format key stays"
-                        } else {
-                            "authentication off"
-                        }
-                    );
+                    let now = if self.keyed() {
+                        "the seed-format key stays"
+                    } else {
+                        "authentication off"
+                    };
+                    sync_info!("sync: extended keys cleared; {}\n", now);
                 }
                 Ok(())
             }
