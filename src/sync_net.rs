@@ -34,7 +34,7 @@ use crate::kapi::skb::{SkBuff, CHECKSUM_PARTIAL};
 use crate::kapi::sockopt::{GetBuf, SetArg, Sockopts};
 use crate::proto::csum;
 use crate::shim;
-use crate::sync_state::{NetState, RxConfig, TxConfig};
+use crate::sync_state::{NetState, RxConfig, TxConfig, COUNTER_NAMES};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::seq_file::{seq_print, SeqFile};
@@ -598,10 +598,27 @@ impl ProcShow for SyncNet {
             .filter(|_| st.enabled != 0)
             .unwrap_or("none");
         seq_print!(m, "algorithm: {}\n", name);
-        seq_print!(m, "streams: {}/{}\n", st.streams, st.stream_capacity);
+        let v = this.state.view();
+        seq_print!(m, "format: {}\n", if v.ext { "extended" } else { "seed" });
+        match v.seed_key {
+            Some(fp) => seq_print!(m, "seed_key: fingerprint {}\n", fp),
+            None => seq_print!(m, "seed_key: none\n"),
+        }
+        let mut any = false;
+        for k in v.ext_keys.iter().flatten() {
+            let role = if k.active { "active" } else { "receive" };
+            seq_print!(m, "ext_key: {} {} fingerprint {}\n", k.id, role, k.fp);
+            any = true;
+        }
+        if !any {
+            seq_print!(m, "ext_key: none\n");
+        }
+        // The replay streams of the configured format.
+        seq_print!(m, "streams: {}/{}\n", v.streams.0, v.streams.1);
         for (name, value) in COUNTER_NAMES.iter().zip(st.counters) {
             seq_print!(m, "{}: {}\n", name, value);
         }
+        seq_print!(m, "rx_unknown_key: {}\n", v.unknown_key);
     }
 }
 
@@ -643,21 +660,6 @@ pub(crate) fn test_own_sock(skb: &SkBuff) -> bool {
     };
     own_sync_sock(skb, &pkt)
 }
-
-/// The counters' names, in the order of `IPVSA_CNT_*`.
-const COUNTER_NAMES: [&str; shim::IPVSA_CNT_MAX as usize] = [
-    "tx_signed",
-    "tx_error",
-    "rx_accepted",
-    "rx_drop_malformed",
-    "rx_drop_bad_ttl",
-    "rx_drop_bad_header",
-    "rx_drop_replay",
-    "rx_drop_bad_icv",
-    "rx_drop_no_stream",
-    "rx_drop_no_key",
-    "rx_gro_split",
-];
 
 /// The module's socket options: the sync key and status, the extended
 /// format, the IPsec gate.

@@ -31,8 +31,20 @@
 //! counter runs on across keys; only a new key after it ran out starts it
 //! at 1 again.
 
-mod ext;
+/// Writes a kernel log line at `info` level if the module's log budget
+/// allows ([`log::may_log`]).
+macro_rules! sync_info {
+    ($($arg:tt)*) => {
+        if $crate::sync_state::log::may_log() {
+            pr_info!($($arg)*);
+        }
+    };
+}
 
+mod ext;
+pub(crate) mod log;
+
+use self::log::Fingerprint;
 use crate::kapi::hmac::{self, HmacMd5};
 use crate::kapi::rcu_box::RcuBox;
 use crate::kapi::sys::{monotonic_ns, realtime_ns};
@@ -71,6 +83,29 @@ const KEY_HISTORY: usize = 8;
 /// run low (a sixteenth of them left).
 const SEQ_LOW: u32 = 0xf000_0000;
 
+/// The counters' names, in the order of `IPVSA_CNT_*`.
+pub(crate) const COUNTER_NAMES: [&str; COUNTERS] = [
+    "tx_signed",
+    "tx_error",
+    "rx_accepted",
+    "rx_drop_malformed",
+    "rx_drop_bad_ttl",
+    "rx_drop_bad_header",
+    "rx_drop_replay",
+    "rx_drop_bad_icv",
+    "rx_drop_no_stream",
+    "rx_drop_no_key",
+    "rx_gro_split",
+];
+
+/// Whether counter `idx` counts dropped datagrams (its runs are logged).
+fn is_drop(idx: u32) -> bool {
+    !matches!(
+        idx,
+        shim::IPVSA_CNT_TX_SIGNED | shim::IPVSA_CNT_RX_ACCEPTED | shim::IPVSA_CNT_RX_GRO_SPLIT
+    )
+}
+
 /// Counter index for a drop reason of the backup.
 fn drop_counter(reason: DropReason) -> u32 {
     match reason {
@@ -87,6 +122,7 @@ fn drop_counter(reason: DropReason) -> u32 {
 struct SeedKey {
     mac: HmacMd5,
     gen: u32,
+    fp: Fingerprint,
 }
 
 /// What a namespace remembers of its seed-format keys: the fingerprints
@@ -94,6 +130,31 @@ struct SeedKey {
 /// cleared; never the keys).
 struct KeyConfig {
     keys: KeyGenerations<KEY_HISTORY>,
+}
+
+/// An installed extended-format key as `/proc` shows it.
+#[derive(Clone, Copy)]
+pub(crate) struct ExtKeyView {
+    /// Its ID.
+    pub(crate) id: u8,
+    /// Whether the master signs with it.
+    pub(crate) active: bool,
+    /// Its fingerprint.
+    pub(crate) fp: Fingerprint,
+}
+
+/// What `/proc/net/ip_vs_sync_auth` shows besides the counters.
+pub(crate) struct View {
+    /// The extended format is configured.
+    pub(crate) ext: bool,
+    /// The seed-format key's fingerprint, if one is installed.
+    pub(crate) seed_key: Option<Fingerprint>,
+    /// The extended-format keys installed.
+    pub(crate) ext_keys: [Option<ExtKeyView>; shim::IPVSA_EXT_KEYS as usize],
+    /// Replay streams held and their capacity, of the configured format.
+    pub(crate) streams: (u32, u32),
+    /// Extended-format messages that named a key not installed.
+    pub(crate) unknown_key: u64,
 }
 
 /// What IPVS's backup configuration says about the messages it takes.
@@ -133,6 +194,9 @@ pub(crate) struct NetState {
     /// threads and keys.
     tx_seq: Atomic<u32>,
     counters: [Atomic<u64>; COUNTERS],
+    /// Per counter: the second (plus one) of its last drop, 0 if none
+    /// ([`log::drop_seen`]).
+    drop_last: [Atomic<u64>; COUNTERS],
     /// The opt-in extended format (restart-safe sequence, key IDs).
     #[pin]
     ext: ext::ExtState,
@@ -152,14 +216,22 @@ impl NetState {
             replay <- new_spinlock_irq!(KeyedReplay::new(), "ip_vs_sync_auth_replay"),
             tx_seq: Atomic::new(0),
             counters: [const { Atomic::new(0) }; COUNTERS],
+            drop_last: [const { Atomic::new(0) }; COUNTERS],
             ext <- ext::ExtState::new(),
         })
     }
 
-    /// Adds one to counter `idx` (an `IPVSA_CNT_*` value).
+    /// Adds one to counter `idx` (an `IPVSA_CNT_*` value). For a drop,
+    /// logs the start of a run of drops of its kind (rate limited).
     pub(crate) fn count(&self, idx: u32) {
-        if let Some(c) = self.counters.get(idx as usize) {
+        let i = idx as usize;
+        if let Some(c) = self.counters.get(i) {
             c.add(1, Relaxed);
+            if is_drop(idx) {
+                if let (Some(last), Some(name)) = (self.drop_last.get(i), COUNTER_NAMES.get(i)) {
+                    log::drop_seen(last, name, c);
+                }
+            }
         }
     }
 
@@ -337,13 +409,23 @@ impl NetState {
         }
         if key.is_empty() {
             let _cfg = self.cfg.lock();
+            let old = self.key.with(|k| k.map(|k| k.fp));
             self.key.replace(None);
+            if let Some(old) = old {
+                let now = if self.keyed() {
+                    "extended-format keys stay"
+                } else {
+                    "authentication off"
+                };
+                sync_info!("sync: key cleared (fingerprint {}); {}\n", old, now);
+            }
             return Ok(());
         }
         let mac = HmacMd5::new(key)?;
         let fingerprint = mac.mac(&[FINGERPRINT_LABEL])?;
+        let fp = Fingerprint::of(&fingerprint);
         // Allocated before anything changes, so a failure changes nothing.
-        let mut new = KBox::new(SeedKey { mac, gen: 0 }, GFP_KERNEL)?;
+        let mut new = KBox::new(SeedKey { mac, gen: 0, fp }, GFP_KERNEL)?;
         let mut cfg = self.cfg.lock();
         let owner = self.replay.lock().gen();
         let (gen, fresh) = cfg.keys.install(fingerprint, owner).ok_or(EOVERFLOW)?;
@@ -356,7 +438,12 @@ impl NetState {
             self.tx_seq.store(0, Relaxed);
         }
         new.gen = gen;
+        let old = self.key.with(|k| k.map(|k| k.fp));
         self.key.replace(Some(new));
+        match old {
+            None => sync_info!("sync: key set, fingerprint {}\n", fp),
+            Some(old) => sync_info!("sync: key changed, fingerprint {} (was {})\n", fp, old),
+        }
         Ok(())
     }
 
@@ -364,6 +451,22 @@ impl NetState {
     /// tests check that early drops run none).
     fn hmacs(&self) -> u64 {
         self.key.with(|k| k.map_or(0, |k| k.mac.calls()))
+    }
+
+    /// What `/proc/net/ip_vs_sync_auth` shows besides the status.
+    pub(crate) fn view(&self) -> View {
+        let mut v = self.ext.view();
+        v.seed_key = self.key.with(|k| k.map(|k| k.fp));
+        if !v.ext {
+            // The seed format's streams, of the installed key.
+            let gen = self.key.with(|k| k.map(|k| k.gen));
+            let replay = self.replay.lock();
+            let n = gen
+                .and_then(|g| replay.table(g))
+                .map_or(0, |t| t.len() as u32);
+            v.streams = (n, replay.capacity() as u32);
+        }
+        v
     }
 
     /// Fills the status reported by the get sockopt and /proc.
@@ -1642,6 +1745,33 @@ mod tests {
         assert!(st.keyed());
         st.ext_cmd(shim::IPVSA_EXT_CLEAR, 0, &[])?;
         assert!(!st.keyed());
+        Ok(())
+    }
+
+    #[test]
+    fn fingerprints_are_the_documented_hmac() -> Result {
+        // HMAC-MD5("tot0234", "ip_vs_sync_auth key fingerprint"), first 8
+        // bytes (Python's hmac).
+        const TOT0234: [u8; log::FP_LEN] = [0xa0, 0x4c, 0x47, 0x3f, 0x1a, 0x8e, 0x96, 0x6d];
+        fn fp(st: &NetState) -> Option<[u8; log::FP_LEN]> {
+            st.view().seed_key.map(|f| f.0)
+        }
+        let a = keyed(b"tot0234")?;
+        let b = keyed(b"tot0234")?;
+        let c = keyed(b"tot0235")?;
+        assert_eq!(fp(&a), Some(TOT0234));
+        assert_eq!(fp(&b), fp(&a));
+        assert!(fp(&c).is_some() && fp(&c) != fp(&a));
+        // The same key in the extended format shows the same fingerprint.
+        let x = ext_keyed(3, b"tot0234")?;
+        let v = x.view();
+        let k = v.ext_keys.iter().flatten().next().ok_or(EINVAL)?;
+        assert!(v.ext && k.id == 3 && k.active && k.fp.0 == TOT0234);
+        assert_eq!(v.streams, (0, 64));
+        assert_eq!(fp(&x), None);
+        // Cleared: none.
+        a.set_key(&[])?;
+        assert_eq!(fp(&a), None);
         Ok(())
     }
 

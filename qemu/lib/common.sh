@@ -105,6 +105,25 @@ unload_module() {
 	fi
 }
 
+# Creates namespaces $1 and $2 (deleted on exit): a backup sync daemon
+# (SyncID 150) in $1, 10.0.3.2 on s0, and a sender in $2, 10.0.3.1 on s1,
+# joined by a veth pair that carries the multicast groups.
+backup_and_peer() {
+	ip netns add "$1" || fail "cannot create netns"
+	ip netns add "$2" || fail "cannot create netns"
+	trap "ip netns del $1; ip netns del $2" EXIT
+	nsx "$1" ip link set lo up
+	ip link add s0 netns "$1" type veth peer name s1 netns "$2"
+	nsx "$1" ip addr add 10.0.3.2/24 dev s0
+	nsx "$2" ip addr add 10.0.3.1/24 dev s1
+	nsx "$1" ip link set s0 up
+	nsx "$2" ip link set s1 up
+	nsx "$1" ip route add 224.0.0.0/4 dev s0
+	nsx "$2" ip route add 224.0.0.0/4 dev s1
+	nsx "$1" ipvsadm --start-daemon backup --mcast-interface s0 --syncid 150 ||
+		fail "cannot start the backup sync daemon"
+}
+
 SYNCAUTH="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/syncauth.py"
 # The IPsec gate's admin tool.
 IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"

@@ -15,9 +15,6 @@ info "module not loaded: ENOPROTOOPT"
 load_module
 NS=sockopt-$$
 PEER=sockopt-peer-$$
-ip netns add "$NS" || fail "cannot create netns"
-ip netns add "$PEER" || fail "cannot create netns"
-trap 'ip netns del $NS; ip netns del $PEER' EXIT
 
 enabled() {
 	ip netns exec "$NS" $SYNCAUTH counter enabled
@@ -28,16 +25,7 @@ enabled() {
 # verifies and the key a rejected call carried does not; every call below
 # carries a key of its own (N times one letter), so none can pass by
 # installing the bytes that were there already.
-nsx "$NS" ip link set lo up
-ip link add s0 netns "$NS" type veth peer name s1 netns "$PEER"
-nsx "$NS" ip addr add 10.0.3.2/24 dev s0
-nsx "$PEER" ip addr add 10.0.3.1/24 dev s1
-nsx "$NS" ip link set s0 up
-nsx "$PEER" ip link set s1 up
-nsx "$NS" ip route add 224.0.0.0/4 dev s0
-nsx "$PEER" ip route add 224.0.0.0/4 dev s1
-nsx "$NS" ipvsadm --start-daemon backup --mcast-interface s0 --syncid 150 ||
-	fail "cannot start the backup sync daemon"
+backup_and_peer "$NS" "$PEER"
 
 # key LETTER N: N times LETTER (the probe's set-fill LETTER N).
 key() {

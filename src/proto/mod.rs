@@ -19,6 +19,7 @@ pub mod icv;
 pub mod ipvs_layout;
 pub mod isakmp;
 pub mod limits;
+pub mod loglimit;
 pub mod msg;
 pub mod replay;
 

@@ -14,10 +14,12 @@
 //! the ICV: each master thread numbers its own messages, which arrive in
 //! order, so a number must be above the stream's highest (no window).
 
-use super::{NetState, TxConfig, KEY_MAX, MASTER_STREAMS};
+use super::log::{self, Fingerprint};
+use super::{ExtKeyView, NetState, TxConfig, View, FINGERPRINT_LABEL, KEY_MAX, MASTER_STREAMS};
 use crate::kapi::hmac::HmacMd5;
 use crate::kapi::rcu_box::RcuBox;
 use crate::proto::ext::{self, KeyError, KeyRing, EXT_AUTH_HDR_LEN};
+use crate::proto::icv::Mac;
 use crate::proto::msg::DropReason;
 use crate::proto::replay::{AdvanceError, ReplayTable, StreamId};
 use crate::shim;
@@ -36,6 +38,7 @@ const EXT_STREAMS: usize = 64;
 pub(super) struct ExtKey {
     id: u8,
     mac: HmacMd5,
+    fp: Fingerprint,
     tx_signed: Atomic<u64>,
     rx_accepted: Atomic<u64>,
 }
@@ -57,6 +60,8 @@ pub(super) struct ExtState {
     /// Master: last sequence number sent, per sync thread.
     tx_seq: [Atomic<u64>; MASTER_STREAMS],
     unknown_key: Atomic<u64>,
+    /// The second (plus one) of the last `unknown_key` drop, 0 if none.
+    unknown_last: Atomic<u64>,
 }
 
 /// The errno for a refused key operation.
@@ -81,6 +86,7 @@ impl ExtState {
             replay <- new_spinlock_irq!(ReplayTable::new(), "ip_vs_sync_auth_ext_replay"),
             tx_seq: [const { Atomic::new(0) }; MASTER_STREAMS],
             unknown_key: Atomic::new(0),
+            unknown_last: Atomic::new(0),
         })
     }
 
@@ -181,6 +187,11 @@ impl NetState {
         let verified = self.ext.with_key(key_id, |key| {
             let Some(key) = key else {
                 self.ext.unknown_key.add(1, Relaxed);
+                log::drop_seen(
+                    &self.ext.unknown_last,
+                    "rx_unknown_key",
+                    &self.ext.unknown_key,
+                );
                 return Err(ENOKEY);
             };
             self.ext
@@ -215,7 +226,12 @@ impl NetState {
                 if id > MODE_EXT {
                     return Err(EINVAL);
                 }
-                x.mode.store(id, Release);
+                let was = x.mode.xchg(id, Release);
+                if was != id {
+                    let name = |m: u32| if m == MODE_EXT { "extended" } else { "seed" };
+                    let (now, before) = (name(id), name(was));
+                    sync_info!("sync: format {} (was {})\n", now, before);
+                }
                 Ok(())
             }
             shim::IPVSA_EXT_ADD => {
@@ -227,10 +243,13 @@ impl NetState {
                 // The ring decides, and names the slot: the transform is
                 // only allocated for an operation that will succeed.
                 let idx = ring.can_add(id).map_err(key_errno)?;
+                let mac = HmacMd5::new(key)?;
+                let fp = Fingerprint::of(&mac.mac(&[FINGERPRINT_LABEL])?);
                 let new = KBox::new(
                     ExtKey {
                         id,
-                        mac: HmacMd5::new(key)?,
+                        mac,
+                        fp,
                         tx_signed: Atomic::new(0),
                         rx_accepted: Atomic::new(0),
                     },
@@ -239,16 +258,27 @@ impl NetState {
                 let slot = x.slots.get(idx).ok_or(EINVAL)?;
                 ring.add(id, idx).map_err(key_errno)?;
                 slot.replace(Some(new));
-                if let Some((active, _)) = ring.active() {
+                let active = ring.active().map(|(a, _)| a);
+                if let Some(active) = active {
                     x.active.store(u32::from(active), Release);
                 }
+                let role = if active == Some(id) { ", active" } else { "" };
+                sync_info!(
+                    "sync: extended key {} added, fingerprint {}{}\n",
+                    id,
+                    fp,
+                    role
+                );
                 Ok(())
             }
             shim::IPVSA_EXT_ACTIVATE => {
                 let id = u8::try_from(id).map_err(|_| EINVAL)?;
                 let mut ring = x.ring.lock();
                 ring.activate(id).map_err(key_errno)?;
-                x.active.store(u32::from(id), Release);
+                let was = x.active.xchg(u32::from(id), Release);
+                if was != u32::from(id) {
+                    sync_info!("sync: extended key {} active (was key {})\n", id, was);
+                }
                 Ok(())
             }
             shim::IPVSA_EXT_RETIRE => {
@@ -256,25 +286,65 @@ impl NetState {
                 let mut ring = x.ring.lock();
                 let idx = ring.retire(id).map_err(key_errno)?;
                 x.slots.get(idx).ok_or(EINVAL)?.replace(None);
+                sync_info!("sync: extended key {} retired\n", id);
                 Ok(())
             }
             shim::IPVSA_EXT_CLEAR => {
                 let mut ring = x.ring.lock();
                 *ring = KeyRing::new();
                 x.active.store(0, Release);
+                let had = x.has_key();
                 for s in &x.slots {
                     s.replace(None);
+                }
+                if had {
+                    let now = if self.keyed() {
+                        "the seed-format key stays"
+                    } else {
+                        "authentication off"
+                    };
+                    sync_info!("sync: extended keys cleared; {}\n", now);
                 }
                 Ok(())
             }
             shim::IPVSA_EXT_RESET_REPLAY => {
                 x.replay.lock().clear();
+                sync_info!("sync: extended-format replay state reset\n");
                 Ok(())
             }
             _ => Err(EINVAL),
         }
     }
+}
 
+impl ExtState {
+    /// For `/proc`: the extended format's part of [`View`] (whether it
+    /// is configured, its keys, its replay streams held and their
+    /// capacity, `rx_unknown_key`); no seed key.
+    pub(super) fn view(&self) -> View {
+        let active = self.active.load(Relaxed);
+        let mut keys = [None; shim::IPVSA_EXT_KEYS as usize];
+        for (out, slot) in keys.iter_mut().zip(&self.slots) {
+            *out = slot.with(|k| {
+                k.map(|k| ExtKeyView {
+                    id: k.id,
+                    active: u32::from(k.id) == active,
+                    fp: k.fp,
+                })
+            });
+        }
+        let streams = u32::try_from(self.replay.lock().len()).unwrap_or(u32::MAX);
+        View {
+            ext: self.is_ext(),
+            seed_key: None,
+            ext_keys: keys,
+            streams: (streams, EXT_STREAMS as u32),
+            unknown_key: self.unknown_key.load(Relaxed),
+        }
+    }
+}
+
+impl NetState {
     /// Fills the extended-format status.
     pub(crate) fn ext_status(&self, st: &mut shim::ipvsa_ext_status) {
         let x = &self.ext;
