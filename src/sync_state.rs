@@ -1588,6 +1588,14 @@ mod tests {
         r.err().map_or(0, |e| e.to_errno())
     }
 
+    /// The extended format against Python's pinned vectors, with the
+    /// kernel's `hmac(md5)` (the body is in `sync_state/ext.rs`).
+    #[test]
+    fn ext_pinned_vectors_from_python() -> Result {
+        assert_eq!(super::ext::kunit_pinned_vectors()?, 0);
+        Ok(())
+    }
+
     #[test]
     fn ext_round_trip_and_master_restart() -> Result {
         let plain = SYNC_VECTORS[0].plain;

@@ -126,12 +126,19 @@ wait_backup_conns() {
 # making connections until one is captured (the capture socket may start
 # after the first message under a slow guest).
 capture_sync() {
-	nsx "$NS_DIRB" $SYNCAUTH capture --iface "$SYNC_IF_B" --out "$1" --timeout 60 &
+	capture_sync_n "$1" 1
+}
+
+# Saves the next $2 sync datagrams seen on the backup's sync interface to
+# $1, making connections until they are captured (IPVS's master sends a
+# message when its buffer is full or 1 to 3 s after its first entry).
+capture_sync_n() {
+	nsx "$NS_DIRB" $SYNCAUTH capture --iface "$SYNC_IF_B" --out "$1" --count "$2" --timeout 60 &
 	cap=$!
 	tries=0
-	while kill -0 "$cap" 2>/dev/null && [ "$tries" -lt 30 ]; do
+	while kill -0 "$cap" 2>/dev/null && [ "$tries" -lt 60 ]; do
 		make_connections 1 >/dev/null
-		sleep 1
+		sleep 0.5
 		tries=$((tries + 1))
 	done
 	wait "$cap"

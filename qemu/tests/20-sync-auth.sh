@@ -5,7 +5,8 @@
 # TTL of 1. Every connection made through the master must reach the backup;
 # the master's counters show signed messages, the backup's show them
 # accepted with no drop at all -- in particular no TTL drop, which proves
-# the module sends with TTL 255 by itself.
+# the module sends with TTL 255 by itself. Python recomputes the ICV of the
+# master's datagrams captured on the wire.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
@@ -67,6 +68,19 @@ case "$desc" in
 esac
 size=$(echo "$desc" | sed 's/.* size=\([0-9]*\) len=\([0-9]*\) .*/\1 \2/')
 [ "${size% *}" = "${size#* }" ] || fail "size field differs from the payload length"
+
+# Python checks what the master really sent: the next 3 sync datagrams on
+# the wire, each header field (TTL 255, flag, size, the
+# entries right after the auth header) and its HMAC-MD5-96 ICV recomputed
+# with the key from the documented layout, not by the module
+# (syncauth.py verify --strict). The same bytes under a key one letter off
+# must not verify: the check can fail.
+capture_sync_n "$IPVS_AUTH_OUT/v1-all.bin" 3 || fail "capturing the sync datagrams failed"
+n=$(nsx "$NS_DIRB" $SYNCAUTH verify --strict --ttl 255 --min 3 --file "$IPVS_AUTH_OUT/v1-all.bin" \
+	--key tot0234) || fail "a captured master datagram does not verify in Python (or fewer than 3 captured)"
+nsx "$NS_DIRB" $SYNCAUTH verify --file "$IPVS_AUTH_OUT/v1-all.bin" --key tot0235 >/dev/null 2>&1 &&
+	fail "the captured datagrams verify with a wrong key too"
+info "Python verified the header and ICV of all $n master datagrams captured on the wire"
 
 # Daemon restart (not the module): the master's sequence continues, so the
 # backup keeps accepting.

@@ -22,6 +22,9 @@
 #     of any kind, counters per key ID;
 #  5. forgeries: unknown key ID, wrong key, seed-format message, stock-TTL
 #     message: each counted, nothing applied.
+# Independent oracles: Python recomputes, from the documented layout, the
+# header fields and ICV of the master's datagrams captured on the wire
+# (parts 2 and 4), and a message Python signed must be applied (part 5).
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 SYNC_LAN=bridge
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
@@ -184,6 +187,13 @@ case "$desc" in
 "ttl=255 layout=v1 size="*" spare=0x0003 key_id=1 alg=1 sender=0 seq=0x"*) ;;
 *) fail "unexpected extended message on the wire" ;;
 esac
+# Python recomputes its header fields and ICV with key 1 (and refuses it
+# under another key: the check can fail).
+nsx "$NS_DIRB" $SYNCAUTH verify --ext --strict --ttl 255 --key-id 1 --min 1 \
+	--file "$IPVS_AUTH_OUT/ext-pre.bin" --key rollover-key-one >/dev/null ||
+	fail "the captured extended datagram does not verify in Python"
+nsx "$NS_DIRB" $SYNCAUTH verify --ext --file "$IPVS_AUTH_OUT/ext-pre.bin" --key rollover-key-onE \
+	>/dev/null 2>&1 && fail "the captured extended datagram verifies with a wrong key too"
 # The high half of the sequence number is the master's clock, in seconds.
 seq_secs=$((${desc##*seq=} >> 32))
 now=$(date +%s)
@@ -332,7 +342,34 @@ for b in $BACKUPS; do
 done
 info "six rotations 1 -> $LAST, each phase in all six orders, under churn ($(churn_rounds) rounds): $(conn_count "$NS_DIRA") connections on the master, all on both backups, no drop"
 
-# --- 5. Forgeries against the extended backups. -----------------------------
+# The next 3 datagrams the master sends with key $LAST, captured on the
+# wire: Python checks each header field (TTL 255, spare,
+# key ID $LAST, algorithm, sender, size, the entries) and recomputes the
+# ICV with the key; under the retired key $((LAST - 1)) none verifies.
+capture_sync_n "$IPVS_AUTH_OUT/ext-all.bin" 3 || fail "capturing the sync datagrams failed"
+n=$(nsx "$NS_DIRB" $SYNCAUTH verify --ext --strict --ttl 255 --key-id $LAST --min 3 \
+	--file "$IPVS_AUTH_OUT/ext-all.bin" --key rollover-key-$LAST) ||
+	fail "a captured extended master datagram does not verify in Python (or fewer than 3 captured)"
+nsx "$NS_DIRB" $SYNCAUTH verify --ext --file "$IPVS_AUTH_OUT/ext-all.bin" --key rollover-key-$((LAST - 1)) \
+	>/dev/null 2>&1 && fail "the captured extended datagrams verify with the retired key too"
+info "Python verified the header and ICV of all $n extended master datagrams captured on the wire"
+
+# --- 5. A message signed by Python, then forgeries. ------------------------
+# Signed by syncauth.py from the documented layout (tests/vectors/
+# ext_vectors.py --check holds that builder to the pinned vectors): key
+# $LAST, thread 63 (a stream of its own: the master's thread 0 goes on with
+# its numbers), sequence number now. The backup must apply its entry, and
+# count it for key $LAST.
+a0=$(counter "$NS_DIRB" rx_accepted)
+k0=$(ext_key_count "$NS_DIRB" $LAST rx_accepted)
+nsx "$NS_ATK" $SYNCAUTH send --src "$ATK_IP" --ext --key-id $LAST --key rollover-key-$LAST \
+	--sender 63 --seq "$(($(date +%s) << 32))" --cip 10.9.8.7 --cport 41000 || fail "send failed"
+wait_for 10 sh -c "ip netns exec $NS_DIRB ipvsadm -Lnc | grep -q ' 10\.9\.8\.7:41000 '" ||
+	fail "a message Python signed with key $LAST was not applied"
+[ "$(counter "$NS_DIRB" rx_accepted)" -gt "$a0" ] || fail "rx_accepted did not rise"
+[ "$(ext_key_count "$NS_DIRB" $LAST rx_accepted)" -gt "$k0" ] || fail "not counted for key $LAST"
+info "a message Python signed with key $LAST, thread 63, was accepted and its entry applied"
+
 mcount=$(conn_count "$NS_DIRB")
 u0=$(ext_val "$NS_DIRB" rx_unknown_key)
 b0=$(counter "$NS_DIRB" rx_drop_bad_icv)

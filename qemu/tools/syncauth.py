@@ -13,6 +13,9 @@
                      [--ext]                 captured payload (seed or extended
                                              layout); prints the count, fails
                                              on the first that does not verify
+                     [--strict] [--ttl N]    and every header field, the entry
+                     [--key-id N] [--min N]  walk, the TTL, the key ID; fails
+                                             with fewer than N payloads
   syncauth.py resend --file FILE [--ttl N]   send a saved payload again
                      [--all] [--ports P,P..] [--raw --src ADDR]
                                              every saved payload, to each of
@@ -347,6 +350,52 @@ def verify_icv(m, key, ext):
     return hmac.compare_digest(want, auth[alen - 12:])
 
 
+def check_fields(ttl, m, ext, want_ttl=None, want_key_id=None):
+    """Why the captured authenticated message `m` (received with TTL or hop
+    limit `ttl`) breaks the documented wire format, or None. Checked from
+    Documentation/ip_vs_sync_auth.rst, not from the module: the IPVS header
+    (reserved 0 and version 1 for v1, spare 0x0001 or 0x0003, size equal to
+    the payload length), the extended header (key ID not 0, algorithm 1,
+    sender below 64, reserved 0), and the entries, which must be IPVS's own
+    (ip_vs_sync_v4/v6 with their ver_size, 4-byte aligned, as many as Count
+    Conns says, ending with the message) right after the auth header."""
+    if want_ttl is not None and ttl != want_ttl:
+        return f"TTL {ttl}, expected {want_ttl}"
+    if len(m) < 8 or struct.unpack_from("!H", m, 2)[0] != len(m):
+        return "size field is not the payload length"
+    if m[0] != 0:
+        if ext:
+            return "not a v1 message"
+        return None  # v0: no flag field; the ICV says the rest
+    if m[5] != 1:
+        return f"version {m[5]}"
+    spare = struct.unpack_from("!H", m, 6)[0]
+    if spare != (AUTH_FLAG | EXT_FLAG if ext else AUTH_FLAG):
+        return f"spare {spare:#06x}"
+    off = 8 + (24 if ext else 16)
+    if len(m) < off:
+        return "shorter than the auth header"
+    if ext:
+        kid, alg, sender, rsvd = m[8:12]
+        if kid == 0 or (want_key_id is not None and kid != want_key_id):
+            return f"key ID {kid}"
+        if alg != 1 or sender >= 64 or rsvd != 0:
+            return f"alg {alg} sender {sender} reserved {rsvd}"
+    end = off
+    for i in range(m[4]):
+        if off + 36 > len(m):
+            return f"entry {i} of {m[4]} past the end"
+        ver_size = struct.unpack_from("!H", m, off + 2)[0]
+        size = ver_size & 0x0FFF
+        if ver_size >> 12 or size < (48 if m[off] & 1 else 36) or off + size > len(m):
+            return f"entry {i}: ver_size {ver_size:#06x}"
+        end = off + size
+        off += (size + 3) & ~3  # the next entry starts 32-bit aligned
+    if end != len(m):
+        return f"the {m[4]} entries end at {end}, the message at {len(m)}"
+    return None
+
+
 def print_status(st, as_json):
     if as_json:
         print(json.dumps(st))
@@ -421,6 +470,10 @@ def main():
     ver.add_argument("--file", required=True)
     ver.add_argument("--key", required=True)
     ver.add_argument("--ext", action="store_true")
+    ver.add_argument("--strict", action="store_true", help="check every header field too")
+    ver.add_argument("--ttl", type=int, help="--strict: the TTL every payload came with")
+    ver.add_argument("--key-id", type=int, help="--strict, --ext: the key ID of every payload")
+    ver.add_argument("--min", type=int, default=0, help="fail with fewer payloads")
     ins = sub.add_parser("inspect")
     ins.add_argument("--file", required=True)
     r = sub.add_parser("resend")
@@ -487,7 +540,15 @@ def main():
             print(len(read_records(a.file)))
         elif a.cmd == "verify":
             records = read_records(a.file)
-            for i, (_, m) in enumerate(records):
+            if len(records) < a.min:
+                print(f"{len(records)} payloads captured, expected at least {a.min}",
+                      file=sys.stderr)
+                return 1
+            for i, (ttl, m) in enumerate(records):
+                why = check_fields(ttl, m, a.ext, a.ttl, a.key_id) if a.strict else None
+                if why:
+                    print(f"record {i}: {why}", file=sys.stderr)
+                    return 1
                 if not verify_icv(m, a.key.encode(), a.ext):
                     print(f"record {i}: ICV does not verify", file=sys.stderr)
                     return 1
