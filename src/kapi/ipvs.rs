@@ -207,8 +207,13 @@ impl Ipvs {
         // SAFETY: `p` was filled above; the lookup takes the RCU read lock
         // itself and returns a referenced connection or null.
         let cp = unsafe { b::ip_vs_conn_in_get(p.as_ptr()) };
+        if cp.is_null() {
+            // Not `then_some(ConnRef(cp))`: that builds (and drops, putting
+            // a null connection) the `ConnRef` even when `cp` is null.
+            return None;
+        }
         // INVARIANT: A non-null result carries a reference for us.
-        (!cp.is_null()).then_some(ConnRef(cp))
+        Some(ConnRef(cp))
     }
 
     /// Whether IPVS holds connection `t` and received it by sync and has
