@@ -46,14 +46,13 @@ NS=icvlife-$$
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 in_ns() { ip netns exec "$NS" "$@"; }
-ns_enabled() { in_ns awk '$1 == "enabled:" { print $2 }' /proc/net/ip_vs_sync_auth; }
 in_ns "$IPVSADM" --icv-key tot0234 || fail "cannot set a key in $NS"
-[ "$(ns_enabled)" = 1 ] || fail "key not set in $NS"
+[ "$(counter "$NS" enabled)" = 1 ] || fail "key not set in $NS"
 for bad in '' abcde; do
 	msg=$(in_ns "$IPVSADM" --icv-key "$bad" 2>&1)
 	rc=$?
 	[ "$rc" = 2 ] || fail "--icv-key '$bad': exit $rc, expected 2 ($msg)"
-	[ "$(ns_enabled)" = 1 ] || fail "--icv-key '$bad' changed the key state"
+	[ "$(counter "$NS" enabled)" = 1 ] || fail "--icv-key '$bad' changed the key state"
 done
 msg=$(in_ns "$IPVSADM" --icv-key '' 2>&1)
 [ "$msg" = "ipvsadm: --icv-key: empty key refused; --icv-key-clear removes the key" ] ||
@@ -70,15 +69,15 @@ echo "$listing" | grep -q 'maxlen=1456' || fail "two-step master: maxlen not low
 echo "$listing" | grep -qx 'auth hmac-md5-96' || fail "no auth line below the daemon: $listing"
 in_ns "$IPVSADM" --stop-daemon master || fail "cannot stop the master in $NS"
 in_ns "$IPVSADM" --icv-key-clear || fail "--icv-key-clear failed"
-[ "$(ns_enabled)" = 0 ] || fail "--icv-key-clear left a key"
+[ "$(counter "$NS" enabled)" = 0 ] || fail "--icv-key-clear left a key"
 msg=$(in_ns "$IPVSADM" --start-daemon master --mcast-interface no-such-if --syncid 9 \
 	--icv-key tot0234 2>&1) && fail "a master started on a missing interface"
-[ "$(ns_enabled)" = 0 ] || fail "a failed daemon start left its key installed"
+[ "$(counter "$NS" enabled)" = 0 ] || fail "a failed daemon start left its key installed"
 echo "$msg" | grep -q "the key was removed again" || fail "no word about the removed key: $msg"
 in_ns "$IPVSADM" --icv-key tot0234 || fail "cannot set a key in $NS"
 msg=$(in_ns "$IPVSADM" --start-daemon master --mcast-interface no-such-if --syncid 9 \
 	--icv-key other-key 2>&1) && fail "a master started on a missing interface"
-[ "$(ns_enabled)" = 1 ] || fail "a failed daemon start removed a key that replaced another"
+[ "$(counter "$NS" enabled)" = 1 ] || fail "a failed daemon start removed a key that replaced another"
 echo "$msg" | grep -q "the new key stays installed" || fail "no word about the replaced key: $msg"
 ip netns del "$NS"
 info "lifecycle: empty/short keys refused (exit 2), --icv-key-clear, two-step maxlen, failed start cleaned up"
