@@ -26,6 +26,20 @@ struct module *ipvsa_this_module(void);
 /* memzero_explicit() (inline): zeroes secrets the compiler must not skip. */
 void ipvsa_memzero_explicit(void *p, size_t n);
 
+/* Crypto API (include/crypto/hash.h): inlines and a macro. */
+struct crypto_shash;
+/*
+ * Bytes of the shash descriptor src/kapi/hmac.rs builds on its stack:
+ * sizeof(struct shash_desc) + HASH_MAX_DESCSIZE, what SHASH_DESC_ON_STACK()
+ * (a macro) declares; a static_assert in ip_vs_sync_auth_shim.c ties them.
+ */
+#define IPVSA_SHASH_DESC_SIZE 377
+/* crypto_free_shash() (inline). */
+void ipvsa_crypto_free_shash(struct crypto_shash *tfm);
+/* crypto_shash_digestsize(), crypto_shash_descsize() (inlines). */
+unsigned int ipvsa_crypto_shash_digestsize(struct crypto_shash *tfm);
+unsigned int ipvsa_crypto_shash_descsize(struct crypto_shash *tfm);
+
 /* Packets (include/linux/skbuff.h): static inlines and bitfields. */
 bool ipvsa_skb_is_gso(const struct sk_buff *skb);
 unsigned int ipvsa_skb_headlen(const struct sk_buff *skb);
