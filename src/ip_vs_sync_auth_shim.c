@@ -16,7 +16,9 @@
 #include <linux/seq_file_net.h>
 #include <linux/skbuff.h>
 #include <linux/uidgid.h>
+#include <net/checksum.h>
 #include <net/gso.h>
+#include <net/ip.h>
 #include <net/netns/generic.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
@@ -132,6 +134,22 @@ void ipvsa_skb_pull_headers(struct sk_buff *skb, unsigned int by)
 	skb->transport_header += by;
 	if (skb_mac_header_was_set(skb))
 		skb->mac_header += by;
+}
+
+void ipvsa_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
+			   int size, unsigned int truesize)
+{
+	skb_add_rx_frag(skb, i, page, off, size, truesize);
+}
+
+__sum16 ipvsa_csum_tcpudp_magic(__be32 saddr, __be32 daddr, u32 len, u8 proto, __wsum sum)
+{
+	return csum_tcpudp_magic(saddr, daddr, len, proto, sum);
+}
+
+__sum16 ipvsa_ip_fast_csum(const void *iph, unsigned int ihl)
+{
+	return ip_fast_csum(iph, ihl);
 }
 
 void ipvsa_consume_skb(struct sk_buff *skb)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ip_vs_sync_auth: the module's user-space ABI (socket option numbers,
- * structures and counter indexes) and the constants its tests share, as
- * C declarations (the contract with ipvsadm's patch and tools/). src/Kbuild
- * generates their Rust declarations with bindgen. Only fixed-width integers appear here,
- * so those declarations do not depend on the kernel configuration. The C
- * helpers are declared in kapi_helpers.h (test packets: below).
+ * structures and counter indexes, which ipvsadm's patch and
+ * tools/ipvs-ipsec follow) and constants its tests share. src/Kbuild
+ * generates their Rust declarations (src/shim.rs) with bindgen. Only
+ * fixed-width integers appear here, so those declarations do not depend
+ * on the kernel configuration. The C helpers are declared in
+ * kapi_helpers.h.
  */
 #ifndef _IP_VS_SYNC_AUTH_SHIM_H
 #define _IP_VS_SYNC_AUTH_SHIM_H
@@ -238,7 +239,7 @@ struct ipvsa_ipsec_status {
 	struct ipvsa_ipsec_svc_info svc[IPVSA_IPSEC_MAX_SVC];
 };
 
-/* KUnit only: skb layouts ipvsa_test_skb() builds. */
+/* KUnit and the benchmark: skb layouts TestSkb::sync() builds (src/kapi/testskb.rs). */
 #define IPVSA_TEST_SKB_LINEAR 0
 #define IPVSA_TEST_SKB_CLONED 1		/* another reference to the same data */
 #define IPVSA_TEST_SKB_PAGED 2		/* payload in a page fragment */
@@ -249,53 +250,5 @@ struct ipvsa_ipsec_status {
  */
 #define IPVSA_TEST_SKB_CSUM_ZERO 0x10	/* IPv4 "no checksum" (0) */
 #define IPVSA_TEST_SKB_CSUM_PARTIAL 0x20 /* CHECKSUM_PARTIAL, as IPVS sends */
-
-#ifndef __BINDGEN__
-/* C only (not for Rust): shared by the KUnit helpers and the benchmark. */
-#include <linux/if_ether.h>
-
-struct sk_buff;
-
-/**
- * struct ipvsa_test_ip4 - an IPv4 datagram for ipvsa_test_ip4_skb()
- * @saddr: source address
- * @daddr: destination address
- * @ttl: TTL
- * @protocol: IP protocol; for %IPPROTO_UDP a UDP header follows
- * @sport: UDP source port
- * @dport: UDP destination port
- * @udp_len: value of the UDP length field (a test may make it lie)
- * @paged: put the payload in a page fragment, not the linear area
- * @udp_csum: UDP checksum: %IPVSA_TEST_CSUM_ZERO (0, none), _FULL (valid,
- *	CHECKSUM_NONE) or _PARTIAL (pseudo-header only, CHECKSUM_PARTIAL)
- */
-struct ipvsa_test_ip4 {
-	__be32 saddr;
-	__be32 daddr;
-	u8 ttl;
-	u8 protocol;
-	__be16 sport;
-	__be16 dport;
-	u16 udp_len;
-	bool paged;
-	u8 udp_csum;
-};
-
-#define IPVSA_TEST_CSUM_ZERO 0
-#define IPVSA_TEST_CSUM_FULL 1
-#define IPVSA_TEST_CSUM_PARTIAL 2
-
-/* The Ethernet header ipvsa_test_ip4_skb() puts before the network header. */
-extern const u8 ipvsa_test_mac[ETH_HLEN];
-
-/*
- * An skb as the IP layer hands it to LOCAL_IN: Ethernet header (mac_len
- * set), data at the IPv4 header (checksummed, tot_len the whole datagram),
- * then the UDP header if any and @len bytes of @payload. Process context;
- * NULL if out of memory (or @paged and @len over a page).
- */
-struct sk_buff *ipvsa_test_ip4_skb(const struct ipvsa_test_ip4 *d,
-				   const u8 *payload, u32 len);
-#endif /* !__BINDGEN__ */
 
 #endif /* _IP_VS_SYNC_AUTH_SHIM_H */

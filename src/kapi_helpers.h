@@ -134,59 +134,14 @@ struct proc_dir_entry;
 void ipvsa_proc_set_net_root(struct proc_dir_entry *pde, struct net *net);
 
 /*
- * Test packets (src/ip_vs_sync_auth_testskb.c; KUnit and the benchmark
- * only): a sync datagram to 224.0.0.81:8848 carrying @msg in layout @kind
- * (IPVSA_TEST_SKB_*, ORed with its checksum kind), with *@clone set to a
- * clone of it for IPVSA_TEST_SKB_CLONED; NULL without memory.
+ * Test packets only (src/kapi/testskb.rs): skb_add_rx_frag() and the
+ * checksum functions the checks compare with, csum_tcpudp_magic() and
+ * ip_fast_csum() (arch inlines, in assembly on x86).
  */
-struct socket;
-struct sk_buff *ipvsa_test_sync_skb(u32 kind, const u8 *msg, u32 len,
-				    struct sk_buff **clone);
-void ipvsa_test_skb_free(struct sk_buff *skb);
-/*
- * After a path ran on @skb (built by ipvsa_test_sync_skb() with @kind and
- * @msg; @clone its clone or NULL): checks that the IP and UDP lengths and
- * checksums describe the new datagram (a full checksum stays valid, a zero
- * one zero, a partial one partial with the new pseudo-header), TTL 255
- * after the master's path (@tx), the header offsets, that the clone is
- * untouched; copies the UDP payload to @out. Returns its length, or
- * -EPROTO if a header is wrong, -ENOSPC if @out is too small.
- */
-int ipvsa_test_sync_check(struct sk_buff *skb, struct sk_buff *clone, bool tx,
-			  u32 kind, const u8 *msg, u32 len, u8 *out,
-			  u32 out_size);
-/* The sockets ipvsa_test_sock_skb() sends from. */
-#define IPVSA_TEST_SOCK_CONNECTED 0	/* kernel socket connected to the group and port */
-#define IPVSA_TEST_SOCK_UNCONNECTED 1	/* kernel socket, datagram addressed per message */
-#define IPVSA_TEST_SOCK_OTHER_PORT 2	/* kernel socket connected to another port */
-#define IPVSA_TEST_SOCK_OTHER_GROUP 3	/* kernel socket connected to another address */
-#define IPVSA_TEST_SOCK_USER 4		/* user socket connected to the group and port */
-/*
- * A datagram to 127.0.0.1:8848 (the "group" and port, which need no
- * route) on a UDP socket of @kind in init_net; *@sockp set to the socket.
- * NULL on failure. Free both with ipvsa_test_sock_free().
- */
-struct sk_buff *ipvsa_test_sock_skb(u32 kind, struct socket **sockp);
-void ipvsa_test_sock_free(struct sk_buff *skb, struct socket *sock);
-/*
- * An IPv4 packet between the gate's test client 198.51.100.@client and
- * 192.0.2.1 (from the client, or from 192.0.2.1 if @reply): IP protocol
- * @protocol; for UDP, ports @port and a length field @udp_len_delta bytes
- * longer than the datagram; then @len bytes of @payload. NULL without
- * memory. Free with ipvsa_test_skb_free().
- */
-struct sk_buff *ipvsa_test_gate_skb(bool reply, u8 client, u8 protocol,
-				    u16 port, const u8 *payload, u32 len,
-				    u32 udp_len_delta);
-/*
- * An IPv6 packet from 2001:db8:0:2::@client to 2001:db8:1::1: @exthdrs
- * Destination Options headers (8 bytes, PadN), with @frag a fragment header
- * (first fragment, more to come), then next header @protocol; for UDP a
- * header with ports @port; then @len bytes of @payload. NULL without
- * memory. Free with ipvsa_test_skb_free().
- */
-struct sk_buff *ipvsa_test_gate6_skb(u8 client, u8 protocol, u16 port,
-				     u32 exthdrs, bool frag, const u8 *payload,
-				     u32 len);
+struct page;
+void ipvsa_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
+			   int size, unsigned int truesize);
+__sum16 ipvsa_csum_tcpudp_magic(__be32 saddr, __be32 daddr, u32 len, u8 proto, __wsum sum);
+__sum16 ipvsa_ip_fast_csum(const void *iph, unsigned int ihl);
 
 #endif
