@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ip_vs_sync_auth: C side of the module. One-line wrappers around static
- * inline kernel functions and macros the Rust code cannot call directly;
- * see ip_vs_sync_auth_shim.h for the contract of each function.
+ * ip_vs_sync_auth: the module's only C. One-line wrappers, as the files
+ * in rust/helpers/ are for the kernel crate, of what Rust cannot call:
+ * static inline functions, macros, bitfields and fields of structures that
+ * are opaque to Rust. kapi_helpers.h says for each which of these it is;
+ * only src/kapi/ calls them. Everything exported is called from Rust
+ * directly.
  */
 
 #include <crypto/hash.h>
-#include <linux/err.h>
 #include <linux/string.h>
 #include <net/ip_vs.h>
 
@@ -15,9 +17,7 @@
 #include <linux/sched.h>
 #include <linux/seq_file_net.h>
 #include <linux/skbuff.h>
-#include <linux/uidgid.h>
 #include <net/checksum.h>
-#include <net/gso.h>
 #include <net/ip.h>
 #include <net/netns/generic.h>
 #include <net/inet_sock.h>
@@ -27,7 +27,6 @@
 #include <linux/jiffies.h>
 #include <net/icmp.h>
 
-#include "ip_vs_sync_auth_shim.h"
 #include "kapi_helpers.h"
 
 /*
@@ -61,11 +60,6 @@ int ipvsa_copy_from_sockptr(void *dst, sockptr_t src, size_t size)
 	return copy_from_sockptr(dst, src, size);
 }
 
-struct module *ipvsa_this_module(void)
-{
-	return THIS_MODULE;
-}
-
 void ipvsa_memzero_explicit(void *p, size_t n)
 {
 	memzero_explicit(p, n);
@@ -76,39 +70,9 @@ bool ipvsa_skb_is_gso(const struct sk_buff *skb)
 	return skb_is_gso(skb);
 }
 
-unsigned int ipvsa_skb_headlen(const struct sk_buff *skb)
-{
-	return skb_headlen(skb);
-}
-
-int ipvsa_skb_tailroom(const struct sk_buff *skb)
-{
-	return skb_tailroom(skb);
-}
-
 int ipvsa_skb_cloned(const struct sk_buff *skb)
 {
 	return skb_cloned(skb);
-}
-
-int ipvsa_skb_network_offset(const struct sk_buff *skb)
-{
-	return skb_network_offset(skb);
-}
-
-unsigned int ipvsa_skb_headroom(const struct sk_buff *skb)
-{
-	return skb_headroom(skb);
-}
-
-int ipvsa_skb_mac_offset(const struct sk_buff *skb)
-{
-	return skb_mac_header_was_set(skb) ? skb->mac_header : -1;
-}
-
-u16 ipvsa_skb_mac_len(const struct sk_buff *skb)
-{
-	return skb->mac_len;
 }
 
 u8 ipvsa_skb_ip_summed(const struct sk_buff *skb)
@@ -120,20 +84,6 @@ void ipvsa_skb_set_csum_unnecessary(struct sk_buff *skb)
 {
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	skb->csum_level = 0;
-}
-
-void ipvsa_skb_move_csum_start(struct sk_buff *skb, unsigned int by)
-{
-	skb->csum_start += by;
-}
-
-void ipvsa_skb_pull_headers(struct sk_buff *skb, unsigned int by)
-{
-	__skb_pull(skb, by);
-	skb->network_header += by;
-	skb->transport_header += by;
-	if (skb_mac_header_was_set(skb))
-		skb->mac_header += by;
 }
 
 void ipvsa_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
@@ -155,13 +105,6 @@ __sum16 ipvsa_ip_fast_csum(const void *iph, unsigned int ihl)
 void ipvsa_consume_skb(struct sk_buff *skb)
 {
 	consume_skb(skb);
-}
-
-struct sk_buff *ipvsa_skb_gso_segment(struct sk_buff *skb)
-{
-	struct sk_buff *segs = skb_gso_segment(skb, 0);
-
-	return IS_ERR(segs) ? NULL : segs;
 }
 
 struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb)
@@ -303,13 +246,4 @@ void ipvsa_cond_resched(void)
 struct net *ipvsa_seq_file_net(struct seq_file *seq)
 {
 	return seq_file_net(seq);
-}
-
-void ipvsa_proc_set_net_root(struct proc_dir_entry *pde, struct net *net)
-{
-	kuid_t uid = make_kuid(net->user_ns, 0);
-	kgid_t gid = make_kgid(net->user_ns, 0);
-
-	if (uid_valid(uid) && gid_valid(gid))
-		proc_set_user(pde, uid, gid);
 }

@@ -17,6 +17,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/proc_fs.h>
+#include <net/gso.h>
 #include <net/ip_vs.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>

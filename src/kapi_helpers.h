@@ -21,8 +21,6 @@ struct sock;
 void *ipvsa_net_generic(const struct net *net, unsigned int id);
 /* copy_from_sockptr() (static inline): a sockopt argument, user or kernel. */
 int ipvsa_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
-/* THIS_MODULE (a macro): this module. */
-struct module *ipvsa_this_module(void);
 /* memzero_explicit() (inline): zeroes secrets the compiler must not skip. */
 void ipvsa_memzero_explicit(void *p, size_t n);
 
@@ -40,28 +38,19 @@ void ipvsa_crypto_free_shash(struct crypto_shash *tfm);
 unsigned int ipvsa_crypto_shash_digestsize(struct crypto_shash *tfm);
 unsigned int ipvsa_crypto_shash_descsize(struct crypto_shash *tfm);
 
-/* Packets (include/linux/skbuff.h): static inlines and bitfields. */
+/*
+ * Packets (include/linux/skbuff.h): static inlines and bitfields. Plain
+ * fields (len, data, the header offsets) Rust reads itself.
+ */
+/* skb_is_gso() (inline: skb_shinfo(), at skb->end). */
 bool ipvsa_skb_is_gso(const struct sk_buff *skb);
-unsigned int ipvsa_skb_headlen(const struct sk_buff *skb);
-int ipvsa_skb_tailroom(const struct sk_buff *skb);
+/* skb_cloned() (inline: a bitfield and skb_shinfo()->dataref). */
 int ipvsa_skb_cloned(const struct sk_buff *skb);
-int ipvsa_skb_network_offset(const struct sk_buff *skb);
-/* skb->data - skb->head: where the packet starts in its buffer. */
-unsigned int ipvsa_skb_headroom(const struct sk_buff *skb);
-/* The link-layer header's offset from skb->head, or -1 if it is not set. */
-int ipvsa_skb_mac_offset(const struct sk_buff *skb);
-u16 ipvsa_skb_mac_len(const struct sk_buff *skb);
 /* skb->ip_summed and skb->csum_level are bitfields. */
 u8 ipvsa_skb_ip_summed(const struct sk_buff *skb);
 void ipvsa_skb_set_csum_unnecessary(struct sk_buff *skb);
-/* skb->csum_start is in a union. */
-void ipvsa_skb_move_csum_start(struct sk_buff *skb, unsigned int by);
-/* __skb_pull() and moving the header offsets up by @by after the bytes moved. */
-void ipvsa_skb_pull_headers(struct sk_buff *skb, unsigned int by);
 /* consume_skb() (an inline without tracepoints). */
 void ipvsa_consume_skb(struct sk_buff *skb);
-/* skb_gso_segment() (inline); NULL on error. */
-struct sk_buff *ipvsa_skb_gso_segment(struct sk_buff *skb);
 /* skb->next, then skb_mark_not_on_list(). */
 struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb);
 /* NF_HOOK() (inline) with the hook, namespace, devices and okfn of @state. */
@@ -125,13 +114,6 @@ void ipvsa_cond_resched(void);
 /* seq_file_net() (inline): the namespace of a proc_create_net() file. */
 struct seq_file;
 struct net *ipvsa_seq_file_net(struct seq_file *seq);
-/*
- * Owner of a /proc/net file: uid and gid 0 of the user namespace that owns
- * @net, if they are mapped (as nf_conntrack_standalone.c does for
- * /proc/net/nf_conntrack); else it stays the global root's.
- */
-struct proc_dir_entry;
-void ipvsa_proc_set_net_root(struct proc_dir_entry *pde, struct net *net);
 
 /*
  * Test packets only (src/kapi/testskb.rs): skb_add_rx_frag() and the
