@@ -60,6 +60,11 @@ unsafe impl Send for HmacMd5 {}
 unsafe impl Sync for HmacMd5 {}
 
 /// Frees a transform on the error paths of [`HmacMd5::new`].
+///
+/// # Invariants
+///
+/// `0` is a live transform from `crypto_alloc_shash()` that only this
+/// guard refers to, until it is forgotten.
 struct TfmGuard(NonNull<b::crypto_shash>);
 
 impl Drop for TfmGuard {

@@ -316,6 +316,11 @@ impl Owned {
 /// A test packet (KUnit, the benchmark): a datagram built the way the
 /// stack hands one to a hook, and for the cloned layout a clone of it;
 /// both freed when dropped.
+///
+/// # Invariants
+///
+/// `clone`, if any, is a clone of `skb` made when it was built, and
+/// `kind` the layout it was built with (`u32::MAX` for the gate's).
 pub(crate) struct TestSkb {
     skb: Owned,
     clone: Option<Owned>,
