@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ip_vs_sync_auth: one-line C helpers for src/kapi/, each wrapping a static
- * inline function or macro that bindgen cannot turn into something Rust
- * can call (the way the files in rust/helpers/ do for the kernel crate).
+ * ip_vs_sync_auth: one-line C helpers for src/kapi/ (defined in
+ * ip_vs_sync_auth_shim.c), the way the files in rust/helpers/ are for the
+ * kernel crate. Each wraps what Rust cannot call or read itself, and its
+ * comment says which: a static inline function or a macro (bindgen emits
+ * no symbol for them), a bitfield, or a field of a structure the kernel
+ * crate's bindings have opaque. Exported functions and plain fields are
+ * used from Rust directly.
  */
 #ifndef _IP_VS_SYNC_AUTH_KAPI_HELPERS_H
 #define _IP_VS_SYNC_AUTH_KAPI_HELPERS_H
@@ -11,7 +15,6 @@
 #include <linux/types.h>
 
 struct in6_addr;
-struct module;
 struct net;
 struct nf_hook_state;
 struct sk_buff;
