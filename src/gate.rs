@@ -2288,7 +2288,7 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
 #[kunit_tests(ip_vs_sync_auth_ipsec)]
 mod tests {
     use super::*;
-    use crate::kapi::skb::TestSkb;
+    use crate::kapi::testskb::TestSkb;
 
     const IC: [u8; 8] = [0x11; 8];
     const RC: [u8; 8] = [0xa1, 2, 3, 4, 5, 6, 7, 8];

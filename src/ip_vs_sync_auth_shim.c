@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ip_vs_sync_auth: C side of the module. One-line wrappers around static
- * inline kernel functions and macros the Rust code cannot call directly;
- * see ip_vs_sync_auth_shim.h for the contract of each function.
+ * ip_vs_sync_auth: the module's only C. One-line wrappers, as the files
+ * in rust/helpers/ are for the kernel crate, of what Rust cannot call:
+ * static inline functions, macros, bitfields and fields of structures that
+ * are opaque to Rust. kapi_helpers.h says for each which of these it is;
+ * only src/kapi/ calls them. Everything exported is called from Rust
+ * directly.
  */
 
 #include <crypto/hash.h>
-#include <crypto/md5.h>
-#include <crypto/utils.h>
-#include <linux/err.h>
 #include <linux/string.h>
-#include <linux/timekeeping.h>
 #include <net/ip_vs.h>
 
 #include <linux/netfilter.h>
@@ -18,8 +17,8 @@
 #include <linux/sched.h>
 #include <linux/seq_file_net.h>
 #include <linux/skbuff.h>
-#include <linux/uidgid.h>
-#include <net/gso.h>
+#include <net/checksum.h>
+#include <net/ip.h>
 #include <net/netns/generic.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
@@ -28,104 +27,27 @@
 #include <linux/jiffies.h>
 #include <net/icmp.h>
 
-#include "ip_vs_sync_auth_shim.h"
 #include "kapi_helpers.h"
 
-struct crypto_shash *ipvsa_hmac_md5_alloc(void)
-{
-	return crypto_alloc_shash("hmac(md5)", 0, 0);
-}
+/*
+ * The descriptor src/kapi/hmac.rs builds on its stack is as large as the one
+ * SHASH_DESC_ON_STACK() declares (a macro: Rust cannot expand it).
+ */
+static_assert(IPVSA_SHASH_DESC_SIZE == sizeof(struct shash_desc) + HASH_MAX_DESCSIZE);
 
-int ipvsa_hmac_setkey(struct crypto_shash *tfm, const u8 *key, u32 keylen)
-{
-	return crypto_shash_setkey(tfm, key, keylen);
-}
-
-int ipvsa_hmac_digest(struct crypto_shash *tfm, const struct ipvsa_buf *parts,
-		      u32 nparts, u8 *out)
-{
-	SHASH_DESC_ON_STACK(desc, tfm);
-	int err;
-	u32 i;
-
-	if (nparts > IPVSA_HMAC_MAX_PARTS ||
-	    crypto_shash_digestsize(tfm) != IPVSA_HMAC_MD5_DIGEST_SIZE)
-		return -EINVAL;
-
-	desc->tfm = tfm;
-	/* One part: one call. Several: the last one with finup. */
-	if (nparts == 1) {
-		err = crypto_shash_digest(desc, parts[0].data, parts[0].len, out);
-	} else {
-		err = crypto_shash_init(desc);
-		for (i = 0; !err && i + 1 < nparts; i++)
-			err = crypto_shash_update(desc, parts[i].data, parts[i].len);
-		if (!err)
-			err = nparts ? crypto_shash_finup(desc, parts[i].data,
-							  parts[i].len, out) :
-				       crypto_shash_final(desc, out);
-	}
-	/*
-	 * On success crypto_shash_digest() and _finup() have zeroed the state
-	 * (derived from the key) already; after an error it may remain.
-	 */
-	if (err)
-		shash_desc_zero(desc);
-	return err;
-}
-
-void ipvsa_hmac_free(struct crypto_shash *tfm)
+void ipvsa_crypto_free_shash(struct crypto_shash *tfm)
 {
 	crypto_free_shash(tfm);
 }
 
-int ipvsa_memneq(const void *a, const void *b, u32 len)
+unsigned int ipvsa_crypto_shash_digestsize(struct crypto_shash *tfm)
 {
-	return crypto_memneq(a, b, len);
+	return crypto_shash_digestsize(tfm);
 }
 
-u64 ipvsa_ktime_ns(void)
+unsigned int ipvsa_crypto_shash_descsize(struct crypto_shash *tfm)
 {
-	return ktime_get_ns();
-}
-
-u64 ipvsa_real_ns(void)
-{
-	return ktime_get_real_ns();
-}
-
-u64 ipvsa_bench_shash(struct crypto_shash *tfm, const u8 *buf, u32 len,
-		      u32 iters)
-{
-	u8 out[IPVSA_HMAC_MD5_DIGEST_SIZE];
-	u64 t0 = ktime_get_ns();
-	u32 i;
-
-	for (i = 0; i < iters; i++)
-		crypto_shash_tfm_digest(tfm, buf, len, out);
-	return ktime_get_ns() - t0;
-}
-
-u64 ipvsa_bench_lib(const u8 *key, u32 keylen, const u8 *buf, u32 len,
-		    u32 iters)
-{
-	u8 out[MD5_DIGEST_SIZE];
-	struct hmac_md5_key k;
-	u64 t0, t;
-	u32 i;
-
-	hmac_md5_preparekey(&k, key, keylen);
-	t0 = ktime_get_ns();
-	for (i = 0; i < iters; i++)
-		hmac_md5(&k, buf, len, out);
-	t = ktime_get_ns() - t0;
-	memzero_explicit(&k, sizeof(k));
-	return t;
-}
-
-const char *ipvsa_ip_vs_proto_name(u32 proto)
-{
-	return ip_vs_proto_name(proto);
+	return crypto_shash_descsize(tfm);
 }
 
 void *ipvsa_net_generic(const struct net *net, unsigned int id)
@@ -138,11 +60,6 @@ int ipvsa_copy_from_sockptr(void *dst, sockptr_t src, size_t size)
 	return copy_from_sockptr(dst, src, size);
 }
 
-struct module *ipvsa_this_module(void)
-{
-	return THIS_MODULE;
-}
-
 void ipvsa_memzero_explicit(void *p, size_t n)
 {
 	memzero_explicit(p, n);
@@ -153,39 +70,9 @@ bool ipvsa_skb_is_gso(const struct sk_buff *skb)
 	return skb_is_gso(skb);
 }
 
-unsigned int ipvsa_skb_headlen(const struct sk_buff *skb)
-{
-	return skb_headlen(skb);
-}
-
-int ipvsa_skb_tailroom(const struct sk_buff *skb)
-{
-	return skb_tailroom(skb);
-}
-
 int ipvsa_skb_cloned(const struct sk_buff *skb)
 {
 	return skb_cloned(skb);
-}
-
-int ipvsa_skb_network_offset(const struct sk_buff *skb)
-{
-	return skb_network_offset(skb);
-}
-
-unsigned int ipvsa_skb_headroom(const struct sk_buff *skb)
-{
-	return skb_headroom(skb);
-}
-
-int ipvsa_skb_mac_offset(const struct sk_buff *skb)
-{
-	return skb_mac_header_was_set(skb) ? skb->mac_header : -1;
-}
-
-u16 ipvsa_skb_mac_len(const struct sk_buff *skb)
-{
-	return skb->mac_len;
 }
 
 u8 ipvsa_skb_ip_summed(const struct sk_buff *skb)
@@ -199,30 +86,25 @@ void ipvsa_skb_set_csum_unnecessary(struct sk_buff *skb)
 	skb->csum_level = 0;
 }
 
-void ipvsa_skb_move_csum_start(struct sk_buff *skb, unsigned int by)
+void ipvsa_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
+			   int size, unsigned int truesize)
 {
-	skb->csum_start += by;
+	skb_add_rx_frag(skb, i, page, off, size, truesize);
 }
 
-void ipvsa_skb_pull_headers(struct sk_buff *skb, unsigned int by)
+__sum16 ipvsa_csum_tcpudp_magic(__be32 saddr, __be32 daddr, u32 len, u8 proto, __wsum sum)
 {
-	__skb_pull(skb, by);
-	skb->network_header += by;
-	skb->transport_header += by;
-	if (skb_mac_header_was_set(skb))
-		skb->mac_header += by;
+	return csum_tcpudp_magic(saddr, daddr, len, proto, sum);
+}
+
+__sum16 ipvsa_ip_fast_csum(const void *iph, unsigned int ihl)
+{
+	return ip_fast_csum(iph, ihl);
 }
 
 void ipvsa_consume_skb(struct sk_buff *skb)
 {
 	consume_skb(skb);
-}
-
-struct sk_buff *ipvsa_skb_gso_segment(struct sk_buff *skb)
-{
-	struct sk_buff *segs = skb_gso_segment(skb, 0);
-
-	return IS_ERR(segs) ? NULL : segs;
 }
 
 struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb)
@@ -364,13 +246,4 @@ void ipvsa_cond_resched(void)
 struct net *ipvsa_seq_file_net(struct seq_file *seq)
 {
 	return seq_file_net(seq);
-}
-
-void ipvsa_proc_set_net_root(struct proc_dir_entry *pde, struct net *net)
-{
-	kuid_t uid = make_kuid(net->user_ns, 0);
-	kgid_t gid = make_kgid(net->user_ns, 0);
-
-	if (uid_valid(uid) && gid_valid(gid))
-		proc_set_user(pde, uid, gid);
 }

@@ -1,73 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ip_vs_sync_auth: the narrow C interface between the Rust module and the
- * kernel headers Rust-for-Linux does not bind (crypto/hash.h, net/ip_vs.h,
- * netfilter). Only opaque pointers and fixed-width integers cross it, so the
- * Rust declarations bindgen generates from this header do not depend on the
- * kernel configuration.
- *
- * Every function here is callable from process and softirq context unless
- * its comment says otherwise.
+ * ip_vs_sync_auth: the module's user-space ABI (socket option numbers,
+ * structures and counter indexes, which ipvsadm's patch and
+ * tools/ipvs-ipsec follow) and constants its tests share. src/Kbuild
+ * generates their Rust declarations (src/shim.rs) with bindgen. Only
+ * fixed-width integers appear here, so those declarations do not depend
+ * on the kernel configuration. The C helpers are declared in
+ * kapi_helpers.h.
  */
 #ifndef _IP_VS_SYNC_AUTH_SHIM_H
 #define _IP_VS_SYNC_AUTH_SHIM_H
 
 #include <linux/types.h>
-
-struct crypto_shash;
-
-/** Size in bytes of an HMAC-MD5 digest. */
-#define IPVSA_HMAC_MD5_DIGEST_SIZE 16
-/** Maximum number of parts one ipvsa_hmac_digest() call hashes. */
-#define IPVSA_HMAC_MAX_PARTS 8
-
-/**
- * struct ipvsa_buf - one contiguous part of a MAC input
- * @data: first byte (may be NULL when @len is 0)
- * @len: length in bytes
- */
-struct ipvsa_buf {
-	const u8 *data;
-	u32 len;
-};
-
-/*
- * Allocates an hmac(md5) shash transform. Process context only (may load a
- * module). Returns the transform or an ERR_PTR().
- */
-struct crypto_shash *ipvsa_hmac_md5_alloc(void);
-
-/* Sets the key of a transform nobody else uses yet. Process context. */
-int ipvsa_hmac_setkey(struct crypto_shash *tfm, const u8 *key, u32 keylen);
-
-/*
- * Computes the full 16-byte HMAC of parts[0] || parts[1] || ... in that
- * order, with one crypto_shash_update() per part (the descriptor lives on
- * the stack and is zeroed afterwards). Returns 0 or a negative errno.
- */
-int ipvsa_hmac_digest(struct crypto_shash *tfm, const struct ipvsa_buf *parts,
-		      u32 nparts, u8 *out);
-
-/* Frees a transform; its key material is zeroed by the crypto core. */
-void ipvsa_hmac_free(struct crypto_shash *tfm);
-
-/* Constant-time comparison: 0 if equal, 1 otherwise (crypto_memneq()). */
-int ipvsa_memneq(const void *a, const void *b, u32 len);
-
-/* Benchmark helpers (process context): monotonic ns, and the time taken by
- * @iters bare crypto_shash_tfm_digest() / lib/crypto hmac_md5() calls over
- * @len bytes -- the floors the module's paths are compared with. */
-u64 ipvsa_ktime_ns(void);
-u64 ipvsa_bench_shash(struct crypto_shash *tfm, const u8 *buf, u32 len,
-		      u32 iters);
-u64 ipvsa_bench_lib(const u8 *key, u32 keylen, const u8 *buf, u32 len,
-		    u32 iters);
-
-/*
- * Returns IPVS's name for an IP protocol. Calling into ip_vs also makes
- * modpost record the module dependency, so ip_vs always loads first.
- */
-const char *ipvsa_ip_vs_proto_name(u32 proto);
 
 /*
  * ---------------------------------------------------------------------------
@@ -196,9 +140,6 @@ struct ipvsa_ext_status {
 	struct ipvsa_ext_key_status keys[IPVSA_EXT_KEYS];
 };
 
-/* CLOCK_REALTIME in nanoseconds (the extended sequence numbers). */
-u64 ipvsa_real_ns(void);
-
 /*
  * ---------------------------------------------------------------------------
  * IPsec gate (src/gate.rs): ISAKMP entries that ESP/AH to a marked virtual
@@ -298,7 +239,7 @@ struct ipvsa_ipsec_status {
 	struct ipvsa_ipsec_svc_info svc[IPVSA_IPSEC_MAX_SVC];
 };
 
-/* KUnit only: skb layouts ipvsa_test_skb() builds. */
+/* KUnit and the benchmark: skb layouts TestSkb::sync() builds (src/kapi/testskb.rs). */
 #define IPVSA_TEST_SKB_LINEAR 0
 #define IPVSA_TEST_SKB_CLONED 1		/* another reference to the same data */
 #define IPVSA_TEST_SKB_PAGED 2		/* payload in a page fragment */
@@ -309,53 +250,5 @@ struct ipvsa_ipsec_status {
  */
 #define IPVSA_TEST_SKB_CSUM_ZERO 0x10	/* IPv4 "no checksum" (0) */
 #define IPVSA_TEST_SKB_CSUM_PARTIAL 0x20 /* CHECKSUM_PARTIAL, as IPVS sends */
-
-#ifndef __BINDGEN__
-/* C only (not for Rust): shared by the KUnit helpers and the benchmark. */
-#include <linux/if_ether.h>
-
-struct sk_buff;
-
-/**
- * struct ipvsa_test_ip4 - an IPv4 datagram for ipvsa_test_ip4_skb()
- * @saddr: source address
- * @daddr: destination address
- * @ttl: TTL
- * @protocol: IP protocol; for %IPPROTO_UDP a UDP header follows
- * @sport: UDP source port
- * @dport: UDP destination port
- * @udp_len: value of the UDP length field (a test may make it lie)
- * @paged: put the payload in a page fragment, not the linear area
- * @udp_csum: UDP checksum: %IPVSA_TEST_CSUM_ZERO (0, none), _FULL (valid,
- *	CHECKSUM_NONE) or _PARTIAL (pseudo-header only, CHECKSUM_PARTIAL)
- */
-struct ipvsa_test_ip4 {
-	__be32 saddr;
-	__be32 daddr;
-	u8 ttl;
-	u8 protocol;
-	__be16 sport;
-	__be16 dport;
-	u16 udp_len;
-	bool paged;
-	u8 udp_csum;
-};
-
-#define IPVSA_TEST_CSUM_ZERO 0
-#define IPVSA_TEST_CSUM_FULL 1
-#define IPVSA_TEST_CSUM_PARTIAL 2
-
-/* The Ethernet header ipvsa_test_ip4_skb() puts before the network header. */
-extern const u8 ipvsa_test_mac[ETH_HLEN];
-
-/*
- * An skb as the IP layer hands it to LOCAL_IN: Ethernet header (mac_len
- * set), data at the IPv4 header (checksummed, tot_len the whole datagram),
- * then the UDP header if any and @len bytes of @payload. Process context;
- * NULL if out of memory (or @paged and @len over a page).
- */
-struct sk_buff *ipvsa_test_ip4_skb(const struct ipvsa_test_ip4 *d,
-				   const u8 *payload, u32 len);
-#endif /* !__BINDGEN__ */
 
 #endif /* _IP_VS_SYNC_AUTH_SHIM_H */

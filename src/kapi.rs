@@ -29,4 +29,5 @@ pub(crate) mod skb;
 pub(crate) mod sockopt;
 pub(crate) mod sys;
 pub(crate) mod sysctl;
+pub(crate) mod testskb;
 pub(crate) mod work;

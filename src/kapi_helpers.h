@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ip_vs_sync_auth: one-line C helpers for src/kapi/, each wrapping a static
- * inline function or macro that bindgen cannot turn into something Rust
- * can call (the way the files in rust/helpers/ do for the kernel crate).
+ * ip_vs_sync_auth: one-line C helpers for src/kapi/ (defined in
+ * ip_vs_sync_auth_shim.c), the way the files in rust/helpers/ are for the
+ * kernel crate. Each wraps what Rust cannot call or read itself, and its
+ * comment says which: a static inline function or a macro (bindgen emits
+ * no symbol for them), a bitfield, or a field of a structure the kernel
+ * crate's bindings have opaque. Exported functions and plain fields are
+ * used from Rust directly.
  */
 #ifndef _IP_VS_SYNC_AUTH_KAPI_HELPERS_H
 #define _IP_VS_SYNC_AUTH_KAPI_HELPERS_H
@@ -11,7 +15,6 @@
 #include <linux/types.h>
 
 struct in6_addr;
-struct module;
 struct net;
 struct nf_hook_state;
 struct sk_buff;
@@ -21,33 +24,36 @@ struct sock;
 void *ipvsa_net_generic(const struct net *net, unsigned int id);
 /* copy_from_sockptr() (static inline): a sockopt argument, user or kernel. */
 int ipvsa_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
-/* THIS_MODULE (a macro): this module. */
-struct module *ipvsa_this_module(void);
 /* memzero_explicit() (inline): zeroes secrets the compiler must not skip. */
 void ipvsa_memzero_explicit(void *p, size_t n);
 
-/* Packets (include/linux/skbuff.h): static inlines and bitfields. */
+/* Crypto API (include/crypto/hash.h): inlines and a macro. */
+struct crypto_shash;
+/*
+ * Bytes of the shash descriptor src/kapi/hmac.rs builds on its stack:
+ * sizeof(struct shash_desc) + HASH_MAX_DESCSIZE, what SHASH_DESC_ON_STACK()
+ * (a macro) declares; a static_assert in ip_vs_sync_auth_shim.c ties them.
+ */
+#define IPVSA_SHASH_DESC_SIZE 377
+/* crypto_free_shash() (inline). */
+void ipvsa_crypto_free_shash(struct crypto_shash *tfm);
+/* crypto_shash_digestsize(), crypto_shash_descsize() (inlines). */
+unsigned int ipvsa_crypto_shash_digestsize(struct crypto_shash *tfm);
+unsigned int ipvsa_crypto_shash_descsize(struct crypto_shash *tfm);
+
+/*
+ * Packets (include/linux/skbuff.h): static inlines and bitfields. Plain
+ * fields (len, data, the header offsets) Rust reads itself.
+ */
+/* skb_is_gso() (inline: skb_shinfo(), at skb->end). */
 bool ipvsa_skb_is_gso(const struct sk_buff *skb);
-unsigned int ipvsa_skb_headlen(const struct sk_buff *skb);
-int ipvsa_skb_tailroom(const struct sk_buff *skb);
+/* skb_cloned() (inline: a bitfield and skb_shinfo()->dataref). */
 int ipvsa_skb_cloned(const struct sk_buff *skb);
-int ipvsa_skb_network_offset(const struct sk_buff *skb);
-/* skb->data - skb->head: where the packet starts in its buffer. */
-unsigned int ipvsa_skb_headroom(const struct sk_buff *skb);
-/* The link-layer header's offset from skb->head, or -1 if it is not set. */
-int ipvsa_skb_mac_offset(const struct sk_buff *skb);
-u16 ipvsa_skb_mac_len(const struct sk_buff *skb);
 /* skb->ip_summed and skb->csum_level are bitfields. */
 u8 ipvsa_skb_ip_summed(const struct sk_buff *skb);
 void ipvsa_skb_set_csum_unnecessary(struct sk_buff *skb);
-/* skb->csum_start is in a union. */
-void ipvsa_skb_move_csum_start(struct sk_buff *skb, unsigned int by);
-/* __skb_pull() and moving the header offsets up by @by after the bytes moved. */
-void ipvsa_skb_pull_headers(struct sk_buff *skb, unsigned int by);
 /* consume_skb() (an inline without tracepoints). */
 void ipvsa_consume_skb(struct sk_buff *skb);
-/* skb_gso_segment() (inline); NULL on error. */
-struct sk_buff *ipvsa_skb_gso_segment(struct sk_buff *skb);
 /* skb->next, then skb_mark_not_on_list(). */
 struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb);
 /* NF_HOOK() (inline) with the hook, namespace, devices and okfn of @state. */
@@ -111,68 +117,16 @@ void ipvsa_cond_resched(void);
 /* seq_file_net() (inline): the namespace of a proc_create_net() file. */
 struct seq_file;
 struct net *ipvsa_seq_file_net(struct seq_file *seq);
-/*
- * Owner of a /proc/net file: uid and gid 0 of the user namespace that owns
- * @net, if they are mapped (as nf_conntrack_standalone.c does for
- * /proc/net/nf_conntrack); else it stays the global root's.
- */
-struct proc_dir_entry;
-void ipvsa_proc_set_net_root(struct proc_dir_entry *pde, struct net *net);
 
 /*
- * Test packets (src/ip_vs_sync_auth_testskb.c; KUnit and the benchmark
- * only): a sync datagram to 224.0.0.81:8848 carrying @msg in layout @kind
- * (IPVSA_TEST_SKB_*, ORed with its checksum kind), with *@clone set to a
- * clone of it for IPVSA_TEST_SKB_CLONED; NULL without memory.
+ * Test packets only (src/kapi/testskb.rs): skb_add_rx_frag() and the
+ * checksum functions the checks compare with, csum_tcpudp_magic() and
+ * ip_fast_csum() (arch inlines, in assembly on x86).
  */
-struct socket;
-struct sk_buff *ipvsa_test_sync_skb(u32 kind, const u8 *msg, u32 len,
-				    struct sk_buff **clone);
-void ipvsa_test_skb_free(struct sk_buff *skb);
-/*
- * After a path ran on @skb (built by ipvsa_test_sync_skb() with @kind and
- * @msg; @clone its clone or NULL): checks that the IP and UDP lengths and
- * checksums describe the new datagram (a full checksum stays valid, a zero
- * one zero, a partial one partial with the new pseudo-header), TTL 255
- * after the master's path (@tx), the header offsets, that the clone is
- * untouched; copies the UDP payload to @out. Returns its length, or
- * -EPROTO if a header is wrong, -ENOSPC if @out is too small.
- */
-int ipvsa_test_sync_check(struct sk_buff *skb, struct sk_buff *clone, bool tx,
-			  u32 kind, const u8 *msg, u32 len, u8 *out,
-			  u32 out_size);
-/* The sockets ipvsa_test_sock_skb() sends from. */
-#define IPVSA_TEST_SOCK_CONNECTED 0	/* kernel socket connected to the group and port */
-#define IPVSA_TEST_SOCK_UNCONNECTED 1	/* kernel socket, datagram addressed per message */
-#define IPVSA_TEST_SOCK_OTHER_PORT 2	/* kernel socket connected to another port */
-#define IPVSA_TEST_SOCK_OTHER_GROUP 3	/* kernel socket connected to another address */
-#define IPVSA_TEST_SOCK_USER 4		/* user socket connected to the group and port */
-/*
- * A datagram to 127.0.0.1:8848 (the "group" and port, which need no
- * route) on a UDP socket of @kind in init_net; *@sockp set to the socket.
- * NULL on failure. Free both with ipvsa_test_sock_free().
- */
-struct sk_buff *ipvsa_test_sock_skb(u32 kind, struct socket **sockp);
-void ipvsa_test_sock_free(struct sk_buff *skb, struct socket *sock);
-/*
- * An IPv4 packet between the gate's test client 198.51.100.@client and
- * 192.0.2.1 (from the client, or from 192.0.2.1 if @reply): IP protocol
- * @protocol; for UDP, ports @port and a length field @udp_len_delta bytes
- * longer than the datagram; then @len bytes of @payload. NULL without
- * memory. Free with ipvsa_test_skb_free().
- */
-struct sk_buff *ipvsa_test_gate_skb(bool reply, u8 client, u8 protocol,
-				    u16 port, const u8 *payload, u32 len,
-				    u32 udp_len_delta);
-/*
- * An IPv6 packet from 2001:db8:0:2::@client to 2001:db8:1::1: @exthdrs
- * Destination Options headers (8 bytes, PadN), with @frag a fragment header
- * (first fragment, more to come), then next header @protocol; for UDP a
- * header with ports @port; then @len bytes of @payload. NULL without
- * memory. Free with ipvsa_test_skb_free().
- */
-struct sk_buff *ipvsa_test_gate6_skb(u8 client, u8 protocol, u16 port,
-				     u32 exthdrs, bool frag, const u8 *payload,
-				     u32 len);
+struct page;
+void ipvsa_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
+			   int size, unsigned int truesize);
+__sum16 ipvsa_csum_tcpudp_magic(__be32 saddr, __be32 daddr, u32 len, u8 proto, __wsum sum);
+__sum16 ipvsa_ip_fast_csum(const void *iph, unsigned int ihl);
 
 #endif

@@ -624,7 +624,7 @@ impl ProcShow for SyncNet {
 
 /// Runs the master's (`tx`) or the backup's path on the test datagram
 /// `skb`, which carries the IPVS message `msg` to the sync group over IPv4
-/// (`crate::kapi::skb::TestSkb`), as IPVS would configure it for `msg`'s
+/// (`crate::kapi::testskb::TestSkb`), as IPVS would configure it for `msg`'s
 /// layout and SyncID. Returns whether the datagram may go on.
 pub(crate) fn test_path(state: &NetState, skb: &mut SkBuff, tx: bool, msg: &[u8]) -> bool {
     let pkt = Pkt {

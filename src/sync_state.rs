@@ -550,7 +550,7 @@ impl Mac for FreeMac {
 /// the backup's on `signed`, an IPv4 datagram each), the clock reads
 /// subtracted: what a datagram costs in the hooks besides classification.
 fn skb_paths(st: &NetState, iters: u32, plain: &[u8], signed: &[u8]) -> Result<(u64, u64)> {
-    use crate::kapi::skb::TestSkb;
+    use crate::kapi::testskb::TestSkb;
     // `path` false: the clock reads alone, to subtract.
     let run = |path: bool, tx: bool, msg: &[u8]| -> Result<u64> {
         let mut total = 0u64;
@@ -910,8 +910,7 @@ pub(crate) fn bench(iters: u32) -> Result {
 #[kunit_tests(ip_vs_sync_auth_sync)]
 mod tests {
     use super::*;
-    use crate::kapi::bindings as kb;
-    use crate::kapi::skb::{TestSkb, TestSockSkb};
+    use crate::kapi::testskb::{self, TestSkb, TestSockSkb};
     use crate::proto::ext::EXT_AUTH_HDR_LEN;
     use crate::proto::vectors::SYNC_VECTORS;
 
@@ -1312,11 +1311,11 @@ mod tests {
         use kernel::workqueue::system_unbound;
 
         let kinds = [
-            (kb::IPVSA_TEST_SOCK_CONNECTED, 1),
-            (kb::IPVSA_TEST_SOCK_UNCONNECTED, 0),
-            (kb::IPVSA_TEST_SOCK_OTHER_PORT, 0),
-            (kb::IPVSA_TEST_SOCK_OTHER_GROUP, 0),
-            (kb::IPVSA_TEST_SOCK_USER, 0),
+            (testskb::SOCK_CONNECTED, 1),
+            (testskb::SOCK_UNCONNECTED, 0),
+            (testskb::SOCK_OTHER_PORT, 0),
+            (testskb::SOCK_OTHER_GROUP, 0),
+            (testskb::SOCK_USER, 0),
         ];
         let r = Arc::new(
             OwnSock {

@@ -2,16 +2,29 @@
 
 //! RAII wrapper for a keyed `hmac(md5)` shash transform of the Crypto API,
 //! and the benchmark's bare digests.
+//!
+//! C header: [`include/crypto/hash.h`](srctree/include/crypto/hash.h)
 
+use super::bindings as b;
 use crate::proto::icv::{Icv, Mac, HMAC_MD5_LEN, ICV_LEN};
-use crate::shim;
+use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::NonNull;
 use kernel::error::{from_err_ptr, to_result};
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 
-/// Longest message part list one [`HmacMd5::mac`] call accepts.
-const MAX_PARTS: usize = shim::IPVSA_HMAC_MAX_PARTS as usize;
+/// Bytes of the on-stack descriptor: what `SHASH_DESC_ON_STACK()` declares
+/// (`sizeof(struct shash_desc) + HASH_MAX_DESCSIZE`; a `static_assert` in
+/// the C helpers file ties the two).
+const DESC_SIZE: usize = b::IPVSA_SHASH_DESC_SIZE as usize;
+
+/// Storage for one `struct shash_desc` and the algorithm's state after it,
+/// aligned as the C type (its `__ctx` is `ARCH_SLAB_MINALIGN`-aligned).
+#[repr(C, align(8))]
+struct DescBuf(MaybeUninit<[u8; DESC_SIZE]>);
+
+const _: () = assert!(align_of::<DescBuf>() >= align_of::<b::shash_desc>());
+const _: () = assert!(DESC_SIZE > size_of::<b::shash_desc>());
 
 /// An `hmac(md5)` shash transform whose key is set.
 ///
@@ -24,10 +37,14 @@ const MAX_PARTS: usize = shim::IPVSA_HMAC_MAX_PARTS as usize;
 /// # Invariants
 ///
 /// `tfm` points to a live transform returned by `crypto_alloc_shash()` for
-/// `hmac(md5)`, whose key has been set successfully. This object owns it
-/// and frees it exactly once, in `Drop`.
+/// `hmac(md5)`, whose key has been set successfully, whose digest is
+/// [`HMAC_MD5_LEN`] bytes and whose descriptor (`desc_len` bytes: the
+/// `struct shash_desc` and `crypto_shash_descsize()` bytes of state) fits
+/// in a [`DescBuf`]. This object owns it and frees it exactly once, in
+/// `Drop`.
 pub(crate) struct HmacMd5 {
-    tfm: NonNull<shim::crypto_shash>,
+    tfm: NonNull<b::crypto_shash>,
+    desc_len: usize,
     /// HMAC computations run with this key (shown by the benchmark, which
     /// checks that early drops run none).
     calls: Atomic<u64>,
@@ -42,46 +59,105 @@ unsafe impl Send for HmacMd5 {}
 // separate descriptor); the key is never changed after construction.
 unsafe impl Sync for HmacMd5 {}
 
+/// Frees a transform on the error paths of [`HmacMd5::new`].
+///
+/// # Invariants
+///
+/// `0` is a live transform from `crypto_alloc_shash()` that only this
+/// guard refers to, until it is forgotten.
+struct TfmGuard(NonNull<b::crypto_shash>);
+
+impl Drop for TfmGuard {
+    fn drop(&mut self) {
+        // SAFETY: The guard holds a live transform from
+        // `crypto_alloc_shash()` that nobody else uses; it is freed once.
+        unsafe { b::ipvsa_crypto_free_shash(self.0.as_ptr()) };
+    }
+}
+
 impl HmacMd5 {
     /// Allocates a transform and sets its key. Process context only.
     ///
-    /// Fails with `EINVAL` for an empty key, or with the Crypto API's error
-    /// (`ENOENT` if the kernel has no `hmac(md5)`).
+    /// Fails with `EINVAL` for an empty key (or a transform whose digest
+    /// or descriptor is not what this type expects), or with the Crypto
+    /// API's error (`ENOENT` if the kernel has no `hmac(md5)`).
     pub(crate) fn new(key: &[u8]) -> Result<Self> {
         if key.is_empty() {
             return Err(EINVAL);
         }
         let keylen = u32::try_from(key.len()).map_err(|_| EINVAL)?;
-        // SAFETY: `ipvsa_hmac_md5_alloc()` has no preconditions; this is
-        // process context, as the allocation may sleep or load a module.
-        let raw = from_err_ptr(unsafe { shim::ipvsa_hmac_md5_alloc() })?;
-        let tfm = NonNull::new(raw).ok_or(ENOMEM)?;
+        // SAFETY: The name is a NUL-terminated string; this is process
+        // context, as the allocation may sleep or load a module.
+        let raw = from_err_ptr(unsafe { b::crypto_alloc_shash(c"hmac(md5)".as_char_ptr(), 0, 0) })?;
+        let guard = TfmGuard(NonNull::new(raw).ok_or(ENOMEM)?);
+        let tfm = guard.0;
+        // SAFETY: `tfm` is live.
+        let digest = unsafe { b::ipvsa_crypto_shash_digestsize(tfm.as_ptr()) } as usize;
+        // SAFETY: `tfm` is live.
+        let state = unsafe { b::ipvsa_crypto_shash_descsize(tfm.as_ptr()) } as usize;
+        let desc_len = size_of::<b::shash_desc>()
+            .checked_add(state)
+            .ok_or(EINVAL)?;
+        if digest != HMAC_MD5_LEN || desc_len > DESC_SIZE {
+            return Err(EINVAL);
+        }
         // SAFETY: `tfm` is live and not shared with anybody yet; `key` is
         // valid for reads of `keylen` bytes for the duration of the call.
-        let ret = unsafe { shim::ipvsa_hmac_setkey(tfm.as_ptr(), key.as_ptr(), keylen) };
-        if let Err(e) = to_result(ret) {
-            // SAFETY: `tfm` came from `ipvsa_hmac_md5_alloc()`, is used by
-            // nobody else and is not used after this.
-            unsafe { shim::ipvsa_hmac_free(tfm.as_ptr()) };
-            return Err(e);
-        }
-        // INVARIANT: `tfm` is live, keyed, and owned by the new object.
+        to_result(unsafe { b::crypto_shash_setkey(tfm.as_ptr(), key.as_ptr(), keylen) })?;
+        core::mem::forget(guard);
+        // INVARIANT: `tfm` is live, keyed, of the digest and descriptor
+        // sizes checked above, and owned by the new object.
         Ok(Self {
             tfm,
+            desc_len,
             calls: Atomic::new(0),
         })
     }
-}
 
-impl HmacMd5 {
     /// Number of HMACs computed with this key so far.
     pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Relaxed)
     }
 
-    /// Raw transform, for the benchmark's bare-digest baseline.
-    fn raw(&self) -> *mut shim::crypto_shash {
-        self.tfm.as_ptr()
+    /// Runs the parts through a descriptor set up in `buf`; the digest
+    /// goes to `out`.
+    fn digest(&self, buf: &mut DescBuf, parts: &[&[u8]], out: &mut [u8; HMAC_MD5_LEN]) -> Result {
+        let desc = buf.0.as_mut_ptr().cast::<b::shash_desc>();
+        // SAFETY: `desc` points to `DESC_SIZE` writable bytes aligned for a
+        // `struct shash_desc`; its `tfm` is the only field the caller sets
+        // (the Crypto API initialises the state after it).
+        unsafe { (*desc).tfm = self.tfm.as_ptr() };
+        let len = |p: &[u8]| u32::try_from(p.len()).map_err(|_| EINVAL);
+        // For every call below: `desc` is a descriptor of the live keyed
+        // transform with room for its state (type invariant: `desc_len <=
+        // DESC_SIZE`), used by this call alone; each part is a slice
+        // borrowed for the whole call, and `out` has room for the
+        // `HMAC_MD5_LEN`-byte digest (type invariant).
+        // No parts: the digest of the empty message.
+        let (last, first): (&[u8], &[&[u8]]) = match parts.split_last() {
+            Some((last, first)) => (*last, first),
+            None => (&[], &[]),
+        };
+        if first.is_empty() {
+            // One part: one call.
+            // SAFETY: See above.
+            return to_result(unsafe {
+                b::crypto_shash_digest(desc, last.as_ptr(), len(last)?, out.as_mut_ptr())
+            });
+        }
+        // SAFETY: See above.
+        to_result(unsafe { b::crypto_shash_init(desc) })?;
+        for part in first {
+            // `crypto_shash_update()` (inline) is `finup` without output.
+            // SAFETY: See above; a null `out` asks for no digest yet.
+            to_result(unsafe {
+                b::crypto_shash_finup(desc, part.as_ptr(), len(part)?, core::ptr::null_mut())
+            })?;
+        }
+        // SAFETY: See above.
+        to_result(unsafe {
+            b::crypto_shash_finup(desc, last.as_ptr(), len(last)?, out.as_mut_ptr())
+        })
     }
 }
 
@@ -89,36 +165,23 @@ impl Mac for HmacMd5 {
     type Error = Error;
 
     fn mac(&self, parts: &[&[u8]]) -> Result<[u8; HMAC_MD5_LEN]> {
-        if parts.len() > MAX_PARTS {
-            return Err(EINVAL);
-        }
-        let mut bufs = [shim::ipvsa_buf::default(); MAX_PARTS];
-        for (buf, part) in bufs.iter_mut().zip(parts) {
-            buf.data = part.as_ptr();
-            buf.len = u32::try_from(part.len()).map_err(|_| EINVAL)?;
-        }
         let mut out = [0u8; HMAC_MD5_LEN];
+        let mut buf = DescBuf(MaybeUninit::uninit());
         self.calls.add(1, Relaxed);
-        // SAFETY: By the type invariant `tfm` is a live keyed transform. The
-        // first `parts.len()` (at most `MAX_PARTS`) entries of `bufs` each
-        // describe a slice borrowed for the whole call, and `out` has room for
-        // the 16-byte digest the shim writes (it checks the digest size).
-        let ret = unsafe {
-            shim::ipvsa_hmac_digest(
-                self.tfm.as_ptr(),
-                bufs.as_ptr(),
-                parts.len() as u32,
-                out.as_mut_ptr(),
-            )
-        };
-        to_result(ret)?;
-        Ok(out)
+        let ret = self.digest(&mut buf, parts, &mut out);
+        // The state is derived from the key: gone before the stack frame
+        // is (the Crypto API zeroes it after a successful final step, not
+        // after an error).
+        // SAFETY: `buf` is valid for writes of `DESC_SIZE >= desc_len`
+        // bytes (type invariant).
+        unsafe { b::ipvsa_memzero_explicit(buf.0.as_mut_ptr().cast(), self.desc_len) };
+        ret.map(|()| out)
     }
 
-    fn icv_eq(&self, a: &Icv, b: &Icv) -> bool {
-        // SAFETY: `a` and `b` are each valid for reads of `ICV_LEN` bytes.
-        let ne =
-            unsafe { shim::ipvsa_memneq(a.as_ptr().cast(), b.as_ptr().cast(), ICV_LEN as u32) };
+    fn icv_eq(&self, x: &Icv, y: &Icv) -> bool {
+        // `crypto_memneq()` (inline) without its conversion to 0 or 1.
+        // SAFETY: `x` and `y` are each valid for reads of `ICV_LEN` bytes.
+        let ne = unsafe { b::__crypto_memneq(x.as_ptr().cast(), y.as_ptr().cast(), ICV_LEN) };
         ne == 0
     }
 }
@@ -127,7 +190,7 @@ impl Drop for HmacMd5 {
     fn drop(&mut self) {
         // SAFETY: By the type invariant this object owns the live transform;
         // `drop` runs once, and nothing uses `tfm` afterwards.
-        unsafe { shim::ipvsa_hmac_free(self.tfm.as_ptr()) };
+        unsafe { b::ipvsa_crypto_free_shash(self.tfm.as_ptr()) };
     }
 }
 
@@ -245,24 +308,43 @@ mod tests {
     }
 }
 
-/// Benchmark only: nanoseconds for `rounds` bare `crypto_shash_digest()`
-/// calls over `buf` with `mac`'s transform (the shim's loop, no Rust in
-/// it).
+/// Benchmark only: nanoseconds for `rounds` bare
+/// `crypto_shash_tfm_digest()` calls over `buf` with `mac`'s transform
+/// (each call sets up its own descriptor: no code of this module runs in
+/// between but the loop and the clock).
 pub(crate) fn bench_shash(mac: &HmacMd5, buf: &[u8], rounds: u32) -> u64 {
     let Ok(len) = u32::try_from(buf.len()) else {
         return 0;
     };
-    // SAFETY: `mac`'s transform is live (type invariant); `buf` is valid
-    // for `len` bytes.
-    unsafe { shim::ipvsa_bench_shash(mac.raw(), buf.as_ptr(), len, rounds) }
+    let mut out = [0u8; HMAC_MD5_LEN];
+    let t0 = super::sys::monotonic_ns();
+    for _ in 0..rounds {
+        // SAFETY: `mac`'s transform is live and keyed, its digest
+        // `HMAC_MD5_LEN` bytes (type invariant); `buf` is valid for `len`
+        // bytes, `out` for the digest.
+        unsafe {
+            b::crypto_shash_tfm_digest(mac.tfm.as_ptr(), buf.as_ptr(), len, out.as_mut_ptr())
+        };
+    }
+    super::sys::monotonic_ns().wrapping_sub(t0)
 }
 
 /// Benchmark only: nanoseconds for `rounds` HMAC-MD5 computations over
 /// `buf` with the kernel's library `hmac_md5()` (no Crypto API transform).
 pub(crate) fn bench_lib(key: &[u8], buf: &[u8], rounds: u32) -> u64 {
-    let (Ok(klen), Ok(len)) = (u32::try_from(key.len()), u32::try_from(buf.len())) else {
-        return 0;
-    };
-    // SAFETY: `key` and `buf` are valid for the lengths passed.
-    unsafe { shim::ipvsa_bench_lib(key.as_ptr(), klen, buf.as_ptr(), len, rounds) }
+    let mut k = MaybeUninit::<b::hmac_md5_key>::zeroed();
+    let mut out = [0u8; HMAC_MD5_LEN];
+    // SAFETY: `k` is writable for a prepared key; `key` is valid for its
+    // length.
+    unsafe { b::hmac_md5_preparekey(k.as_mut_ptr(), key.as_ptr(), key.len()) };
+    let t0 = super::sys::monotonic_ns();
+    for _ in 0..rounds {
+        // SAFETY: `k` holds a prepared key; `buf` is valid for its length,
+        // `out` for the digest.
+        unsafe { b::hmac_md5(k.as_ptr(), buf.as_ptr(), buf.len(), out.as_mut_ptr()) };
+    }
+    let t = super::sys::monotonic_ns().wrapping_sub(t0);
+    // SAFETY: `k` is valid for writes of its size; it holds key material.
+    unsafe { b::ipvsa_memzero_explicit(k.as_mut_ptr().cast(), size_of::<b::hmac_md5_key>()) };
+    t
 }

@@ -261,7 +261,7 @@ pub(crate) fn proto_name(proto: u32) -> &'static CStr {
     // SAFETY: `ip_vs_proto_name()` has no preconditions and returns a pointer
     // to a NUL-terminated string with static storage: a literal for known
     // protocols, a static buffer otherwise.
-    let name = unsafe { crate::shim::ipvsa_ip_vs_proto_name(proto) };
+    let name = unsafe { b::ip_vs_proto_name(proto) };
     // SAFETY: `name` is non-NULL, NUL-terminated and never freed (see above).
     unsafe { CStr::from_char_ptr(name) }
 }

@@ -240,8 +240,14 @@ unsafe extern "C" fn hook_trampoline<T: Hooks>(
 /// `skb` and `state` as netfilter passed them to a hook; on success the
 /// caller returns `NF_STOLEN` and does not touch `skb` again.
 unsafe fn resegment(skb: *mut kernel::bindings::sk_buff, state: *const b::nf_hook_state) -> bool {
+    // `skb_gso_segment()` (inline) with no device features: segmented in
+    // software, the transmit path's variant.
     // SAFETY: `skb` is a GSO packet this hook owns for the call.
-    let segs = unsafe { b::ipvsa_skb_gso_segment(skb) };
+    let segs = unsafe { b::__skb_gso_segment(skb, 0, true) };
+    // An `ERR_PTR()` or null: nothing was segmented.
+    let Ok(segs) = kernel::error::from_err_ptr(segs) else {
+        return false;
+    };
     if segs.is_null() {
         return false;
     }

@@ -234,7 +234,7 @@ impl ProcFile {
             // SAFETY: `pde` was just created in `net`'s `/proc/net` and is
             // removed only by this object's `Drop`; `net` is alive, and so
             // is its user namespace, which it holds a reference on.
-            unsafe { b::ipvsa_proc_set_net_root(pde, net.as_raw()) };
+            unsafe { set_net_root(pde, net.as_raw()) };
         }
         // INVARIANT: `pde` is the entry `name` in `net`'s `/proc/net`.
         Ok(Self {
@@ -464,4 +464,31 @@ unsafe extern "C" fn seq_show<F: ProcSeq>(seq: *mut seq_file, v: *mut c_void) ->
         F::show(data, net, m, item);
     }
     0
+}
+
+/// Makes uid and gid 0 of the user namespace that owns `net` the owner of
+/// `/proc/net` file `pde`, if they are mapped (as `nf_conntrack_standalone.c`
+/// does for `/proc/net/nf_conntrack`); else it stays the global root's.
+///
+/// # Safety
+///
+/// `pde` is a live `/proc` entry, `net` a live namespace.
+unsafe fn set_net_root(
+    pde: *mut kernel::bindings::proc_dir_entry,
+    net: *mut kernel::bindings::net,
+) {
+    // SAFETY: `net` is live and holds a reference on its user namespace.
+    let ns = unsafe { (*net).user_ns };
+    // SAFETY: `ns` is a live user namespace; the mapping is only read.
+    let (uid, gid) = unsafe {
+        (
+            kernel::bindings::make_kuid(ns, 0),
+            kernel::bindings::make_kgid(ns, 0),
+        )
+    };
+    // `uid_valid()`, `gid_valid()` (inlines): not `INVALID_UID`/`_GID` (-1).
+    if uid.val != u32::MAX && gid.val != u32::MAX {
+        // SAFETY: `pde` is live (the caller's guarantee).
+        unsafe { b::proc_set_user(pde, uid, gid) };
+    }
 }

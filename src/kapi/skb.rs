@@ -16,6 +16,9 @@ use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
+/// The `headers` group of `struct sk_buff` (bindgen names it by position).
+type Headers = kernel::bindings::sk_buff__bindgen_ty_4__bindgen_ty_2;
+
 /// `CHECKSUM_PARTIAL`: the device (or the stack) sums the datagram later.
 pub(crate) const CHECKSUM_PARTIAL: u8 = kernel::bindings::CHECKSUM_PARTIAL as u8;
 
@@ -46,6 +49,30 @@ impl SkBuff {
         self.0.get()
     }
 
+    /// The packet's `headers` group: the header offsets from `head` and
+    /// `csum_start`, plain integer fields Rust reads and writes directly.
+    fn headers(&self) -> *mut Headers {
+        // SAFETY: A live packet. `headers` is the named view of the group
+        // (`struct_group()`), a zero-sized union field at the group's
+        // address, whose type is the group's.
+        unsafe { core::ptr::addr_of_mut!((*self.raw()).__bindgen_anon_4.headers).cast() }
+    }
+
+    /// Bytes in the linear part (`skb_headlen()`: `len - data_len`).
+    fn headlen(&self) -> usize {
+        // SAFETY: A live packet (type invariant).
+        let (len, data_len) = unsafe { ((*self.raw()).len, (*self.raw()).data_len) };
+        len.saturating_sub(data_len) as usize
+    }
+
+    /// Bytes before the data in the buffer (`skb_headroom()`).
+    fn headroom(&self) -> usize {
+        // SAFETY: A live packet: `data` is in the buffer that starts at
+        // `head`.
+        let off = unsafe { (*self.raw()).data.offset_from((*self.raw()).head) };
+        usize::try_from(off).unwrap_or(0)
+    }
+
     /// The packet's length from its data pointer (the network header, in
     /// `LOCAL_IN` and `LOCAL_OUT`).
     pub(crate) fn len(&self) -> usize {
@@ -63,7 +90,9 @@ impl SkBuff {
     /// Where the network header is, from the data pointer.
     pub(crate) fn network_offset(&self) -> Option<usize> {
         // SAFETY: A live packet.
-        usize::try_from(unsafe { b::ipvsa_skb_network_offset(self.raw()) }).ok()
+        let nh = usize::from(unsafe { (*self.headers()).network_header });
+        // `skb_network_offset()` (inline), `None` if before the data.
+        nh.checked_sub(self.headroom())
     }
 
     /// The bytes `off .. off + buf.len()` from the data pointer: straight
@@ -74,8 +103,7 @@ impl SkBuff {
         if end > self.len() {
             return None;
         }
-        // SAFETY: A live packet.
-        let headlen = unsafe { b::ipvsa_skb_headlen(self.raw()) } as usize;
+        let headlen = self.headlen();
         if end <= headlen {
             // SAFETY: `data .. data + headlen` is the packet's linear part,
             // readable while it is borrowed; the range is inside it.
@@ -182,8 +210,7 @@ impl SkBuff {
     /// as much of it as [`Self::make_writable`] made writable may be
     /// changed, which the caller ensures by asking for no more.
     pub(crate) fn linear_mut(&mut self, len: usize) -> Option<&mut [u8]> {
-        // SAFETY: A live packet.
-        let headlen = unsafe { b::ipvsa_skb_headlen(self.raw()) } as usize;
+        let headlen = self.headlen();
         if len > headlen {
             return None;
         }
@@ -198,8 +225,7 @@ impl SkBuff {
     /// clone): scratch a hook may write into without it becoming part of
     /// the packet. The linear part must have been made writable.
     pub(crate) fn linear_and_tail_mut(&mut self, len: usize) -> Option<&mut [u8]> {
-        // SAFETY: A live packet.
-        let headlen = unsafe { b::ipvsa_skb_headlen(self.raw()) } as usize;
+        let headlen = self.headlen();
         let tail = if self.cloned() { 0 } else { self.tailroom() };
         if len > headlen.checked_add(tail)? {
             return None;
@@ -214,7 +240,18 @@ impl SkBuff {
     /// Free bytes after the data.
     pub(crate) fn tailroom(&self) -> usize {
         // SAFETY: A live packet.
-        usize::try_from(unsafe { b::ipvsa_skb_tailroom(self.raw()) }).unwrap_or(0)
+        let (data_len, tail, end) = unsafe {
+            (
+                (*self.raw()).data_len,
+                (*self.raw()).tail,
+                (*self.raw()).end,
+            )
+        };
+        // `skb_tailroom()`: none in a paged packet.
+        if data_len != 0 {
+            return 0;
+        }
+        end.saturating_sub(tail) as usize
     }
 
     /// Whether the data is shared with a clone.
@@ -259,17 +296,19 @@ impl SkBuff {
     /// move. The first `keep + n` bytes must be linear and writable.
     pub(crate) fn remove_after_headers(&mut self, keep: usize, n: usize) -> Result {
         let span = keep.checked_add(n).ok_or(EINVAL)?;
-        // SAFETY: A live packet.
-        let headroom = unsafe { b::ipvsa_skb_headroom(self.raw()) } as usize;
-        // SAFETY: A live packet.
-        let headlen = unsafe { b::ipvsa_skb_headlen(self.raw()) } as usize;
+        // The header offsets are 16-bit.
+        let by = u16::try_from(n).map_err(|_| EINVAL)?;
+        let headroom = self.headroom();
+        let headlen = self.headlen();
         if span > headlen {
             return Err(EINVAL);
         }
         // SAFETY: A live packet.
-        let mac = usize::try_from(unsafe { b::ipvsa_skb_mac_offset(self.raw()) }).ok();
+        let mac = unsafe { (*self.headers()).mac_header };
+        // `skb_mac_header_was_set()` (inline): not `(u16)~0U`.
+        let mac = (mac != u16::MAX).then_some(usize::from(mac));
         // SAFETY: A live packet.
-        let mac_len = usize::from(unsafe { b::ipvsa_skb_mac_len(self.raw()) });
+        let mac_len = usize::from(unsafe { (*self.raw()).mac_len });
         // The whole buffer from its head to the end of the moved span.
         // SAFETY: `head .. data + span` is the headroom and the start of the
         // linear part, both in the packet's buffer, writable (the caller
@@ -282,8 +321,18 @@ impl SkBuff {
                 buf.copy_within(mac..mac + mac_len, mac + n);
             }
         }
-        // SAFETY: The bytes moved; the offsets follow them.
-        unsafe { b::ipvsa_skb_pull_headers(self.raw(), n as u32) };
+        // SAFETY: The bytes moved; the data and the offsets follow them
+        // (`skb_pull()` of `n <= headlen` bytes cannot fail). The offsets
+        // stay inside the buffer: they only move up to the data.
+        unsafe {
+            kernel::bindings::skb_pull(self.raw(), u32::from(by));
+            let h = self.headers();
+            (*h).network_header = (*h).network_header.wrapping_add(by);
+            (*h).transport_header = (*h).transport_header.wrapping_add(by);
+            if mac.is_some() {
+                (*h).mac_header = (*h).mac_header.wrapping_add(by);
+            }
+        }
         Ok(())
     }
 
@@ -296,8 +345,13 @@ impl SkBuff {
     /// Moves the start of the partial checksum by `by` bytes (after the
     /// headers moved).
     pub(crate) fn move_csum_start(&mut self, by: usize) {
-        // SAFETY: A packet this borrow may change.
-        unsafe { b::ipvsa_skb_move_csum_start(self.raw(), by as u32) };
+        // SAFETY: A packet this borrow may change; `csum_start` shares a
+        // union with `csum` (meaningful only with `CHECKSUM_COMPLETE`),
+        // the caller's packet has `CHECKSUM_PARTIAL`.
+        unsafe {
+            let c = &mut (*self.headers()).__bindgen_anon_1.__bindgen_anon_1;
+            c.csum_start = c.csum_start.wrapping_add(by as u16);
+        }
     }
 
     /// Marks the transport checksum as checked.
@@ -370,181 +424,5 @@ impl Sock<'_> {
         // SAFETY: `p` points to the socket's 16-byte IPv6 address.
         a.copy_from_slice(unsafe { core::slice::from_raw_parts(p, 16) });
         Some(a)
-    }
-}
-
-/// A test packet (KUnit, the benchmark): a sync datagram built the way the
-/// stack hands one to a hook (`src/ip_vs_sync_auth_testskb.c`), and for
-/// the cloned layout a clone of it; both freed when dropped.
-///
-/// # Invariants
-///
-/// `skb` is a packet this object owns; `clone` is null or one it owns.
-pub(crate) struct TestSkb {
-    skb: core::ptr::NonNull<kernel::bindings::sk_buff>,
-    clone: *mut kernel::bindings::sk_buff,
-    kind: u32,
-}
-
-impl TestSkb {
-    /// A datagram to 224.0.0.81:8848 from 10.0.3.1 with TTL 255 carrying
-    /// `msg`, in layout `kind` (`IPVSA_TEST_SKB_*` with its checksum kind).
-    /// Process context.
-    pub(crate) fn sync(kind: u32, msg: &[u8]) -> Result<Self> {
-        let len = u32::try_from(msg.len()).map_err(|_| EINVAL)?;
-        let mut clone = core::ptr::null_mut();
-        // SAFETY: `msg` is valid for `len` bytes; `clone` for a write.
-        let skb = unsafe { b::ipvsa_test_sync_skb(kind, msg.as_ptr(), len, &mut clone) };
-        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
-        // INVARIANT: Both came from the builder, ours to free.
-        Ok(Self { skb, clone, kind })
-    }
-
-    /// An IPv4 packet between the gate's test client 198.51.100.`client`
-    /// and virtual address 192.0.2.1 (from the client, or with `reply`
-    /// from the address): IP protocol `protocol`, for UDP from and to port
-    /// `port` with a length field `udp_len_delta` bytes longer than the
-    /// datagram; then `payload`. Process context.
-    #[cfg(CONFIG_KUNIT)]
-    pub(crate) fn gate(
-        reply: bool,
-        client: u8,
-        protocol: u8,
-        port: u16,
-        payload: &[u8],
-        udp_len_delta: u32,
-    ) -> Result<Self> {
-        let len = u32::try_from(payload.len()).map_err(|_| EINVAL)?;
-        // SAFETY: `payload` is valid for `len` bytes.
-        let skb = unsafe {
-            b::ipvsa_test_gate_skb(
-                reply,
-                client,
-                protocol,
-                port,
-                payload.as_ptr(),
-                len,
-                udp_len_delta,
-            )
-        };
-        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
-        // INVARIANT: From the builder, ours to free.
-        Ok(Self {
-            skb,
-            clone: core::ptr::null_mut(),
-            kind: u32::MAX,
-        })
-    }
-
-    /// An IPv6 packet from the gate's test client 2001:db8:0:2::`client`
-    /// to virtual address 2001:db8:1::1: `exthdrs` Destination Options
-    /// headers, with `frag` a fragment header, then next header
-    /// `protocol` (for UDP, a header with ports `port`), then `payload`.
-    /// Process context.
-    #[cfg(CONFIG_KUNIT)]
-    pub(crate) fn gate6(
-        client: u8,
-        protocol: u8,
-        port: u16,
-        exthdrs: u32,
-        frag: bool,
-        payload: &[u8],
-    ) -> Result<Self> {
-        let len = u32::try_from(payload.len()).map_err(|_| EINVAL)?;
-        // SAFETY: `payload` is valid for `len` bytes.
-        let skb = unsafe {
-            b::ipvsa_test_gate6_skb(client, protocol, port, exthdrs, frag, payload.as_ptr(), len)
-        };
-        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
-        // INVARIANT: From the builder, ours to free.
-        Ok(Self {
-            skb,
-            clone: core::ptr::null_mut(),
-            kind: u32::MAX,
-        })
-    }
-
-    /// The packet, as a hook gets it.
-    pub(crate) fn skb(&mut self) -> &mut SkBuff {
-        // SAFETY: We own the packet; the borrow of `self` keeps it ours.
-        unsafe { SkBuff::from_raw(self.skb.as_ptr()) }
-    }
-
-    /// After a path ran: checks the IP and UDP lengths and checksums (of
-    /// the kind the packet was built with), TTL 255 after the master's
-    /// path (`tx`), the header offsets, that the clone still holds `msg`;
-    /// copies the UDP payload to `out` and returns its length.
-    #[cfg(CONFIG_KUNIT)]
-    pub(crate) fn check(&self, tx: bool, msg: &[u8], out: &mut [u8]) -> Result<usize> {
-        let len = u32::try_from(msg.len()).map_err(|_| EINVAL)?;
-        let size = u32::try_from(out.len()).map_err(|_| EINVAL)?;
-        // SAFETY: The packets are ours; `msg` and `out` valid for their
-        // lengths.
-        let ret = unsafe {
-            b::ipvsa_test_sync_check(
-                self.skb.as_ptr(),
-                self.clone,
-                tx,
-                self.kind,
-                msg.as_ptr(),
-                len,
-                out.as_mut_ptr(),
-                size,
-            )
-        };
-        usize::try_from(ret).map_err(|_| Error::from_errno(ret))
-    }
-}
-
-impl Drop for TestSkb {
-    fn drop(&mut self) {
-        // SAFETY: Ours to free (type invariant), once.
-        unsafe {
-            b::ipvsa_test_skb_free(self.skb.as_ptr());
-            if !self.clone.is_null() {
-                b::ipvsa_test_skb_free(self.clone);
-            }
-        }
-    }
-}
-
-/// A test datagram sent on a UDP socket of some kind (KUnit): for the
-/// master's check of IPVS's own sockets. Both freed when dropped.
-///
-/// # Invariants
-///
-/// `skb` and `sock` come from `ipvsa_test_sock_skb()`, owned by this
-/// object.
-#[cfg(CONFIG_KUNIT)]
-pub(crate) struct TestSockSkb {
-    skb: core::ptr::NonNull<kernel::bindings::sk_buff>,
-    sock: *mut kernel::bindings::socket,
-}
-
-#[cfg(CONFIG_KUNIT)]
-impl TestSockSkb {
-    /// A datagram to 127.0.0.1:8848 on a socket of `kind`
-    /// (`IPVSA_TEST_SOCK_*`) in the initial namespace. Process context.
-    pub(crate) fn new(kind: u32) -> Result<Self> {
-        let mut sock = core::ptr::null_mut();
-        // SAFETY: `sock` is valid for a write.
-        let skb = unsafe { b::ipvsa_test_sock_skb(kind, &mut sock) };
-        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
-        // INVARIANT: From the builder, ours to free.
-        Ok(Self { skb, sock })
-    }
-
-    /// The packet, as a hook gets it.
-    pub(crate) fn skb(&mut self) -> &mut SkBuff {
-        // SAFETY: We own the packet; the borrow of `self` keeps it ours.
-        unsafe { SkBuff::from_raw(self.skb.as_ptr()) }
-    }
-}
-
-#[cfg(CONFIG_KUNIT)]
-impl Drop for TestSockSkb {
-    fn drop(&mut self) {
-        // SAFETY: Ours to free (type invariant), once.
-        unsafe { b::ipvsa_test_sock_free(self.skb.as_ptr(), self.sock) };
     }
 }

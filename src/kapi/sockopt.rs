@@ -128,7 +128,8 @@ impl<T: Sockopts> Registration<T> {
                             get_optmin: T::GET.0,
                             get_optmax: T::GET.1,
                             get: Some(get::<T>),
-                            owner: b::ipvsa_this_module(),
+                            owner: <crate::LocalModule as kernel::ModuleMetadata>::THIS_MODULE
+                                .as_ptr(),
                             ..Default::default()
                         })
                     };
