@@ -193,7 +193,7 @@ ext_refuse() {
 }
 ext_refuse "ipvsadm: --icv-ext: add:3 needs a key: add:ID:KEY or add:ID --icv-key-file FILE" add:3
 ext_refuse "ipvsadm: --icv-key-file: with --icv-ext only add:ID takes a key file" activate:2 --icv-key-file "$keys/ext1"
-ext_refuse "ipvsadm: --icv-key-file: with --icv-ext only add:ID takes a key file" add:3:k --icv-key-file "$keys/ext1"
+ext_refuse "ipvsadm: --icv-key-file: with --icv-ext only add:ID takes a key file" add:3:key-three --icv-key-file "$keys/ext1"
 chmod 640 "$keys/ext1"
 ext_refuse "ipvsadm: --icv-key-file: $keys/ext1: permissions 0640 are too open: the key file must not be accessible by group or others (chmod 600)" \
 	add:3 --icv-key-file "$keys/ext1"
