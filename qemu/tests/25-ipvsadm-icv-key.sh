@@ -61,17 +61,29 @@ msg=$(in_ns "$IPVSADM" --icv-ext add:1:abcde 2>&1)
 rc=$?
 [ "$rc" = 2 ] && [ "$msg" = "ipvsadm: --icv-ext: key must be 6 to 64 bytes" ] ||
 	fail "--icv-ext add with a 5-byte key: exit $rc, '$msg'"
-in_ns "$IPVSADM" -L --daemon | grep -q '^auth ' && fail "auth line listed with no daemon running"
+[ "$(in_ns "$IPVSADM" -L --daemon)" = "auth hmac-md5-96 (no daemon)" ] ||
+	fail "a key with no daemon: '$(in_ns "$IPVSADM" -L --daemon)'"
 in_ns "$IPVSADM" --start-daemon master --mcast-interface lo --syncid 9 ||
 	fail "cannot start a master after --icv-key"
 listing=$(in_ns "$IPVSADM" -L --daemon)
 echo "$listing" | grep -q 'maxlen=1456' || fail "two-step master: maxlen not lowered: $listing"
 echo "$listing" | grep -qx 'auth hmac-md5-96' || fail "no auth line below the daemon: $listing"
+# A key change in disguise: --icv-key with the start of a daemon that runs
+# already is refused before anything changes.
+fp() { in_ns awk '$1 == "seed_key:" { print $3 }' /proc/net/ip_vs_sync_auth; }
+fp0=$(fp)
+msg=$(in_ns "$IPVSADM" --start-daemon master --mcast-interface lo --syncid 9 --icv-key other-key 2>&1)
+rc=$?
+[ "$rc" = 1 ] && [ "$msg" = "ipvsadm: a master sync daemon runs already; --icv-key alone changes its key" ] ||
+	fail "--start-daemon --icv-key with the daemon running: exit $rc, '$msg'"
+[ -n "$fp0" ] && [ "$(fp)" = "$fp0" ] || fail "the refused start changed the key ($fp0 -> $(fp))"
 in_ns "$IPVSADM" --stop-daemon master || fail "cannot stop the master in $NS"
 in_ns "$IPVSADM" --icv-key-clear || fail "--icv-key-clear failed"
 [ "$(counter "$NS" enabled)" = 0 ] || fail "--icv-key-clear left a key"
 msg=$(in_ns "$IPVSADM" --start-daemon master --mcast-interface no-such-if --syncid 9 \
-	--icv-key tot0234 2>&1) && fail "a master started on a missing interface"
+	--icv-key tot0234 2>&1)
+rc=$?
+[ "$rc" = 1 ] || fail "a master started on a missing interface: exit $rc ($msg)"
 [ "$(counter "$NS" enabled)" = 0 ] || fail "a failed daemon start left its key installed"
 echo "$msg" | grep -q "the key was removed again" || fail "no word about the removed key: $msg"
 in_ns "$IPVSADM" --icv-key tot0234 || fail "cannot set a key in $NS"
@@ -79,6 +91,11 @@ msg=$(in_ns "$IPVSADM" --start-daemon master --mcast-interface no-such-if --sync
 	--icv-key other-key 2>&1) && fail "a master started on a missing interface"
 [ "$(counter "$NS" enabled)" = 1 ] || fail "a failed daemon start removed a key that replaced another"
 echo "$msg" | grep -q "the new key stays installed" || fail "no word about the replaced key: $msg"
+# Clearing the seed key says so when extended-format keys stay.
+in_ns "$IPVSADM" --icv-ext add:3:third-key || fail "cannot add an extended key in $NS"
+msg=$(in_ns "$IPVSADM" --icv-key-clear 2>&1) || fail "--icv-key-clear failed: $msg"
+[ "$msg" = "ipvsadm: --icv-key-clear: the extended format's keys stay installed (--icv-ext clear removes them)" ] ||
+	fail "--icv-key-clear with extended keys: '$msg'"
 ip netns del "$NS"
 info "lifecycle: empty/short keys refused (exit 2), --icv-key-clear, two-step maxlen, failed start cleaned up"
 

@@ -104,6 +104,10 @@ rc=$?
 [ "$out" = "ipvsadm: --icv-key-file -: not inside -R (standard input holds the rules); name a file" ] ||
 	fail "-R with --icv-key-file - said '$out'"
 [ "$(counter "$NS_DIRA" enabled)" = 0 ] || fail "-R with --icv-key-file - installed a key"
+out=$(printf -- '--icv-key-file /dev/stdin\ntot0234\n' | nsx "$NS_DIRA" "$IPVSADM" -R 2>&1)
+rc=$?
+[ "$rc" = 2 ] || fail "-R with --icv-key-file /dev/stdin exited $rc ($out), expected 2"
+[ "$(counter "$NS_DIRA" enabled)" = 0 ] || fail "-R with --icv-key-file /dev/stdin installed a key"
 info "-R with --icv-key-file -: refused"
 
 # 64 bytes plus a newline is a 64-byte key; stdin from a pipe works.
@@ -121,6 +125,15 @@ nsx "$NS_DIRA" "$IPVSADM" --icv-key-clear || fail "cannot clear the key"
 # control backup keyed on the command line proves it is the same key.
 printf 'tot0234\r\n' >"$keys/seed-crlf"
 chmod 600 "$keys/seed-crlf"
+# A CR without an LF after it is part of the key: 8 bytes, a different key.
+printf 'tot0234\r' >"$keys/seed-cr"
+chmod 600 "$keys/seed-cr"
+fp_a() { nsx "$NS_DIRA" awk '$1 == "seed_key:" { print $3 }' /proc/net/ip_vs_sync_auth; }
+nsx "$NS_DIRA" "$IPVSADM" --icv-key-file "$keys/seed-cr" || fail "key file ending in a lone CR refused"
+fp_cr=$(fp_a)
+nsx "$NS_DIRA" "$IPVSADM" --icv-key tot0234 || fail "cannot set tot0234"
+[ -n "$fp_cr" ] && [ "$fp_cr" != "$(fp_a)" ] || fail "a lone CR was stripped from the key ($fp_cr)"
+nsx "$NS_DIRA" "$IPVSADM" --icv-key-clear || fail "cannot clear the key"
 nsx "$NS_DIRA" "$IPVSADM" --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 \
 	--icv-key-file "$keys/seed" || fail "cannot start the master with --icv-key-file"
 listing=$(nsx "$NS_DIRA" "$IPVSADM" -L --daemon)

@@ -200,7 +200,9 @@ err=$(nsx "$NS_DIR" $NOBODY $IPSEC list --entries 2>&1) &&
 	fail "ipvs-ipsec list --entries worked for an unprivileged user: $err"
 [ "$err" = "ipvs-ipsec: Permission denied (the entries are readable by the namespace's root only)" ] ||
 	fail "unprivileged ipvs-ipsec list --entries: '$err'"
-err=$(nsx "$NS_DIR" $NOBODY $IPSEC why "$CL1" 2>&1) && fail "ipvs-ipsec why worked for an unprivileged user: $err"
+err=$(nsx "$NS_DIR" $NOBODY $IPSEC why "$CL1" 2>&1)
+rc=$?
+[ "$rc" = 3 ] || fail "ipvs-ipsec why for an unprivileged user: exit $rc, expected 3 (an error, not 'stopped'): $err"
 [ "$err" = "ipvs-ipsec: Permission denied (the entries are readable by the namespace's root only)" ] ||
 	fail "unprivileged ipvs-ipsec why: '$err'"
 # The counters stay world-readable, as IPVS's own files.
