@@ -317,6 +317,41 @@ impl<'a> RxExt<'a> {
     }
 }
 
+/// What a v1 sync message says it is, by its `spare` field: what a backup
+/// in the rollout mode (Documentation/ip_vs_sync_auth.rst, "Rolling
+/// authentication out") goes by. Nothing here is checked: a message of
+/// either authenticated kind still goes through every check of its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxKind {
+    /// A v1 message with `spare == 0`: plaintext, as stock IPVS sends.
+    Plain,
+    /// A v1 message with `spare == AUTH_FLAG`: the seed format.
+    Seed,
+    /// A v1 message with `spare == EXT_SPARE`: the extended format.
+    Ext,
+    /// Anything else: too short for a v1 header, the v0 layout (whose
+    /// plaintext and authenticated messages look alike), or other `spare`
+    /// bits. Only the configured format may take it.
+    Other,
+}
+
+/// The kind of `payload` ([`RxKind`]): a v1 header (`reserved == 0`,
+/// `version == 1`) and its `spare` field.
+pub fn rx_kind(payload: &[u8]) -> RxKind {
+    let v1 = payload.len() >= V1_HDR_LEN
+        && payload.get(OFF_V1_RESERVED) == Some(&0)
+        && payload.get(OFF_V1_VERSION) == Some(&1);
+    if !v1 {
+        return RxKind::Other;
+    }
+    match get_be16(payload, OFF_V1_SPARE) {
+        Some(0) => RxKind::Plain,
+        Some(AUTH_FLAG) => RxKind::Seed,
+        Some(EXT_SPARE) => RxKind::Ext,
+        _ => RxKind::Other,
+    }
+}
+
 /// The cheap checks of an extended message, in order: [`DropReason::Malformed`]
 /// (shorter than both headers), [`DropReason::BadTtl`], then
 /// [`DropReason::BadHeader`] (not v1, `spare != EXT_SPARE`, unknown
@@ -444,6 +479,47 @@ mod tests {
         m.extend_from_slice(&[nr, 1, 0, 0]);
         m.extend_from_slice(entries);
         m
+    }
+
+    #[test]
+    fn rx_kind_goes_by_the_v1_spare_field_only() {
+        let plain = plain_v1(1, &[7; 36]);
+        assert_eq!(rx_kind(&plain), RxKind::Plain);
+        let mut seed = vec![0u8; plain.len() + AUTH_HDR_MAX + MAC_ROOM];
+        seed[..plain.len()].copy_from_slice(&plain);
+        let n = tx_insert_in_place(&mut seed, plain.len(), 1, &RustCryptoHmacMd5(KEY.to_vec()))
+            .unwrap();
+        assert_eq!(rx_kind(&seed[..n]), RxKind::Seed);
+        assert_eq!(rx_kind(&sign(&plain, 1, 5, KEY)), RxKind::Ext);
+        // Every other spare value, a v0 header, a v1 header with another
+        // version or reserved byte, and anything shorter than a v1 header.
+        for spare in [2u16, 4, 0x0100, 0x8000, 0xffff, EXT_SPARE | 4] {
+            let mut m = plain.clone();
+            m[OFF_V1_SPARE..OFF_V1_SPARE + 2].copy_from_slice(&spare.to_be_bytes());
+            assert_eq!(rx_kind(&m), RxKind::Other, "spare {spare:#x}");
+        }
+        let mut m = plain.clone();
+        m[OFF_V1_VERSION] = 2;
+        assert_eq!(rx_kind(&m), RxKind::Other);
+        let mut m = plain.clone();
+        m[OFF_V1_RESERVED] = 1;
+        assert_eq!(rx_kind(&m), RxKind::Other);
+        for len in 0..V1_HDR_LEN {
+            assert_eq!(rx_kind(&plain[..len]), RxKind::Other, "length {len}");
+        }
+        assert_eq!(rx_kind(&plain[..V1_HDR_LEN]), RxKind::Plain);
+    }
+
+    proptest! {
+        #[test]
+        fn rx_kind_never_calls_other_bytes_plain(m in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let k = rx_kind(&m);
+            let spare = if m.len() >= V1_HDR_LEN { Some(u16::from_be_bytes([m[6], m[7]])) } else { None };
+            let v1 = m.len() >= V1_HDR_LEN && m[0] == 0 && m[5] == 1;
+            prop_assert_eq!(k == RxKind::Plain, v1 && spare == Some(0));
+            prop_assert_eq!(k == RxKind::Seed, v1 && spare == Some(AUTH_FLAG));
+            prop_assert_eq!(k == RxKind::Ext, v1 && spare == Some(EXT_SPARE));
+        }
     }
 
     fn sign(plain: &[u8], key_id: u8, seq: u64, key: &[u8]) -> Vec<u8> {
