@@ -52,12 +52,18 @@ struct net;
 #define IPVSA_CNT_RX_NO_STREAM 8	/* replay table full for a new stream */
 #define IPVSA_CNT_RX_NO_KEY 9		/* a key is set, but not of the configured format */
 #define IPVSA_CNT_RX_GRO_SPLIT 10	/* GRO-merged bursts split to be checked one by one */
-#define IPVSA_CNT_MAX 11
+#define IPVSA_CNT_RX_PLAIN 11		/* rollout mode: plaintext passed to IPVS unchecked */
+#define IPVSA_CNT_TX_PLAIN 12		/* rollout receive-only: sent plaintext though keyed */
+#define IPVSA_CNT_MAX 13
 /* Counters of status version 1 (a v1 reader's buffer ends after them). */
 #define IPVSA_CNT_MAX_V1 9
 
-/* Status version reported by the get sockopt (2: IPVSA_CNT_RX_NO_KEY, _GRO_SPLIT). */
-#define IPVSA_STATUS_VERSION 2
+/*
+ * Status version reported by the get sockopt (2: IPVSA_CNT_RX_NO_KEY,
+ * _GRO_SPLIT; 3: IPVSA_CNT_RX_PLAIN, _TX_PLAIN). A reader's buffer may end
+ * after the counters of its version.
+ */
+#define IPVSA_STATUS_VERSION 3
 
 /**
  * struct ipvsa_status - result of getsockopt(IPPROTO_IP, IPVSA_SO_SYNC_AUTH)

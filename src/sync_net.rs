@@ -32,13 +32,15 @@ use crate::kapi::procfs::{ProcFile, ProcShow, Readers};
 use crate::kapi::secret::Secret;
 use crate::kapi::skb::{SkBuff, CHECKSUM_PARTIAL};
 use crate::kapi::sockopt::{GetBuf, SetArg, Sockopts};
+use crate::kapi::sysctl::{self, IntKnob, IntKnobs, NetSysctl};
 use crate::proto::csum;
 use crate::shim;
-use crate::sync_state::{NetState, RxConfig, TxConfig, COUNTER_NAMES};
+use crate::sync_state::{NetState, Rollout, RxConfig, TxConfig, COUNTER_NAMES};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::seq_file::{seq_print, SeqFile};
-use kernel::sync::{new_mutex, Mutex};
+use kernel::sync::atomic::Atomic;
+use kernel::sync::{new_mutex, Arc, Mutex};
 
 /// Which of [`SyncNet`]'s hooks.
 const OUT: usize = 0;
@@ -277,6 +279,26 @@ fn finish(skb: &mut SkBuff, pkt: &Pkt, ulen: usize, set_ttl: bool, diff: u32) ->
     Some(())
 }
 
+/// The sync half's knobs under `/proc/sys/net/ipv4/vs/`.
+pub(crate) struct SyncKnobs {
+    /// `sync_auth_rollout`: [`Rollout`] (0 enforce, 1 permissive, 2
+    /// receive-only).
+    rollout: Atomic<i32>,
+}
+
+impl IntKnobs for SyncKnobs {
+    const PATH: &'static CStr = c"net/ipv4/vs";
+    const KNOBS: &'static [IntKnob] = &[IntKnob {
+        name: c"sync_auth_rollout",
+        min: 0,
+        max: 2,
+    }];
+
+    fn knob(&self, _i: usize) -> &Atomic<i32> {
+        &self.rollout
+    }
+}
+
 /// Authenticated sync state and registrations of one network namespace.
 #[pin_data]
 pub(crate) struct SyncNet {
@@ -284,6 +306,9 @@ pub(crate) struct SyncNet {
     /// dropped: see `PernetData::of`).
     hooks: NetHooks<SyncNet>,
     proc_file: ProcFile,
+    /// `net.ipv4.vs.sync_auth_rollout`; root of the namespace sets it, no
+    /// packet does.
+    knobs: NetSysctl<SyncKnobs>,
     /// Serialises this namespace's configuration changes (per namespace,
     /// so that a key change that waits for an RCU grace period never holds
     /// up another namespace's); holds IPv6 defragmentation while a key is
@@ -314,6 +339,15 @@ impl PernetData for SyncNet {
         try_pin_init!(Self {
             state <- NetState::new(),
             cfg <- new_mutex!(None, "ip_vs_sync_auth_cfg"),
+            knobs: NetSysctl::new(
+                net,
+                Arc::new(
+                    SyncKnobs {
+                        rollout: Atomic::new(0),
+                    },
+                    GFP_KERNEL
+                )?
+            )?,
             proc_file: ProcFile::single::<SyncNet>(net, c"ip_vs_sync_auth", Readers::All)?,
             hooks: NetHooks::new(net, &HOOK_OPS)?,
         }? Error)
@@ -377,6 +411,7 @@ impl Hooks for SyncNet {
                 version: ipvs.sync_version(),
                 syncid: cfg.syncid,
                 max_len: max_payload(&pkt),
+                rollout: self.rollout(),
             };
             // A message the master cannot sign is dropped quietly: with a
             // plain drop IPVS's sendmsg() would fail and IPVS log an error
@@ -401,6 +436,7 @@ impl Hooks for SyncNet {
         let rx = RxConfig {
             maxlen: usize::from(cfg.maxlen),
             threads: ipvs.threads(),
+            rollout: self.rollout(),
         };
         if receive(&self.state, skb, &pkt, &rx) {
             Verdict::Accept
@@ -524,7 +560,7 @@ fn try_receive(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> 
     let ulen = ulen - off;
     if skb.ip_summed() == CHECKSUM_PARTIAL {
         // From a local sender: the checksum is still to be summed.
-        skb.move_csum_start(off);
+        skb.move_csum_start(off)?;
         finish(skb, pkt, ulen, false, 0)?;
         return Some(true);
     }
@@ -536,6 +572,11 @@ fn try_receive(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> 
 }
 
 impl SyncNet {
+    /// The namespace's rollout mode now.
+    fn rollout(&self) -> Rollout {
+        Rollout::from_knob(sysctl::read(&self.knobs.data().rollout))
+    }
+
     /// Whether the backup of `net` authenticates sync: a key is installed,
     /// so every sync message IPVS received since was verified.
     pub(crate) fn authenticated(net: Net<'_>) -> bool {
@@ -600,6 +641,7 @@ impl ProcShow for SyncNet {
         seq_print!(m, "algorithm: {}\n", name);
         let v = this.state.view();
         seq_print!(m, "format: {}\n", if v.ext { "extended" } else { "seed" });
+        seq_print!(m, "rollout: {}\n", this.rollout().name());
         match v.seed_key {
             Some(fp) => seq_print!(m, "seed_key: fingerprint {}\n", fp),
             None => seq_print!(m, "seed_key: none\n"),
@@ -638,12 +680,14 @@ pub(crate) fn test_path(state: &NetState, skb: &mut SkBuff, tx: bool, msg: &[u8]
             version: u8::from(msg.first() == Some(&0)),
             syncid: msg.get(1).copied().unwrap_or(0),
             max_len: max_payload(&pkt),
+            rollout: Rollout::Enforce,
         };
         transmit(state, skb, &pkt, &cfg)
     } else {
         let rx = RxConfig {
             maxlen: 0xffff,
             threads: 1,
+            rollout: Rollout::Enforce,
         };
         receive(state, skb, &pkt, &rx)
     }

@@ -48,6 +48,7 @@ use self::log::Fingerprint;
 use crate::kapi::hmac::{self, HmacMd5};
 use crate::kapi::rcu_box::RcuBox;
 use crate::kapi::sys::{monotonic_ns, realtime_ns};
+use crate::proto::ext::{rx_kind, RxKind};
 use crate::proto::icv::{Mac, AUTH_HDR_LEN};
 use crate::proto::msg::{self, DropReason};
 use crate::proto::replay::{self, AdvanceError, KeyGenerations, KeyedReplay, StreamId};
@@ -96,13 +97,19 @@ pub(crate) const COUNTER_NAMES: [&str; COUNTERS] = [
     "rx_drop_no_stream",
     "rx_drop_no_key",
     "rx_gro_split",
+    "rx_plain",
+    "tx_plain",
 ];
 
 /// Whether counter `idx` counts dropped datagrams (its runs are logged).
 fn is_drop(idx: u32) -> bool {
     !matches!(
         idx,
-        shim::IPVSA_CNT_TX_SIGNED | shim::IPVSA_CNT_RX_ACCEPTED | shim::IPVSA_CNT_RX_GRO_SPLIT
+        shim::IPVSA_CNT_TX_SIGNED
+            | shim::IPVSA_CNT_RX_ACCEPTED
+            | shim::IPVSA_CNT_RX_GRO_SPLIT
+            | shim::IPVSA_CNT_RX_PLAIN
+            | shim::IPVSA_CNT_TX_PLAIN
     )
 }
 
@@ -157,6 +164,50 @@ pub(crate) struct View {
     pub(crate) unknown_key: u64,
 }
 
+/// The rollout mode of a namespace, the sysctl
+/// `net.ipv4.vs.sync_auth_rollout` (Documentation/ip_vs_sync_auth.rst,
+/// "Rolling authentication out"). Only the namespace's root sets it; no
+/// packet can.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Rollout {
+    /// 0, the default: the backup takes the configured format only, the
+    /// master signs.
+    Enforce,
+    /// 1: the backup also takes v1 plaintext (counted `rx_plain`, nothing
+    /// checked) and v1 messages of the other format it holds a key for
+    /// (every check of that format); the master signs.
+    Permissive,
+    /// 2: the backup as in [`Rollout::Permissive`]; the master sends its
+    /// messages as IPVS built them (counted `tx_plain`).
+    ReceiveOnly,
+}
+
+impl Rollout {
+    /// The mode of a knob value; anything unknown is [`Rollout::Enforce`]
+    /// (the sysctl's bounds allow only 0 to 2).
+    pub(crate) fn from_knob(v: i32) -> Self {
+        match v {
+            1 => Self::Permissive,
+            2 => Self::ReceiveOnly,
+            _ => Self::Enforce,
+        }
+    }
+
+    /// Its name on `/proc` and in the log.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Enforce => "enforce",
+            Self::Permissive => "permissive",
+            Self::ReceiveOnly => "receive-only",
+        }
+    }
+
+    /// Whether a backup also takes plaintext and the other format.
+    fn lenient(self) -> bool {
+        self != Self::Enforce
+    }
+}
+
 /// What IPVS's backup configuration says about the messages it takes.
 #[derive(Clone, Copy)]
 pub(crate) struct RxConfig {
@@ -164,6 +215,8 @@ pub(crate) struct RxConfig {
     pub(crate) maxlen: usize,
     /// Its sync threads (`sync_ports`), which must match the master's.
     pub(crate) threads: u32,
+    /// The namespace's rollout mode.
+    pub(crate) rollout: Rollout,
 }
 
 /// What the master's configuration says a message of its own looks like,
@@ -177,6 +230,8 @@ pub(crate) struct TxConfig {
     pub(crate) syncid: u8,
     /// Longest UDP payload the datagram can carry.
     pub(crate) max_len: usize,
+    /// The namespace's rollout mode.
+    pub(crate) rollout: Rollout,
 }
 
 /// Authenticated sync state of one network namespace.
@@ -296,6 +351,11 @@ impl NetState {
         stream: usize,
         cfg: &TxConfig,
     ) -> Result<usize> {
+        if cfg.rollout == Rollout::ReceiveOnly && self.keyed() {
+            // Keys installed but not used for sending yet.
+            self.count(shim::IPVSA_CNT_TX_PLAIN);
+            return Ok(len);
+        }
         let res = if self.ext.is_ext() {
             self.transmit_ext(buf, len, stream, cfg)
         } else {
@@ -349,7 +409,24 @@ impl NetState {
         rx: &RxConfig,
     ) -> Result<usize> {
         let maxlen = rx.maxlen;
-        if self.ext.is_ext() {
+        // The format the message must have: the configured one, or in a
+        // rollout mode what its v1 header says (plaintext taken as is).
+        let ext = if rx.rollout.lenient() {
+            match rx_kind(buf.get(..len).ok_or(EINVAL)?) {
+                RxKind::Plain => {
+                    if self.keyed() {
+                        self.count(shim::IPVSA_CNT_RX_PLAIN);
+                    }
+                    return Ok(0);
+                }
+                RxKind::Seed => false,
+                RxKind::Ext => true,
+                RxKind::Other => self.ext.is_ext(),
+            }
+        } else {
+            self.ext.is_ext()
+        };
+        if ext {
             return self.receive_ext(buf, len, ttl, maxlen);
         }
         // Messages of the master's threads may overtake each other.
@@ -526,6 +603,7 @@ const TX_V1_150: TxConfig = TxConfig {
     version: 1,
     syncid: 150,
     max_len: 65535 - 28,
+    rollout: Rollout::Enforce,
 };
 
 /// A backup with IPVS's largest `sync_maxlen` (nothing the tests send is
@@ -533,6 +611,7 @@ const TX_V1_150: TxConfig = TxConfig {
 const RX_ANY: RxConfig = RxConfig {
     maxlen: 65535 - 28,
     threads: 1,
+    rollout: Rollout::Enforce,
 };
 
 /// A MAC that costs nothing, for timing the code around the MAC.
@@ -933,6 +1012,7 @@ mod tests {
             version: u8::from(plain.first() == Some(&0)),
             syncid: plain.get(1).copied().unwrap_or(0),
             max_len: 65535 - 28,
+            rollout: Rollout::Enforce,
         }
     }
 
@@ -1683,6 +1763,152 @@ mod tests {
         // TTL first, as in the seed format.
         assert!(receive(&backup, m, 64).is_err());
         assert_eq!(counter(&backup, shim::IPVSA_CNT_RX_BAD_TTL), 1);
+        Ok(())
+    }
+
+    /// [`receive`] in rollout mode `rollout`.
+    fn receive_in(st: &NetState, msg: &[u8], ttl: u8, rollout: Rollout) -> Result<usize> {
+        let mut buf = [0u8; 160];
+        buf.get_mut(..msg.len()).ok_or(EINVAL)?.copy_from_slice(msg);
+        st.receive(&mut buf, msg.len(), ttl, &RxConfig { rollout, ..RX_ANY })
+    }
+
+    /// The backup's rollout modes: v1 plaintext passes (counted) in
+    /// permissive and receive-only, never in enforce; a message that says
+    /// it is authenticated gets every check of its format in every mode,
+    /// and a forged one is never passed as plaintext; the v0 layout and
+    /// unknown `spare` bits go to the configured format.
+    #[test]
+    fn rollout_backup_takes_plaintext_and_both_formats() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let st = keyed(v.key)?;
+        let none = |st: &NetState, except: &[u32]| {
+            (0..shim::IPVSA_CNT_MAX)
+                .filter(|i| !except.contains(i))
+                .all(|i| counter(st, i) == 0)
+        };
+        // Enforce: plaintext is a bad header.
+        assert!(receive_in(&st, v.plain, 255, Rollout::Enforce).is_err());
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
+        for mode in [Rollout::Permissive, Rollout::ReceiveOnly] {
+            let st = keyed(v.key)?;
+            // Plaintext as is, whatever its TTL (stock IPVS sends 1).
+            assert_eq!(receive_in(&st, v.plain, 1, mode)?, 0);
+            assert_eq!(receive_in(&st, v.plain, 255, mode)?, 0);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), 2);
+            assert!(none(&st, &[shim::IPVSA_CNT_RX_PLAIN]));
+            // A forged seed message (one ICV bit): bad ICV, not plaintext.
+            let mut forged = [0u8; 160];
+            let f = forged.get_mut(..v.auth.len()).ok_or(EINVAL)?;
+            f.copy_from_slice(v.auth);
+            if let Some(b) = f.get_mut(12) {
+                *b ^= 1;
+            }
+            assert!(receive_in(&st, f, 255, mode).is_err());
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_ICV), 1);
+            // The real one: TTL first, then accepted, then a replay.
+            assert!(receive_in(&st, v.auth, 64, mode).is_err());
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_TTL), 1);
+            assert_eq!(receive_in(&st, v.auth, 255, mode)?, AUTH_HDR_LEN);
+            assert!(receive_in(&st, v.auth, 255, mode).is_err());
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_REPLAY), 1);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), 2);
+            // Other spare bits: the configured (seed) format's bad header.
+            let mut odd = [0u8; 160];
+            let o = odd.get_mut(..v.plain.len()).ok_or(EINVAL)?;
+            o.copy_from_slice(v.plain);
+            if let Some(b) = o.get_mut(7) {
+                *b = 4;
+            }
+            assert!(receive_in(&st, o, 255, mode).is_err());
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
+            // The v0 layout has no flag: never taken as plaintext, but
+            // checked as an authenticated v0 message (its "ICV" is wrong).
+            let v0 = &SYNC_VECTORS[1];
+            assert!(receive_in(&st, v0.plain, 255, mode).is_err());
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), 2);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_ICV), 2);
+            // An extended message while the backup holds no extended key.
+            let msr = ext_keyed(1, b"ext key")?;
+            let (m, n) = ext_sign(&msr, v.plain)?;
+            let m = m.get(..n).ok_or(EINVAL)?;
+            assert!(receive_in(&st, m, 255, mode).is_err());
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_NO_KEY), 1);
+            // With extended key 1 added (the format stays seed): accepted,
+            // and in enforce the same kind of message is a bad header.
+            st.ext_cmd(shim::IPVSA_EXT_ADD, 1, b"ext key")?;
+            assert!(!st.ext.is_ext());
+            assert_eq!(receive_in(&st, m, 255, mode)?, EXT_AUTH_HDR_LEN);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 2);
+            let (m2, n2) = ext_sign(&msr, v.plain)?;
+            let m2 = m2.get(..n2).ok_or(EINVAL)?;
+            assert!(receive_in(&st, m2, 255, Rollout::Enforce).is_err());
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 2);
+            // And the extended one forged: bad ICV, not plaintext.
+            let mut forged = [0u8; 160];
+            let f = forged.get_mut(..n2).ok_or(EINVAL)?;
+            f.copy_from_slice(m2);
+            if let Some(b) = f.last_mut() {
+                *b ^= 1;
+            }
+            assert!(receive_in(&st, f, 255, mode).is_err());
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_ICV), 3);
+            assert_eq!(receive_in(&st, m2, 255, mode)?, EXT_AUTH_HDR_LEN);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), 2);
+        }
+        // Without any key the hooks leave sync alone; the state takes
+        // plaintext without counting it.
+        let bare = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
+        assert_eq!(receive_in(&bare, v.plain, 1, Rollout::Permissive)?, 0);
+        assert_eq!(counter(&bare, shim::IPVSA_CNT_RX_PLAIN), 0);
+        Ok(())
+    }
+
+    /// The master in receive-only sends what IPVS built (counted
+    /// `tx_plain`), in the other modes it signs; the knob's values map to
+    /// the modes, anything else to enforce.
+    #[test]
+    fn rollout_master_and_knob_values() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let st = keyed(v.key)?;
+        let mut buf = [0u8; 160];
+        let len = v.plain.len();
+        buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
+        let cfg = TxConfig {
+            rollout: Rollout::ReceiveOnly,
+            ..cfg_for(v.plain)
+        };
+        assert_eq!(st.transmit(&mut buf, len, 0, &cfg)?, len);
+        assert_eq!(buf.get(..len), Some(v.plain));
+        assert_eq!(counter(&st, shim::IPVSA_CNT_TX_PLAIN), 1);
+        assert_eq!(counter(&st, shim::IPVSA_CNT_TX_SIGNED), 0);
+        // The sequence number was not used: the next signed message is 1.
+        let cfg = TxConfig {
+            rollout: Rollout::Permissive,
+            ..cfg_for(v.plain)
+        };
+        assert_eq!(st.transmit(&mut buf, len, 0, &cfg)?, v.auth.len());
+        assert_eq!(buf.get(..v.auth.len()), Some(v.auth));
+        assert_eq!(counter(&st, shim::IPVSA_CNT_TX_SIGNED), 1);
+        // Unkeyed: nothing to count.
+        let bare = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
+        buf.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(v.plain);
+        let cfg = TxConfig {
+            rollout: Rollout::ReceiveOnly,
+            ..cfg_for(v.plain)
+        };
+        assert_eq!(bare.transmit(&mut buf, len, 0, &cfg)?, len);
+        assert_eq!(counter(&bare, shim::IPVSA_CNT_TX_PLAIN), 0);
+        for (k, m) in [
+            (0, Rollout::Enforce),
+            (1, Rollout::Permissive),
+            (2, Rollout::ReceiveOnly),
+            (3, Rollout::Enforce),
+            (-1, Rollout::Enforce),
+        ] {
+            assert_eq!(Rollout::from_knob(k), m);
+        }
         Ok(())
     }
 

@@ -112,6 +112,33 @@ make_connections() {
 		fail "connections through the VIP failed"
 }
 
+# churn_start NAME: the churn, in the background: rounds of 3 connections
+# through the VIP, a line in $IPVS_AUTH_OUT/NAME.rounds a round, until
+# churn_end. A failed connection ends it with status 1 (fail). Sets $churn
+# to its pid; churn_rounds counts its rounds so far.
+churn_start() {
+	churn_stop=$IPVS_AUTH_OUT/$1.stop
+	churn_log=$IPVS_AUTH_OUT/$1.rounds
+	rm -f "$churn_stop"
+	: >"$churn_log"
+	(
+		while [ ! -e "$churn_stop" ]; do
+			make_connections 3 >/dev/null
+			echo round >>"$churn_log"
+			sleep 0.3
+		done
+	) &
+	churn=$!
+}
+churn_rounds() {
+	wc -l <"$churn_log"
+}
+# Stops the churn; fails unless every connection of it succeeded.
+churn_end() {
+	touch "$churn_stop"
+	wait "$churn" || fail "the churn failed: a connection through the VIP failed ($1)"
+}
+
 # Number of IPVS connection entries from the client in namespace $1.
 conn_count() {
 	nsx "$1" ipvsadm -Lnc | grep -c " $CIP:"

@@ -276,23 +276,8 @@ snap() {
 	done
 }
 snap >"$IPVS_AUTH_OUT/ext-drops-before.txt"
-# The churn: rounds of 3 connections until told to stop; one line in
-# $churn_log a round. A failed connection ends it with status 1 (fail).
-churn_stop=$IPVS_AUTH_OUT/ext-churn.stop
-churn_log=$IPVS_AUTH_OUT/ext-churn.rounds
-rm -f "$churn_stop"
-: >"$churn_log"
-(
-	while [ ! -e "$churn_stop" ]; do
-		make_connections 3 >/dev/null
-		echo round >>"$churn_log"
-		sleep 0.3
-	done
-) &
-churn=$!
-churn_rounds() {
-	wc -l <"$churn_log"
-}
+# The churn (topology.sh): rounds of 3 connections until churn_end.
+churn_start ext-churn
 step() {
 	ext "$@"
 	sleep 1
@@ -323,8 +308,7 @@ while [ "$k" -le 6 ]; do
 done
 LAST=7
 sleep 2
-touch "$churn_stop"
-wait "$churn" || fail "the churn failed: a connection through the VIP failed during the rollover"
+churn_end "during the rollover"
 wait_all 15 || fail "connections lost during the rollover"
 snap >"$IPVS_AUTH_OUT/ext-drops-after.txt"
 if ! cmp -s "$IPVS_AUTH_OUT/ext-drops-before.txt" "$IPVS_AUTH_OUT/ext-drops-after.txt"; then

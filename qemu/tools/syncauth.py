@@ -49,7 +49,8 @@ GROUP = "224.0.0.81"
 PORT = 8848
 COUNTERS = ["tx_signed", "tx_error", "rx_accepted", "rx_drop_malformed",
             "rx_drop_bad_ttl", "rx_drop_bad_header", "rx_drop_replay",
-            "rx_drop_bad_icv", "rx_drop_no_stream", "rx_drop_no_key", "rx_gro_split"]
+            "rx_drop_bad_icv", "rx_drop_no_stream", "rx_drop_no_key", "rx_gro_split",
+            "rx_plain", "tx_plain"]
 STATUS_FMT = "=II16sII" + "Q" * len(COUNTERS)
 AUTH_FLAG = 0x0001
 EXT_FLAG = 0x0002
@@ -147,6 +148,8 @@ def build(args):
         hlen = 8
         size = hlen + extra + len(entries)
         spare = AUTH_FLAG if auth and not args.no_flag else 0
+        if getattr(args, "spare", None) is not None:
+            spare = args.spare
         header = struct.pack("!BBHBBH", 0, args.syncid, size, args.conns, 1, spare)
     if not auth:
         return header + entries
@@ -430,6 +433,7 @@ def main():
     s.add_argument("--rip", default="10.0.2.2")
     s.add_argument("--v0", action="store_true")
     s.add_argument("--no-flag", action="store_true")
+    s.add_argument("--spare", type=lambda x: int(x, 0), help="v1: this spare field")
     s.add_argument("--mutate", default="none")
     s.add_argument("--ext", action="store_true", help="extended format")
     s.add_argument("--key-id", type=int, default=1)

@@ -108,6 +108,13 @@ impl<T: IntKnobs> NetSysctl<T> {
     }
 }
 
+impl<T: IntKnobs> NetSysctl<T> {
+    /// The data whose knobs these are.
+    pub(crate) fn data(&self) -> &T {
+        &self.data
+    }
+}
+
 impl<T: IntKnobs> Drop for NetSysctl<T> {
     fn drop(&mut self) {
         // SAFETY: Registered (type invariant); after this no file of it is

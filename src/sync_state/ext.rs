@@ -448,6 +448,7 @@ pub(super) fn kunit_pinned_vectors() -> Result<u32> {
                 version: 1,
                 syncid: v.plain.get(1).copied().ok_or(EINVAL)?,
                 max_len: 65535 - 28,
+                rollout: super::Rollout::Enforce,
             };
             let room = EXT_AUTH_HDR_LEN + MAC_ROOM;
             let n = master.transmit(buf.get_mut(..len + room).ok_or(EINVAL)?, len, stream, &cfg)?;

@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Rolling authentication out on a running pair (issue 22): plaintext ->
+# seed format -> extended format with the sysctl net.ipv4.vs.sync_auth_rollout
+# (0 enforce, 1 permissive, 2 receive-only), following the procedure of
+# Documentation/ip_vs_sync_auth.rst, "Rolling authentication out", under
+# continuous connection churn. Checked:
+#  - no connection is lost: every client connection the master lists is on
+#    the backup after each stage, the churn never fails, the backup drops
+#    nothing of the master's and the master drops nothing (tx_error 0);
+#  - each stage does what the procedure says on the wire: receive-only
+#    sends plaintext (tx_plain) that the keyed backup takes (rx_plain);
+#    permissive signs; the backup takes the extended format while its own
+#    is still the seed's;
+#  - the attacker (a third host on the sync LAN, Python messages built from
+#    the documented layout): in permissive a message forged under a wrong
+#    key is dropped (bad ICV) and never taken as plaintext, while a
+#    plaintext injection IS applied (the documented price of the window);
+#    once back in enforce, the same plaintext, every other `spare` value
+#    and a seed-format message captured before the switch are dropped and
+#    applied nowhere, and /proc still says enforce;
+#  - only the namespace's root sets the mode: an unprivileged user cannot,
+#    and /proc shows the mode.
+. "$IPVS_AUTH_TOP/qemu/lib/common.sh"
+SYNC_LAN=bridge
+. "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
+
+checktool "ipvsadm -v" "ipvsadm is not installed"
+checktool "/usr/bin/python3 -V" "python3 is not installed"
+IPVSADM=${IPVSADM_AUTH:-}
+[ -x "$IPVSADM" ] || skip "patched ipvsadm not built (scripts/build-ipvsadm.sh)"
+load_module
+trap 'touch "$IPVS_AUTH_OUT/rollout-churn.stop"; topology_cleanup' EXIT
+topology_setup
+
+KNOB=net.ipv4.vs.sync_auth_rollout
+rollout() {
+	for ns in "$NS_DIRA" "$NS_DIRB"; do
+		nsx "$ns" sysctl -qw "$KNOB=$1" || fail "$ns: cannot set $KNOB=$1"
+	done
+}
+proc_rollout() {
+	nsx "$1" awk '$1 == "rollout:" { print $2 }' /proc/net/ip_vs_sync_auth
+}
+# auth_line MODE: ipvsadm -L --daemon's auth line on both directors names
+# the mode (nothing in enforce).
+auth_line() {
+	case $1 in enforce) want="auth hmac-md5-96" ;; *) want="auth hmac-md5-96 rollout $1" ;; esac
+	for ns in "$NS_DIRA" "$NS_DIRB"; do
+		got=$(nsx "$ns" "$IPVSADM" -L --daemon | grep '^auth')
+		[ "$got" = "$want" ] || fail "$ns: ipvsadm -L --daemon says '$got', expected '$want'"
+	done
+}
+has_all() {
+	conn_set "$NS_DIRA" >"$IPVS_AUTH_OUT/rollout-master.txt"
+	conn_set "$NS_DIRB" >"$IPVS_AUTH_OUT/rollout-backup.txt"
+	[ -s "$IPVS_AUTH_OUT/rollout-master.txt" ] &&
+		[ -z "$(comm -23 "$IPVS_AUTH_OUT/rollout-master.txt" "$IPVS_AUTH_OUT/rollout-backup.txt")" ]
+}
+# The backup's drop counters, one line each.
+drops() {
+	for c in rx_drop_malformed rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay \
+		rx_drop_bad_icv rx_drop_no_stream rx_drop_no_key; do
+		printf '%s %s\n' "$c" "$(counter "$NS_DIRB" "$c")"
+	done
+}
+# above NS COUNTER N: whether COUNTER of NS is above N.
+above() {
+	[ "$(counter "$1" "$2")" -gt "$3" ]
+}
+# grows NS COUNTER SECONDS: whether COUNTER of NS grows within SECONDS.
+grows() {
+	wait_for "$3" above "$1" "$2" "$(counter "$1" "$2")"
+}
+# ext1_above N: whether the backup accepted more than N messages under
+# extended key 1.
+ext1_above() {
+	[ "$(ext_key_count "$NS_DIRB" 1 rx_accepted)" -gt "$1" ]
+}
+# A client address the attacker's messages use, and whether the backup
+# lists a connection from it.
+FAKE=10.66.0.7
+fake_applied() {
+	nsx "$NS_DIRB" ipvsadm -Lnc | grep -q " $FAKE:"
+}
+atk_send() {
+	nsx "$NS_ATK" $SYNCAUTH send --src "$ATK_IP" --cip "$FAKE" --ttl 255 "$@" ||
+		fail "the attacker could not send"
+}
+
+# Unprivileged users cannot change the mode; the default is enforce.
+[ "$(nsx "$NS_DIRB" sysctl -n "$KNOB")" = 0 ] || fail "$KNOB is not 0 by default"
+[ "$(proc_rollout "$NS_DIRB")" = enforce ] || fail "/proc does not say enforce by default"
+nsx "$NS_DIRB" $NOBODY sh -c "echo 1 >/proc/sys/net/ipv4/vs/sync_auth_rollout" 2>/dev/null &&
+	fail "an unprivileged user set $KNOB"
+nsx "$NS_DIRB" sh -c "echo 3 >/proc/sys/net/ipv4/vs/sync_auth_rollout" 2>/dev/null &&
+	fail "$KNOB took 3"
+[ "$(proc_rollout "$NS_DIRB")" = enforce ] || fail "a refused write changed the mode"
+
+# A plaintext pair, as before authentication; the daemons run with the
+# extended format's maxlen from the start (the procedure's first step).
+start_sync --sync-maxlen 1448
+make_connections 5
+wait_for 20 has_all || fail "the plaintext pair is not in sync"
+
+churn_start rollout-churn
+# stage NAME: the churn runs and made connections since the last stage,
+# and the backup has every connection the master lists.
+last_rounds=0
+stage() {
+	sleep 2
+	kill -0 "$churn" 2>/dev/null || fail "$1: the churn stopped (a connection failed)"
+	r=$(churn_rounds)
+	[ "$r" -gt "$last_rounds" ] || fail "$1: no churn connection during the stage"
+	last_rounds=$r
+	wait_for 20 has_all ||
+		fail "$1: $(comm -23 "$IPVS_AUTH_OUT/rollout-master.txt" "$IPVS_AUTH_OUT/rollout-backup.txt" | wc -l) master connections missing on the backup"
+	[ "$(counter "$NS_DIRA" tx_error)" = 0 ] || fail "$1: the master dropped messages (tx_error)"
+	info "$1: backup in sync ($(wc -l <"$IPVS_AUTH_OUT/rollout-master.txt") connections, churn round $r)"
+}
+drops >"$IPVS_AUTH_OUT/rollout-drops-0.txt"
+
+# --- plaintext -> seed format. ---------------------------------------------
+# 1. receive-only on both, then the key on both: the master still sends
+#    plaintext, the keyed backup takes it.
+rollout 2
+[ "$(proc_rollout "$NS_DIRA")" = receive-only ] || fail "/proc does not show receive-only"
+set_keys "rollout seed key"
+auth_line receive-only
+grows "$NS_DIRA" tx_plain 15 || fail "receive-only: the keyed master sent no plaintext"
+grows "$NS_DIRB" rx_plain 15 || fail "receive-only: the keyed backup took no plaintext"
+[ "$(counter "$NS_DIRA" tx_signed)" = 0 ] || fail "receive-only: the master signed"
+stage "receive-only, keys on both"
+
+# 2. permissive: the master signs, the backup verifies and still takes
+#    plaintext.
+rollout 1
+[ "$(proc_rollout "$NS_DIRB")" = permissive ] || fail "/proc does not show permissive"
+auth_line permissive
+grows "$NS_DIRB" rx_accepted 15 || fail "permissive: the backup accepted no signed message"
+# The attacker in the window: a forged signed message is a bad ICV, never
+# taken as plaintext; its plaintext is applied (the price of the window).
+icv0=$(counter "$NS_DIRB" rx_drop_bad_icv)
+plain0=$(counter "$NS_DIRB" rx_plain)
+atk_send --key "not the key" --seq 4000000000 --cport 41000
+wait_for 10 above "$NS_DIRB" rx_drop_bad_icv "$icv0" ||
+	fail "permissive: a message forged under a wrong key was not dropped as a bad ICV"
+sleep 1
+fake_applied && fail "permissive: the forged signed message was applied"
+[ "$(counter "$NS_DIRB" rx_plain)" -ge "$plain0" ] || fail "rx_plain went down"
+# Plaintext stops once the master signs: rx_plain settles.
+p1=$(counter "$NS_DIRB" rx_plain)
+sleep 4
+[ "$(counter "$NS_DIRB" rx_plain)" = "$p1" ] || fail "permissive: the backup still takes plaintext of the master"
+atk_send --cport 41001
+wait_for 10 fake_applied || fail "permissive: plaintext from the attacker was not applied (the documented window)"
+info "permissive: forged signed message dropped, injected plaintext applied, as documented"
+nsx "$NS_DIRB" ipvsadm -Lnc | grep -q " $FAKE:41000" && fail "permissive: the forged signed message was applied"
+stage "permissive, master signing"
+capture_sync "$IPVS_AUTH_OUT/rollout-seed.bin" || fail "no seed-format datagram captured"
+
+# 3. enforce: plaintext is dropped again.
+rollout 0
+[ "$(proc_rollout "$NS_DIRB")" = enforce ] || fail "/proc does not show enforce"
+auth_line enforce
+stage "seed format enforced"
+
+# --- seed -> extended format. ---------------------------------------------
+# 4. permissive; extended key 1 on both (the format stays seed); the
+#    master switches; then the backup; the seed key goes.
+rollout 1
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	nsx "$ns" $SYNCAUTH ext add 1 "rollout ext key" || fail "$ns: cannot add extended key 1"
+done
+[ "$(nsx "$NS_DIRB" awk '$1 == "format:" { print $2 }' /proc/net/ip_vs_sync_auth)" = seed ] ||
+	fail "adding an extended key switched the backup's format"
+nsx "$NS_DIRA" $SYNCAUTH ext mode ext || fail "cannot switch the master to the extended format"
+ext0=$(ext_key_count "$NS_DIRB" 1 rx_accepted)
+wait_for 15 ext1_above "$ext0" ||
+	fail "permissive: the seed-format backup took no extended message"
+stage "master extended, backup seed (permissive)"
+nsx "$NS_DIRB" $SYNCAUTH ext mode ext || fail "cannot switch the backup to the extended format"
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	nsx "$ns" $SYNCAUTH key clear || fail "$ns: cannot clear the seed key"
+done
+rollout 0
+stage "extended format enforced"
+
+churn_end "during the rollout"
+drops >"$IPVS_AUTH_OUT/rollout-drops-1.txt"
+# The only drop is the attacker's forged message.
+diff "$IPVS_AUTH_OUT/rollout-drops-0.txt" "$IPVS_AUTH_OUT/rollout-drops-1.txt" |
+	grep '^>' >"$IPVS_AUTH_OUT/rollout-drops-diff.txt"
+[ "$(cat "$IPVS_AUTH_OUT/rollout-drops-diff.txt")" = "> rx_drop_bad_icv $((icv0 + 1))" ] ||
+	fail "the backup dropped messages during the rollout: $(tr '\n' ' ' <"$IPVS_AUTH_OUT/rollout-drops-diff.txt")"
+info "rollout done: $(churn_rounds) churn rounds, no connection lost, no drop but the attacker's"
+
+# --- enforce again: nothing the attacker sends is taken. -------------------
+# Plaintext v1 and v0, other spare values (plaintext-sized), and the seed
+# datagram captured in step 2: each dropped by the extended format's
+# checks (a bad header; the v0 message, shorter than the extended
+# format's headers, as malformed).
+dropped_total() {
+	drops | awk '{ n += $2 } END { print n }'
+}
+before=$(dropped_total)
+atk_send --cport 41002
+atk_send --cport 41003 --v0
+port=41004
+for spare in 0x0002 0x0004 0x8000 0x0007; do
+	atk_send --cport "$port" --spare "$spare"
+	port=$((port + 1))
+done
+nsx "$NS_ATK" $SYNCAUTH resend --file "$IPVS_AUTH_OUT/rollout-seed.bin" --src "$ATK_IP" >/dev/null ||
+	fail "the attacker could not replay the seed datagram"
+sent=7
+drops_cover() {
+	[ "$(dropped_total)" -ge $((before + sent)) ]
+}
+wait_for 10 drops_cover ||
+	fail "enforce: $(($(dropped_total) - before)) of the attacker's $sent messages dropped"
+[ "$(proc_rollout "$NS_DIRB")" = enforce ] || fail "the attacker's messages changed the mode"
+[ "$(nsx "$NS_DIRB" sysctl -n "$KNOB")" = 0 ] || fail "the attacker's messages changed $KNOB"
+sleep 1
+p=41002
+while [ "$p" -le 41007 ]; do
+	nsx "$NS_DIRB" ipvsadm -Lnc | grep -q " $FAKE:$p" && fail "enforce: the attacker's message ($p) was applied"
+	p=$((p + 1))
+done
+info "enforce: plaintext v1 and v0, four other spare values and a replayed seed message dropped; /proc says enforce"
