@@ -343,15 +343,22 @@ impl SkBuff {
     }
 
     /// Moves the start of the partial checksum by `by` bytes (after the
-    /// headers moved).
-    pub(crate) fn move_csum_start(&mut self, by: usize) {
+    /// headers moved). `None`, and nothing changed, unless the packet has
+    /// `CHECKSUM_PARTIAL` and the new start fits.
+    pub(crate) fn move_csum_start(&mut self, by: usize) -> Option<()> {
+        if self.ip_summed() != CHECKSUM_PARTIAL {
+            return None;
+        }
+        let by = u16::try_from(by).ok()?;
         // SAFETY: A packet this borrow may change; `csum_start` shares a
-        // union with `csum` (meaningful only with `CHECKSUM_COMPLETE`),
-        // the caller's packet has `CHECKSUM_PARTIAL`.
+        // union with `csum`, which is meaningful only with
+        // `CHECKSUM_COMPLETE`: this packet has `CHECKSUM_PARTIAL` (checked
+        // above), so the union holds `csum_start`/`csum_offset`.
         unsafe {
             let c = &mut (*self.headers()).__bindgen_anon_1.__bindgen_anon_1;
-            c.csum_start = c.csum_start.wrapping_add(by as u16);
+            c.csum_start = c.csum_start.checked_add(by)?;
         }
+        Some(())
     }
 
     /// Marks the transport checksum as checked.
