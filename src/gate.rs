@@ -33,7 +33,7 @@ use crate::kapi::net::{Defrag6, Net, PernetData, PernetId};
 use crate::kapi::netfilter::{
     HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, LOCAL_IN, PF_IPV4, PF_IPV6, PRI_NAT_SRC,
 };
-use crate::kapi::procfs::{Cursor, ProcFile, ProcSeq, ProcShow, Readers, Seek};
+use crate::kapi::procfs::{Cursor, ProcFile, ProcSeq, ProcShow, Readers, Seek, Show};
 use crate::kapi::rcu_box::RcuBox;
 use crate::kapi::rcu_hash::{RcuHash, Writer};
 use crate::kapi::skb::SkBuff;
@@ -1810,16 +1810,6 @@ impl Hooks for GateNet {
     }
 
     fn resegmented(&self, _ok: bool) {}
-}
-
-/// Prints a value of the pure crate, which implements `core::fmt::Display`
-/// (the kernel's formatting macros take `kernel::fmt::Display`).
-struct Show<T>(T);
-
-impl<T: core::fmt::Display> kernel::fmt::Display for Show<T> {
-    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
-        core::fmt::Display::fmt(&self.0, f)
-    }
 }
 
 impl ProcShow for GateNet {

@@ -28,12 +28,15 @@ use crate::kapi::netfilter::{
     HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, LOCAL_IN, LOCAL_OUT, PF_IPV4, PF_IPV6,
     PRI_MANGLE, PRI_NAT_SRC,
 };
-use crate::kapi::procfs::{ProcFile, ProcShow, Readers};
+use crate::kapi::procfs::{ProcFile, ProcShow, Readers, Show};
 use crate::kapi::secret::Secret;
 use crate::kapi::skb::{SkBuff, CHECKSUM_PARTIAL};
 use crate::kapi::sockopt::{GetBuf, SetArg, Sockopts};
+use crate::kapi::sys::uptime_secs;
 use crate::kapi::sysctl::{self, IntKnob, IntKnobs, NetSysctl};
+use crate::proto::addr::{IpAddr, Ipv4, Ipv6};
 use crate::proto::csum;
+use crate::proto::senders::{Source, DROP_NAMES};
 use crate::shim;
 use crate::sync_state::{NetState, Rollout, RxConfig, TxConfig, COUNTER_NAMES};
 use kernel::ffi::c_int;
@@ -437,6 +440,7 @@ impl Hooks for SyncNet {
             maxlen: usize::from(cfg.maxlen),
             threads: ipvs.threads(),
             rollout: self.rollout(),
+            src: source(skb, &pkt),
         };
         if receive(&self.state, skb, &pkt, &rx) {
             Verdict::Accept
@@ -507,13 +511,37 @@ fn try_transmit(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, tx: &TxConfig) ->
     Some(true)
 }
 
+/// Where a classified datagram comes from: its source address and port
+/// (unspecified if they cannot be read).
+fn source(skb: &SkBuff, pkt: &Pkt) -> Source {
+    /// `N` bytes at `off`, zeros if they cannot be read.
+    fn read<const N: usize>(skb: &SkBuff, off: usize) -> [u8; N] {
+        let (mut buf, mut out) = ([0u8; N], [0u8; N]);
+        if let Some(b) = skb.bytes(off, &mut buf) {
+            for (d, s) in out.iter_mut().zip(b) {
+                *d = *s;
+            }
+        }
+        out
+    }
+    let addr = if pkt.v6 {
+        IpAddr::V6(read(skb, pkt.nh + 8))
+    } else {
+        IpAddr::V4(read(skb, pkt.nh + 12))
+    };
+    Source {
+        addr,
+        port: u16::from_be_bytes(read(skb, pkt.thoff)),
+    }
+}
+
 /// Backup: verifies and strips one classified sync datagram in place.
 /// Returns whether it may go on.
 fn receive(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> bool {
     match try_receive(state, skb, pkt, rx) {
         Some(ok) => ok,
         None => {
-            state.count(shim::IPVSA_CNT_RX_MALFORMED);
+            state.drop_from(shim::IPVSA_CNT_RX_MALFORMED, &rx.src);
             false
         }
     }
@@ -661,6 +689,44 @@ impl ProcShow for SyncNet {
             seq_print!(m, "{}: {}\n", name, value);
         }
         seq_print!(m, "rx_unknown_key: {}\n", v.unknown_key);
+        // Per source: what the backup accepted and dropped.
+        let senders = this.state.senders();
+        let now = uptime_secs();
+        let ago = |t: u64| {
+            if t == 0 {
+                None
+            } else {
+                Some(now.saturating_sub(t))
+            }
+        };
+        for snd in senders.iter() {
+            match snd.src.addr {
+                IpAddr::V4(a) => seq_print!(m, "sender: {}", Show(Ipv4(a))),
+                IpAddr::V6(a) => seq_print!(m, "sender: {}", Show(Ipv6(a))),
+            }
+            seq_print!(
+                m,
+                " port {} accepted {} plain {} syncid {} last_seq {}",
+                snd.src.port,
+                snd.accepted,
+                snd.plain,
+                snd.syncid,
+                snd.last_seq
+            );
+            match ago(snd.last_accepted) {
+                Some(s) => seq_print!(m, " accepted_ago {}", s),
+                None => seq_print!(m, " accepted_ago -"),
+            }
+            match ago(snd.last_drop) {
+                Some(s) => seq_print!(m, " dropped_ago {}", s),
+                None => seq_print!(m, " dropped_ago -"),
+            }
+            for (name, n) in DROP_NAMES.iter().zip(snd.drops) {
+                seq_print!(m, " {} {}", name, n);
+            }
+            seq_print!(m, "\n");
+        }
+        seq_print!(m, "senders_unlisted_drops: {}\n", senders.unlisted_drops());
     }
 }
 
@@ -688,6 +754,7 @@ pub(crate) fn test_path(state: &NetState, skb: &mut SkBuff, tx: bool, msg: &[u8]
             maxlen: 0xffff,
             threads: 1,
             rollout: Rollout::Enforce,
+            src: source(skb, &pkt),
         };
         receive(state, skb, &pkt, &rx)
     }

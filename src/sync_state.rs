@@ -47,11 +47,13 @@ pub(crate) mod log;
 use self::log::Fingerprint;
 use crate::kapi::hmac::{self, HmacMd5};
 use crate::kapi::rcu_box::RcuBox;
-use crate::kapi::sys::{monotonic_ns, realtime_ns};
+use crate::kapi::sys::{monotonic_ns, realtime_ns, uptime_secs};
+use crate::proto::addr::IpAddr;
 use crate::proto::ext::{rx_kind, RxKind};
 use crate::proto::icv::{Mac, AUTH_HDR_LEN};
 use crate::proto::msg::{self, DropReason};
 use crate::proto::replay::{self, AdvanceError, KeyGenerations, KeyedReplay, StreamId};
+use crate::proto::senders::{Senders, Source};
 use crate::shim;
 
 use kernel::ffi::c_int;
@@ -217,6 +219,8 @@ pub(crate) struct RxConfig {
     pub(crate) threads: u32,
     /// The namespace's rollout mode.
     pub(crate) rollout: Rollout,
+    /// Where the datagram came from (for the senders' view only).
+    pub(crate) src: Source,
 }
 
 /// What the master's configuration says a message of its own looks like,
@@ -255,6 +259,9 @@ pub(crate) struct NetState {
     /// The opt-in extended format (restart-safe sequence, key IDs).
     #[pin]
     ext: ext::ExtState,
+    /// Backup: what it accepted and dropped, per source.
+    #[pin]
+    senders: SpinLockIrq<Senders>,
 }
 
 impl NetState {
@@ -273,6 +280,7 @@ impl NetState {
             counters: [const { Atomic::new(0) }; COUNTERS],
             drop_last: [const { Atomic::new(0) }; COUNTERS],
             ext <- ext::ExtState::new(),
+            senders <- new_spinlock_irq!(Senders::new(), "ip_vs_sync_auth_senders"),
         })
     }
 
@@ -297,9 +305,42 @@ impl NetState {
     }
 
     /// Counts a backup drop and returns the errno the hook reports.
-    fn drop_rx(&self, reason: DropReason) -> Error {
-        self.count(drop_counter(reason));
+    fn drop_rx(&self, reason: DropReason, rx: &RxConfig) -> Error {
+        self.drop_from(drop_counter(reason), &rx.src);
         EBADMSG
+    }
+
+    /// Counts a backup drop under counter `idx` (an `IPVSA_CNT_RX_*` drop,
+    /// or `IPVSA_CNT_MAX` for an unknown extended key, which has its own
+    /// counter), also against the datagram's source.
+    pub(crate) fn drop_from(&self, idx: u32, src: &Source) {
+        if idx < shim::IPVSA_CNT_MAX {
+            self.count(idx);
+        }
+        let reason = match idx {
+            shim::IPVSA_CNT_MAX => 7,
+            i => i.wrapping_sub(shim::IPVSA_CNT_RX_MALFORMED) as usize,
+        };
+        self.senders.lock().dropped(src, reason, uptime_secs());
+    }
+
+    /// Backup: the configured format has no key ([`Self::unkeyed`]).
+    fn unkeyed_rx(&self, rx: &RxConfig) -> Result<usize> {
+        if self.keyed() {
+            self.drop_from(shim::IPVSA_CNT_RX_NO_KEY, &rx.src);
+            Err(ENOKEY)
+        } else {
+            Ok(0)
+        }
+    }
+
+    /// Backup: counts a message verified and accepted, also for its
+    /// source.
+    fn accepted_rx(&self, rx: &RxConfig, syncid: u8, seq: u64) {
+        self.count(shim::IPVSA_CNT_RX_ACCEPTED);
+        self.senders
+            .lock()
+            .accepted(&rx.src, syncid, seq, uptime_secs());
     }
 
     /// What a datagram gets when the configured format has no key: passed
@@ -416,6 +457,7 @@ impl NetState {
                 RxKind::Plain => {
                     if self.keyed() {
                         self.count(shim::IPVSA_CNT_RX_PLAIN);
+                        self.senders.lock().plain(&rx.src, uptime_secs());
                     }
                     return Ok(0);
                 }
@@ -427,46 +469,46 @@ impl NetState {
             self.ext.is_ext()
         };
         if ext {
-            return self.receive_ext(buf, len, ttl, maxlen);
+            return self.receive_ext(buf, len, ttl, rx);
         }
         // Messages of the master's threads may overtake each other.
         let window = replay::seed_window(rx.threads, SeedReplay::WINDOW);
         self.key.with(|key| {
             let Some(key) = key else {
-                return self.unkeyed(0, shim::IPVSA_CNT_RX_NO_KEY);
+                return self.unkeyed_rx(rx);
             };
             // Cheapest first: length, TTL, header fields. A message longer
             // than IPVS would take is not worth a hash.
             // The message is parsed once; verify and strip reuse `checked`.
             if len > maxlen.saturating_add(AUTH_HDR_LEN) {
-                return Err(self.drop_rx(DropReason::Malformed));
+                return Err(self.drop_rx(DropReason::Malformed, rx));
             }
             let msg = buf.get(..len).ok_or(EINVAL)?;
-            let rx = msg::rx_parse(msg, ttl).map_err(|r| self.drop_rx(r))?;
-            let (seq, checked) = (rx.seq(), rx.checked());
+            let parsed = msg::rx_parse(msg, ttl).map_err(|r| self.drop_rx(r, rx))?;
+            let (seq, checked, syncid) = (parsed.seq(), parsed.checked(), parsed.syncid());
             // The stream is named by the SyncID, which the ICV covers.
-            let id = StreamId::seed(rx.syncid());
+            let id = StreamId::seed(syncid);
             // Then the sequence number, before any hashing.
             self.replay
                 .lock()
                 .check(key.gen, &id, seq, window)
-                .map_err(|r| self.drop_rx(r))?;
+                .map_err(|r| self.drop_rx(r, rx))?;
             // Only now the ICV. A Crypto API failure also drops: fail closed.
             let Ok(Some(verified)) = msg::verify_checked_in_place(buf, &checked, &key.mac) else {
-                return Err(self.drop_rx(DropReason::BadIcv));
+                return Err(self.drop_rx(DropReason::BadIcv, rx));
             };
             // Record only verified numbers; another CPU may have accepted
             // the same one meanwhile.
             match self.replay.lock().advance(key.gen, &id, seq, window) {
                 Ok(()) => {}
-                Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
+                Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay, rx)),
                 Err(AdvanceError::Full) => {
-                    self.count(shim::IPVSA_CNT_RX_NO_STREAM);
+                    self.drop_from(shim::IPVSA_CNT_RX_NO_STREAM, &rx.src);
                     return Err(ENOSPC);
                 }
             }
-            let off = msg::strip_verified(buf, verified).map_err(|r| self.drop_rx(r))?;
-            self.count(shim::IPVSA_CNT_RX_ACCEPTED);
+            let off = msg::strip_verified(buf, verified).map_err(|r| self.drop_rx(r, rx))?;
+            self.accepted_rx(rx, syncid, u64::from(seq));
             Ok(off)
         })
     }
@@ -546,6 +588,11 @@ impl NetState {
         v
     }
 
+    /// A copy of the backup's per-source view.
+    pub(crate) fn senders(&self) -> Senders {
+        self.senders.lock().clone()
+    }
+
     /// Fills the status reported by the get sockopt and /proc.
     pub(crate) fn status(&self, st: &mut shim::ipvsa_status) {
         st.version = shim::IPVSA_STATUS_VERSION;
@@ -612,6 +659,10 @@ const RX_ANY: RxConfig = RxConfig {
     maxlen: 65535 - 28,
     threads: 1,
     rollout: Rollout::Enforce,
+    src: Source {
+        addr: IpAddr::V4([0; 4]),
+        port: 0,
+    },
 };
 
 /// A MAC that costs nothing, for timing the code around the MAC.
@@ -1862,6 +1913,73 @@ mod tests {
         let bare = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
         assert_eq!(receive_in(&bare, v.plain, 1, Rollout::Permissive)?, 0);
         assert_eq!(counter(&bare, shim::IPVSA_CNT_RX_PLAIN), 0);
+        Ok(())
+    }
+
+    /// The backup's per-source view: accepted messages with their SyncID
+    /// and sequence number, and every kind of drop, land on the source
+    /// the datagram names; the counters are counted as before.
+    #[test]
+    fn senders_view_counts_per_source() -> Result {
+        let v = &SYNC_VECTORS[0];
+        let st = keyed(v.key)?;
+        let master = Source {
+            addr: IpAddr::V4([10, 0, 3, 1]),
+            port: 8848,
+        };
+        let other = Source {
+            addr: IpAddr::V4([10, 0, 3, 66]),
+            port: 8849,
+        };
+        let from = |st: &NetState, msg: &[u8], ttl: u8, src: Source| -> Result<usize> {
+            let mut buf = [0u8; 160];
+            buf.get_mut(..msg.len()).ok_or(EINVAL)?.copy_from_slice(msg);
+            st.receive(&mut buf, msg.len(), ttl, &RxConfig { src, ..RX_ANY })
+        };
+        assert_eq!(from(&st, v.auth, 255, master)?, AUTH_HDR_LEN);
+        // The same message again from elsewhere: a replay of `other`.
+        assert!(from(&st, v.auth, 255, other).is_err());
+        assert!(from(&st, v.auth, 64, other).is_err());
+        // A forgery that claims the master's address: the master's drop.
+        let mut forged = [0u8; 160];
+        let f = forged.get_mut(..v.auth.len()).ok_or(EINVAL)?;
+        f.copy_from_slice(v.auth);
+        if let Some(b) = f.get_mut(3) {
+            *b ^= 1;
+        }
+        assert!(from(&st, f, 255, master).is_err());
+        let view = st.senders();
+        let m = view.iter().find(|s| s.src == master).ok_or(EINVAL)?;
+        assert_eq!((m.accepted, m.syncid, m.last_seq), (1, 150, 1));
+        assert_eq!(m.drops, [0, 0, 1, 0, 0, 0, 0, 0]);
+        let o = view.iter().find(|s| s.src == other).ok_or(EINVAL)?;
+        assert_eq!((o.accepted, o.plain), (0, 0));
+        assert_eq!(o.drops, [0, 1, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(view.iter().count(), 2);
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_REPLAY), 1);
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_TTL), 1);
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
+        // Plaintext in a rollout mode, and an unknown extended key.
+        let mut buf = [0u8; 160];
+        buf.get_mut(..v.plain.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(v.plain);
+        let cfg = RxConfig {
+            src: other,
+            rollout: Rollout::Permissive,
+            ..RX_ANY
+        };
+        assert_eq!(st.receive(&mut buf, v.plain.len(), 1, &cfg)?, 0);
+        let msr = ext_keyed(1, b"ext key")?;
+        let (m1, n1) = ext_sign(&msr, v.plain)?;
+        let backup = ext_keyed(2, b"ext key")?;
+        assert!(from(&backup, m1.get(..n1).ok_or(EINVAL)?, 255, other).is_err());
+        let view = st.senders();
+        let o = view.iter().find(|s| s.src == other).ok_or(EINVAL)?;
+        assert_eq!(o.plain, 1);
+        let bview = backup.senders();
+        let o = bview.iter().find(|s| s.src == other).ok_or(EINVAL)?;
+        assert_eq!(o.drops, [0, 0, 0, 0, 0, 0, 0, 1]);
         Ok(())
     }
 

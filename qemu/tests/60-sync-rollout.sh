@@ -20,7 +20,10 @@
 #    and a seed-format message captured before the switch are dropped and
 #    applied nowhere, and /proc still says enforce;
 #  - only the namespace's root sets the mode: an unprivileged user cannot,
-#    and /proc shows the mode.
+#    and /proc shows the mode;
+#  - /proc's per-source lines put each of these on the address it came
+#    from: the master's accepted messages, the attacker's plaintext and
+#    drops.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 SYNC_LAN=bridge
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
@@ -228,3 +231,25 @@ while [ "$p" -le 41007 ]; do
 	p=$((p + 1))
 done
 info "enforce: plaintext v1 and v0, four other spare values and a replayed seed message dropped; /proc says enforce"
+
+# The backup's per-source view (/proc "sender:" lines): the master's
+# address accepted messages (signed and, in receive-only, plaintext) and
+# dropped none; the attacker's accepted none, had its plaintext taken in
+# permissive, and carries its forged message (bad_icv) and the drops above.
+# sender_field ADDR FIELD: FIELD of ADDR's line.
+sender_field() {
+	nsx "$NS_DIRB" awk -v a="$1" -v f="$2" '$1 == "sender:" && $2 == a {
+		for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }' /proc/net/ip_vs_sync_auth
+}
+nsx "$NS_DIRB" grep '^sender' /proc/net/ip_vs_sync_auth
+[ "$(sender_field 10.0.3.1 accepted)" -gt 0 ] || fail "/proc: no accepted message from the master"
+[ "$(sender_field 10.0.3.1 plain)" -gt 0 ] || fail "/proc: no plaintext of the master counted (receive-only)"
+for f in malformed bad_ttl bad_header replay bad_icv no_stream no_key unknown_key; do
+	[ "$(sender_field 10.0.3.1 "$f")" = 0 ] || fail "/proc: the master's address has $f drops"
+done
+[ "$(sender_field "$ATK_IP" accepted)" = 0 ] || fail "/proc: the attacker's address has accepted messages"
+[ "$(sender_field "$ATK_IP" plain)" -ge 1 ] || fail "/proc: the attacker's plaintext in permissive is not counted"
+[ "$(sender_field "$ATK_IP" bad_icv)" = 1 ] || fail "/proc: the attacker's forged message is not its bad_icv"
+[ $(($(sender_field "$ATK_IP" bad_header) + $(sender_field "$ATK_IP" malformed))) -ge 7 ] ||
+	fail "/proc: the attacker's 7 messages in enforce are not its drops"
+info "/proc sender lines: the master's and the attacker's addresses, each with what it sent"

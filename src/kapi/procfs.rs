@@ -492,3 +492,13 @@ unsafe fn set_net_root(
         unsafe { b::proc_set_user(pde, uid, gid) };
     }
 }
+
+/// Prints a value of the pure crate, which implements `core::fmt::Display`
+/// (the kernel's formatting macros take `kernel::fmt::Display`).
+pub(crate) struct Show<T>(pub(crate) T);
+
+impl<T: core::fmt::Display> kernel::fmt::Display for Show<T> {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}

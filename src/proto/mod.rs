@@ -22,6 +22,7 @@ pub mod limits;
 pub mod loglimit;
 pub mod msg;
 pub mod replay;
+pub mod senders;
 
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub mod vectors;

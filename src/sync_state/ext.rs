@@ -15,7 +15,9 @@
 //! order, so a number must be above the stream's highest (no window).
 
 use super::log::{self, Fingerprint};
-use super::{ExtKeyView, NetState, TxConfig, View, FINGERPRINT_LABEL, KEY_MAX, MASTER_STREAMS};
+use super::{
+    ExtKeyView, NetState, RxConfig, TxConfig, View, FINGERPRINT_LABEL, KEY_MAX, MASTER_STREAMS,
+};
 use crate::kapi::hmac::HmacMd5;
 use crate::kapi::rcu_box::RcuBox;
 use crate::proto::ext::{self, KeyError, KeyRing, EXT_AUTH_HDR_LEN};
@@ -171,19 +173,20 @@ impl NetState {
         buf: &mut [u8],
         len: usize,
         ttl: u8,
-        maxlen: usize,
+        rx: &RxConfig,
     ) -> Result<usize> {
         if !self.ext.has_key() {
-            return self.unkeyed(0, shim::IPVSA_CNT_RX_NO_KEY);
+            return self.unkeyed_rx(rx);
         }
-        if len > maxlen.saturating_add(EXT_AUTH_HDR_LEN) {
-            return Err(self.drop_rx(DropReason::Malformed));
+        if len > rx.maxlen.saturating_add(EXT_AUTH_HDR_LEN) {
+            return Err(self.drop_rx(DropReason::Malformed, rx));
         }
         let msg = buf.get(..len).ok_or(EINVAL)?;
-        let parsed = ext::rx_parse_ext(msg, ttl).map_err(|r| self.drop_rx(r))?;
+        let parsed = ext::rx_parse_ext(msg, ttl).map_err(|r| self.drop_rx(r, rx))?;
         let (seq, key_id, checked) = (parsed.seq(), parsed.key_id(), parsed.checked());
+        let syncid = parsed.syncid();
         // The stream is named by fields the ICV covers.
-        let stream = StreamId::ext(parsed.syncid(), parsed.sender());
+        let stream = StreamId::ext(syncid, parsed.sender());
         let verified = self.ext.with_key(key_id, |key| {
             let Some(key) = key else {
                 self.ext.unknown_key.add(1, Relaxed);
@@ -192,29 +195,30 @@ impl NetState {
                     "rx_unknown_key",
                     &self.ext.unknown_key,
                 );
+                self.drop_from(shim::IPVSA_CNT_MAX, &rx.src);
                 return Err(ENOKEY);
             };
             self.ext
                 .replay
                 .lock()
                 .check(&stream, seq, 0)
-                .map_err(|r| self.drop_rx(r))?;
+                .map_err(|r| self.drop_rx(r, rx))?;
             let Ok(Some(verified)) = ext::verify_checked_in_place(buf, &checked, &key.mac) else {
-                return Err(self.drop_rx(DropReason::BadIcv));
+                return Err(self.drop_rx(DropReason::BadIcv, rx));
             };
             match self.ext.replay.lock().advance(&stream, seq, 0) {
                 Ok(()) => {}
-                Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay)),
+                Err(AdvanceError::Stale) => return Err(self.drop_rx(DropReason::Replay, rx)),
                 Err(AdvanceError::Full) => {
-                    self.count(shim::IPVSA_CNT_RX_NO_STREAM);
+                    self.drop_from(shim::IPVSA_CNT_RX_NO_STREAM, &rx.src);
                     return Err(ENOSPC);
                 }
             }
             key.rx_accepted.add(1, Relaxed);
             Ok(verified)
         })?;
-        let off = ext::strip_verified(buf, verified).map_err(|r| self.drop_rx(r))?;
-        self.count(shim::IPVSA_CNT_RX_ACCEPTED);
+        let off = ext::strip_verified(buf, verified).map_err(|r| self.drop_rx(r, rx))?;
+        self.accepted_rx(rx, syncid, seq);
         Ok(off)
     }
 
