@@ -605,10 +605,12 @@ impl SyncNet {
         Rollout::from_knob(sysctl::read(&self.knobs.data().rollout))
     }
 
-    /// Whether the backup of `net` authenticates sync: a key is installed,
-    /// so every sync message IPVS received since was verified.
+    /// Whether the backup of `net` authenticates sync: a key is installed
+    /// and the rollout mode is enforce, so every sync message IPVS
+    /// received since was verified. In a rollout mode plaintext reaches
+    /// IPVS, and the gate must not trust synced connections.
     pub(crate) fn authenticated(net: Net<'_>) -> bool {
-        SyncNet::of(net).is_some_and(|s| s.state.keyed())
+        SyncNet::of(net).is_some_and(|s| s.state.keyed() && s.rollout() == Rollout::Enforce)
     }
 
     /// `setsockopt(IPVSA_SO_SYNC_AUTH)`: installs (1 to 64 bytes) or clears

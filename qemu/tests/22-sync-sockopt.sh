@@ -70,13 +70,15 @@ expect OK ip netns exec "$NS" $PROBE set-len 0
 expect OK ip netns exec "$NS" $PROBE set-len 0
 info "clearing twice is fine"
 
-# Version 2 status: 32 bytes of header, 11 counters (120 bytes); a version 1
-# reader's 104-byte buffer gets the first nine counters, a larger buffer is
-# filled up to the full structure and no further.
+# Version 3 status: 32 bytes of header, 13 counters (136 bytes); a version 1
+# reader's 104-byte buffer gets the first nine counters, a version 2
+# reader's 120 bytes eleven, a larger buffer is filled up to the full
+# structure and no further.
 expect "OK len=104" ip netns exec "$NS" $PROBE get 104
 expect "OK len=112" ip netns exec "$NS" $PROBE get 112
 expect "OK len=120" ip netns exec "$NS" $PROBE get 120
-expect "OK len=120" ip netns exec "$NS" $PROBE get 4096
+expect "OK len=136" ip netns exec "$NS" $PROBE get 136
+expect "OK len=136" ip netns exec "$NS" $PROBE get 4096
 expect EINVAL ip netns exec "$NS" $PROBE get 103
 expect EINVAL ip netns exec "$NS" $PROBE get 0
 expect EFAULT ip netns exec "$NS" $PROBE get-null 104
