@@ -1111,10 +1111,14 @@ mod tests {
 
     /// [`receive`] on a backup with `threads` sync threads.
     fn receive_threads(st: &NetState, msg: &[u8], ttl: u8, threads: u32) -> Result<usize> {
+        receive_cfg(st, msg, ttl, &RxConfig { threads, ..RX_ANY })
+    }
+
+    /// [`receive`] on a backup configured as `cfg`.
+    fn receive_cfg(st: &NetState, msg: &[u8], ttl: u8, cfg: &RxConfig) -> Result<usize> {
         let mut buf = [0u8; 160];
-        let dst = buf.get_mut(..msg.len()).ok_or(EINVAL)?;
-        dst.copy_from_slice(msg);
-        st.receive(&mut buf, msg.len(), ttl, &RxConfig { threads, ..RX_ANY })
+        buf.get_mut(..msg.len()).ok_or(EINVAL)?.copy_from_slice(msg);
+        st.receive(&mut buf, msg.len(), ttl, cfg)
     }
 
     /// Signs `plain` on `st` as sync thread `thread`, with `extra` bytes
@@ -1819,9 +1823,7 @@ mod tests {
 
     /// [`receive`] in rollout mode `rollout`.
     fn receive_in(st: &NetState, msg: &[u8], ttl: u8, rollout: Rollout) -> Result<usize> {
-        let mut buf = [0u8; 160];
-        buf.get_mut(..msg.len()).ok_or(EINVAL)?.copy_from_slice(msg);
-        st.receive(&mut buf, msg.len(), ttl, &RxConfig { rollout, ..RX_ANY })
+        receive_cfg(st, msg, ttl, &RxConfig { rollout, ..RX_ANY })
     }
 
     /// The backup's rollout modes: v1 plaintext passes (counted) in
@@ -1931,10 +1933,8 @@ mod tests {
             addr: IpAddr::V4([10, 0, 3, 66]),
             port: 8849,
         };
-        let from = |st: &NetState, msg: &[u8], ttl: u8, src: Source| -> Result<usize> {
-            let mut buf = [0u8; 160];
-            buf.get_mut(..msg.len()).ok_or(EINVAL)?.copy_from_slice(msg);
-            st.receive(&mut buf, msg.len(), ttl, &RxConfig { src, ..RX_ANY })
+        let from = |st: &NetState, msg: &[u8], ttl: u8, src: Source| {
+            receive_cfg(st, msg, ttl, &RxConfig { src, ..RX_ANY })
         };
         assert_eq!(from(&st, v.auth, 255, master)?, AUTH_HDR_LEN);
         // The same message again from elsewhere: a replay of `other`.
@@ -1960,16 +1960,12 @@ mod tests {
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_TTL), 1);
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
         // Plaintext in a rollout mode, and an unknown extended key.
-        let mut buf = [0u8; 160];
-        buf.get_mut(..v.plain.len())
-            .ok_or(EINVAL)?
-            .copy_from_slice(v.plain);
         let cfg = RxConfig {
             src: other,
             rollout: Rollout::Permissive,
             ..RX_ANY
         };
-        assert_eq!(st.receive(&mut buf, v.plain.len(), 1, &cfg)?, 0);
+        assert_eq!(receive_cfg(&st, v.plain, 1, &cfg)?, 0);
         let msr = ext_keyed(1, b"ext key")?;
         let (m1, n1) = ext_sign(&msr, v.plain)?;
         let backup = ext_keyed(2, b"ext key")?;
