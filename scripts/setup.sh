@@ -29,6 +29,12 @@ PACKAGES=(
 	python3 python3-venv qemu-system-x86 udev busybox-static
 	# Tests: the real tools users run, plus traffic helpers.
 	ipvsadm iproute2 socat procps keepalived ethtool
+	# Real VPN software through the IPsec gate (qemu/tests/59): strongSwan's
+	# charon and swanctl, iptables (iptables-legacy) for its NAT namespace.
+	# The test starts its own charon per namespace in the guest. On a host
+	# with systemd, strongswan-starter (a dependency) enables its own
+	# charon there; without systemd nothing is started.
+	strongswan-charon strongswan-swanctl iptables
 	# Deployment tests: Debian's DKMS builds and installs the module.
 	dkms
 )
