@@ -24,7 +24,7 @@
 
 CHARON=/usr/lib/ipsec/charon
 checktool "test -x $CHARON" "strongSwan's charon is not installed (strongswan-charon)"
-checktool "swanctl --version" "swanctl is not installed (strongswan-swanctl)"
+checktool "command -v swanctl" "swanctl is not installed (strongswan-swanctl)"
 checktool "iptables-legacy --version" "iptables-legacy is not installed (iptables)"
 checktool "busybox ping --help" "busybox is not installed (busybox-static)"
 
