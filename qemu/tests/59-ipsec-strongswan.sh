@@ -54,6 +54,7 @@ sw_cleanup() {
 	return 0
 }
 
+IPSEC_NO_RESPONDERS=1
 ipsec_test_begin dr
 trap 'sw_cleanup; ipsec_cleanup; unload_module' EXIT
 
@@ -109,6 +110,7 @@ charon {
 	filelog {
 		log {
 			path = $d/charon.log
+			flush_line = yes
 			time_format = %T
 			default = 1
 			ike = 2
