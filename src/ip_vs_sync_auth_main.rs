@@ -77,8 +77,19 @@ impl kernel::Module for IpVsSyncAuth {
     }
 }
 
+/// 1 once the module is being unloaded: its per-namespace data is then
+/// dropped with the registrations, and warns about the state it loses.
+static UNLOADING: kernel::sync::atomic::Atomic<i32> = kernel::sync::atomic::Atomic::new(0);
+
+/// Whether the module is being unloaded (not a namespace torn down).
+pub(crate) fn unloading() -> bool {
+    UNLOADING.load(kernel::sync::atomic::Relaxed) != 0
+}
+
 impl Drop for IpVsSyncAuth {
     fn drop(&mut self) {
+        // Before the fields (the registrations) drop.
+        UNLOADING.store(1, kernel::sync::atomic::Relaxed);
         pr_info!("unloaded\n");
     }
 }

@@ -285,7 +285,7 @@ fn finish(skb: &mut SkBuff, pkt: &Pkt, ulen: usize, set_ttl: bool, diff: u32) ->
 /// The sync half's knobs under `/proc/sys/net/ipv4/vs/`.
 pub(crate) struct SyncKnobs {
     /// `sync_auth_rollout`: [`Rollout`] (0 enforce, 1 permissive, 2
-    /// receive-only).
+    /// receive-only, 3 both-formats).
     rollout: Atomic<i32>,
 }
 
@@ -294,7 +294,7 @@ impl IntKnobs for SyncKnobs {
     const KNOBS: &'static [IntKnob] = &[IntKnob {
         name: c"sync_auth_rollout",
         min: 0,
-        max: 2,
+        max: 3,
     }];
 
     fn knob(&self, _i: usize) -> &Atomic<i32> {
@@ -303,7 +303,7 @@ impl IntKnobs for SyncKnobs {
 }
 
 /// Authenticated sync state and registrations of one network namespace.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct SyncNet {
     /// Dropped first (hooks in flight were waited for before the data was
     /// dropped: see `PernetData::of`).
@@ -320,6 +320,19 @@ pub(crate) struct SyncNet {
     cfg: Mutex<Option<Defrag6>>,
     #[pin]
     state: NetState,
+}
+
+#[pinned_drop]
+impl PinnedDrop for SyncNet {
+    fn drop(self: Pin<&mut Self>) {
+        // IPVS keeps running: a keyed namespace's daemons fall back to
+        // plaintext, which its keyed peers drop. Say so once per namespace.
+        if crate::unloading() && self.state.keyed() {
+            pr_warn!(
+                "unloaded while a sync key was set in a network namespace: its IPVS sync is plaintext until the module is loaded and the key set again\n"
+            );
+        }
+    }
 }
 
 /// Where the kernel keeps [`SyncNet`]'s slot.
@@ -605,12 +618,33 @@ impl SyncNet {
         Rollout::from_knob(sysctl::read(&self.knobs.data().rollout))
     }
 
-    /// Whether the backup of `net` authenticates sync: a key is installed
-    /// and the rollout mode is enforce, so every sync message IPVS
-    /// received since was verified. In a rollout mode plaintext reaches
-    /// IPVS, and the gate must not trust synced connections.
+    /// Whether every sync message IPVS of `net` took was verified, so the
+    /// gate may trust synced connections: a key is installed, the rollout
+    /// mode takes no plaintext (enforce or both-formats), and the
+    /// namespace is not marked [`NetState::unverified`] (a connection
+    /// injected in plaintext would stay in IPVS's table, indistinguishable
+    /// from a verified one). `keyed()` is read first, an acquire: a key
+    /// published after [`Self::before_first_key`] marked the namespace
+    /// comes with the mark.
     pub(crate) fn authenticated(net: Net<'_>) -> bool {
-        SyncNet::of(net).is_some_and(|s| s.state.keyed() && s.rollout() == Rollout::Enforce)
+        SyncNet::of(net)
+            .is_some_and(|s| s.state.keyed() && !s.rollout().takes_plain() && !s.state.unverified())
+    }
+
+    /// Before a key is installed (under `cfg`): if the namespace has no
+    /// key yet while a backup daemon has been started in it (IPVS keeps
+    /// a stopped daemon's configuration), IPVS may already hold
+    /// plaintext-synced connections. Marked before the key is published,
+    /// so that no reader of [`Self::authenticated`] sees the key without
+    /// the mark (the key's publication orders the two); a key that then
+    /// fails to install leaves the mark, which only fails closed.
+    fn before_first_key(&self, net: Net<'_>) {
+        let backup_ran = net
+            .ipvs()
+            .is_some_and(|i| i.daemon(Daemon::Backup).group != Group::None);
+        if !self.state.keyed() && backup_ran {
+            self.state.mark_unverified();
+        }
     }
 
     /// `setsockopt(IPVSA_SO_SYNC_AUTH)`: installs (1 to 64 bytes) or clears
@@ -621,6 +655,9 @@ impl SyncNet {
         let mut defrag6 = self.cfg.lock();
         if !key.bytes().is_empty() && defrag6.is_none() {
             *defrag6 = Some(net.enable_defrag6()?);
+        }
+        if !key.bytes().is_empty() {
+            self.before_first_key(net);
         }
         self.state.set_key(key.bytes())?;
         if key.bytes().is_empty() && !self.state.keyed() {
@@ -649,6 +686,9 @@ impl SyncNet {
         if op == shim::IPVSA_EXT_ADD && defrag6.is_none() {
             *defrag6 = Some(net.enable_defrag6()?);
         }
+        if op == shim::IPVSA_EXT_ADD {
+            self.before_first_key(net);
+        }
         self.state.ext_cmd(op, id, key)
     }
 }
@@ -672,6 +712,12 @@ impl ProcShow for SyncNet {
         let v = this.state.view();
         seq_print!(m, "format: {}\n", if v.ext { "extended" } else { "seed" });
         seq_print!(m, "rollout: {}\n", this.rollout().name());
+        let unverified = this.state.unverified();
+        seq_print!(
+            m,
+            "unverified_sync: {}\n",
+            if unverified { "yes" } else { "no" }
+        );
         match v.seed_key {
             Some(fp) => seq_print!(m, "seed_key: fingerprint {}\n", fp),
             None => seq_print!(m, "seed_key: none\n"),
@@ -729,6 +775,7 @@ impl ProcShow for SyncNet {
             seq_print!(m, "\n");
         }
         seq_print!(m, "senders_unlisted_drops: {}\n", senders.unlisted_drops());
+        seq_print!(m, "senders_busy_drops: {}\n", this.state.senders_busy());
     }
 }
 

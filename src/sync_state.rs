@@ -58,7 +58,7 @@ use crate::shim;
 
 use kernel::ffi::c_int;
 use kernel::prelude::*;
-use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed};
+use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed, Release};
 use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
 
 /// Streams (SyncIDs) a backup keeps seed-format replay state for.
@@ -182,15 +182,20 @@ pub(crate) enum Rollout {
     /// 2: the backup as in [`Rollout::Permissive`]; the master sends its
     /// messages as IPVS built them (counted `tx_plain`).
     ReceiveOnly,
+    /// 3: the backup takes both authenticated formats (each with every
+    /// check of its format) and no plaintext; the master signs. For the
+    /// move from the seed to the extended format with no plaintext window.
+    BothFormats,
 }
 
 impl Rollout {
     /// The mode of a knob value; anything unknown is [`Rollout::Enforce`]
-    /// (the sysctl's bounds allow only 0 to 2).
+    /// (the sysctl's bounds allow only 0 to 3).
     pub(crate) fn from_knob(v: i32) -> Self {
         match v {
             1 => Self::Permissive,
             2 => Self::ReceiveOnly,
+            3 => Self::BothFormats,
             _ => Self::Enforce,
         }
     }
@@ -201,12 +206,19 @@ impl Rollout {
             Self::Enforce => "enforce",
             Self::Permissive => "permissive",
             Self::ReceiveOnly => "receive-only",
+            Self::BothFormats => "both-formats",
         }
     }
 
-    /// Whether a backup also takes plaintext and the other format.
-    fn lenient(self) -> bool {
+    /// Whether a backup takes a message of the format its header names.
+    fn any_format(self) -> bool {
         self != Self::Enforce
+    }
+
+    /// Whether a backup takes v1 plaintext: then sync messages reach IPVS
+    /// unverified.
+    pub(crate) fn takes_plain(self) -> bool {
+        matches!(self, Self::Permissive | Self::ReceiveOnly)
     }
 }
 
@@ -262,6 +274,14 @@ pub(crate) struct NetState {
     /// Backup: what it accepted and dropped, per source.
     #[pin]
     senders: SpinLockIrq<Senders>,
+    /// 1 once IPVS of this namespace may hold connections from sync it
+    /// took unverified while a key was set or before the first one
+    /// ([`NetState::mark_unverified`]); never cleared.
+    unverified: Atomic<u32>,
+    /// Backup drops that found the senders' lock held (by another CPU)
+    /// and are on no `sender:` line: a flood spread over CPUs does not
+    /// queue on one lock ([`NetState::drop_from`]).
+    senders_busy: Atomic<u64>,
 }
 
 impl NetState {
@@ -281,6 +301,8 @@ impl NetState {
             drop_last: [const { Atomic::new(0) }; COUNTERS],
             ext <- ext::ExtState::new(),
             senders <- new_spinlock_irq!(Senders::new(), "ip_vs_sync_auth_senders"),
+            unverified: Atomic::new(0),
+            senders_busy: Atomic::new(0),
         })
     }
 
@@ -296,6 +318,18 @@ impl NetState {
                 }
             }
         }
+    }
+
+    /// Records that IPVS may hold connections it took from unverified sync
+    /// (plaintext in a rollout mode, or a backup daemon that ran before
+    /// the first key): the gate trusts no synced connection from then on.
+    pub(crate) fn mark_unverified(&self) {
+        self.unverified.store(1, Release);
+    }
+
+    /// Whether [`NetState::mark_unverified`] was ever called.
+    pub(crate) fn unverified(&self) -> bool {
+        self.unverified.load(Acquire) != 0
     }
 
     /// Whether authentication is on: a key of either format is installed.
@@ -321,7 +355,19 @@ impl NetState {
             shim::IPVSA_CNT_MAX => 7,
             i => i.wrapping_sub(shim::IPVSA_CNT_RX_MALFORMED) as usize,
         };
-        self.senders.lock().dropped(src, reason, uptime_secs());
+        // Best effort: the counters above are exact, the per-source lines
+        // skip a drop rather than wait for another CPU.
+        match self.senders.try_lock() {
+            Some(mut s) => s.dropped(src, reason, uptime_secs()),
+            None => {
+                self.senders_busy.add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Drops that are on no `sender:` line because the lock was held.
+    pub(crate) fn senders_busy(&self) -> u64 {
+        self.senders_busy.load(Relaxed)
     }
 
     /// Backup: the configured format has no key ([`Self::unkeyed`]).
@@ -451,11 +497,13 @@ impl NetState {
     ) -> Result<usize> {
         let maxlen = rx.maxlen;
         // The format the message must have: the configured one, or in a
-        // rollout mode what its v1 header says (plaintext taken as is).
-        let ext = if rx.rollout.lenient() {
+        // rollout mode what its v1 header says (plaintext taken as is in
+        // the modes that take it).
+        let ext = if rx.rollout.any_format() {
             match rx_kind(buf.get(..len).ok_or(EINVAL)?) {
-                RxKind::Plain => {
+                RxKind::Plain if rx.rollout.takes_plain() => {
                     if self.keyed() {
+                        self.mark_unverified();
                         self.count(shim::IPVSA_CNT_RX_PLAIN);
                         self.senders.lock().plain(&rx.src, uptime_secs());
                     }
@@ -463,7 +511,7 @@ impl NetState {
                 }
                 RxKind::Seed => false,
                 RxKind::Ext => true,
-                RxKind::Other => self.ext.is_ext(),
+                RxKind::Plain | RxKind::Other => self.ext.is_ext(),
             }
         } else {
             self.ext.is_ext()
@@ -1441,7 +1489,6 @@ mod tests {
     /// threads too, so the kernel-thread condition is not tried here.)
     #[test]
     fn master_signs_only_ipvs_sync_sockets() -> Result {
-        use kernel::sync::atomic::Release;
         use kernel::sync::Arc;
         use kernel::workqueue::system_unbound;
 
@@ -1827,7 +1874,8 @@ mod tests {
     }
 
     /// The backup's rollout modes: v1 plaintext passes (counted) in
-    /// permissive and receive-only, never in enforce; a message that says
+    /// permissive and receive-only, never in enforce or both-formats; a
+    /// message that says
     /// it is authenticated gets every check of its format in every mode,
     /// and a forged one is never passed as plaintext; the v0 layout and
     /// unknown `spare` bits go to the configured format.
@@ -1843,13 +1891,29 @@ mod tests {
         // Enforce: plaintext is a bad header.
         assert!(receive_in(&st, v.plain, 255, Rollout::Enforce).is_err());
         assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
-        for mode in [Rollout::Permissive, Rollout::ReceiveOnly] {
+        for mode in [
+            Rollout::Permissive,
+            Rollout::ReceiveOnly,
+            Rollout::BothFormats,
+        ] {
             let st = keyed(v.key)?;
-            // Plaintext as is, whatever its TTL (stock IPVS sends 1).
-            assert_eq!(receive_in(&st, v.plain, 1, mode)?, 0);
-            assert_eq!(receive_in(&st, v.plain, 255, mode)?, 0);
-            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), 2);
-            assert!(none(&st, &[shim::IPVSA_CNT_RX_PLAIN]));
+            // Plaintext as is, whatever its TTL (stock IPVS sends 1); in
+            // both-formats a bad header of the configured format.
+            let (plain, hdr) = if mode.takes_plain() {
+                assert!(!st.unverified());
+                assert_eq!(receive_in(&st, v.plain, 1, mode)?, 0);
+                // IPVS now holds what nobody verified, for good.
+                assert!(st.unverified());
+                assert_eq!(receive_in(&st, v.plain, 255, mode)?, 0);
+                assert!(none(&st, &[shim::IPVSA_CNT_RX_PLAIN]));
+                (2, 0)
+            } else {
+                assert!(receive_in(&st, v.plain, 255, mode).is_err());
+                assert!(none(&st, &[shim::IPVSA_CNT_RX_BAD_HEADER]));
+                (0, 1)
+            };
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), plain);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), hdr);
             // A forged seed message (one ICV bit): bad ICV, not plaintext.
             let mut forged = [0u8; 160];
             let f = forged.get_mut(..v.auth.len()).ok_or(EINVAL)?;
@@ -1866,7 +1930,7 @@ mod tests {
             assert!(receive_in(&st, v.auth, 255, mode).is_err());
             assert_eq!(counter(&st, shim::IPVSA_CNT_RX_REPLAY), 1);
             assert_eq!(counter(&st, shim::IPVSA_CNT_RX_ACCEPTED), 1);
-            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), 2);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), plain);
             // Other spare bits: the configured (seed) format's bad header.
             let mut odd = [0u8; 160];
             let o = odd.get_mut(..v.plain.len()).ok_or(EINVAL)?;
@@ -1875,12 +1939,12 @@ mod tests {
                 *b = 4;
             }
             assert!(receive_in(&st, o, 255, mode).is_err());
-            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 1);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), hdr + 1);
             // The v0 layout has no flag: never taken as plaintext, but
             // checked as an authenticated v0 message (its "ICV" is wrong).
             let v0 = &SYNC_VECTORS[1];
             assert!(receive_in(&st, v0.plain, 255, mode).is_err());
-            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), 2);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), plain);
             assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_ICV), 2);
             // An extended message while the backup holds no extended key.
             let msr = ext_keyed(1, b"ext key")?;
@@ -1897,7 +1961,7 @@ mod tests {
             let (m2, n2) = ext_sign(&msr, v.plain)?;
             let m2 = m2.get(..n2).ok_or(EINVAL)?;
             assert!(receive_in(&st, m2, 255, Rollout::Enforce).is_err());
-            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), 2);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_HEADER), hdr + 2);
             // And the extended one forged: bad ICV, not plaintext.
             let mut forged = [0u8; 160];
             let f = forged.get_mut(..n2).ok_or(EINVAL)?;
@@ -1908,13 +1972,15 @@ mod tests {
             assert!(receive_in(&st, f, 255, mode).is_err());
             assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_ICV), 3);
             assert_eq!(receive_in(&st, m2, 255, mode)?, EXT_AUTH_HDR_LEN);
-            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), 2);
+            assert_eq!(counter(&st, shim::IPVSA_CNT_RX_PLAIN), plain);
+            assert_eq!(st.unverified(), mode.takes_plain());
         }
         // Without any key the hooks leave sync alone; the state takes
         // plaintext without counting it.
         let bare = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
         assert_eq!(receive_in(&bare, v.plain, 1, Rollout::Permissive)?, 0);
         assert_eq!(counter(&bare, shim::IPVSA_CNT_RX_PLAIN), 0);
+        assert!(!bare.unverified());
         Ok(())
     }
 
@@ -2018,7 +2084,8 @@ mod tests {
             (0, Rollout::Enforce),
             (1, Rollout::Permissive),
             (2, Rollout::ReceiveOnly),
-            (3, Rollout::Enforce),
+            (3, Rollout::BothFormats),
+            (4, Rollout::Enforce),
             (-1, Rollout::Enforce),
         ] {
             assert_eq!(Rollout::from_knob(k), m);

@@ -66,3 +66,36 @@ failover_move() {
 	nsx "$NS_CL1" ip addr add "$CL1/24" dev c1
 	nsx "$NS_CL1" ip link set c1 up
 }
+
+# failover_forge ADDR: a plaintext sync message, sent on the sync link from
+# the master's address, with a UDP ADDR:500 -> VIP:500 connection to rs1
+# (what an attacker on the sync segment sends); waits until the backup's
+# IPVS lists it.
+failover_forge() {
+	nsx "$NS_DIR" $SYNCAUTH send --src 10.0.3.1 --syncid 7 --proto udp --cip "$1" --cport 500 \
+		--vip "$VIP" --vport 500 --rip "$RS1" || fail "cannot send the forged sync message"
+	wait_for 10 sh -c "ip netns exec $NS_DIR2 ipvsadm -Lnc | grep -q 'UDP .* $1:500 *$VIP:500'" ||
+		fail "the backup's IPVS did not take the forged connection for $1 (the attack needs it)"
+}
+
+# failover_refused ADDR SPI: ESP from ADDR (an address of cl1 on the
+# backup's link) is answered with ICMP protocol unreachable.
+failover_refused() {
+	nsx "$NS_CL1" python3 - "$VIP" "$1" "$2" <<'PY'
+import socket, struct, sys, select
+vip, src, spi = sys.argv[1], sys.argv[2], int(sys.argv[3])
+icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+s.bind((src, 0))
+s.sendto(struct.pack("!II", spi, 1) + bytes(32), (vip, 0))
+r, _, _ = select.select([icmp], [], [], 3)
+data = icmp.recv(4096) if r else b""
+ihl = (data[0] & 15) * 4 if data else 0
+sys.exit(0 if data and data[ihl] == 3 and data[ihl + 1] == 2 else 1)
+PY
+}
+
+# unverified_sync NS: the unverified_sync line of NS's /proc.
+unverified_sync() {
+	nsx "$1" awk '$1 == "unverified_sync:" { print $2 }' /proc/net/ip_vs_sync_auth
+}

@@ -4,7 +4,8 @@
 # master syncs and clients keep connecting (checked: the load generator
 # runs and the virtual service schedules new connections during every
 # step), then the namespaces are deleted with live state. No oops, no
-# warning; after the reload the state is fresh (no key until one is set,
+# warning but one line per keyed namespace at each unload (its sync is now
+# plaintext); after the reload the state is fresh (no key until one is set,
 # counters from zero) and sync resumes once the keys are set again. Key
 # changes on the backup take effect at once: another key drops the
 # master's messages as bad ICVs, the master's key again accepts them, and
@@ -60,6 +61,18 @@ for i in 1 2 3; do
 done
 wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_accepted) -gt 0 ]" ||
 	fail "sync did not resume after the reload"
+# Each unload warned once per keyed namespace (both directors, 3 rounds).
+unload_warnings() {
+	log_since_mark | grep -c 'unloaded while a sync key was set in a network namespace'
+}
+[ "$(unload_warnings)" = 6 ] || fail "$(unload_warnings) unload warnings for 3 unloads with 2 keyed namespaces, expected 6"
+# A reload forgets nothing IPVS holds: the backup's key, set again while
+# its daemon runs, marks the namespace (the gate trusts no synced
+# connection there); the master's, where no backup daemon ran, does not.
+[ "$(nsx "$NS_DIRB" awk '$1 == "unverified_sync:" { print $2 }' /proc/net/ip_vs_sync_auth)" = yes ] ||
+	fail "the backup keyed again after a reload is not marked unverified_sync"
+[ "$(nsx "$NS_DIRA" awk '$1 == "unverified_sync:" { print $2 }' /proc/net/ip_vs_sync_auth)" = no ] ||
+	fail "the master's namespace is marked unverified_sync"
 info "3 reloads under traffic; sync resumed with $(counter "$NS_DIRB" rx_accepted) messages accepted"
 
 # Key changes and a clear under traffic, each in effect at once. The
@@ -107,6 +120,8 @@ topology_cleanup
 trap - EXIT
 sleep 1
 rmmod ip_vs_sync_auth || fail "rmmod after namespace deletion failed"
+# Deleting namespaces, and an unload with no key set, warn about nothing.
+[ "$(unload_warnings)" = 6 ] || fail "namespace deletion or an unload without keys warned"
 if log_since_mark | grep -E 'BUG:|WARNING:|Oops|refcount_t:|general protection|list_del corruption'; then
 	fail "the kernel reported a problem"
 fi

@@ -36,17 +36,18 @@ nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1001 --expect silence || fail "seco
 [ "$(nsx "$NS_DIR2" $IPSEC counter esp_pass)" = 2 ] || fail "backup did not pass both ESP packets"
 # A client the master never synced is still refused by the backup.
 nsx "$NS_CL1" ip addr add 10.0.1.3/24 dev c1
-nsx "$NS_CL1" python3 - "$VIP" <<'PY' || fail "unsynced client not refused"
-import socket, struct, sys, select
-vip = sys.argv[1]
-icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
-s.bind(("10.0.1.3", 0))
-s.sendto(struct.pack("!II", 99, 1) + bytes(32), (vip, 0))
-r, _, _ = select.select([icmp], [], [], 3)
-data = icmp.recv(4096) if r else b""
-ihl = (data[0] & 15) * 4 if data else 0
-sys.exit(0 if data and data[ihl] == 3 and data[ihl + 1] == 2 else 1)
-PY
+failover_refused 10.0.1.3 99 || fail "unsynced client not refused"
+[ "$(unverified_sync "$NS_DIR2")" = no ] || fail "unverified_sync set on a pair keyed before its daemons"
+
+# The backup in the permissive rollout mode takes a forged plaintext
+# connection; back in enforce it is never trusted.
+info "a connection forged in permissive stays untrusted in enforce"
+nsx "$NS_DIR2" sysctl -qw net.ipv4.vs.sync_auth_rollout=1 || fail "cannot set the backup permissive"
+failover_forge 10.0.1.8
+[ "$(unverified_sync "$NS_DIR2")" = yes ] || fail "plaintext taken in permissive does not mark unverified_sync"
+nsx "$NS_DIR2" sysctl -qw net.ipv4.vs.sync_auth_rollout=0
+nsx "$NS_CL1" ip addr add 10.0.1.8/24 dev c1
+failover_refused 10.0.1.8 98 || fail "ESP from the client forged in permissive was not refused"
+[ "$(nsx "$NS_DIR2" $IPSEC counter failover_established)" = 1 ] || fail "a fail-over entry from the forged connection"
 nsx "$NS_DIR2" cat /proc/net/ip_vs_ipsec
 info "failover from a synced ISAKMP connection works"

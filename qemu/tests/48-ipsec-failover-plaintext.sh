@@ -12,7 +12,11 @@
 #      then ESP from that address: refused, no real server sees it;
 #   3. with the knob the documentation calls unsafe,
 #      net.ipv4.vs.ipsec_failover_unauthenticated=1, the forged connection
-#      is trusted: that is what the knob costs.
+#      is trusted: that is what the knob costs;
+#   4. extended-format keys installed on the running pair (enforce): the
+#      connection forged before the key is still refused, and so is one
+#      forged in plaintext while the backup was in the permissive rollout
+#      mode (44 shows that permissive alone marks the namespace).
 # Topology: qemu/lib/ipsec_failover.sh (as 44, without sync keys).
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
@@ -41,23 +45,9 @@ sleep 1
 [ "$(rs_seen "$mine" esp "$CL1")" = 0 ] || fail "refused ESP reached rs$mine"
 
 info "2. forged plaintext sync: a UDP $FORGED:500 -> $VIP:500 connection"
-nsx "$NS_DIR" $SYNCAUTH send --src 10.0.3.1 --syncid 7 --proto udp --cip "$FORGED" --cport 500 \
-	--vip "$VIP" --vport 500 --rip "$RS1" || fail "cannot send the forged sync message"
-wait_for 10 sh -c "ip netns exec $NS_DIR2 ipvsadm -Lnc | grep -q 'UDP .* $FORGED:500 *$VIP:500'" ||
-	fail "the backup's IPVS did not take the forged connection (the attack needs it)"
+failover_forge "$FORGED"
 nsx "$NS_CL1" ip addr add "$FORGED/24" dev c1
-nsx "$NS_CL1" python3 - "$VIP" "$FORGED" <<'PY' || fail "ESP from the forged client was not refused"
-import socket, struct, sys, select
-vip, src = sys.argv[1], sys.argv[2]
-icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
-s.bind((src, 0))
-s.sendto(struct.pack("!II", 77, 1) + bytes(32), (vip, 0))
-r, _, _ = select.select([icmp], [], [], 3)
-data = icmp.recv(4096) if r else b""
-ihl = (data[0] & 15) * 4 if data else 0
-sys.exit(0 if data and data[ihl] == 3 and data[ihl + 1] == 2 else 1)
-PY
+failover_refused "$FORGED" 77 || fail "ESP from the forged client was not refused"
 [ "$(backup_counter failover_established)" = 0 ] || fail "forged sync made a fail-over entry"
 [ "$(backup_counter esp_no_entry)" = 2 ] || fail "forged client's ESP not counted as esp_no_entry"
 sleep 1
@@ -73,5 +63,43 @@ nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1002 --expect silence || fail "knob
 [ "$(backup_counter failover_established)" = 1 ] || fail "knob on: no fail-over entry"
 wait_rs_seen "$mine" esp "$CL1" 1 10 || fail "knob on: ESP did not reach rs$mine through the backup"
 nsx "$NS_DIR2" sysctl -qw net.ipv4.vs.ipsec_failover_unauthenticated=0
+
+# 4. Keys installed on the running pair, enforcing: the connection forged
+#    in plaintext before the key is still in the backup's table, fresh,
+#    and must not be trusted now that sync is authenticated (the backup's
+#    daemon ran before its first key: unverified_sync); nor one forged in
+#    plaintext while the backup is in the permissive rollout mode.
+info "4. keys on the running pair: connections forged in plaintext stay untrusted"
+[ "$(unverified_sync "$NS_DIR2")" = no ] || fail "unverified_sync is set before any key"
+# The extended format's first key (test 26 does the seed format's).
+for ns in "$NS_DIR" "$NS_DIR2"; do
+	nsx "$ns" $SYNCAUTH ext add 1 "failover key" || fail "$ns: cannot add extended key 1"
+	nsx "$ns" $SYNCAUTH ext mode ext || fail "$ns: cannot switch to the extended format"
+done
+[ "$(unverified_sync "$NS_DIR2")" = yes ] ||
+	fail "a first extended key added while the backup daemon runs does not mark unverified_sync"
+[ "$(unverified_sync "$NS_DIR")" = no ] ||
+	fail "the master's namespace, where no backup daemon ran, is marked unverified_sync"
+nsx "$NS_DIR2" ipvsadm -Lnc | grep -q "UDP .* $FORGED:500 *$VIP:500" ||
+	fail "the connection forged before the key is gone (the check needs it)"
+failover_refused "$FORGED" 78 || fail "keyed: ESP from the client forged before the key was not refused"
+[ "$(backup_counter failover_established)" = 1 ] || fail "keyed: a fail-over entry from the connection forged before the key"
+[ "$(backup_counter esp_no_entry)" = 3 ] || fail "keyed: the refusal is not counted as esp_no_entry"
+FORGED2=10.0.1.8
+nsx "$NS_DIR2" sysctl -qw net.ipv4.vs.sync_auth_rollout=1 || fail "cannot set the backup permissive"
+plain0=$(nsx "$NS_DIR2" $SYNCAUTH counter rx_plain)
+failover_forge "$FORGED2"
+[ "$(nsx "$NS_DIR2" $SYNCAUTH counter rx_plain)" = $((plain0 + 1)) ] ||
+	fail "permissive: the forged plaintext was not taken as rx_plain"
+nsx "$NS_DIR2" sysctl -qw net.ipv4.vs.sync_auth_rollout=0
+nsx "$NS_CL1" ip addr add "$FORGED2/24" dev c1
+failover_refused "$FORGED2" 79 || fail "enforce again: ESP from the client forged in permissive was not refused"
+[ "$(backup_counter failover_established)" = 1 ] || fail "a fail-over entry from the connection forged in permissive"
+sleep 1
+for n in 1 2; do
+	for a in "$FORGED" "$FORGED2"; do
+		[ "$(rs_seen "$n" esp "$a")" = 0 ] || fail "the forged client $a's ESP reached rs$n"
+	done
+done
 nsx "$NS_DIR2" cat /proc/net/ip_vs_ipsec
 info "fail-over needs authenticated sync (or the unsafe knob)"

@@ -2,7 +2,7 @@
 #
 # The Debian packages of `make deb`, installed with apt in the guest as on
 # a director whose kernel build tree is /lib/modules/RELEASE/build: the
-# ipvsadm package (version 1:1.31-1+syncauth3, newer than Debian's for
+# ipvsadm package (version 1:1.31-1+syncauth4, newer than Debian's for
 # dpkg) replaces Debian's ipvsadm and documents --icv-key-file in its man
 # page; ip-vs-sync-auth-dkms's postinst has DKMS build and install the
 # module for the running kernel, and enables ip-vs-sync-auth.service
