@@ -2,7 +2,7 @@
 #
 # Runs last: the guest kernel's log since boot, after every test above has
 # loaded, exercised and unloaded the module, holds no oops, BUG, WARNING,
-# lockdep, RCU or sleeping-in-atomic report. On the debug kernel
+# lockdep, RCU (usage or CPU stall) or sleeping-in-atomic report. On the debug kernel
 # (make check-debug) kmemleak also scans and must find no leak.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 
@@ -28,7 +28,13 @@ dmesg >"$log"
 # A report in a log that was cleared or has wrapped would go unseen.
 grep -q 'Linux version' "$log" ||
 	fail "the kernel log no longer starts at boot (cleared or wrapped)"
-pattern='(BUG:|WARNING:|Oops|general protection|possible recursive locking|inconsistent lock state|possible circular locking|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|list_(add|del) corruption|KASAN|UBSAN|kernel BUG)'
+# RCU CPU stall reports ("rcu: INFO: rcu_preempt detected stalls on
+# CPUs/tasks", "self-detected stall"): the test kernel has the stall
+# detector (CONFIG_RCU_STALL_COMMON, 21 s). Soft lockups and workqueue
+# lockups print "BUG:". The hung-task detector is not in the test kernel
+# (CONFIG_DETECT_HUNG_TASK), so "blocked for more than" is matched for the
+# kernels that have it.
+pattern='(BUG:|WARNING:|Oops|general protection|possible recursive locking|inconsistent lock state|possible circular locking|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|list_(add|del) corruption|KASAN|UBSAN|kernel BUG|detected stalls|self-detected stall|blocked for more than [0-9]+ seconds)'
 if grep -Eq "$pattern" "$log"; then
 	grep -E -B2 -A20 "$pattern" "$log" | head -n 80
 	fail "the kernel log has reports (see $log)"
