@@ -90,6 +90,10 @@ if ! (cd "$src" && dpkg-buildpackage -us -uc >"$work/dkms-build.log" 2>&1); then
 	die "dpkg-buildpackage of ip-vs-sync-auth failed"
 fi
 run_lintian "$work/ip-vs-sync-auth_${version}_amd64.changes"
+# Without dh_dkms's maintainer scripts the package installs the sources and
+# nothing builds them: fail here rather than on a director.
+dpkg-deb -I "$work/ip-vs-sync-auth-dkms_${version}_all.deb" postinst | grep -q '/usr/lib/dkms/common.postinst' ||
+	die "ip-vs-sync-auth-dkms has no DKMS postinst (dh_dkms found no dkms.conf)"
 cp "$work/ip-vs-sync-auth-dkms_${version}_all.deb" "$out/"
 
 # --- ipvsadm ---------------------------------------------------------------
