@@ -17,6 +17,11 @@
 # tests, each named by its number or its name; 99-kernel-log (the kernel
 # log and kmemleak verdict) always runs last. For the slow kernel variants.
 set -uo pipefail
+# Nothing here reads the caller's standard input, but tools inherit it:
+# cargo's rustc probe (`rustc -`) compiles whatever stdin holds and caches
+# the failure in target/.rustc_info.json, which failed every later cargo
+# step when make check was started with stdin attached to other output.
+exec </dev/null
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 cd "$top" || exit 1
