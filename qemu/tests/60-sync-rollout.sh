@@ -21,8 +21,9 @@
 #    bad header, and a forged and a replayed seed message are dropped, none
 #    applied; once back in enforce, the same plaintext, every other `spare`
 #    value and the captured seed-format message are dropped and applied
-#    nowhere, and /proc still says enforce; each of these is counted
-#    under its own reason, exactly;
+#    nowhere, and /proc still says enforce; the drops in permissive and
+#    both-formats are counted under their reasons exactly, those in
+#    enforce as a total and on the attacker's sender line;
 #  - only the namespace's network administrator sets the mode: an
 #    unprivileged user cannot, nor can root without CAP_NET_ADMIN; /proc
 #    shows the mode;
