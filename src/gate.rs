@@ -1130,13 +1130,20 @@ impl Gate {
         // Only a connection that came by authenticated sync says the client
         // was established on the old master; with plaintext sync anyone on
         // the sync segment could have sent it.
-        if !crate::sync_net::SyncNet::authenticated(net)
-            && this.knob(KNOB_FAILOVER_UNAUTHENTICATED) == 0
-        {
-            return false;
-        }
-        net.ipvs()
-            .is_some_and(|ipvs| ipvs.fresh_synced_conn(&isakmp_flow(key)))
+        let trusted = || {
+            crate::sync_net::SyncNet::authenticated(net)
+                || this.knob(KNOB_FAILOVER_UNAUTHENTICATED) != 0
+        };
+        // Asked before the lookup only to spare it; what counts is the
+        // answer after it: the backup hook marks the namespace
+        // (`unverified_sync`) before it lets a plaintext message through
+        // to IPVS, so a connection the lookup found comes with its mark,
+        // while a mark set after the first answer would be missed.
+        trusted()
+            && net
+                .ipvs()
+                .is_some_and(|ipvs| ipvs.fresh_synced_conn(&isakmp_flow(key)))
+            && trusted()
     }
 
     /// Under the lock, for a client with no live entry: inserts an

@@ -22,7 +22,7 @@
 //! fixes lengths and checksums. It has no `unsafe`: the kernel is reached
 //! through [`crate::kapi`].
 
-use crate::kapi::ipvs::{Daemon, DaemonConfig, Group, MAX_THREADS};
+use crate::kapi::ipvs::{Daemon, DaemonConfig, DaemonsLocked, Group, MAX_THREADS};
 use crate::kapi::net::{Defrag6, Net, PernetData, PernetId};
 use crate::kapi::netfilter::{
     HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, LOCAL_IN, LOCAL_OUT, PF_IPV4, PF_IPV6,
@@ -637,14 +637,17 @@ impl SyncNet {
     /// plaintext-synced connections. Marked before the key is published,
     /// so that no reader of [`Self::authenticated`] sees the key without
     /// the mark (the key's publication orders the two); a key that then
-    /// fails to install leaves the mark, which only fails closed.
-    fn before_first_key(&self, net: Net<'_>) {
-        let backup_ran = net
-            .ipvs()
-            .is_some_and(|i| i.daemon(Daemon::Backup).group != Group::None);
-        if !self.state.keyed() && backup_ran {
+    /// fails to install leaves the mark, which only fails closed. Returns
+    /// IPVS's daemon lock, which the caller holds until the key is
+    /// published: a backup daemon started between this check and the
+    /// key would take plaintext unmarked.
+    fn before_first_key<'a>(&self, net: Net<'a>) -> Option<DaemonsLocked<'a>> {
+        let ipvs = net.ipvs()?;
+        let daemons = ipvs.lock_daemons();
+        if !self.state.keyed() && ipvs.daemon(Daemon::Backup).group != Group::None {
             self.state.mark_unverified();
         }
+        Some(daemons)
     }
 
     /// `setsockopt(IPVSA_SO_SYNC_AUTH)`: installs (1 to 64 bytes) or clears
@@ -656,9 +659,11 @@ impl SyncNet {
         if !key.bytes().is_empty() && defrag6.is_none() {
             *defrag6 = Some(net.enable_defrag6()?);
         }
-        if !key.bytes().is_empty() {
-            self.before_first_key(net);
-        }
+        let _daemons = if key.bytes().is_empty() {
+            None
+        } else {
+            self.before_first_key(net)
+        };
         self.state.set_key(key.bytes())?;
         if key.bytes().is_empty() && !self.state.keyed() {
             *defrag6 = None;
@@ -686,9 +691,11 @@ impl SyncNet {
         if op == shim::IPVSA_EXT_ADD && defrag6.is_none() {
             *defrag6 = Some(net.enable_defrag6()?);
         }
-        if op == shim::IPVSA_EXT_ADD {
-            self.before_first_key(net);
-        }
+        let _daemons = if op == shim::IPVSA_EXT_ADD {
+            self.before_first_key(net)
+        } else {
+            None
+        };
         self.state.ext_cmd(op, id, key)
     }
 }

@@ -81,9 +81,15 @@ failover_forge() {
 # failover_refused ADDR SPI: ESP from ADDR (an address of cl1 on the
 # backup's link) is answered with ICMP protocol unreachable.
 failover_refused() {
-	nsx "$NS_CL1" python3 - "$VIP" "$1" "$2" <<'PY'
+	failover_esp_from "$1" "$2" icmp
+}
+
+# failover_esp_from ADDR SPI icmp|silence: ESP from ADDR is answered with
+# ICMP protocol unreachable (icmp), or with nothing within 3 s (silence).
+failover_esp_from() {
+	nsx "$NS_CL1" python3 - "$VIP" "$1" "$2" "$3" <<'PY'
 import socket, struct, sys, select
-vip, src, spi = sys.argv[1], sys.argv[2], int(sys.argv[3])
+vip, src, spi, want = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
 s.bind((src, 0))
@@ -91,7 +97,8 @@ s.sendto(struct.pack("!II", spi, 1) + bytes(32), (vip, 0))
 r, _, _ = select.select([icmp], [], [], 3)
 data = icmp.recv(4096) if r else b""
 ihl = (data[0] & 15) * 4 if data else 0
-sys.exit(0 if data and data[ihl] == 3 and data[ihl + 1] == 2 else 1)
+refused = bool(data) and data[ihl] == 3 and data[ihl + 1] == 2
+sys.exit(0 if refused == (want == "icmp") else 1)
 PY
 }
 

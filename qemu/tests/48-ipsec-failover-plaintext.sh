@@ -16,7 +16,9 @@
 #   4. extended-format keys installed on the running pair (enforce): the
 #      connection forged before the key is still refused, and so is one
 #      forged in plaintext while the backup was in the permissive rollout
-#      mode (44 shows that permissive alone marks the namespace).
+#      mode (44 shows that permissive alone marks the namespace);
+#   5. a backup daemon stopped before the first key (seed or extended)
+#      marks the namespace; a stopped master daemon, or none, does not.
 # Topology: qemu/lib/ipsec_failover.sh (as 44, without sync keys).
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
@@ -102,4 +104,36 @@ for n in 1 2; do
 	done
 done
 nsx "$NS_DIR2" cat /proc/net/ip_vs_ipsec
+
+# 5. A backup daemon that ran and was stopped before the first key: IPVS
+#    keeps the connections it took in plaintext, so the first key (seed
+#    or extended) marks the namespace too; where only a master ran, or no
+#    daemon at all, it does not.
+info "5. a stopped backup daemon before the first key marks unverified_sync"
+for kind in seed ext; do
+	for daemon in backup master none; do
+		ns=uv-$kind-$daemon-$SUFFIX
+		ip netns add "$ns" || fail "cannot create $ns"
+		nsx "$ns" ip link set lo up
+		nsx "$ns" ip link add d0 type dummy
+		nsx "$ns" ip link set d0 multicast on up
+		nsx "$ns" ip addr add 10.0.9.1/24 dev d0
+		if [ "$daemon" != none ]; then
+			nsx "$ns" ipvsadm --start-daemon "$daemon" --mcast-interface d0 --syncid 9 ||
+				fail "$ns: cannot start the $daemon daemon"
+			nsx "$ns" ipvsadm --stop-daemon "$daemon" || fail "$ns: cannot stop the $daemon daemon"
+			nsx "$ns" ipvsadm -L --daemon | grep -q . && fail "$ns: the $daemon daemon still runs"
+		fi
+		if [ "$kind" = seed ]; then
+			nsx "$ns" $SYNCAUTH key set "stopped daemon" || fail "$ns: cannot set the key"
+		else
+			nsx "$ns" $SYNCAUTH ext add 1 "stopped daemon" || fail "$ns: cannot add extended key 1"
+		fi
+		want=no
+		[ "$daemon" = backup ] && want=yes
+		[ "$(unverified_sync "$ns")" = "$want" ] ||
+			fail "$kind key after a stopped $daemon daemon: unverified_sync is not $want"
+		ip netns del "$ns"
+	done
+done
 info "fail-over needs authenticated sync (or the unsafe knob)"

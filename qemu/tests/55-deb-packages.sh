@@ -19,7 +19,10 @@
 . "$IPVS_AUTH_TOP/qemu/lib/modtree.sh"
 
 debs=$IPVS_AUTH_OUT/deb
-ipvsadm_deb=$(ls "$debs"/ipvsadm_*+syncauth*_amd64.deb 2>/dev/null | head -n 1)
+# The version suffix make deb gives ipvsadm (+syncauthN).
+suffix=$(sed -n 's/^SUFFIX=//p' "$IPVS_AUTH_TOP/scripts/build-deb.sh")
+[ -n "$suffix" ] || fail "no SUFFIX= in scripts/build-deb.sh"
+ipvsadm_deb=$(ls "$debs"/ipvsadm_*"$suffix"_amd64.deb 2>/dev/null | head -n 1)
 dkms_deb=$(ls "$debs"/ip-vs-sync-auth-dkms_*_all.deb 2>/dev/null | head -n 1)
 [ -n "$ipvsadm_deb" ] && [ -n "$dkms_deb" ] ||
 	skip "packages not built in $debs (make deb, or make check-deploy)"
@@ -53,7 +56,9 @@ info "apt-get install: $(($(date +%s) - t0)) s (DKMS build included)"
 
 # ipvsadm: newer than Debian's, with the patches.
 ver=$(dpkg-query -W -f='${Version}' ipvsadm)
-case $ver in *+syncauth[0-9]*) ;; *) fail "installed ipvsadm is $ver" ;; esac
+# Exactly the version make deb built: an older +syncauthN package (one
+# without the newest patch) left in the directory must not pass.
+[ "$ver" = "1:1.31-1$suffix" ] || fail "installed ipvsadm is $ver, make deb builds 1:1.31-1$suffix"
 dpkg --compare-versions "$ver" gt "$debian_ver" || fail "$ver is not newer than Debian's $debian_ver"
 dpkg --compare-versions "$ver" gt 1:1.31-1+b1 || fail "$ver is not newer than 1:1.31-1+b1"
 /sbin/ipvsadm --help 2>&1 | grep -q -- --icv-key-file || fail "the packaged ipvsadm has no --icv-key-file"

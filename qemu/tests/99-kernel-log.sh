@@ -30,15 +30,29 @@ grep -q 'Linux version' "$log" ||
 	fail "the kernel log no longer starts at boot (cleared or wrapped)"
 # RCU CPU stall reports ("rcu: INFO: rcu_preempt detected stalls on
 # CPUs/tasks", "self-detected stall"): the test kernel has the stall
-# detector (CONFIG_RCU_STALL_COMMON, 21 s). Soft lockups and workqueue
-# lockups print "BUG:". The hung-task detector is not in the test kernel
-# (CONFIG_DETECT_HUNG_TASK), so "blocked for more than" is matched for the
-# kernels that have it.
+# detector (CONFIG_RCU_STALL_COMMON, 21 s). Soft lockups ("BUG: soft
+# lockup", CONFIG_SOFTLOCKUP_DETECTOR, 20 s) and workqueue lockups ("BUG:
+# workqueue lockup", CONFIG_WQ_WATCHDOG, 30 s) print "BUG:"; tasks blocked
+# in D state print "blocked for more than" (CONFIG_DETECT_HUNG_TASK, 120
+# s). All are in qemu/kernel.config; a kernel without one of them fails
+# below, so that a silent log means something.
 pattern='(BUG:|WARNING:|Oops|general protection|possible recursive locking|inconsistent lock state|possible circular locking|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|list_(add|del) corruption|KASAN|UBSAN|kernel BUG|detected stalls|self-detected stall|blocked for more than [0-9]+ seconds)'
 if grep -Eq "$pattern" "$log"; then
 	grep -E -B2 -A20 "$pattern" "$log" | head -n 80
 	fail "the kernel log has reports (see $log)"
 fi
+detectors=
+# A timeout of 0 turns the hung-task detector off.
+[ "$(cat /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null || echo 0)" != 0 ] &&
+	detectors="$detectors hung-task($(cat /proc/sys/kernel/hung_task_timeout_secs) s)"
+[ "$(cat /proc/sys/kernel/soft_watchdog 2>/dev/null)" = 1 ] &&
+	detectors="$detectors soft-lockup($(($(cat /proc/sys/kernel/watchdog_thresh) * 2)) s)"
+[ -d /sys/module/workqueue/parameters ] && [ -r /sys/module/workqueue/parameters/watchdog_thresh ] &&
+	detectors="$detectors workqueue($(cat /sys/module/workqueue/parameters/watchdog_thresh) s)"
+info "lockup detectors:${detectors:- none}"
+case $detectors in *hung-task*soft-lockup*workqueue*) ;;
+*) fail "a lockup detector of qemu/kernel.config is not running (have:${detectors:- none})" ;;
+esac
 grep -q 'KernelAddressSanitizer initialized' "$log" && info "KASAN was active: no report"
 [ -r /proc/lockdep_stats ] && info "lockdep was active: $(grep -m1 'lock-classes' /proc/lockdep_stats)"
 info "kernel log clean ($(wc -l <"$log") lines)"

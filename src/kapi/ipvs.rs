@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! IPVS's sync daemon configuration of a namespace (`struct netns_ipvs`),
-//! read without IPVS's mutex, as a hook must.
+//! read without IPVS's mutex, as a hook must, or with it held
+//! ([`Ipvs::lock_daemons`]).
 //!
 //! C header: [`include/net/ip_vs.h`](srctree/include/net/ip_vs.h)
 
@@ -93,6 +94,22 @@ impl Ipvs {
         }
     }
 
+    /// Takes IPVS's `sync_mutex`, under which it starts and stops its sync
+    /// daemons (it sets a daemon's configuration and opens its sockets in
+    /// one hold of it): while the guard lives, no daemon starts or stops.
+    /// May sleep. IPVS takes the mutex together with the RTNL and holds no
+    /// lock of this module's, so the caller may hold its own mutexes but
+    /// must not hold the RTNL.
+    pub(crate) fn lock_daemons(&self) -> DaemonsLocked<'_> {
+        // SAFETY: The mutex is initialised with the state (IPVS's pernet
+        // init) and lives as long as it (type invariant); process context
+        // is the caller's duty, as for any sleeping lock. `DaemonsLocked`
+        // unlocks it on drop, exactly once.
+        unsafe { kernel::bindings::mutex_lock(addr_of!(self.0.sync_mutex).cast_mut()) };
+        // INVARIANT: Just locked.
+        DaemonsLocked(self)
+    }
+
     /// The number of sync threads of each daemon (`sync_ports` when the
     /// first daemon started), at least 1.
     pub(crate) fn threads(&self) -> u32 {
@@ -105,6 +122,20 @@ impl Ipvs {
     pub(crate) fn sync_version(&self) -> u8 {
         // SAFETY: A field of the live state, read once.
         u8::from(unsafe { read_volatile(addr_of!(self.0.sysctl_sync_ver)) } != 0)
+    }
+}
+
+/// IPVS's `sync_mutex` held ([`Ipvs::lock_daemons`]); released on drop.
+///
+/// # Invariants
+///
+/// This guard locked `self.0.sync_mutex` and nothing has unlocked it.
+pub(crate) struct DaemonsLocked<'a>(&'a Ipvs);
+
+impl Drop for DaemonsLocked<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Held by this guard (type invariant), unlocked once.
+        unsafe { kernel::bindings::mutex_unlock(addr_of!(self.0 .0.sync_mutex).cast_mut()) };
     }
 }
 
