@@ -886,6 +886,12 @@ enum Refused {
 
 /// Entries [`Gate::evict_one`] looks at for a victim.
 const EVICT_SAMPLE: usize = 64;
+/// `Initial` entries [`Gate::evict_initial`] looks at for a victim; the
+/// most entries of any state, and buckets (with more `Initial` entries in
+/// the table than the sample), it walks to find them.
+const EVICT_INITIAL_SAMPLE: usize = 16;
+const EVICT_INITIAL_WALK: usize = 256;
+const EVICT_INITIAL_BUCKETS: usize = 2048;
 
 impl Gate {
     /// A gate with no marked address and the default knobs, with its
@@ -1101,6 +1107,78 @@ impl Gate {
         removed > 0
     }
 
+    /// Under the lock, the namespace's cap on `Initial` entries being
+    /// reached: makes room for a new `Initial` entry of `key`'s client by
+    /// removing the `Initial` entry with the lowest
+    /// [`limits::initial_eviction_rank`] among the first
+    /// [`EVICT_INITIAL_SAMPLE`] `Initial` entries from a random bucket on
+    /// (all of them, if there are fewer), unless the client's own prefix is
+    /// at one of its bounds (it would be refused anyway: nobody is evicted
+    /// for it). The walk stops after [`EVICT_INITIAL_WALK`] entries of any
+    /// state, and, with more `Initial` entries than the sample, after
+    /// [`EVICT_INITIAL_BUCKETS`] buckets: a flood at the cap costs a
+    /// bounded walk per packet (a whole table's buckets only with an
+    /// `ipsec_max_initial` of 16 or less). Returns whether it removed one.
+    fn evict_initial(this: &Gate, w: &mut TableWriter<'_>, key: &GateKey, now: u64) -> bool {
+        let l = this.limits();
+        let (prefix_initial, prefix_entries) = w.prefixes.get(&limits::prefix_of(key, &l));
+        if prefix_initial >= l.max_initial_per_prefix || prefix_entries >= l.max_entries_per_prefix
+        {
+            return false;
+        }
+        let target = EVICT_INITIAL_SAMPLE.min(w.initial as usize);
+        let buckets = w.buckets().max(1);
+        let walk = if w.initial as usize > EVICT_INITIAL_SAMPLE {
+            buckets.min(EVICT_INITIAL_BUCKETS)
+        } else {
+            buckets
+        };
+        let start = random_u32() as usize;
+        let mut best: Option<(u64, usize, GateKey)> = None;
+        let (mut seen, mut walked) = (0, 0);
+        for i in 0..walk {
+            if seen >= target || walked >= EVICT_INITIAL_WALK {
+                break;
+            }
+            let b = start.wrapping_add(i) % buckets;
+            // Looks only: keeps every node.
+            w.retain_bucket(b, |n, c| {
+                walked += 1;
+                let cell = n.value();
+                let Some(e) = cell.entry() else {
+                    return true;
+                };
+                if e.state() != State::Initial && !e.is_expired(now) {
+                    return true;
+                }
+                seen += 1;
+                let crowd = c.prefixes.get(&cell.prefix(n.key())).0;
+                if let Some(r) = limits::initial_eviction_rank(&e, crowd, now) {
+                    if best.is_none_or(|(br, _, _)| r < br) {
+                        best = Some((r, b, *n.key()));
+                    }
+                }
+                true
+            });
+        }
+        let Some((_, b, victim)) = best else {
+            return false;
+        };
+        let removed = w.retain_bucket(b, |n, c| {
+            if *n.key() != victim {
+                return true;
+            }
+            c.remove(
+                n.value().slot(),
+                &n.value().prefix(n.key()),
+                n.value().entry().as_ref(),
+            );
+            false
+        });
+        this.count_n(EVICTED, removed as u64);
+        removed > 0
+    }
+
     /// Under the lock: removes the entry of `key`, if any.
     fn remove(w: &mut TableWriter<'_>, key: &GateKey, hash: u32) {
         let bucket = hash as usize;
@@ -1239,7 +1317,12 @@ impl Gate {
         let initial = w.initial;
         let found = w.get(hash, key).map(|n| n.value().entry());
         let mut entry = found.flatten();
-        let (ev, new) = decide(&cfg, input, entry.as_mut(), initial, now);
+        let (mut ev, mut new) = decide(&cfg, input, entry.as_mut(), initial, now);
+        // At the cap on `Initial` entries: the room of another one, if the
+        // client's prefix is within its bounds (see `limits`).
+        if ev == GateEvent::InitialCap && Gate::evict_initial(this, &mut w, key, now) {
+            (ev, new) = decide(&cfg, input, entry.as_mut(), w.initial, now);
+        }
         match (ev, new) {
             (GateEvent::InitialCreated, Some(new)) => {
                 // Replaces an expired entry of the same client, if any.
@@ -2531,17 +2614,62 @@ mod tests {
         let g = TestGate::new(false, 0, 3)?;
         g.packet(1, UDP500, &ike(IC, [0; 8]))?;
         g.packet(1, UDP500, &ike(IC, RC))?;
+        // Ten new clients against a cap of 3: the last seven each take the
+        // room of an INITIAL entry; the ESTABLISHED one is never touched.
         for c in 10..20u8 {
-            g.packet(c, UDP500, &ike([c; 8], [0; 8]))?;
+            assert_eq!(g.packet(c, UDP500, &ike([c; 8], [0; 8]))?, ACCEPT);
+            g.advance(1, false);
         }
-        assert_eq!(g.counter(GateEvent::InitialCreated), 4);
-        assert_eq!(g.counter(GateEvent::InitialCap), 7);
+        assert_eq!(g.counter(GateEvent::InitialCreated), 11);
+        assert_eq!(g.counter(GateEvent::InitialCap), 0);
+        assert_eq!(g.c_counter(EVICTED), 7);
         assert_eq!(g.counts(), (4, 3, 0));
         assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
-        // Room again once the flood's entries are collected.
-        g.advance(31, true);
-        assert_eq!(g.packet(30, UDP500, &ike(IC, [0; 8]))?, ACCEPT);
-        assert_eq!(g.counts(), (2, 1, 0));
+        // The oldest went first (one prefix, so by age): 17, 18 and 19 are
+        // left and establish; 10 to 16 have no INITIAL entry.
+        for c in 17..20u8 {
+            assert_eq!(g.packet(c, UDP500, &ike([c; 8], RC))?, ACCEPT);
+        }
+        let before = g.counter(GateEvent::IsakmpNoInitial);
+        for c in 10..17u8 {
+            assert_eq!(g.packet(c, UDP500, &ike([c; 8], RC))?, DROP);
+        }
+        assert_eq!(g.counter(GateEvent::IsakmpNoInitial), before + 7);
+        assert_eq!(g.counts(), (4, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn cap_on_initial_entries_evicts_from_the_most_crowded_prefix() -> Result {
+        let g = TestGate::new(false, 0, 4)?;
+        // Prefixes of four addresses: 198.51.100.0/30, .8/30, .12/30, ...
+        g.set_knob(KNOB_PREFIX4, 30);
+        // A real client alone in its prefix, the oldest entry of all.
+        assert_eq!(g.packet(1, UDP500, &ike([1; 8], [0; 8]))?, ACCEPT);
+        g.advance(1, false);
+        // An attacker fills the cap from .8/30, then sends from .12/30.
+        for c in 8..11u8 {
+            assert_eq!(g.packet(c, UDP500, &ike([c; 8], [0; 8]))?, ACCEPT);
+        }
+        for c in 12..15u8 {
+            g.advance(1, false);
+            assert_eq!(g.packet(c, UDP500, &ike([c; 8], [0; 8]))?, ACCEPT);
+        }
+        // Each new entry took the room of one from a prefix with more
+        // INITIAL entries than the real client's: it is still there.
+        assert_eq!(g.c_counter(EVICTED), 3);
+        assert_eq!(g.counts(), (4, 4, 0));
+        assert_eq!(g.packet(1, UDP500, &ike([1; 8], RC))?, ACCEPT);
+        assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
+        // A client whose prefix is at its own INITIAL bound is refused and
+        // evicts nobody, even with the namespace's cap reached.
+        g.set_knob(KNOB_MAX_INITIAL_PER_PREFIX, 2);
+        assert_eq!(g.packet(2, UDP500, &ike([2; 8], [0; 8]))?, ACCEPT);
+        let (cap, evicted) = (g.counter(GateEvent::InitialCap), g.c_counter(EVICTED));
+        g.advance(1, false);
+        assert_eq!(g.packet(3, UDP500, &ike([3; 8], [0; 8]))?, DROP);
+        assert_eq!(g.counter(GateEvent::InitialCap), cap + 1);
+        assert_eq!(g.c_counter(EVICTED), evicted);
         Ok(())
     }
 

@@ -17,7 +17,10 @@
 #   4. reflection: ESP spoofed from a victim's address makes the gate
 #      answer the victim with ICMP, at most as often as the kernel's ICMP
 #      rate limit (net.ipv4.icmp_ratelimit, its default 1000 ms here) lets
-#      it, however fast the attacker sends.
+#      it, however fast the attacker sends;
+#   5. 300 spoofed IKE_SA_INIT from as many IPv6 /64s hold the cap on
+#      INITIAL entries (ipsec_max_initial): two new real clients still
+#      establish, each taking the room of one of the flood's entries.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
@@ -151,4 +154,38 @@ info "$sent ESP spoofed from $VICTIM in $SECS s: $refused refused, $icmp ICMP to
 # One answer per second per destination, after a burst of at most 6.
 [ "$icmp" -ge 1 ] && [ "$icmp" -le $((SECS + 3 + 6)) ] ||
 	fail "$icmp ICMP errors reached the victim in $((SECS + 3)) s"
+
+info "5. the INITIAL cap held by spoofed IKE_SA_INIT from 300 IPv6 /64s; new clients get in"
+MAXI=100
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_max_entries=65536
+nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_max_initial=$MAXI
+# Clients 1 and 2 become new clients: unmarking the address removes its
+# entries.
+nsx "$NS_DIR" $IPSEC del "$VIP" || fail "cannot unmark $VIP"
+nsx "$NS_DIR" $IPSEC add "$VIP" || fail "cannot mark $VIP again"
+initial() {
+	nsx "$NS_DIR" $IPSEC list | tail -1 | sed 's/^entries [0-9]* initial \([0-9]*\) .*/\1/'
+}
+[ "$(initial)" = 0 ] || fail "INITIAL entries before part 5: $(initial)"
+created0=$(gate_counter initial_created)
+evicted0=$(gate_counter evicted)
+cap0=$(gate_counter initial_cap)
+# Each source in its own /64: the per-prefix bounds do not bind. Before
+# the cap took the room of INITIAL entries, this kept every new client out
+# for ipsec_initial_timeout.
+nsx "$NS_CL2" $IKEESP flood6 --dst "$VIP6" --src-prefix fd00:98 --count 300
+settled initial_created initial_cap $((created0 + 300 + cap0))
+expect_gate_counter initial_created $((created0 + 300))
+expect_gate_counter evicted $((evicted0 + 300 - MAXI))
+[ "$(initial)" = $MAXI ] || fail "INITIAL entries after the flood: $(initial), cap $MAXI"
+rc1=$(ipsec_establish "$NS_CL1" 5555555555555555)
+rc2=$(ipsec_establish "$NS_CL2" 6666666666666666)
+[ -n "$rc1" ] && [ -n "$rc2" ] || fail "a new client could not establish with the cap held"
+expect_gate_counter evicted $((evicted0 + 300 - MAXI + 2))
+expect_gate_counter initial_cap "$cap0"
+[ "$(initial)" = $((MAXI - 2)) ] || fail "INITIAL entries after two clients established: $(initial)"
+case $rc1 in "$RS1_COOKIE") r1=1 ;; *) r1=2 ;; esac
+seen=$(rs_seen "$r1" esp "$CL1")
+nsx "$NS_CL1" $IKEESP esp --dst "$VIP" --spi 1201 --expect silence || fail "the new client's ESP was refused"
+wait_rs_seen "$r1" esp "$CL1" $((seen + 1)) || fail "the new client's ESP did not reach rs$r1"
 nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec

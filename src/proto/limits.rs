@@ -18,10 +18,15 @@
 //!   `Established` entry whose last ISAKMP packet is oldest, if that is at
 //!   least [`Limits::evict_after`] seconds ago), or is refused.
 //!
-//! `Initial` entries are never evicted (their own caps and short timeout
-//! bound them), nor is an entry that ISAKMP refreshed within
+//! `Initial` entries never make room for that (their own caps and short
+//! timeout bound them), nor does an entry that ISAKMP refreshed within
 //! `evict_after`: an attacker who wants to keep its entries has to keep
-//! sending for each of them.
+//! sending for each of them. When the namespace's cap on `Initial` entries
+//! is reached, a new client whose prefix is within its bounds takes the
+//! room of another `Initial` entry ([`initial_eviction_rank`]) rather than
+//! being refused: refusing would let an attacker with enough prefixes (128
+//! IPv4 /24s at the defaults, or as many IPv6 /64s) keep every new client
+//! out at about 140 packets a second.
 
 use super::isakmp::{Entry, GateKey, State};
 
@@ -141,6 +146,35 @@ pub const fn eviction_rank(entry: &Entry, refreshed: u64, now: u64, l: &Limits) 
             } else {
                 None
             }
+        }
+    }
+}
+
+/// How readily a live `Initial` `entry`, whose source prefix holds
+/// `prefix_initial` `Initial` entries, gives its room to a new client when
+/// the namespace's cap on `Initial` entries (`ipsec_max_initial`) is
+/// reached: `None` for an `Established` entry (never evicted for this),
+/// else a rank, lowest first: expired entries 0, then entries of the
+/// prefix with the most `Initial` entries, and among those the one that
+/// expires first (the oldest). So an attacker who fills the cap from many
+/// prefixes evicts its own entries before those of a prefix with fewer,
+/// and a real client's `Initial` entry lives until the attacker has sent
+/// about a cap's worth of new ones after it, not until its timeout.
+pub const fn initial_eviction_rank(entry: &Entry, prefix_initial: u32, now: u64) -> Option<u64> {
+    if entry.is_expired(now) {
+        return Some(0);
+    }
+    match entry.state() {
+        State::Established => None,
+        State::Initial => {
+            let crowd = u32::MAX - prefix_initial;
+            let expires = if entry.expires() > u32::MAX as u64 {
+                u32::MAX
+            } else {
+                entry.expires() as u32
+            };
+            // Never 0: expired entries go first.
+            Some(((crowd as u64) << 32 | expires as u64).saturating_add(1))
         }
     }
 }
@@ -333,5 +367,29 @@ mod tests {
         // A refresh time in the future (clock skew) never makes it
         // evictable early.
         assert_eq!(eviction_rank(&est, 5000, 1100, &l), None);
+    }
+
+    #[test]
+    fn initial_eviction_prefers_crowded_prefixes_then_the_oldest() {
+        let cfg = Config::DEFAULT;
+        let est = Entry::established_from_sync(1000, &cfg);
+        // Established entries never make room for an Initial one.
+        assert_eq!(initial_eviction_rank(&est, 1, 1000), None);
+        assert_eq!(initial_eviction_rank(&est, 5000, 1000), None);
+        let old = Entry::from_parts(State::Initial, 1010, None, false);
+        let young = Entry::from_parts(State::Initial, 1020, None, false);
+        let r = |e: &Entry, n: u32| initial_eviction_rank(e, n, 1000).unwrap();
+        // Same prefix population: the one that expires first.
+        assert!(r(&old, 3) < r(&young, 3));
+        // A more crowded prefix goes first, however young its entry.
+        assert!(r(&young, 32) < r(&old, 31));
+        assert!(r(&young, 2) < r(&old, 1));
+        // Expired first of all; a live entry never ranks 0.
+        assert_eq!(initial_eviction_rank(&old, 1, 1010), Some(0));
+        assert!(r(&young, u32::MAX) > 0);
+        // An expiry beyond 32 bits still ranks after the crowd.
+        let far = Entry::from_parts(State::Initial, u64::MAX, None, false);
+        assert!(r(&far, 2) < r(&old, 1));
+        assert!(r(&old, 2) < r(&far, 2));
     }
 }
