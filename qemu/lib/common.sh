@@ -133,6 +133,12 @@ counter() {
 	nsx "$1" $SYNCAUTH counter "$2"
 }
 
+# sync_proc NS NAME: the value of the "NAME: value" line of NS's
+# /proc/net/ip_vs_sync_auth (empty if there is none).
+sync_proc() {
+	nsx "$1" awk -v k="$2:" '$1 == k { print $2 }' /proc/net/ip_vs_sync_auth
+}
+
 # Extended format: messages signed (tx_signed) or accepted (rx_accepted),
 # $3, with key ID $2 in namespace $1 (0 if no such key is installed).
 ext_key_count() {

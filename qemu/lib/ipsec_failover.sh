@@ -104,5 +104,5 @@ PY
 
 # unverified_sync NS: the unverified_sync line of NS's /proc.
 unverified_sync() {
-	nsx "$1" awk '$1 == "unverified_sync:" { print $2 }' /proc/net/ip_vs_sync_auth
+	sync_proc "$1" unverified_sync
 }

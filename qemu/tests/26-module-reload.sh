@@ -69,9 +69,9 @@ unload_warnings() {
 # A reload forgets nothing IPVS holds: the backup's key, set again while
 # its daemon runs, marks the namespace (the gate trusts no synced
 # connection there); the master's, where no backup daemon ran, does not.
-[ "$(nsx "$NS_DIRB" awk '$1 == "unverified_sync:" { print $2 }' /proc/net/ip_vs_sync_auth)" = yes ] ||
+[ "$(sync_proc "$NS_DIRB" unverified_sync)" = yes ] ||
 	fail "the backup keyed again after a reload is not marked unverified_sync"
-[ "$(nsx "$NS_DIRA" awk '$1 == "unverified_sync:" { print $2 }' /proc/net/ip_vs_sync_auth)" = no ] ||
+[ "$(sync_proc "$NS_DIRA" unverified_sync)" = no ] ||
 	fail "the master's namespace is marked unverified_sync"
 info "3 reloads under traffic; sync resumed with $(counter "$NS_DIRB" rx_accepted) messages accepted"
 

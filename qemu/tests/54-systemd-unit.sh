@@ -126,8 +126,8 @@ info "refused re-runs left the backup keyed with the key it had, verifying"
 # unauthenticated, and a good re-run restores sync.
 (umask 077 && head -c 32 /dev/urandom | base64 >/etc/ip-vs-sync-auth/key1)
 (umask 077 && head -c 32 /dev/urandom | base64 >/etc/ip-vs-sync-auth/key2)
-printf 'SYNC_EXT_KEYS="1:%s 2:%s"\nSYNC_EXT_ACTIVE=1\nIPVSADM=%s\n' \
-	/etc/ip-vs-sync-auth/key1 /etc/ip-vs-sync-auth/key2 "$IPVSADM" >/etc/ip-vs-sync-auth.conf
+printf 'SYNC_EXT_KEYS="1:%s 2:%s"\nSYNC_EXT_ACTIVE=1\nIPSEC_GATE_NAT=%s\nIPVSADM=%s\n' \
+	/etc/ip-vs-sync-auth/key1 /etc/ip-vs-sync-auth/key2 "$VIP" "$IPVSADM" >/etc/ip-vs-sync-auth.conf
 # setup_both WHAT: ExecStart on both directors, then the backup must
 # accept the master's messages about new connections.
 setup_both() {
@@ -154,6 +154,32 @@ wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_no_key)
 [ "$(conn_count "$NS_DIRB")" -gt "$before" ] && fail "the half-configured backup applied plaintext"
 info "a re-run refused half-way: the backup drops plaintext (rx_drop_no_key), applies nothing"
 setup_both "extended format, again"
+
+# A module reload (an upgrade) while the daemons run: the module's state
+# goes with it, and ExecStart (systemctl restart ip-vs-sync-auth) brings
+# it back from the configuration: the extended format with both keys, key
+# 1 signing, the NAT-gated address. The backup's daemon ran before the
+# new first key, so its gate trusts no synced connection from then on
+# (unverified_sync); the master's namespace, where only a master ran, is
+# not marked.
+modprobe -r ip_vs_sync_auth || fail "modprobe -r ip_vs_sync_auth failed"
+grep -q '^ip_vs_sync_auth ' /proc/modules && fail "the module is still loaded"
+setup_both "after a module reload"
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	st=$(nsx "$ns" $SYNCAUTH ext status --json) || fail "$ns: no extended status after the reload"
+	echo "$st" | /usr/bin/python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+keys = sorted((st["key%d_id" % i], st["key%d_active" % i]) for i in range(2))
+sys.exit(0 if st["mode"] == "ext" and keys == [(1, 1), (2, 0)] else 1)' ||
+		fail "$ns: after the reload the extended state is not restored: $st"
+	nsx "$ns" /usr/sbin/ipvs-ipsec list | grep -q "^$VIP nat " ||
+		fail "$ns: after the reload $VIP is not gated in NAT mode: $(nsx "$ns" /usr/sbin/ipvs-ipsec list | head -n 1)"
+done
+[ "$(sync_proc "$NS_DIRB" unverified_sync)" = yes ] ||
+	fail "the backup, whose daemon ran before the reload's first key, is not marked unverified_sync"
+[ "$(sync_proc "$NS_DIRA" unverified_sync)" = no ] || fail "the master's namespace is marked unverified_sync"
+info "after a module reload, ExecStart restored the format, both keys, the active key and the NAT-gated $VIP"
 
 # No key configured: refused unless SYNC_AUTH=off says so.
 printf 'IPVSADM=%s\n' "$IPVSADM" >/etc/ip-vs-sync-auth.conf

@@ -49,7 +49,7 @@ rollout() {
 	done
 }
 proc_rollout() {
-	nsx "$1" awk '$1 == "rollout:" { print $2 }' /proc/net/ip_vs_sync_auth
+	sync_proc "$1" rollout
 }
 # auth_line MODE: ipvsadm -L --daemon's auth line on both directors names
 # the mode (nothing in enforce).
@@ -213,7 +213,7 @@ auth_line both-formats
 for ns in "$NS_DIRA" "$NS_DIRB"; do
 	nsx "$ns" $SYNCAUTH ext add 1 "rollout ext key" || fail "$ns: cannot add extended key 1"
 done
-[ "$(nsx "$NS_DIRB" awk '$1 == "format:" { print $2 }' /proc/net/ip_vs_sync_auth)" = seed ] ||
+[ "$(sync_proc "$NS_DIRB" format)" = seed ] ||
 	fail "adding an extended key switched the backup's format"
 nsx "$NS_DIRA" $SYNCAUTH ext mode ext || fail "cannot switch the master to the extended format"
 ext0=$(ext_key_count "$NS_DIRB" 1 rx_accepted)
@@ -318,7 +318,7 @@ for f in malformed bad_ttl bad_header replay bad_icv no_stream no_key unknown_ke
 done
 # A drop that found the lines' lock held by another CPU is on no line
 # (senders_busy_drops); the attacker's counts below allow for those.
-busy=$(nsx "$NS_DIRB" awk '$1 == "senders_busy_drops:" { print $2 }' /proc/net/ip_vs_sync_auth)
+busy=$(sync_proc "$NS_DIRB" senders_busy_drops)
 [ -n "$busy" ] || fail "/proc has no senders_busy_drops line"
 # atk_drops FIELD N: the attacker's FIELD is N, or short of it by at most
 # the busy drops.
