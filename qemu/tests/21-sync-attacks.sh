@@ -34,7 +34,11 @@ attack() {
 	shift 2
 	before=$(snapshot)
 	nsx "$NS_DIRA" $SYNCAUTH send --src 10.0.3.1 "$@" || fail "$name: send failed"
-	sleep 1
+	# Until the message is counted (by condition, not a sleep): then it
+	# is done with, and every other counter must not have moved.
+	wb=$(echo "$before" | tr ' ' '\n' | sed -n "s/^$want=//p")
+	wait_for 10 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter $want) -gt $wb ]" ||
+		fail "$name: $want did not grow within 10 s ($(snapshot))"
 	after=$(snapshot)
 	for c in $COUNTERS; do
 		b=$(echo "$before" | tr ' ' '\n' | sed -n "s/^$c=//p")
@@ -73,8 +77,9 @@ capture_sync "$IPVS_AUTH_OUT/captured.bin" || fail "no sync datagram captured"
 sleep 1
 before=$(counter "$NS_DIRB" rx_drop_replay)
 nsx "$NS_DIRA" $SYNCAUTH resend --src 10.0.3.1 --file "$IPVS_AUTH_OUT/captured.bin" || fail "resend failed"
-sleep 1
-[ "$(counter "$NS_DIRB" rx_drop_replay)" = "$((before + 1))" ] || fail "replayed datagram not counted as replay"
+wait_for 10 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_replay) -gt $before ]" ||
+	fail "replayed datagram not counted as replay"
+[ "$(counter "$NS_DIRB" rx_drop_replay)" = "$((before + 1))" ] || fail "replayed datagram counted more than once"
 info "replayed capture: dropped as replay"
 
 # An unprivileged local process on the master sending a plaintext message
@@ -82,8 +87,9 @@ info "replayed capture: dropped as replay"
 before=$(counter "$NS_DIRB" rx_drop_bad_header)
 nsx "$NS_DIRA" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	$SYNCAUTH send --src 10.0.3.1 || fail "unprivileged send failed"
-sleep 1
-[ "$(counter "$NS_DIRB" rx_drop_bad_header)" = "$((before + 1))" ] || fail "unprivileged datagram not dropped"
+wait_for 10 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_bad_header) -gt $before ]" ||
+	fail "unprivileged datagram not dropped"
+[ "$(counter "$NS_DIRB" rx_drop_bad_header)" = "$((before + 1))" ] || fail "unprivileged datagram counted more than once"
 info "unprivileged sender: not signed, dropped"
 nsx "$NS_DIRA" setpriv --reuid=65534 --regid=65534 --clear-groups $SYNCAUTH key set x 2>/dev/null &&
 	fail "an unprivileged process could set the key"
