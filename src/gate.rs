@@ -52,6 +52,7 @@ use crate::shim;
 use kernel::prelude::*;
 use kernel::seq_file::{seq_print, SeqFile};
 use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
+use kernel::sync::barrier;
 use kernel::sync::{new_mutex, rcu, Arc, Mutex, SetOnce};
 use kernel::time::msecs_to_jiffies;
 use kernel::workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem};
@@ -328,6 +329,8 @@ struct Counts {
     prefixes: PrefixMap,
     /// When (second of the gate's clock) an eviction last found nothing.
     no_victim_at: Option<u64>,
+    /// The same for [`Gate::evict_initial`].
+    no_initial_victim_at: Option<u64>,
 }
 
 /// The counts without the prefixes, for status.
@@ -357,6 +360,7 @@ impl Counts {
             svc_soft: [0; MAX_SVC],
             prefixes,
             no_victim_at: None,
+            no_initial_victim_at: None,
         }
     }
 
@@ -884,6 +888,16 @@ enum Refused {
     Limit(Refusal),
 }
 
+/// What [`Gate::evict_initial`] did.
+enum InitialRoom {
+    /// Evicted an `Initial` entry: there is room now.
+    Made,
+    /// Evicted nobody: no victim, or a bound it leaves to the refusal.
+    None,
+    /// Evicted nobody: the client's prefix bounds refuse it.
+    Refused(Refusal),
+}
+
 /// Entries [`Gate::evict_one`] looks at for a victim.
 const EVICT_SAMPLE: usize = 64;
 /// `Initial` entries [`Gate::evict_initial`] looks at for a victim; the
@@ -1108,23 +1122,49 @@ impl Gate {
     }
 
     /// Under the lock, the namespace's cap on `Initial` entries being
-    /// reached: makes room for a new `Initial` entry of `key`'s client by
-    /// removing the `Initial` entry with the lowest
-    /// [`limits::initial_eviction_rank`] among the first
+    /// reached exactly: makes room for a new `Initial` entry of `key`'s
+    /// client (of gated address `slot`) by removing the `Initial` entry
+    /// with the lowest [`limits::initial_eviction_rank`] among the first
     /// [`EVICT_INITIAL_SAMPLE`] `Initial` entries from a random bucket on
-    /// (all of them, if there are fewer), unless the client's own prefix is
-    /// at one of its bounds (it would be refused anyway: nobody is evicted
-    /// for it). The walk stops after [`EVICT_INITIAL_WALK`] entries of any
-    /// state, and, with more `Initial` entries than the sample, after
-    /// [`EVICT_INITIAL_BUCKETS`] buckets: a flood at the cap costs a
-    /// bounded walk per packet (a whole table's buckets only with an
-    /// `ipsec_max_initial` of 16 or less). Returns whether it removed one.
-    fn evict_initial(this: &Gate, w: &mut TableWriter<'_>, key: &GateKey, now: u64) -> bool {
+    /// (all of them, if there are fewer): one that expired, or whose last
+    /// ISAKMP is at least [`limits::INITIAL_MIN_AGE`] seconds old. Nobody
+    /// is evicted unless every other bound admits the client
+    /// ([`limits::admit`]): a client its prefix's bounds refuse gets that
+    /// refusal; with the table or the address full, or the count above the
+    /// cap (the knob was lowered), the client is refused as before. The
+    /// walk stops after [`EVICT_INITIAL_WALK`] entries of any state and,
+    /// with more `Initial` entries than the sample, after
+    /// [`EVICT_INITIAL_BUCKETS`] buckets; after a walk that found no
+    /// victim, none before the clock's next second (which is when an entry
+    /// can next become old enough). So the walks cost at most about
+    /// `ipsec_max_initial / INITIAL_MIN_AGE` plus one a second.
+    fn evict_initial(
+        this: &Gate,
+        w: &mut TableWriter<'_>,
+        slot: usize,
+        key: &GateKey,
+        cfg: &Config,
+        now: u64,
+    ) -> InitialRoom {
+        if w.initial == 0 || !cfg.initial_allowed(w.initial as usize - 1) {
+            return InitialRoom::None;
+        }
         let l = this.limits();
         let (prefix_initial, prefix_entries) = w.prefixes.get(&limits::prefix_of(key, &l));
-        if prefix_initial >= l.max_initial_per_prefix || prefix_entries >= l.max_entries_per_prefix
-        {
-            return false;
+        let occ = Occupancy {
+            initial: true,
+            entries: w.entries,
+            address_entries: w.svc_entries.get(slot).copied().unwrap_or(u32::MAX),
+            prefix_initial,
+            prefix_entries,
+        };
+        match limits::admit(&l, &occ) {
+            Admission::Admit => {}
+            Admission::Refuse(r) => return InitialRoom::Refused(r),
+            Admission::Evict { .. } => return InitialRoom::None,
+        }
+        if w.no_initial_victim_at == Some(now) {
+            return InitialRoom::None;
         }
         let target = EVICT_INITIAL_SAMPLE.min(w.initial as usize);
         let buckets = w.buckets().max(1);
@@ -1148,12 +1188,13 @@ impl Gate {
                 let Some(e) = cell.entry() else {
                     return true;
                 };
-                if e.state() != State::Initial && !e.is_expired(now) {
+                if e.state() != State::Initial {
                     return true;
                 }
                 seen += 1;
                 let crowd = c.prefixes.get(&cell.prefix(n.key())).0;
-                if let Some(r) = limits::initial_eviction_rank(&e, crowd, now) {
+                let refreshed = cell.refreshed.load(Relaxed);
+                if let Some(r) = limits::initial_eviction_rank(&e, refreshed, crowd, now) {
                     if best.is_none_or(|(br, _, _)| r < br) {
                         best = Some((r, b, *n.key()));
                     }
@@ -1162,7 +1203,8 @@ impl Gate {
             });
         }
         let Some((_, b, victim)) = best else {
-            return false;
+            w.no_initial_victim_at = Some(now);
+            return InitialRoom::None;
         };
         let removed = w.retain_bucket(b, |n, c| {
             if *n.key() != victim {
@@ -1176,7 +1218,11 @@ impl Gate {
             false
         });
         this.count_n(EVICTED, removed as u64);
-        removed > 0
+        if removed > 0 {
+            InitialRoom::Made
+        } else {
+            InitialRoom::None
+        }
     }
 
     /// Under the lock: removes the entry of `key`, if any.
@@ -1217,11 +1263,18 @@ impl Gate {
         // (`unverified_sync`) before it lets a plaintext message through
         // to IPVS, so a connection the lookup found comes with its mark,
         // while a mark set after the first answer would be missed.
-        trusted()
-            && net
+        if !trusted()
+            || !net
                 .ipvs()
                 .is_some_and(|ipvs| ipvs.fresh_synced_conn(&isakmp_flow(key)))
-            && trusted()
+        {
+            return false;
+        }
+        // The mark is another location than the connection the lookup
+        // reached: order the loads (`smp_rmb()`), which an acquire load of
+        // the mark alone would not do on every architecture.
+        barrier::smp_mb(barrier::Read);
+        trusted()
     }
 
     /// Under the lock, for a client with no live entry: inserts an
@@ -1318,10 +1371,16 @@ impl Gate {
         let found = w.get(hash, key).map(|n| n.value().entry());
         let mut entry = found.flatten();
         let (mut ev, mut new) = decide(&cfg, input, entry.as_mut(), initial, now);
-        // At the cap on `Initial` entries: the room of another one, if the
-        // client's prefix is within its bounds (see `limits`).
-        if ev == GateEvent::InitialCap && Gate::evict_initial(this, &mut w, key, now) {
-            (ev, new) = decide(&cfg, input, entry.as_mut(), w.initial, now);
+        // At the cap on `Initial` entries: the room of another one, if
+        // every other bound admits the client (see `limits`).
+        if ev == GateEvent::InitialCap {
+            match Gate::evict_initial(this, &mut w, slot, key, &cfg, now) {
+                InitialRoom::Made => {
+                    (ev, new) = decide(&cfg, input, entry.as_mut(), w.initial, now);
+                }
+                InitialRoom::Refused(r) => this.count_refusal(Refused::Limit(r)),
+                InitialRoom::None => {}
+            }
         }
         match (ev, new) {
             (GateEvent::InitialCreated, Some(new)) => {
@@ -2614,8 +2673,10 @@ mod tests {
         let g = TestGate::new(false, 0, 3)?;
         g.packet(1, UDP500, &ike(IC, [0; 8]))?;
         g.packet(1, UDP500, &ike(IC, RC))?;
-        // Ten new clients against a cap of 3: the last seven each take the
-        // room of an INITIAL entry; the ESTABLISHED one is never touched.
+        // Ten new clients, one a second, against a cap of 3: from the
+        // fourth on each takes the room of the INITIAL entry that is
+        // INITIAL_MIN_AGE (3) seconds old; the ESTABLISHED one is never
+        // touched.
         for c in 10..20u8 {
             assert_eq!(g.packet(c, UDP500, &ike([c; 8], [0; 8]))?, ACCEPT);
             g.advance(1, false);
@@ -2625,17 +2686,28 @@ mod tests {
         assert_eq!(g.c_counter(EVICTED), 7);
         assert_eq!(g.counts(), (4, 3, 0));
         assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
-        // The oldest went first (one prefix, so by age): 17, 18 and 19 are
-        // left and establish; 10 to 16 have no INITIAL entry.
-        for c in 17..20u8 {
+        // Now only client 17's entry is old enough: client 20 takes its
+        // room. Then every INITIAL entry is younger than INITIAL_MIN_AGE:
+        // clients 21 and 22 are refused and evict nobody.
+        assert_eq!(g.packet(20, UDP500, &ike([20; 8], [0; 8]))?, ACCEPT);
+        assert_eq!(g.packet(21, UDP500, &ike([21; 8], [0; 8]))?, DROP);
+        assert_eq!(g.packet(22, UDP500, &ike([22; 8], [0; 8]))?, DROP);
+        assert_eq!(g.counter(GateEvent::InitialCap), 2);
+        assert_eq!(g.c_counter(EVICTED), 8);
+        // 18 to 20 are left and establish; 10 to 17 have no INITIAL entry:
+        // their second message passes (isakmp_no_initial) and makes none.
+        for c in 18..21u8 {
             assert_eq!(g.packet(c, UDP500, &ike([c; 8], RC))?, ACCEPT);
         }
         let before = g.counter(GateEvent::IsakmpNoInitial);
-        for c in 10..17u8 {
-            assert_eq!(g.packet(c, UDP500, &ike([c; 8], RC))?, DROP);
+        for c in 10..18u8 {
+            assert_eq!(g.packet(c, UDP500, &ike([c; 8], RC))?, ACCEPT);
         }
-        assert_eq!(g.counter(GateEvent::IsakmpNoInitial), before + 7);
+        assert_eq!(g.counter(GateEvent::IsakmpNoInitial), before + 8);
         assert_eq!(g.counts(), (4, 0, 0));
+        for c in 10..18u8 {
+            assert_eq!(g.packet(c, PESP, &ESP)?, DROP);
+        }
         Ok(())
     }
 
@@ -2647,28 +2719,33 @@ mod tests {
         // A real client alone in its prefix, the oldest entry of all.
         assert_eq!(g.packet(1, UDP500, &ike([1; 8], [0; 8]))?, ACCEPT);
         g.advance(1, false);
-        // An attacker fills the cap from .8/30, then sends from .12/30.
+        // An attacker fills the cap from .8/30; once its entries are old
+        // enough to be evicted it sends from .12/30.
         for c in 8..11u8 {
             assert_eq!(g.packet(c, UDP500, &ike([c; 8], [0; 8]))?, ACCEPT);
         }
-        for c in 12..15u8 {
-            g.advance(1, false);
+        g.advance(3, false);
+        for c in 12..14u8 {
             assert_eq!(g.packet(c, UDP500, &ike([c; 8], [0; 8]))?, ACCEPT);
         }
-        // Each new entry took the room of one from a prefix with more
-        // INITIAL entries than the real client's: it is still there.
-        assert_eq!(g.c_counter(EVICTED), 3);
+        // Each new entry took the room of one from the prefix with more
+        // INITIAL entries than the real client's (3, then 2), although the
+        // real client's is older: it is still there.
+        assert_eq!(g.c_counter(EVICTED), 2);
         assert_eq!(g.counts(), (4, 4, 0));
         assert_eq!(g.packet(1, UDP500, &ike([1; 8], RC))?, ACCEPT);
         assert_eq!(g.packet(1, PESP, &ESP)?, ACCEPT);
-        // A client whose prefix is at its own INITIAL bound is refused and
-        // evicts nobody, even with the namespace's cap reached.
-        g.set_knob(KNOB_MAX_INITIAL_PER_PREFIX, 2);
+        // A client whose prefix is at its own INITIAL bound is refused by
+        // that bound and evicts nobody, even with the namespace's cap
+        // reached and old entries to evict.
+        g.set_knob(KNOB_MAX_INITIAL_PER_PREFIX, 1);
         assert_eq!(g.packet(2, UDP500, &ike([2; 8], [0; 8]))?, ACCEPT);
+        assert_eq!(g.counts(), (5, 4, 0));
+        g.advance(3, false);
         let (cap, evicted) = (g.counter(GateEvent::InitialCap), g.c_counter(EVICTED));
-        g.advance(1, false);
         assert_eq!(g.packet(3, UDP500, &ike([3; 8], [0; 8]))?, DROP);
         assert_eq!(g.counter(GateEvent::InitialCap), cap + 1);
+        assert_eq!(g.c_counter(PREFIX_INITIAL_CAP), 1);
         assert_eq!(g.c_counter(EVICTED), evicted);
         Ok(())
     }

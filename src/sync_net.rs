@@ -641,10 +641,16 @@ impl SyncNet {
     /// IPVS's daemon lock, which the caller holds until the key is
     /// published: a backup daemon started between this check and the
     /// key would take plaintext unmarked.
+    /// Only for a first key: `keyed()` cannot change while the caller
+    /// holds `cfg`, and a namespace already keyed is past the check, so
+    /// key rotations never wait on (or hold up) IPVS's daemon start/stop.
     fn before_first_key<'a>(&self, net: Net<'a>) -> Option<DaemonsLocked<'a>> {
+        if self.state.keyed() {
+            return None;
+        }
         let ipvs = net.ipvs()?;
         let daemons = ipvs.lock_daemons();
-        if !self.state.keyed() && ipvs.daemon(Daemon::Backup).group != Group::None {
+        if ipvs.daemon(Daemon::Backup).group != Group::None {
             self.state.mark_unverified();
         }
         Some(daemons)

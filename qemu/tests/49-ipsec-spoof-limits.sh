@@ -19,8 +19,9 @@
 #      rate limit (net.ipv4.icmp_ratelimit, its default 1000 ms here) lets
 #      it, however fast the attacker sends;
 #   5. 300 spoofed IKE_SA_INIT from as many IPv6 /64s hold the cap on
-#      INITIAL entries (ipsec_max_initial): two new real clients still
-#      establish, each taking the room of one of the flood's entries.
+#      INITIAL entries (ipsec_max_initial): once the flood's entries are 3
+#      s old, two new real clients still establish, each taking the room of
+#      one of them.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
@@ -172,17 +173,26 @@ evicted0=$(gate_counter evicted)
 cap0=$(gate_counter initial_cap)
 # Each source in its own /64: the per-prefix bounds do not bind. Before
 # the cap took the room of INITIAL entries, this kept every new client out
-# for ipsec_initial_timeout.
+# for ipsec_initial_timeout. The flood's packets after the first $MAXI
+# evict only entries of its own that are INITIAL_MIN_AGE (3 s) old, so how
+# many it evicted depends on how long it took to send.
 nsx "$NS_CL2" $IKEESP flood6 --dst "$VIP6" --src-prefix fd00:98 --count 300
 settled initial_created initial_cap $((created0 + 300 + cap0))
-expect_gate_counter initial_created $((created0 + 300))
-expect_gate_counter evicted $((evicted0 + 300 - MAXI))
+[ "$(( $(gate_counter initial_created) + $(gate_counter initial_cap) ))" = $((created0 + 300 + cap0)) ] ||
+	fail "the flood's 300 packets: $(gate_counter initial_created) created, $(gate_counter initial_cap) capped"
+[ "$(( $(gate_counter initial_created) - created0 - ($(gate_counter evicted) - evicted0) ))" = $MAXI ] ||
+	fail "created minus evicted is not the cap $MAXI"
 [ "$(initial)" = $MAXI ] || fail "INITIAL entries after the flood: $(initial), cap $MAXI"
+info "flood: $(( $(gate_counter initial_created) - created0 )) created, $(( $(gate_counter evicted) - evicted0 )) evicted, $(( $(gate_counter initial_cap) - cap0 )) capped"
+evicted1=$(gate_counter evicted)
+cap1=$(gate_counter initial_cap)
+# The flood's entries reach INITIAL_MIN_AGE; then two new clients.
+sleep 3
 rc1=$(ipsec_establish "$NS_CL1" 5555555555555555)
 rc2=$(ipsec_establish "$NS_CL2" 6666666666666666)
 [ -n "$rc1" ] && [ -n "$rc2" ] || fail "a new client could not establish with the cap held"
-expect_gate_counter evicted $((evicted0 + 300 - MAXI + 2))
-expect_gate_counter initial_cap "$cap0"
+expect_gate_counter evicted $((evicted1 + 2))
+expect_gate_counter initial_cap "$cap1"
 [ "$(initial)" = $((MAXI - 2)) ] || fail "INITIAL entries after two clients established: $(initial)"
 case $rc1 in "$RS1_COOKIE") r1=1 ;; *) r1=2 ;; esac
 seen=$(rs_seen "$r1" esp "$CL1")

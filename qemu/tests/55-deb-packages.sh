@@ -24,6 +24,9 @@ suffix=$(sed -n 's/^SUFFIX=//p' "$IPVS_AUTH_TOP/scripts/build-deb.sh")
 [ -n "$suffix" ] || fail "no SUFFIX= in scripts/build-deb.sh"
 ipvsadm_deb=$(ls "$debs"/ipvsadm_*"$suffix"_amd64.deb 2>/dev/null | head -n 1)
 dkms_deb=$(ls "$debs"/ip-vs-sync-auth-dkms_*_all.deb 2>/dev/null | head -n 1)
+if [ -z "$ipvsadm_deb" ] && ls "$debs"/ipvsadm_*+syncauth*_amd64.deb >/dev/null 2>&1; then
+	fail "only an older ipvsadm package in $debs: $(ls "$debs"/ipvsadm_*_amd64.deb); make deb builds $suffix"
+fi
 [ -n "$ipvsadm_deb" ] && [ -n "$dkms_deb" ] ||
 	skip "packages not built in $debs (make deb, or make check-deploy)"
 # The package's postinst builds the module with DKMS, about 7 minutes in

@@ -46,8 +46,11 @@ detectors=
 [ "$(cat /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null || echo 0)" != 0 ] &&
 	detectors="$detectors hung-task($(cat /proc/sys/kernel/hung_task_timeout_secs) s)"
 [ "$(cat /proc/sys/kernel/soft_watchdog 2>/dev/null)" = 1 ] &&
+	[ "$(cat /proc/sys/kernel/watchdog 2>/dev/null)" = 1 ] &&
+	[ "$(cat /proc/sys/kernel/watchdog_thresh 2>/dev/null || echo 0)" != 0 ] &&
 	detectors="$detectors soft-lockup($(($(cat /proc/sys/kernel/watchdog_thresh) * 2)) s)"
-[ -d /sys/module/workqueue/parameters ] && [ -r /sys/module/workqueue/parameters/watchdog_thresh ] &&
+# A threshold of 0 turns the workqueue watchdog off.
+[ "$(cat /sys/module/workqueue/parameters/watchdog_thresh 2>/dev/null || echo 0)" != 0 ] &&
 	detectors="$detectors workqueue($(cat /sys/module/workqueue/parameters/watchdog_thresh) s)"
 info "lockup detectors:${detectors:- none}"
 case $detectors in *hung-task*soft-lockup*workqueue*) ;;

@@ -22,11 +22,13 @@
 //! timeout bound them), nor does an entry that ISAKMP refreshed within
 //! `evict_after`: an attacker who wants to keep its entries has to keep
 //! sending for each of them. When the namespace's cap on `Initial` entries
-//! is reached, a new client whose prefix is within its bounds takes the
-//! room of another `Initial` entry ([`initial_eviction_rank`]) rather than
-//! being refused: refusing would let an attacker with enough prefixes (128
-//! IPv4 /24s at the defaults, or as many IPv6 /64s) keep every new client
-//! out at about 140 packets a second.
+//! is reached, a new client that the other bounds admit takes the room of
+//! an `Initial` entry at least [`INITIAL_MIN_AGE`] seconds old
+//! ([`initial_eviction_rank`]) rather than being refused: refusing would
+//! let an attacker with enough prefixes (128 IPv4 /24s at the defaults, or
+//! as many IPv6 /64s) keep every new client out at about 140 packets a
+//! second; now it has to renew the whole cap every [`INITIAL_MIN_AGE`]
+//! seconds, and a handshake in progress is never broken.
 
 use super::isakmp::{Entry, GateKey, State};
 
@@ -150,23 +152,34 @@ pub const fn eviction_rank(entry: &Entry, refreshed: u64, now: u64, l: &Limits) 
     }
 }
 
-/// How readily a live `Initial` `entry`, whose source prefix holds
-/// `prefix_initial` `Initial` entries, gives its room to a new client when
-/// the namespace's cap on `Initial` entries (`ipsec_max_initial`) is
-/// reached: `None` for an `Established` entry (never evicted for this),
-/// else a rank, lowest first: expired entries 0, then entries of the
-/// prefix with the most `Initial` entries, and among those the one that
-/// expires first (the oldest). So an attacker who fills the cap from many
-/// prefixes evicts its own entries before those of a prefix with fewer,
-/// and a real client's `Initial` entry lives until the attacker has sent
-/// about a cap's worth of new ones after it, not until its timeout.
-pub const fn initial_eviction_rank(entry: &Entry, prefix_initial: u32, now: u64) -> Option<u64> {
-    if entry.is_expired(now) {
-        return Some(0);
-    }
+/// Seconds since its last ISAKMP packet before an `Initial` entry may give
+/// its room to a new client: a handshake in progress (or retransmitting)
+/// is never broken, and an attacker who wants to keep new clients out
+/// must renew the whole cap within this time.
+pub const INITIAL_MIN_AGE: u64 = 3;
+
+/// How readily an `Initial` `entry`, last created or refreshed by ISAKMP
+/// at `refreshed`, whose source prefix holds `prefix_initial` `Initial`
+/// entries, gives its room to a new client when the namespace's cap on
+/// `Initial` entries (`ipsec_max_initial`) is reached: `None` for an
+/// `Established` entry (never evicted for this, even expired: removing it
+/// would not make room under that cap) and for one refreshed less than
+/// [`INITIAL_MIN_AGE`] seconds ago; else a rank, lowest first: expired
+/// entries 0, then entries of the prefix with the most `Initial` entries,
+/// and among those the one that expires first (the oldest).
+pub const fn initial_eviction_rank(
+    entry: &Entry,
+    refreshed: u64,
+    prefix_initial: u32,
+    now: u64,
+) -> Option<u64> {
     match entry.state() {
         State::Established => None,
+        State::Initial if entry.is_expired(now) => Some(0),
         State::Initial => {
+            if now < refreshed.saturating_add(INITIAL_MIN_AGE) {
+                return None;
+            }
             let crowd = u32::MAX - prefix_initial;
             let expires = if entry.expires() > u32::MAX as u64 {
                 u32::MAX
@@ -373,23 +386,33 @@ mod tests {
     fn initial_eviction_prefers_crowded_prefixes_then_the_oldest() {
         let cfg = Config::DEFAULT;
         let est = Entry::established_from_sync(1000, &cfg);
-        // Established entries never make room for an Initial one.
-        assert_eq!(initial_eviction_rank(&est, 1, 1000), None);
-        assert_eq!(initial_eviction_rank(&est, 5000, 1000), None);
+        // Established entries never make room for an Initial one, not even
+        // expired (removing one would not lower the Initial count).
+        assert_eq!(initial_eviction_rank(&est, 0, 1, 1000), None);
+        assert_eq!(initial_eviction_rank(&est, 0, 5000, 1000 + 28800), None);
         let old = Entry::from_parts(State::Initial, 1010, None, false);
         let young = Entry::from_parts(State::Initial, 1020, None, false);
-        let r = |e: &Entry, n: u32| initial_eviction_rank(e, n, 1000).unwrap();
+        let r = |e: &Entry, n: u32| initial_eviction_rank(e, 990, n, 1000).unwrap();
         // Same prefix population: the one that expires first.
         assert!(r(&old, 3) < r(&young, 3));
         // A more crowded prefix goes first, however young its entry.
         assert!(r(&young, 32) < r(&old, 31));
         assert!(r(&young, 2) < r(&old, 1));
         // Expired first of all; a live entry never ranks 0.
-        assert_eq!(initial_eviction_rank(&old, 1, 1010), Some(0));
+        assert_eq!(initial_eviction_rank(&old, 990, 1, 1010), Some(0));
         assert!(r(&young, u32::MAX) > 0);
         // An expiry beyond 32 bits still ranks after the crowd.
         let far = Entry::from_parts(State::Initial, u64::MAX, None, false);
         assert!(r(&far, 2) < r(&old, 1));
         assert!(r(&old, 2) < r(&far, 2));
+        // Refreshed less than INITIAL_MIN_AGE seconds ago: kept, however
+        // crowded its prefix; from then on, evictable.
+        assert_eq!(initial_eviction_rank(&old, 998, 32, 1000), None);
+        assert_eq!(initial_eviction_rank(&old, 1000, 32, 1000), None);
+        assert!(initial_eviction_rank(&old, 997, 32, 1000).is_some());
+        // A refresh time in the future (clock skew) never makes it
+        // evictable early; expiry still does.
+        assert_eq!(initial_eviction_rank(&old, 5000, 32, 1000), None);
+        assert_eq!(initial_eviction_rank(&old, 5000, 32, 1010), Some(0));
     }
 }
