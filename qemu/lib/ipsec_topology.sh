@@ -80,7 +80,10 @@ ipsec_setup() {
 		eval ns=\$NS_RS$n cookie=\$RS${n}_COOKIE
 		: >"$IPVS_AUTH_OUT/rs$n.log"
 		# Not through nsx (see topology_setup): no "Terminated" at clean-up.
-		ip netns exec "$ns" $IKEESP responder --cookie "$cookie" --log "$IPVS_AUTH_OUT/rs$n.log" &
+		# IPSEC_PER_SA_COOKIES=1: a responder cookie per IKE SA (41).
+		per_sa=
+		[ "${IPSEC_PER_SA_COOKIES:-0}" = 1 ] && per_sa=--per-sa
+		ip netns exec "$ns" $IKEESP responder --cookie "$cookie" $per_sa --log "$IPVS_AUTH_OUT/rs$n.log" &
 	done
 	wait_for 10 grep -q ready "$IPVS_AUTH_OUT/rs1.log" || fail "rs1 responder did not start"
 	wait_for 10 grep -q ready "$IPVS_AUTH_OUT/rs2.log" || fail "rs2 responder did not start"

@@ -5,10 +5,16 @@
 # client's packet with another cookie does not establish and the right one
 # does; NAT traversal on UDP 4500 (IKE after the non-ESP marker, NAT
 # keepalives, ESP in UDP); IKEv1 and IKEv2 headers; malformed NAT-T
-# payloads are dropped and counted.
+# payloads are dropped and counted. Each IKE SA gets its own responder
+# cookie: of two clients on the same real server, one's cookie does not
+# establish the other, and the one learned first still works.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
+# Each IKE SA gets its own responder cookie, as from real responders (the
+# server's 4 bytes, then the initiator cookie's first 4): learning per
+# client can be told from learning per real server.
+IPSEC_PER_SA_COOKIES=1
 ipsec_test_begin nat
 nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP nat " || fail "service not listed as NAT"
 
@@ -16,8 +22,8 @@ nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP nat " || fail "service not listed as 
 # fail would end only the subshell: it returns 1 and callers fail.
 rs_of() {
 	case $1 in
-	"$RS1_COOKIE") echo 1 ;;
-	"$RS2_COOKIE") echo 2 ;;
+	"$(echo "$RS1_COOKIE" | cut -c1-8)"????????) echo 1 ;;
+	"$(echo "$RS2_COOKIE" | cut -c1-8)"????????) echo 2 ;;
 	*) return 1 ;;
 	esac
 }
@@ -78,5 +84,46 @@ wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter natt_malformed) = $(
 wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter isakmp_bad_header) = 1 ]" ||
 	fail "short IKE after the marker not counted"
 [ "$(rs_seen "$other" short "$CL2")" = 0 ] || fail "a malformed packet reached the real server"
+
+info "per client: a cookie learned for one client does not establish another"
+# Clients of client 1's namespace, from three more addresses, until two of
+# them are on the same real server (two servers: one of three at least).
+add_client_addr() { nsx "$NS_CL1" ip addr add "$1/24" dev c0 || fail "cannot add $1"; }
+A= B= CA= CB=
+for n in 11 12 13; do
+	addr=10.0.1.$n
+	add_client_addr "$addr"
+	c=$(nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$addr" --icookie "${n}${n}${n}${n}${n}${n}${n}${n}" --reply-timeout 5) ||
+		fail "no IKE reply for $addr"
+	eval "rs_$n=\$(rs_of \"\$c\")" || fail "unexpected responder cookie '$c' for $addr"
+	eval "ck_$n=\$c"
+done
+for pair in "11 12" "11 13" "12 13"; do
+	set -- $pair
+	eval "r1=\$rs_$1 r2=\$rs_$2"
+	if [ "$r1" = "$r2" ]; then
+		A=10.0.1.$1 B=10.0.1.$2
+		eval "CA=\$ck_$1 CB=\$ck_$2 IA=$1$1$1$1$1$1$1$1 IB=$2$2$2$2$2$2$2$2"
+		break
+	fi
+done
+[ -n "$A" ] || fail "no two of three clients on one real server"
+[ "$CA" != "$CB" ] || fail "the responder gave $A and $B the same cookie ($CA)"
+info "$A and $B on rs$r1, cookies $CA and $CB; B learned last"
+# A, with its own cookie learned before B's: established (a gate that kept
+# only the server's last cookie would refuse it).
+est=$(gate_counter established)
+mis=$(gate_counter cookie_mismatch)
+nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$A" --icookie "$IA" --rcookie "$CA" --reply-timeout 5 >/dev/null ||
+	fail "$A: no reply with its own cookie"
+expect_gate_counter established $((est + 1))
+# B, with A's cookie (same server): refused; with its own: established.
+nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$B" --icookie "$IB" --rcookie "$CA"
+wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter cookie_mismatch) = $((mis + 1)) ]" ||
+	fail "$B with $A's cookie was not a cookie mismatch"
+expect_gate_counter established $((est + 1))
+nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$B" --icookie "$IB" --rcookie "$CB" --reply-timeout 5 >/dev/null ||
+	fail "$B: no reply with its own cookie"
+expect_gate_counter established $((est + 2))
 nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec
 info "NAT mode and NAT traversal work"

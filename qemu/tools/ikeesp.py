@@ -4,7 +4,7 @@
 IPsec gate tests. Python standard library only (raw sockets; run as root).
 
   ikeesp.py ike --dst VIP --icookie HEX [--rcookie HEX] [--dport 500|4500]
-                [--sport N] [--v1] [--reply-timeout S]
+                [--sport N] [--src ADDR] [--v1] [--reply-timeout S]
       Sends one IKE header (with the non-ESP marker on 4500). With
       --reply-timeout, waits for the responder's answer and prints its
       responder cookie in hex (exit 1 if none came).
@@ -38,10 +38,12 @@ IPsec gate tests. Python standard library only (raw sockets; run as root).
       ESP from spoofed sources A.B.x.y (one per packet, cycling through
       62500), or all from ADDR (a victim an attacker wants ICMP sent to),
       as fast as one raw socket can for S seconds; prints the count.
-  ikeesp.py responder --cookie HEX --log FILE
+  ikeesp.py responder --cookie HEX --log FILE [--per-sa]
       Real server: answers IKE on UDP 500 and 4500 (IPv4 and IPv6) with the
-      given responder cookie, and logs every IKE, ESP, AH and ESP-in-UDP
-      packet it receives as "<kind> <source> <cookie-or-spi>" lines.
+      given responder cookie (with --per-sa, its first 4 bytes and the
+      initiator cookie's first 4, a cookie per IKE SA), and logs every IKE,
+      ESP, AH and ESP-in-UDP packet it receives as
+      "<kind> <source> <cookie-or-spi>" lines.
 """
 import argparse
 import ipaddress
@@ -104,12 +106,12 @@ def send_v6_exthdrs(dst, proto, payload, n, src=None):
     r.close()
 
 
-def udp_socket(fam, port):
+def udp_socket(fam, port, src=None):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if fam == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", port))
+    s.bind((src or ("::" if fam == socket.AF_INET6 else "0.0.0.0"), port))
     return s
 
 
@@ -120,7 +122,7 @@ def cmd_ike(a):
     if a.dport == 4500:
         msg = bytes(4) + msg
     sport = a.sport if a.sport is not None else a.dport
-    s = udp_socket(family(a.dst), sport)
+    s = udp_socket(family(a.dst), sport, a.src)
     if a.exthdrs:
         udp = struct.pack("!HHHH", sport, a.dport, 8 + len(msg), 0) + msg
         send_v6_exthdrs(a.dst, socket.IPPROTO_UDP, udp, a.exthdrs)
@@ -345,7 +347,7 @@ def cmd_esp_stream(a):
 
 
 def cmd_responder(a):
-    cookie = bytes.fromhex(a.cookie)
+    base = bytes.fromhex(a.cookie)
     log = open(a.log, "a", buffering=1)
     socks = {}
     for fam in (socket.AF_INET, socket.AF_INET6):
@@ -378,6 +380,10 @@ def cmd_responder(a):
                 log.write("short %s -\n" % src)
                 continue
             log.write("ike %s %s\n" % (src, data[8:16].hex()))
+            # --per-sa: a responder SPI of its own for each IKE SA, as real
+            # responders make (the server's 4 bytes, then the initiator's
+            # first 4); else the server's fixed cookie.
+            cookie = base[:4] + data[0:4] if a.per_sa else base
             reply = ike_header(data[0:8], cookie, data[17] >> 4 == 1)
             if port == 4500:
                 reply = bytes(4) + reply
@@ -394,6 +400,7 @@ def main():
     i.add_argument("--rcookie")
     i.add_argument("--dport", type=int, default=500, choices=(500, 4500))
     i.add_argument("--sport", type=int)
+    i.add_argument("--src", help="send from this address of the host")
     i.add_argument("--v1", action="store_true")
     i.add_argument("--reply-timeout", type=float)
     i.add_argument("--exthdrs", type=int, default=0, help="IPv6: Destination Options headers first")
@@ -425,6 +432,8 @@ def main():
     ef.add_argument("--seconds", type=float, required=True)
     r = sub.add_parser("responder")
     r.add_argument("--cookie", required=True)
+    r.add_argument("--per-sa", action="store_true",
+                   help="answer each IKE SA with its own cookie: COOKIE's first 4 bytes, then the initiator's")
     r.add_argument("--log", required=True)
     a = p.parse_args()
     return {"ike": cmd_ike, "keepalive": cmd_keepalive, "esp": cmd_esp,
