@@ -186,13 +186,23 @@ settled initial_created initial_cap $((created0 + 300 + cap0))
 info "flood: $(( $(gate_counter initial_created) - created0 )) created, $(( $(gate_counter evicted) - evicted0 )) evicted, $(( $(gate_counter initial_cap) - cap0 )) capped"
 evicted1=$(gate_counter evicted)
 cap1=$(gate_counter initial_cap)
+est1=$(gate_counter established)
 # The flood's entries reach INITIAL_MIN_AGE; then two new clients.
 sleep 3
-rc1=$(ipsec_establish "$NS_CL1" 5555555555555555)
-rc2=$(ipsec_establish "$NS_CL2" 6666666666666666)
-[ -n "$rc1" ] && [ -n "$rc2" ] || fail "a new client could not establish with the cap held"
+# Both IKE_SA_INIT first, each at the cap (once a client establishes, its
+# INITIAL entry leaves room for the next without an eviction).
+rc1=$(nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 5555555555555555 --reply-timeout 5) ||
+	fail "client 1 got no IKE reply with the cap held"
+rc2=$(nsx "$NS_CL2" $IKEESP ike --dst "$VIP" --icookie 6666666666666666 --reply-timeout 5) ||
+	fail "client 2 got no IKE reply with the cap held"
 expect_gate_counter evicted $((evicted1 + 2))
 expect_gate_counter initial_cap "$cap1"
+[ "$(initial)" = $MAXI ] || fail "INITIAL entries with the two clients in: $(initial)"
+nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --icookie 5555555555555555 --rcookie "$rc1" --reply-timeout 5 >/dev/null ||
+	fail "no reply to client 1's second IKE message"
+nsx "$NS_CL2" $IKEESP ike --dst "$VIP" --icookie 6666666666666666 --rcookie "$rc2" --reply-timeout 5 >/dev/null ||
+	fail "no reply to client 2's second IKE message"
+expect_gate_counter established $((est1 + 2))
 [ "$(initial)" = $((MAXI - 2)) ] || fail "INITIAL entries after two clients established: $(initial)"
 case $rc1 in "$RS1_COOKIE") r1=1 ;; *) r1=2 ;; esac
 seen=$(rs_seen "$r1" esp "$CL1")
