@@ -6,8 +6,9 @@
 # does; NAT traversal on UDP 4500 (IKE after the non-ESP marker, NAT
 # keepalives, ESP in UDP); IKEv1 and IKEv2 headers; malformed NAT-T
 # payloads are dropped and counted. Each IKE SA gets its own responder
-# cookie: of two clients on the same real server, one's cookie does not
-# establish the other, and the one learned first still works.
+# cookie: of two clients on the same real server, neither's cookie
+# establishes the other (B spoofing A's address with its own valid
+# cookie, or sending A's), and the one learned first still works.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
@@ -110,16 +111,22 @@ done
 [ -n "$A" ] || fail "no two of three clients on one real server"
 [ "$CA" != "$CB" ] || fail "the responder gave $A and $B the same cookie ($CA)"
 info "$A and $B on rs$r1, cookies $CA and $CB; B learned last"
-# A, with its own cookie learned before B's: established (a gate that kept
-# only the server's last cookie would refuse it).
 est=$(gate_counter established)
 mis=$(gate_counter cookie_mismatch)
+# B spoofing A's address with B's own (valid) cookie: refused, A's entry
+# stays INITIAL.
+nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$A" --icookie "$IA" --rcookie "$CB"
+wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter cookie_mismatch) = $((mis + 1)) ]" ||
+	fail "$A's address with $B's cookie was not a cookie mismatch"
+expect_gate_counter established "$est"
+# A, with its own cookie learned before B's: established (a gate that kept
+# only the server's last cookie would refuse it).
 nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$A" --icookie "$IA" --rcookie "$CA" --reply-timeout 5 >/dev/null ||
 	fail "$A: no reply with its own cookie"
 expect_gate_counter established $((est + 1))
 # B, with A's cookie (same server): refused; with its own: established.
 nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$B" --icookie "$IB" --rcookie "$CA"
-wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter cookie_mismatch) = $((mis + 1)) ]" ||
+wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter cookie_mismatch) = $((mis + 2)) ]" ||
 	fail "$B with $A's cookie was not a cookie mismatch"
 expect_gate_counter established $((est + 1))
 nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$B" --icookie "$IB" --rcookie "$CB" --reply-timeout 5 >/dev/null ||
