@@ -38,7 +38,7 @@ topology_setup
 nsx "$NS_DIRA" $SYNCAUTH key set tot0234 || fail "cannot set the master's key"
 start_sync
 make_connections 5
-# The master has signed and sent its messages about them...
+# At least one signed message about them has left the master...
 wait_for 15 sh -c "[ \$(ip netns exec $NS_DIRA $SYNCAUTH counter tx_signed) -gt 0 ]" ||
 	fail "master signed nothing"
 # ...and a later plaintext control on the same path is applied, so they

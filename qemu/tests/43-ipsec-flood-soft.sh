@@ -4,8 +4,8 @@
 # (seed section 4): a flood of IKE_SA_INIT messages from spoofed sources
 # fills the cap on INITIAL entries and no more; the established client keeps
 # working and is never evicted; a new client of another prefix gets in
-# during the flood by taking the room of one of its entries; the flood's
-# entries time out. Then, with a soft-expire quota of 1, exactly one of
+# while the flood's entries hold the cap (after the flood was sent),
+# taking the room of one of them; the flood's entries time out. Then, with a soft-expire quota of 1, exactly one of
 # two idle established clients outlives its timeout, and its next ISAKMP
 # packet makes it a normal entry again.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"

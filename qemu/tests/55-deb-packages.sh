@@ -2,8 +2,8 @@
 #
 # The Debian packages of `make deb`, installed with apt in the guest as on
 # a director whose kernel build tree is /lib/modules/RELEASE/build: the
-# ipvsadm package (version 1:1.31-1+syncauth4, newer than Debian's for
-# dpkg) replaces Debian's ipvsadm and documents --icv-key-file in its man
+# ipvsadm package (version 1:1.31-1 plus the SUFFIX of
+# scripts/build-deb.sh, newer than Debian's for dpkg) replaces Debian's ipvsadm and documents --icv-key-file in its man
 # page; ip-vs-sync-auth-dkms's postinst has DKMS build and install the
 # module for the running kernel, and enables ip-vs-sync-auth.service
 # without starting it. Then the service's ExecStart, with the packaged
@@ -23,16 +23,18 @@ debs=$IPVS_AUTH_OUT/deb
 suffix=$(sed -n 's/^SUFFIX=//p' "$IPVS_AUTH_TOP/scripts/build-deb.sh")
 [ -n "$suffix" ] || fail "no SUFFIX= in scripts/build-deb.sh"
 ipvsadm_deb=$(ls "$debs"/ipvsadm_*"$suffix"_amd64.deb 2>/dev/null | head -n 1)
-dkms_deb=$(ls "$debs"/ip-vs-sync-auth-dkms_*_all.deb 2>/dev/null | head -n 1)
-if [ -z "$ipvsadm_deb" ] && ls "$debs"/ipvsadm_*+syncauth*_amd64.deb >/dev/null 2>&1; then
-	fail "only an older ipvsadm package in $debs: $(ls "$debs"/ipvsadm_*_amd64.deb); make deb builds $suffix"
-fi
-[ -n "$ipvsadm_deb" ] && [ -n "$dkms_deb" ] ||
-	skip "packages not built in $debs (make deb, or make check-deploy)"
+# The dkms package of this tree's version (dkms.conf's PACKAGE_VERSION).
+pkg_version=$("$IPVS_AUTH_TOP/scripts/dkms-source.sh" --version) || fail "no PACKAGE_VERSION in dkms.conf"
+dkms_deb=$debs/ip-vs-sync-auth-dkms_${pkg_version}_all.deb
+[ -f "$dkms_deb" ] || dkms_deb=
 # The package's postinst builds the module with DKMS, about 7 minutes in
 # the TCG guest: make check-deploy runs this test, make check does not.
 [ -n "${IPVS_AUTH_DEPLOY:-}" ] ||
 	skip "the package's DKMS build takes about 7 min under TCG: make check-deploy runs this test"
+# make check-deploy builds both packages just before: missing ones (or
+# only older ones left in the directory) are a failure.
+[ -n "$ipvsadm_deb" ] && [ -n "$dkms_deb" ] ||
+	fail "no ipvsadm_*${suffix}_amd64.deb and ip-vs-sync-auth-dkms_${pkg_version}_all.deb in $debs (have: $(ls "$debs" 2>/dev/null | tr '\n' ' '))"
 N=20
 rel=$(uname -r)
 

@@ -28,7 +28,8 @@
 //! let an attacker with enough prefixes (128 IPv4 /24s at the defaults, or
 //! as many IPv6 /64s) keep every new client out at about 140 packets a
 //! second; now it has to renew the whole cap every [`INITIAL_MIN_AGE`]
-//! seconds, and a handshake in progress is never broken.
+//! seconds, and a handshake whose next ISAKMP packet follows within that
+//! time is not broken (a retransmission after it may find its entry gone).
 
 use super::isakmp::{Entry, GateKey, State};
 
@@ -153,9 +154,9 @@ pub const fn eviction_rank(entry: &Entry, refreshed: u64, now: u64, l: &Limits) 
 }
 
 /// Seconds since its last ISAKMP packet before an `Initial` entry may give
-/// its room to a new client: a handshake in progress (or retransmitting)
-/// is never broken, and an attacker who wants to keep new clients out
-/// must renew the whole cap within this time.
+/// its room to a new client: a handshake whose next ISAKMP packet follows
+/// within this time is not broken, and an attacker who wants to keep new
+/// clients out must renew the whole cap within this time.
 pub const INITIAL_MIN_AGE: u64 = 3;
 
 /// How readily an `Initial` `entry`, last created or refreshed by ISAKMP
