@@ -78,7 +78,7 @@ ko=$MODLIB/updates/dkms/ip_vs_sync_auth.ko
 unit=/lib/systemd/system/ip-vs-sync-auth.service
 [ -f "$unit" ] || fail "no $unit in the package"
 [ -L /etc/systemd/system/multi-user.target.wants/ip-vs-sync-auth.service ] || fail "the service is not enabled"
-[ -L /etc/systemd/system/keepalived.service.wants/ip-vs-sync-auth.service ] || fail "keepalived does not want the service"
+[ -L /etc/systemd/system/keepalived.service.requires/ip-vs-sync-auth.service ] || fail "keepalived does not require the service (RequiredBy=)"
 grep -q '^ip_vs_sync_auth ' /proc/modules && fail "the package started the service (loaded the module)"
 [ -x /usr/sbin/ipvs-ipsec ] && [ -x /usr/sbin/ip-vs-sync-auth-setup ] || fail "tools missing from the package"
 dpkg-query -W -f='${Conffiles}\n' ip-vs-sync-auth-dkms | grep -q '/etc/ip-vs-sync-auth.conf' ||
