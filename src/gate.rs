@@ -1166,18 +1166,24 @@ impl Gate {
         if w.no_initial_victim_at == Some(now) {
             return InitialRoom::None;
         }
-        let target = EVICT_INITIAL_SAMPLE.min(w.initial as usize);
+        let initial = (w.initial as usize).max(1);
+        let target = EVICT_INITIAL_SAMPLE.min(initial);
         let buckets = w.buckets().max(1);
-        let walk = if w.initial as usize > EVICT_INITIAL_SAMPLE {
-            buckets.min(EVICT_INITIAL_BUCKETS)
-        } else {
-            buckets
-        };
+        // Enough buckets and entries to meet the sample on average when
+        // INITIAL entries are sparse (a search runs at most about
+        // `ipsec_max_initial / INITIAL_MIN_AGE` + 1 times a second, so the
+        // walk per second stays about 16 / INITIAL_MIN_AGE tables' worth).
+        let walk = buckets.min(EVICT_INITIAL_BUCKETS.max(
+            buckets.saturating_mul(EVICT_INITIAL_SAMPLE) / initial,
+        ));
+        let walk_nodes = EVICT_INITIAL_WALK.max(
+            (w.entries as usize).saturating_mul(EVICT_INITIAL_SAMPLE) / initial,
+        );
         let start = random_u32() as usize;
         let mut best: Option<(u64, usize, GateKey)> = None;
         let (mut seen, mut walked) = (0, 0);
         for i in 0..walk {
-            if seen >= target || walked >= EVICT_INITIAL_WALK {
+            if seen >= target || walked >= walk_nodes {
                 break;
             }
             let b = start.wrapping_add(i) % buckets;
@@ -1378,7 +1384,12 @@ impl Gate {
                 InitialRoom::Made => {
                     (ev, new) = decide(&cfg, input, entry.as_mut(), w.initial, now);
                 }
-                InitialRoom::Refused(r) => this.count_refusal(Refused::Limit(r)),
+                InitialRoom::Refused(r) => {
+                    this.count_refusal(Refused::Limit(r));
+                    if r != Refusal::PrefixInitial {
+                        ev = GateEvent::TableFull;
+                    }
+                }
                 InitialRoom::None => {}
             }
         }
