@@ -901,8 +901,8 @@ enum InitialRoom {
 /// Entries [`Gate::evict_one`] looks at for a victim.
 const EVICT_SAMPLE: usize = 64;
 /// `Initial` entries [`Gate::evict_initial`] looks at for a victim; the
-/// most entries of any state, and buckets (with more `Initial` entries in
-/// the table than the sample), it walks to find them.
+/// least bounds on the entries of any state, and on the buckets, it may
+/// walk to find them (it walks more when `Initial` entries are sparse).
 const EVICT_INITIAL_SAMPLE: usize = 16;
 const EVICT_INITIAL_WALK: usize = 256;
 const EVICT_INITIAL_BUCKETS: usize = 2048;
@@ -1076,25 +1076,56 @@ impl Gate {
         // Stop at the sample, or once every entry in scope was seen.
         let target = EVICT_SAMPLE.min(in_scope as usize);
         let buckets = w.buckets();
+        let best = Self::sample_lowest(w, buckets, usize::MAX, target, |_, cell, _| {
+            if scope.is_some_and(|s| s != cell.slot()) {
+                return None;
+            }
+            Some(
+                cell.entry()
+                    .and_then(|e| limits::eviction_rank(&e, cell.refreshed.load(Relaxed), now, l)),
+            )
+        });
+        let Some((b, key)) = best else {
+            w.no_victim_at = Some(now);
+            return false;
+        };
+        let removed = Self::remove(w, &key, b as u32);
+        this.count_n(EVICTED, removed as u64);
+        removed > 0
+    }
+
+    /// Under the lock: looks at the table from a random bucket on, at most
+    /// `buckets` buckets and `nodes` nodes, until `target` entries were
+    /// sampled, and returns the bucket and key of the entry of lowest rank
+    /// (the first one seen on a tie). `rank` says of an entry: `None`, not
+    /// part of the sample; `Some(None)`, sampled but not a candidate;
+    /// `Some(Some(rank))`, a candidate. Removes nothing. Every bucket index
+    /// returned is below [`RcuHash::buckets`], so it fits a `u32` as a hash
+    /// does.
+    fn sample_lowest(
+        w: &mut TableWriter<'_>,
+        buckets: usize,
+        nodes: usize,
+        target: usize,
+        mut rank: impl FnMut(&GateKey, &Cell, &Counts) -> Option<Option<u64>>,
+    ) -> Option<(usize, GateKey)> {
+        let table_buckets = w.buckets().max(1);
         let start = random_u32() as usize;
         let mut best: Option<(u64, usize, GateKey)> = None;
-        let mut seen = 0;
-        for i in 0..buckets {
-            if seen >= target {
+        let (mut seen, mut walked) = (0, 0);
+        for i in 0..buckets.min(table_buckets) {
+            if seen >= target || walked >= nodes {
                 break;
             }
-            let b = start.wrapping_add(i) % buckets.max(1);
+            let b = start.wrapping_add(i) % table_buckets;
             // Looks only: keeps every node.
-            w.retain_bucket(b, |n, _| {
-                let cell = n.value();
-                if scope.is_some_and(|s| s != cell.slot()) {
+            w.retain_bucket(b, |n, c| {
+                walked += 1;
+                let Some(r) = rank(n.key(), n.value(), c) else {
                     return true;
-                }
+                };
                 seen += 1;
-                let rank = cell
-                    .entry()
-                    .and_then(|e| limits::eviction_rank(&e, cell.refreshed.load(Relaxed), now, l));
-                if let Some(r) = rank {
+                if let Some(r) = r {
                     if best.is_none_or(|(br, _, _)| r < br) {
                         best = Some((r, b, *n.key()));
                     }
@@ -1102,23 +1133,7 @@ impl Gate {
                 true
             });
         }
-        let Some((_, b, key)) = best else {
-            w.no_victim_at = Some(now);
-            return false;
-        };
-        let removed = w.retain_bucket(b, |n, c| {
-            if *n.key() != key {
-                return true;
-            }
-            c.remove(
-                n.value().slot(),
-                &n.value().prefix(n.key()),
-                n.value().entry().as_ref(),
-            );
-            false
-        });
-        this.count_n(EVICTED, removed as u64);
-        removed > 0
+        best.map(|(_, b, key)| (b, key))
     }
 
     /// Under the lock, the namespace's cap on `Initial` entries being
@@ -1132,9 +1147,14 @@ impl Gate {
     /// ([`limits::admit`]): a client its prefix's bounds refuse gets that
     /// refusal; with the table or the address full, or the count above the
     /// cap (the knob was lowered), the client is refused as before. The
-    /// walk stops after [`EVICT_INITIAL_WALK`] entries of any state and,
-    /// with more `Initial` entries than the sample, after
-    /// [`EVICT_INITIAL_BUCKETS`] buckets; after a walk that found no
+    /// walk looks at enough buckets and entries to meet the sample on
+    /// average however sparse `Initial` entries are: at most the larger of
+    /// [`EVICT_INITIAL_BUCKETS`] and `buckets * 16 / initial` buckets, and
+    /// the larger of [`EVICT_INITIAL_WALK`] and `entries * 16 / initial`
+    /// entries of any state (16 being [`EVICT_INITIAL_SAMPLE`]). As a walk
+    /// that finds a victim frees it, and victims are at least
+    /// [`limits::INITIAL_MIN_AGE`] old, that is about 16 /
+    /// `INITIAL_MIN_AGE` tables' worth a second at most. After a walk that found no
     /// victim, none before the clock's next second (which is when an entry
     /// can next become old enough). So the walks cost at most about
     /// `ipsec_max_initial / INITIAL_MIN_AGE` plus one a second.
@@ -1173,56 +1193,21 @@ impl Gate {
         // INITIAL entries are sparse (a search runs at most about
         // `ipsec_max_initial / INITIAL_MIN_AGE` + 1 times a second, so the
         // walk per second stays about 16 / INITIAL_MIN_AGE tables' worth).
-        let walk = buckets.min(EVICT_INITIAL_BUCKETS.max(
-            buckets.saturating_mul(EVICT_INITIAL_SAMPLE) / initial,
-        ));
-        let walk_nodes = EVICT_INITIAL_WALK.max(
-            (w.entries as usize).saturating_mul(EVICT_INITIAL_SAMPLE) / initial,
-        );
-        let start = random_u32() as usize;
-        let mut best: Option<(u64, usize, GateKey)> = None;
-        let (mut seen, mut walked) = (0, 0);
-        for i in 0..walk {
-            if seen >= target || walked >= walk_nodes {
-                break;
-            }
-            let b = start.wrapping_add(i) % buckets;
-            // Looks only: keeps every node.
-            w.retain_bucket(b, |n, c| {
-                walked += 1;
-                let cell = n.value();
-                let Some(e) = cell.entry() else {
-                    return true;
-                };
-                if e.state() != State::Initial {
-                    return true;
-                }
-                seen += 1;
-                let crowd = c.prefixes.get(&cell.prefix(n.key())).0;
-                let refreshed = cell.refreshed.load(Relaxed);
-                if let Some(r) = limits::initial_eviction_rank(&e, refreshed, crowd, now) {
-                    if best.is_none_or(|(br, _, _)| r < br) {
-                        best = Some((r, b, *n.key()));
-                    }
-                }
-                true
-            });
-        }
-        let Some((_, b, victim)) = best else {
+        let walk = buckets
+            .min(EVICT_INITIAL_BUCKETS.max(buckets.saturating_mul(EVICT_INITIAL_SAMPLE) / initial));
+        let walk_nodes = EVICT_INITIAL_WALK
+            .max((w.entries as usize).saturating_mul(EVICT_INITIAL_SAMPLE) / initial);
+        let best = Self::sample_lowest(w, walk, walk_nodes, target, |key, cell, c| {
+            let e = cell.entry().filter(|e| e.state() == State::Initial)?;
+            let crowd = c.prefixes.get(&cell.prefix(key)).0;
+            let refreshed = cell.refreshed.load(Relaxed);
+            Some(limits::initial_eviction_rank(&e, refreshed, crowd, now))
+        });
+        let Some((b, victim)) = best else {
             w.no_initial_victim_at = Some(now);
             return InitialRoom::None;
         };
-        let removed = w.retain_bucket(b, |n, c| {
-            if *n.key() != victim {
-                return true;
-            }
-            c.remove(
-                n.value().slot(),
-                &n.value().prefix(n.key()),
-                n.value().entry().as_ref(),
-            );
-            false
-        });
+        let removed = Self::remove(w, &victim, b as u32);
         this.count_n(EVICTED, removed as u64);
         if removed > 0 {
             InitialRoom::Made
@@ -1231,10 +1216,10 @@ impl Gate {
         }
     }
 
-    /// Under the lock: removes the entry of `key`, if any.
-    fn remove(w: &mut TableWriter<'_>, key: &GateKey, hash: u32) {
-        let bucket = hash as usize;
-        w.retain_bucket(bucket, |n, c| {
+    /// Under the lock: removes the entry of `key`, if any, from the bucket
+    /// of `hash` (a bucket index will do); returns how many went (0 or 1).
+    fn remove(w: &mut TableWriter<'_>, key: &GateKey, hash: u32) -> usize {
+        w.retain_bucket(hash as usize, |n, c| {
             if n.key() != key {
                 return true;
             }
@@ -1244,7 +1229,7 @@ impl Gate {
                 n.value().entry().as_ref(),
             );
             false
-        });
+        })
     }
 
     /// Whether `key`'s client qualifies for failover: IPVS synced its

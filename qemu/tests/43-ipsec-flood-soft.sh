@@ -7,7 +7,9 @@
 # while the flood's entries hold the cap (after the flood was sent),
 # taking the room of one of them; the flood's entries time out. Then, with a soft-expire quota of 1, exactly one of
 # two idle established clients outlives its timeout, and its next ISAKMP
-# packet makes it a normal entry again.
+# packet makes it a normal entry again. Last, floods that run while new
+# clients come: one renewing each entry every 8 s lets a new client
+# establish (evicting); one renewing every 0.5 s keeps it out.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/ipsec_topology.sh"
 
@@ -94,6 +96,73 @@ wait_for 5 sh -c "[ \$(ip netns exec $NS_DIR $IPSEC counter soft_revived) = 1 ]"
 	fail "ISAKMP did not revive the soft entry"
 nsx "$NS_DIR" $IPSEC list | grep -q "^$VIP dr soft_quota 1 entries 1 soft 0" ||
 	fail "service after revival: $(nsx "$NS_DIR" $IPSEC list | head -1)"
+info "a flood that runs while new clients come (cap $CAP)"
+# new_client ADDR ICOOKIE: a client at ADDR (an address of client 1's
+# host) sends IKE_SA_INIT and, if a real server answers, the message with
+# its responder cookie (what establishes in direct routing). Fails if no
+# real server answers either message within 2 s (three tries each).
+new_client() {
+	nsx "$NS_CL1" ip addr add "$1/24" dev c0 2>/dev/null
+	for try in 1 2 3; do
+		c=$(nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$1" --icookie "$2" --reply-timeout 2 2>/dev/null) && break
+		[ "$try" = 3 ] && return 1
+	done
+	for try in 1 2 3; do
+		nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$1" --icookie "$2" --rcookie "$c" \
+			--reply-timeout 2 >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+# A. 40 spoofed sources of 10.8.1.0/24 in turn at 5 a second: the prefix's
+# bound lets 20 of them hold the cap, each renewed every 8 s, so entries
+# at least 3 s old are there to give their room. A new client establishes
+# while the flood runs (5 < CAP / 3 a second: below what holding the cap
+# costs), and the flood's sources that lost their entry take others' back.
+est0=$(gate_counter established) ev0=$(gate_counter evicted)
+# A failing check must not leave a flood running in the guest.
+flood=
+trap '[ -z "$flood" ] || kill "$flood" 2>/dev/null; ipsec_cleanup; unload_module' EXIT
+nsx "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.8 --count 40 --seconds "$(ts 40)" --pps 5 >/dev/null &
+flood=$!
+wait_for 10 sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q ' initial $CAP '" ||
+	fail "slow flood: the cap was not reached: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
+sleep 4
+new_client 10.0.1.50 3333333333333333 || fail "slow flood: a new client got no answer while the flood ran"
+[ "$(gate_counter established)" = $((est0 + 1)) ] ||
+	fail "slow flood: established went $est0 -> $(gate_counter established), expected +1"
+[ "$(gate_counter evicted)" -gt "$ev0" ] || fail "slow flood: the new client evicted nobody"
+# Still running (it runs far longer than this needs): then stopped.
+kill -0 "$flood" 2>/dev/null || fail "slow flood: the flood ended before the client established"
+kill "$flood"
+wait "$flood" 2>/dev/null
+info "slow flood (5/s over 40 sources): a new client established while it ran; evicted $ev0 -> $(gate_counter evicted)"
+# B. 20 sources of another prefix at 40 a second: each entry is renewed
+# every 0.5 s, never 3 s old, so once they hold the cap (taking the room of
+# A's leftovers) nobody can take theirs: a new client gets no answer and
+# nothing is evicted for it. This is what holding the cap costs, as
+# documented (CAP / 3 a second and more).
+nsx "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.7 --count $CAP --seconds "$(ts 60)" --pps 40 >/dev/null &
+flood=$!
+# The INITIAL entries of 10.7.0.0/16 sources (0A07... in the file).
+fast_flood_holds_cap() {
+	[ "$(nsx "$NS_DIR" awk '$1 ~ /^0A07/ && $4 == "INITIAL"' /proc/net/ip_vs_ipsec_conn | wc -l)" = $CAP ]
+}
+wait_for 10 fast_flood_holds_cap ||
+	fail "fast flood: its $CAP sources do not hold the cap: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
+# Past A's newest leftovers' 3 s and the throttle's second.
+sleep 4
+fast_flood_holds_cap || fail "fast flood: its sources lost their hold on the cap"
+est1=$(gate_counter established) ev1=$(gate_counter evicted) cap1=$(gate_counter initial_cap)
+new_client 10.0.1.51 4444444444444444 && fail "fast flood: a new client got in while the cap was renewed every 0.5 s"
+[ "$(gate_counter established)" = "$est1" ] || fail "fast flood: established changed"
+[ "$(gate_counter evicted)" = "$ev1" ] ||
+	fail "fast flood: evicted went $ev1 -> $(gate_counter evicted): an entry renewed every 0.5 s gave its room"
+[ "$(gate_counter initial_cap)" -gt "$cap1" ] || fail "fast flood: the new client was not counted at the cap"
+kill -0 "$flood" 2>/dev/null || fail "fast flood: the flood ended before the client was refused"
+kill "$flood"
+wait "$flood" 2>/dev/null
+info "fast flood (40/s over $CAP sources): the new client was kept out, nothing evicted for it"
+
 nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec
 info "entry slab (name active total objsize ...): $(grep '^ipvsa_gate_entry ' /proc/slabinfo)"
 info "cap and soft expiry work"

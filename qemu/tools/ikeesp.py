@@ -32,6 +32,10 @@ IPsec gate tests. Python standard library only (raw sockets; run as root).
       each with its own initiator cookie; with --establish, then a second
       message with a responder cookie from each (what establishes a client
       in direct routing).
+  ikeesp.py flood --dst VIP --src-prefix A.B --count N --seconds S --pps R
+      Sends IKE_SA_INIT from the same N sources in turn (0, 1, ..., N-1,
+      0, ...), R a second, for S seconds: each source's entry is renewed
+      every N / R seconds. Prints how many it sent.
   ikeesp.py flood6 --dst VIP6 --src-prefix P:Q --count N [--establish]
       The same over IPv6 from P:Q:i::1, each source in its own /64.
   ikeesp.py esp-flood --dst VIP (--src-prefix A.B | --src ADDR) --seconds S
@@ -287,6 +291,22 @@ def cmd_flood(a):
     s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
     hi, lo = (int(x) for x in a.src_prefix.split("."))
     dst = socket.inet_aton(a.dst)
+    if a.seconds is not None:
+        # Paced: source n at start + n / pps, whatever the sends cost.
+        start, sent = time.monotonic(), 0
+        while True:
+            due = start + sent / a.pps
+            if due - start >= a.seconds:
+                break
+            time.sleep(max(0.0, due - time.monotonic()))
+            i = sent % a.count
+            src = bytes([hi, lo, 1 + i // 250, 1 + i % 250])
+            payload = next(flood_messages(i, False))
+            udp = struct.pack("!HHHH", 500, 500, 8 + len(payload), 0) + payload
+            s.sendto(ipv4_packet(src, dst, socket.IPPROTO_UDP, udp, sent), (a.dst, 0))
+            sent += 1
+        print(sent)
+        return 0
     for i in range(a.count):
         src = bytes([hi, lo, 1 + i // 250, 1 + i % 250])
         for payload in flood_messages(i, a.establish):
@@ -424,6 +444,9 @@ def main():
         f.add_argument("--src-prefix", required=True)
         f.add_argument("--count", type=int, required=True)
         f.add_argument("--establish", action="store_true")
+        if name == "flood":
+            f.add_argument("--seconds", type=float)
+            f.add_argument("--pps", type=float, default=10.0)
     ef = sub.add_parser("esp-flood")
     ef.add_argument("--dst", required=True)
     src = ef.add_mutually_exclusive_group(required=True)
