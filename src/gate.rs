@@ -2743,6 +2743,18 @@ mod tests {
         assert_eq!(g.counter(GateEvent::InitialCap), cap + 1);
         assert_eq!(g.c_counter(PREFIX_INITIAL_CAP), 1);
         assert_eq!(g.c_counter(EVICTED), evicted);
+        // A client whose prefix is at its bound on entries of any state
+        // (.0/30 holds clients 1 and 2) is refused as below the cap: a full
+        // table for it, and nobody evicted.
+        g.set_knob(KNOB_MAX_INITIAL_PER_PREFIX, 32);
+        g.set_knob(KNOB_MAX_ENTRIES_PER_PREFIX, 2);
+        let full = g.counter(GateEvent::TableFull);
+        assert_eq!(g.packet(3, UDP500, &ike([3; 8], [0; 8]))?, DROP);
+        assert_eq!(g.counter(GateEvent::TableFull), full + 1);
+        assert_eq!(g.counter(GateEvent::InitialCap), cap + 1);
+        assert_eq!(g.c_counter(PREFIX_CAP), 1);
+        assert_eq!(g.c_counter(EVICTED), evicted);
+        assert_eq!(g.counts(), (5, 4, 0));
         Ok(())
     }
 
