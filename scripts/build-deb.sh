@@ -9,8 +9,8 @@
 #       (dh-dkms), ip-vs-sync-auth.service with /etc/ip-vs-sync-auth.conf,
 #       ipvs-ipsec; from packaging/ip-vs-sync-auth/debian, VERSION being
 #       dkms.conf's PACKAGE_VERSION.
-#   ipvsadm_1.31-1+syncauth4_amd64.deb     Debian's ipvsadm 1:1.31-1 with
-#       ipvsadm/*.patch added to its patch series: the +syncauth4 suffix
+#   ipvsadm_1.31-1+syncauth5_amd64.deb     Debian's ipvsadm 1:1.31-1 with
+#       ipvsadm/*.patch added to its patch series: the +syncauth5 suffix
 #       makes it newer than Debian's 1:1.31-1 and 1:1.31-1+b1 for apt.
 #
 # Debian's ipvsadm source package is fetched with `apt-get source`. Its
@@ -31,7 +31,7 @@ top=$(dirname "$here")
 
 [ "$(id -u)" = 0 ] || die "make deb must run as root (it installs its build dependencies)"
 out=${IPVS_AUTH_OUT:-$top/out}/deb
-SUFFIX=+syncauth4
+SUFFIX=+syncauth5
 DEPS=(debhelper dh-dkms lintian dpkg-dev fakeroot po-debconf libnl-3-dev libnl-genl-3-dev
 	libpopt-dev pkg-config gcc make)
 start=$(date +%s)
@@ -148,7 +148,7 @@ if grep -qx 'ipvsadm: no-upstream-changelog' "$tree/debian/ipvsadm.lintian-overr
 fi
 # A virtual package only this build provides: ip-vs-sync-auth-dkms depends
 # on it, so that a later Debian ipvsadm (1:1.31-2 sorts above
-# 1:1.31-1+syncauth4), which lacks --icv-key-file and --icv-key-clear,
+# 1:1.31-1+syncauth5), which lacks --icv-key-file and --icv-key-clear,
 # cannot satisfy the dependency and replace ours unnoticed.
 sed -i '/^Package: ipvsadm$/a Provides: ipvsadm-syncauth (= 2)' "$tree/debian/control"
 grep -qx 'Provides: ipvsadm-syncauth (= 2)' "$tree/debian/control" || die "cannot add Provides: ipvsadm-syncauth"

@@ -5,7 +5,8 @@
 # source package) with ipvsadm/0001-icv-key.patch applied, which adds
 # `--icv-key KEY`, and the patches after it (0002-icv-key-file.patch:
 # `--icv-key-file FILE`; 0003-icv-key-lifecycle.patch: `--icv-key-clear`,
-# a key floor, clean-up when a daemon fails to start), and installs it as
+# a key floor, clean-up when a daemon fails to start; 0004: the rollout mode
+# on the auth line; 0005: -R stops at its first failed line), and installs it as
 # $IPVS_AUTH_CACHE/ipvsadm/bin/ipvsadm.
 # /usr/sbin/ipvsadm is left alone. Idempotent: rebuilds only when the patch
 # or this script changed (sha256 stamp next to the binary).

@@ -110,6 +110,35 @@ rc=$?
 [ "$(counter "$NS_DIRA" enabled)" = 0 ] || fail "-R with --icv-key-file /dev/stdin installed a key"
 info "-R with --icv-key-file -: refused"
 
+# -R stops at its first failed line and exits with its status (upstream
+# runs every line and exits with the last one's). Line 2 fails in the
+# kernel (the service exists already): the good line 3 must not be applied
+# and the good last line must not make the exit status 0. The same for a
+# daemon line that fails (no such interface) before a rule.
+for case in svc daemon; do
+	if [ "$case" = svc ]; then
+		rules='-A -u 10.99.0.1:500\n-A -u 10.99.0.1:500\n-A -u 10.99.0.2:500\n'
+		bad=2 good=10.99.0.1:500 after=10.99.0.2:500
+	else
+		rules='--start-daemon master --mcast-interface nosuch0\n-A -u 10.99.0.3:500\n'
+		bad=1 good= after=10.99.0.3:500
+	fi
+	out=$(printf -- "$rules" | nsx "$NS_DIRA" "$IPVSADM" -R 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] || fail "-R ($case): line $bad failed but -R exited 0 ($out)"
+	printf '%s\n' "$out" | grep -qx "ipvsadm: -R: line $bad failed; the lines after it were not applied" ||
+		fail "-R ($case): no line naming line $bad ($out)"
+	table=$(nsx "$NS_DIRA" ipvsadm -Ln)
+	if [ -n "$good" ]; then
+		printf '%s\n' "$table" | grep -q "UDP  $good " || fail "-R ($case): line 1 was not applied"
+	fi
+	if printf '%s\n' "$table" | grep -q "UDP  $after "; then
+		fail "-R ($case): a line after the failed line $bad was applied"
+	fi
+	[ -z "$good" ] || nsx "$NS_DIRA" ipvsadm -D -u "$good" || fail "cannot remove $good"
+	info "-R ($case): stopped at line $bad, exit $rc"
+done
+
 # 64 bytes plus a newline is a 64-byte key; stdin from a pipe works.
 printf '%064d\n' 0 >"$keys/max"
 chmod 600 "$keys/max"

@@ -201,6 +201,18 @@ stage "permissive, master signing"
 rollout 0
 [ "$(proc_rollout "$NS_DIRB")" = enforce ] || fail "/proc does not show enforce"
 auth_line enforce
+# A mode ipvsadm cannot read (an empty file) or does not know (9) shows as
+# "rollout ?", never as enforce: the sysctl's file is bind-mounted over in
+# a mount namespace of ipvsadm's own (the module's mode is unchanged).
+printf '9\n' >"$IPVS_AUTH_OUT/rollout-unknown"
+for masked in "$IPVS_AUTH_OUT/rollout-unknown" /dev/null; do
+	got=$(nsx "$NS_DIRB" unshare -m sh -c "mount --bind '$masked' /proc/sys/net/ipv4/vs/sync_auth_rollout &&
+		exec '$IPVSADM' -L --daemon" | grep '^auth')
+	[ "$got" = "auth hmac-md5-96 rollout ?" ] ||
+		fail "sysctl read as $masked: ipvsadm -L --daemon says '$got', expected 'auth hmac-md5-96 rollout ?'"
+done
+[ "$(proc_rollout "$NS_DIRB")" = enforce ] || fail "masking the sysctl changed the mode"
+info "a mode that cannot be read or is not known: 'rollout ?'"
 stage "seed format enforced"
 
 # --- seed -> extended format. ---------------------------------------------
