@@ -906,6 +906,10 @@ const EVICT_SAMPLE: usize = 64;
 const EVICT_INITIAL_SAMPLE: usize = 16;
 const EVICT_INITIAL_WALK: usize = 256;
 const EVICT_INITIAL_BUCKETS: usize = 2048;
+/// The most entries, and buckets, one [`Gate::evict_initial`] search walks
+/// however sparse `Initial` entries are (the default table's size).
+const EVICT_INITIAL_MAX_WALK: usize = 4096;
+const EVICT_INITIAL_MAX_BUCKETS: usize = 16384;
 
 impl Gate {
     /// A gate with no marked address and the default knobs, with its
@@ -1148,16 +1152,18 @@ impl Gate {
     /// refusal; with the table or the address full, or the count above the
     /// cap (the knob was lowered), the client is refused as before. The
     /// walk looks at enough buckets and entries to meet the sample on
-    /// average however sparse `Initial` entries are: at most the larger of
+    /// average when `Initial` entries are sparse: the larger of
     /// [`EVICT_INITIAL_BUCKETS`] and `buckets * 16 / initial` buckets, and
     /// the larger of [`EVICT_INITIAL_WALK`] and `entries * 16 / initial`
-    /// entries of any state (16 being [`EVICT_INITIAL_SAMPLE`]). As a walk
-    /// that finds a victim frees it, and victims are at least
-    /// [`limits::INITIAL_MIN_AGE`] old, that is about 16 /
-    /// `INITIAL_MIN_AGE` tables' worth a second at most. After a walk that found no
+    /// entries of any state (16 being [`EVICT_INITIAL_SAMPLE`]), but never
+    /// more than [`EVICT_INITIAL_MAX_BUCKETS`] buckets and
+    /// [`EVICT_INITIAL_MAX_WALK`] entries. After a walk that found no
     /// victim, none before the clock's next second (which is when an entry
-    /// can next become old enough). So the walks cost at most about
-    /// `ipsec_max_initial / INITIAL_MIN_AGE` plus one a second.
+    /// can next become old enough). A walk that finds a victim frees it, and
+    /// a victim is at least [`limits::INITIAL_MIN_AGE`] old or expired, so
+    /// there are at most about `ipsec_max_initial` divided by the smaller
+    /// of `INITIAL_MIN_AGE` and `ipsec_initial_timeout`, plus one, walks a
+    /// second.
     fn evict_initial(
         this: &Gate,
         w: &mut TableWriter<'_>,
@@ -1190,13 +1196,17 @@ impl Gate {
         let target = EVICT_INITIAL_SAMPLE.min(initial);
         let buckets = w.buckets().max(1);
         // Enough buckets and entries to meet the sample on average when
-        // INITIAL entries are sparse (a search runs at most about
-        // `ipsec_max_initial / INITIAL_MIN_AGE` + 1 times a second, so the
-        // walk per second stays about 16 / INITIAL_MIN_AGE tables' worth).
+        // INITIAL entries are sparse, up to a hard bound per search: it
+        // runs under the lock with bottom halves off, and an attacker can
+        // make one a second or more (a small cap in a large table may
+        // then miss; IKE retransmits).
         let walk = buckets
+            .min(EVICT_INITIAL_MAX_BUCKETS)
             .min(EVICT_INITIAL_BUCKETS.max(buckets.saturating_mul(EVICT_INITIAL_SAMPLE) / initial));
-        let walk_nodes = EVICT_INITIAL_WALK
-            .max((w.entries as usize).saturating_mul(EVICT_INITIAL_SAMPLE) / initial);
+        let walk_nodes = EVICT_INITIAL_MAX_WALK.min(
+            EVICT_INITIAL_WALK
+                .max((w.entries as usize).saturating_mul(EVICT_INITIAL_SAMPLE) / initial),
+        );
         let best = Self::sample_lowest(w, walk, walk_nodes, target, |key, cell, c| {
             let e = cell.entry().filter(|e| e.state() == State::Initial)?;
             let crowd = c.prefixes.get(&cell.prefix(key)).0;

@@ -100,16 +100,16 @@ info "a flood that runs while new clients come (cap $CAP)"
 # new_client ADDR ICOOKIE: a client at ADDR (an address of client 1's
 # host) sends IKE_SA_INIT and, if a real server answers, the message with
 # its responder cookie (what establishes in direct routing). Fails if no
-# real server answers either message within 2 s (three tries each).
+# real server answers either message within 2 s, scaled (three tries each).
 new_client() {
 	nsx "$NS_CL1" ip addr add "$1/24" dev c0 2>/dev/null
 	for try in 1 2 3; do
-		c=$(nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$1" --icookie "$2" --reply-timeout 2 2>/dev/null) && break
+		c=$(nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$1" --icookie "$2" --reply-timeout "$(ts 2)" 2>/dev/null) && break
 		[ "$try" = 3 ] && return 1
 	done
 	for try in 1 2 3; do
 		nsx "$NS_CL1" $IKEESP ike --dst "$VIP" --src "$1" --icookie "$2" --rcookie "$c" \
-			--reply-timeout 2 >/dev/null 2>&1 && return 0
+			--reply-timeout "$(ts 2)" >/dev/null 2>&1 && return 0
 	done
 	return 1
 }
@@ -122,9 +122,11 @@ est0=$(gate_counter established) ev0=$(gate_counter evicted)
 # A failing check must not leave a flood running in the guest.
 flood=
 trap '[ -z "$flood" ] || kill "$flood" 2>/dev/null; ipsec_cleanup; unload_module' EXIT
-nsx "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.8 --count 40 --seconds "$(ts 40)" --pps 5 >/dev/null &
+# Not through nsx (a shell function: $! would be a subshell, and killing
+# it would leave the flood running): ip netns exec becomes the flood.
+ip netns exec "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.8 --count 40 --seconds "$(ts 40)" --pps 5 >/dev/null &
 flood=$!
-wait_for 10 sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q ' initial $CAP '" ||
+wait_for "$(ts 10)" sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q ' initial $CAP '" ||
 	fail "slow flood: the cap was not reached: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
 sleep 4
 new_client 10.0.1.50 3333333333333333 || fail "slow flood: a new client got no answer while the flood ran"
@@ -135,21 +137,23 @@ new_client 10.0.1.50 3333333333333333 || fail "slow flood: a new client got no a
 kill -0 "$flood" 2>/dev/null || fail "slow flood: the flood ended before the client established"
 kill "$flood"
 wait "$flood" 2>/dev/null
+flood=
 info "slow flood (5/s over 40 sources): a new client established while it ran; evicted $ev0 -> $(gate_counter evicted)"
 # B. 20 sources of another prefix at 40 a second: each entry is renewed
 # every 0.5 s, never 3 s old, so once they hold the cap (taking the room of
 # A's leftovers) nobody can take theirs: a new client gets no answer and
 # nothing is evicted for it. This is what holding the cap costs, as
 # documented (CAP / 3 a second and more).
-nsx "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.7 --count $CAP --seconds "$(ts 60)" --pps 40 >/dev/null &
+ip netns exec "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.7 --count $CAP --seconds "$(ts 60)" --pps 40 >/dev/null &
 flood=$!
 # The INITIAL entries of 10.7.0.0/16 sources (0A07... in the file).
 fast_flood_holds_cap() {
 	[ "$(nsx "$NS_DIR" awk '$1 ~ /^0A07/ && $4 == "INITIAL"' /proc/net/ip_vs_ipsec_conn | wc -l)" = $CAP ]
 }
-wait_for 10 fast_flood_holds_cap ||
+wait_for "$(ts 10)" fast_flood_holds_cap ||
 	fail "fast flood: its $CAP sources do not hold the cap: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
-# Past A's newest leftovers' 3 s and the throttle's second.
+# Then long enough for any entry of B's that a later packet of its own
+# could have replaced to be renewed, and past the throttle's second.
 sleep 4
 fast_flood_holds_cap || fail "fast flood: its sources lost their hold on the cap"
 est1=$(gate_counter established) ev1=$(gate_counter evicted) cap1=$(gate_counter initial_cap)
@@ -161,6 +165,7 @@ new_client 10.0.1.51 4444444444444444 && fail "fast flood: a new client got in w
 kill -0 "$flood" 2>/dev/null || fail "fast flood: the flood ended before the client was refused"
 kill "$flood"
 wait "$flood" 2>/dev/null
+flood=
 info "fast flood (40/s over $CAP sources): the new client was kept out, nothing evicted for it"
 
 nsx "$NS_DIR" cat /proc/net/ip_vs_ipsec
