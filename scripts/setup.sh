@@ -23,7 +23,7 @@ grep -q 'bookworm' /etc/os-release || log "warning: this is not Debian bookworm;
 
 PACKAGES=(
 	# Toolchain for the kernel and its Rust support.
-	rustc-web rust-web-src rust-web-clippy rustfmt-web libclang-19-dev clang-19 gcc make
+	rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web libclang-19-dev clang-19 gcc make
 	bc bison flex libelf-dev libssl-dev dwarves cpio kmod rsync xz-utils
 	# virtme-ng and the guest.
 	python3 python3-venv qemu-system-x86 udev busybox-static

@@ -38,7 +38,7 @@ info "bad key and unprivileged caller: clear errors"
 
 # Lifecycle (0003): an empty or short key changes nothing and exits 2 (an
 # unset shell variable must not turn authentication off); only
-# --icv-key-clear clears. The auth line needs a listed daemon. A master
+# --icv-key-clear clears. Without a daemon the auth line says so. A master
 # started in a second step after `--icv-key` still gets the lowered
 # maxlen. A daemon that fails to start with --icv-key leaves no key
 # behind where there was none, and says so where it replaced one.
