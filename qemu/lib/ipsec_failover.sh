@@ -86,18 +86,39 @@ failover_refused() {
 
 # failover_esp_from ADDR SPI icmp|silence: ESP from ADDR is answered with
 # ICMP protocol unreachable (icmp), or with nothing within 3 s (silence).
+# Only an ICMP error that quotes this packet (ESP from ADDR to VIP with
+# SPI) counts; others are skipped. "silence" alone does not show the
+# packet passed: callers check the real server's log.
 failover_esp_from() {
 	nsx "$NS_CL1" python3 - "$VIP" "$1" "$2" "$3" <<'PY'
-import socket, struct, sys, select
+import socket, struct, sys, select, time
 vip, src, spi, want = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
 s.bind((src, 0))
 s.sendto(struct.pack("!II", spi, 1) + bytes(32), (vip, 0))
-r, _, _ = select.select([icmp], [], [], 3)
-data = icmp.recv(4096) if r else b""
-ihl = (data[0] & 15) * 4 if data else 0
-refused = bool(data) and data[ihl] == 3 and data[ihl + 1] == 2
+
+
+def quotes_ours(data):
+    ihl = (data[0] & 15) * 4
+    if len(data) < ihl + 8 + 20 or data[ihl] != 3 or data[ihl + 1] != 2:
+        return False
+    inner = data[ihl + 8:]
+    iihl = (inner[0] & 15) * 4
+    return (inner[9] == 50 and inner[12:16] == socket.inet_aton(src)
+            and inner[16:20] == socket.inet_aton(vip)
+            and inner[iihl:iihl + 4] == struct.pack("!I", spi))
+
+
+refused = False
+end = time.monotonic() + 3
+while not refused:
+    left = end - time.monotonic()
+    if left <= 0:
+        break
+    r, _, _ = select.select([icmp], [], [], left)
+    if r:
+        refused = quotes_ours(icmp.recv(4096))
 sys.exit(0 if refused == (want == "icmp") else 1)
 PY
 }

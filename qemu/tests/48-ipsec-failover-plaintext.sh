@@ -110,10 +110,15 @@ nsx "$NS_DIR2" cat /proc/net/ip_vs_ipsec
 #    or extended) marks the namespace too; where only a master ran, or no
 #    daemon at all, it does not.
 info "5. a stopped backup daemon before the first key marks unverified_sync"
+# A check that fails mid-loop must not leave its namespace behind (it
+# would hold the module).
+uv_ns=
+trap '[ -z "$uv_ns" ] || ip netns del "$uv_ns" 2>/dev/null; ip netns del $NS_DIR2 2>/dev/null; ipsec_cleanup; unload_module' EXIT
 for kind in seed ext; do
 	for daemon in backup master none; do
 		ns=uv-$kind-$daemon-$SUFFIX
 		ip netns add "$ns" || fail "cannot create $ns"
+		uv_ns=$ns
 		nsx "$ns" ip link set lo up
 		nsx "$ns" ip link add d0 type dummy
 		nsx "$ns" ip link set d0 multicast on up
@@ -134,6 +139,7 @@ for kind in seed ext; do
 		[ "$(unverified_sync "$ns")" = "$want" ] ||
 			fail "$kind key after a stopped $daemon daemon: unverified_sync is not $want"
 		ip netns del "$ns"
+		uv_ns=
 	done
 done
 info "fail-over needs authenticated sync (or the unsafe knob)"
