@@ -95,6 +95,45 @@ nsx "$NS_DIRA" setpriv --reuid=65534 --regid=65534 --clear-groups $SYNCAUTH key 
 	fail "an unprivileged process could set the key"
 info "unprivileged key change refused"
 
+# Attacks on a live connection: crafted entries that name one of the
+# backup's real connections (client address and port, virtual and real
+# address) with state SYN_RECV, which IPVS would take over for a
+# connection it has (ip_vs_proc_conn sets its state). Each must leave
+# that connection as it was; the correctly keyed control at the end
+# changes it.
+# live_state CLIENT: the state of the backup's TCP entry of CLIENT
+# (ADDR:PORT), empty if it has none.
+live_state() {
+	nsx "$NS_DIRB" ipvsadm -Lnc | awk -v s="$1" '$1 == "TCP" && $4 == s { print $3; exit }'
+}
+make_connections 3
+# The entry with the longest time left that is not SYN_RECV.
+pick_live() {
+	live=$(nsx "$NS_DIRB" ipvsadm -Lnc |
+		awk '$1 == "TCP" && $3 != "SYN_RECV" && $4 !~ /^10\.9\./ { print $2, $4, $5, $6 }' | sort -r | head -n 1)
+	[ -n "$live" ]
+}
+wait_for 10 pick_live || fail "no live connection on the backup to attack"
+# shellcheck disable=SC2086 # expiry, client, virtual, real: split on purpose
+set -- $live
+lsrc=$2 lvip=${3%:*} lvport=${3##*:} lrip=${4%:*}
+LIVE="--cip ${lsrc%:*} --cport ${lsrc##*:} --vip $lvip --vport $lvport --rip $lrip --state 3"
+info "live connection: $live"
+live_attack() {
+	name=$1
+	want=$2
+	shift 2
+	# shellcheck disable=SC2086 # the entry's options, split on purpose
+	attack "$name, live connection" "$want" $LIVE "$@"
+	s=$(live_state "$lsrc")
+	[ -n "$s" ] || fail "$name: the live connection $lsrc is gone"
+	[ "$s" != SYN_RECV ] || fail "$name: the live connection $lsrc was set to SYN_RECV"
+}
+live_attack "wrong key" rx_drop_bad_icv --key wrongkey --seq 1000020
+live_attack "TTL 254" rx_drop_bad_ttl --key "$KEY" --seq 1000021 --ttl 254
+live_attack "bit flip in entries" rx_drop_bad_icv --key "$KEY" --seq 1000022 --mutate flip-entry
+live_attack "lower sequence" rx_drop_replay --key "$KEY" --seq 2
+
 if nsx "$NS_DIRB" ipvsadm -Lnc | grep -q ' 10\.9\.9\.'; then
 	fail "a crafted entry reached the backup's table"
 fi
@@ -108,4 +147,11 @@ nsx "$NS_DIRA" $SYNCAUTH send --src 10.0.3.3 --key "$KEY" --seq 4000000000 --cip
 wait_for 5 sh -c "ip netns exec $NS_DIRB ipvsadm -Lnc | grep -q ' 10\.9\.8\.8:'" ||
 	fail "control: a correctly keyed message was not applied"
 info "control: a correctly keyed message is applied"
+# shellcheck disable=SC2086 # the entry's options, split on purpose
+nsx "$NS_DIRA" $SYNCAUTH send --src 10.0.3.3 --key "$KEY" --seq 4000000001 $LIVE ||
+	fail "live control send failed"
+live_changed() { [ "$(live_state "$lsrc")" = SYN_RECV ]; }
+wait_for 5 live_changed ||
+	fail "control: a correctly keyed entry did not set the live connection $lsrc to SYN_RECV ($(live_state "$lsrc"))"
+info "control: a correctly keyed entry sets the live connection's state"
 expect_counter "$NS_DIRB" streams 1

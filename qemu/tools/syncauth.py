@@ -133,6 +133,8 @@ def build(args):
     vport = getattr(args, "vport", 80)
     # UDP connections have one state (0); TCP's 1 is ESTABLISHED.
     state = 0 if proto == 17 else 1
+    if getattr(args, "state", None) is not None:
+        state = args.state
     entries = b"".join(ent(args.cip, args.cport + i, args.vip, vport, args.rip, vport,
                            state=state, proto=proto)
                        for i in range(args.conns))
@@ -431,6 +433,7 @@ def main():
     s.add_argument("--vport", type=int, default=80, help="virtual and real port")
     s.add_argument("--vip", default="10.0.1.1")
     s.add_argument("--rip", default="10.0.2.2")
+    s.add_argument("--state", type=int, help="the entries' IPVS state (TCP: 3 SYN_RECV, ...)")
     s.add_argument("--v0", action="store_true")
     s.add_argument("--no-flag", action="store_true")
     s.add_argument("--spare", type=lambda x: int(x, 0), help="v1: this spare field")
