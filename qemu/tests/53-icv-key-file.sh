@@ -117,10 +117,10 @@ info "-R with --icv-key-file -: refused"
 # daemon line that fails (no such interface) before a rule.
 for case in svc daemon; do
 	if [ "$case" = svc ]; then
-		rules='-A -u 10.99.0.1:500\n-A -u 10.99.0.1:500\n-A -u 10.99.0.2:500\n'
+		rules='-A -u 10.99.0.1:500 -s rr\n-A -u 10.99.0.1:500 -s rr\n-A -u 10.99.0.2:500 -s rr\n'
 		bad=2 good=10.99.0.1:500 after=10.99.0.2:500
 	else
-		rules='--start-daemon master --mcast-interface nosuch0\n-A -u 10.99.0.3:500\n'
+		rules='--start-daemon master --mcast-interface nosuch0\n-A -u 10.99.0.3:500 -s rr\n'
 		bad=1 good= after=10.99.0.3:500
 	fi
 	out=$(printf -- "$rules" | nsx "$NS_DIRA" "$IPVSADM" -R 2>&1)
