@@ -96,8 +96,10 @@ dpkg-deb -I "$work/ip-vs-sync-auth-dkms_${version}_all.deb" postinst | grep -q '
 	die "ip-vs-sync-auth-dkms has no DKMS postinst (dh_dkms found no dkms.conf)"
 # The unit's Documentation= links must point at files the package has.
 unit_docs=$(sed -n 's|^Documentation=.*file://\([^ ]*\).*|\1|p' "$top/deploy/ip-vs-sync-auth.service")
+# The listing first: grep -q would end the pipe early (pipefail).
+listing=$(dpkg-deb -c "$work/ip-vs-sync-auth-dkms_${version}_all.deb")
 for f in $unit_docs; do
-	dpkg-deb -c "$work/ip-vs-sync-auth-dkms_${version}_all.deb" | grep -q " \.$f\$" ||
+	printf '%s\n' "$listing" | grep -q " \.$f\$" ||
 		die "ip-vs-sync-auth.service's Documentation=file://$f is not in ip-vs-sync-auth-dkms"
 done
 cp "$work/ip-vs-sync-auth-dkms_${version}_all.deb" "$out/"
