@@ -92,14 +92,16 @@ fi
 run_lintian "$work/ip-vs-sync-auth_${version}_amd64.changes"
 # Without dh_dkms's maintainer scripts the package installs the sources and
 # nothing builds them: fail here rather than on a director.
-dpkg-deb -I "$work/ip-vs-sync-auth-dkms_${version}_all.deb" postinst | grep -q '/usr/lib/dkms/common.postinst' ||
+postinst=$(dpkg-deb -I "$work/ip-vs-sync-auth-dkms_${version}_all.deb" postinst) ||
+	die "ip-vs-sync-auth-dkms has no postinst"
+grep -q '/usr/lib/dkms/common.postinst' <<<"$postinst" ||
 	die "ip-vs-sync-auth-dkms has no DKMS postinst (dh_dkms found no dkms.conf)"
 # The unit's Documentation= links must point at files the package has.
 unit_docs=$(sed -n 's|^Documentation=.*file://\([^ ]*\).*|\1|p' "$top/deploy/ip-vs-sync-auth.service")
 # The listing first: grep -q would end the pipe early (pipefail).
 listing=$(dpkg-deb -c "$work/ip-vs-sync-auth-dkms_${version}_all.deb")
 for f in $unit_docs; do
-	printf '%s\n' "$listing" | grep -q " \.$f\$" ||
+	grep -q " \.$f\$" <<<"$listing" ||
 		die "ip-vs-sync-auth.service's Documentation=file://$f is not in ip-vs-sync-auth-dkms"
 done
 cp "$work/ip-vs-sync-auth-dkms_${version}_all.deb" "$out/"
@@ -190,7 +192,9 @@ fi
 run_lintian "$work/ipvsadm_${newver#*:}_amd64.changes"
 deb="$work/ipvsadm_${newver#*:}_amd64.deb"
 dpkg-deb -x "$deb" "$work/ipvsadm-root"
-"$work/ipvsadm-root/sbin/ipvsadm" --help 2>&1 | grep -q -- --icv-key-file || die "the packaged ipvsadm has no --icv-key-file"
+# Captured first: grep -q would end the pipe early (SIGPIPE, pipefail).
+help=$("$work/ipvsadm-root/sbin/ipvsadm" --help 2>&1) || die "the packaged ipvsadm --help failed"
+grep -q -- --icv-key-file <<<"$help" || die "the packaged ipvsadm has no --icv-key-file"
 cp "$deb" "$out/"
 echo "$origin" >"$out/ipvsadm-origin.txt"
 
