@@ -1627,17 +1627,25 @@ mod tests {
     }
 
     /// Messages a worker of [`replay_concurrent_receivers`] handles.
-    const RACE_MSGS: usize = 200;
+    const RACE_MSGS: usize = 1000;
 
     /// Shared by the workers of [`replay_concurrent_receivers`].
     struct Race {
         backup: Pin<KBox<NetState>>,
         msgs: KVec<[u8; 60]>,
         /// How often each message was accepted, over all workers.
-        accepted: [Atomic<u32>; RACE_MSGS],
+        accepted: KVec<Atomic<u32>>,
         running: Atomic<i32>,
     }
 
+    /// Several CPUs deliver the same messages at once: each must be
+    /// accepted exactly once. The workers walk the messages in the same
+    /// order, so they race on the same message: a worker that falls behind
+    /// only meets numbers already recorded, drops them before the ICV
+    /// (cheaper than accepting) and catches up, and from then on the
+    /// workers check, verify and record the same number together. A
+    /// receiver that trusted its check before the ICV and did not recheck
+    /// when recording accepted messages twice here (development.rst).
     #[test]
     fn replay_concurrent_receivers() -> Result {
         use kernel::sync::Arc;
@@ -1655,28 +1663,27 @@ mod tests {
             signer.transmit(&mut buf, len, i % 4, &cfg_for(v.plain))?;
             msgs.push(buf, GFP_KERNEL)?;
         }
+        let mut accepted = KVec::with_capacity(RACE_MSGS, GFP_KERNEL)?;
+        for _ in 0..RACE_MSGS {
+            accepted.push(Atomic::new(0), GFP_KERNEL)?;
+        }
         let race = Arc::new(
             Race {
                 backup: keyed(v.key)?,
                 msgs,
-                accepted: [const { Atomic::new(0) }; RACE_MSGS],
+                accepted,
                 running: Atomic::new(WORKERS as i32),
             },
             GFP_KERNEL,
         )?;
-        // Several CPUs deliver every message concurrently, each worker in
-        // its own order: each message must be accepted exactly once.
-        for w in 0..WORKERS {
+        for _ in 0..WORKERS {
             let r = race.clone();
             system_unbound()
                 .try_spawn(GFP_KERNEL, move || {
-                    for k in 0..RACE_MSGS {
-                        // Worker w walks the messages with stride 2w + 1.
-                        let i = (k * (2 * w as usize + 1)) % RACE_MSGS;
-                        let Some(m) = r.msgs.get(i) else { continue };
+                    for (i, m) in r.msgs.iter().enumerate() {
                         let mut buf = *m;
-                        // A backup of 64 threads: its window spans every
-                        // message, so each arrives in time.
+                        // A backup of 64 threads: the master's 4 threads
+                        // never leave its window.
                         let rx = RxConfig {
                             threads: 64,
                             ..RX_ANY
@@ -1691,14 +1698,18 @@ mod tests {
                 })
                 .map_err(|_| ENOMEM)?;
         }
-        assert!(wait_until(30_000, || race.running.load(Acquire) == 0));
+        assert!(wait_until(60_000, || race.running.load(Acquire) == 0));
         let st = &race.backup;
+        let mut twice = 0u32;
         for (i, a) in race.accepted.iter().enumerate() {
             if a.load(Relaxed) != 1 {
-                pr_err!("message {} accepted {} times\n", i + 1, a.load(Relaxed));
+                twice += 1;
+                if twice <= 5 {
+                    pr_err!("message {} accepted {} times\n", i + 1, a.load(Relaxed));
+                }
             }
-            assert_eq!(a.load(Relaxed), 1);
         }
+        assert_eq!(twice, 0);
         let n = RACE_MSGS as u64;
         assert_eq!(counter(st, shim::IPVSA_CNT_RX_ACCEPTED), n);
         assert_eq!(
