@@ -2007,6 +2007,11 @@ impl ProcShow for GateNet {
             }
         }
         seq_print!(m, "entries: {}\ninitial: {}\n", st.entries, st.initial);
+        // 2^ipsec_table_bits once an address was gated, else 0: the only
+        // place the parameter in effect shows (a Rust module's parameters
+        // are not under /sys/module).
+        let buckets = this.gate.0.table.as_ref().map_or(0, |t| t.buckets());
+        seq_print!(m, "buckets: {}\n", buckets);
         for (i, v) in st.counters.iter().enumerate() {
             if let Some(name) = counter_name(i) {
                 seq_print!(m, "{}: {}\n", name, v);
