@@ -4,7 +4,8 @@
 # runs depmod, so that a plain `modprobe ip_vs_sync_auth` loads it, with
 # ip_vs pulled in as its dependency; `modinfo` shows every parameter of the
 # sources with its description; `modprobe -r` removes it; `make uninstall`
-# takes it out again. INSTALL_MOD_PATH installs into another root.
+# takes it out again. INSTALL_MOD_PATH installs into another root, and so
+# does `make KDIR=... install` (a KDIR that is no directory is refused).
 #
 # The guest's module tree is virtme-ng's, inside the read-only kernel
 # build: the test first replaces it with a writable copy
@@ -76,3 +77,16 @@ grep -q '^updates/src/ip_vs_sync_auth.ko:' "$root/lib/modules/$rel/modules.dep" 
 make -s -C "$IPVS_AUTH_TOP" uninstall INSTALL_MOD_PATH="$root" || fail "make uninstall INSTALL_MOD_PATH failed"
 [ -e "$root/lib/modules/$rel/updates/src/ip_vs_sync_auth.ko" ] && fail "uninstall left the module under $root"
 info "INSTALL_MOD_PATH=$root: installed with its modules.dep, and uninstalled"
+
+# The README's form with KDIR= (the tree the module was built against),
+# and KDIR= naming no directory: refused, non-zero exit.
+root=$work/root-kdir
+make -s -C "$IPVS_AUTH_TOP" KDIR="$KBUILD" install INSTALL_MOD_PATH="$root" ||
+	fail "make KDIR=$KBUILD install failed"
+[ -f "$root/lib/modules/$rel/updates/src/ip_vs_sync_auth.ko" ] || fail "make KDIR=... install put nothing under $root"
+make -s -C "$IPVS_AUTH_TOP" KDIR="$KBUILD" uninstall INSTALL_MOD_PATH="$root" ||
+	fail "make KDIR=$KBUILD uninstall failed"
+[ -e "$root/lib/modules/$rel/updates/src/ip_vs_sync_auth.ko" ] && fail "make KDIR=... uninstall left the module"
+out=$(make -s -C "$IPVS_AUTH_TOP" KDIR=/nonexistent install 2>&1) && fail "make KDIR=/nonexistent install succeeded"
+case $out in *"KDIR=/nonexistent: no such directory"*) ;; *) fail "make KDIR=/nonexistent install said: $out" ;; esac
+info "make KDIR=... install and uninstall; KDIR=/nonexistent: $(echo "$out" | head -n 1)"

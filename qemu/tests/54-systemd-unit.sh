@@ -11,7 +11,9 @@
 # sync authenticated: every connection on the backup, messages signed and
 # accepted, no drop. A key file readable by others (ipvsadm's one-line
 # refusal), or a config file writable by others, makes ExecStart fail.
-# keepalived accepts deploy/keepalived.conf.example.
+# keepalived accepts deploy/keepalived.conf.example. The README's
+# installation by hand, in a root of its own, enables the unit under
+# keepalived.service.requires/.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/modtree.sh"
@@ -28,6 +30,7 @@ cleanup() {
 	topology_cleanup
 	ip netns del "ka-$$" 2>/dev/null
 	make -s -C "$IPVS_AUTH_TOP" uninstall >/dev/null 2>&1
+	[ -n "${hand:-}" ] && rm -rf "$hand"
 	rm -rf /etc/ip-vs-sync-auth /etc/ip-vs-sync-auth.conf "$unit" \
 		/usr/sbin/ip-vs-sync-auth-setup /usr/sbin/ipvs-ipsec
 }
@@ -57,6 +60,31 @@ grep -q '^Condition' "$unit" && fail "a Condition= would let keepalived start af
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
 [ -n "$exec_start" ] || fail "no ExecStart= in the unit"
 info "ExecStart=$exec_start"
+
+# The README's installation by hand, into a root of its own (the guest's
+# init is not systemd, so `systemctl daemon-reload` is left out;
+# `systemctl --root` enables offline): enabling links the unit under
+# keepalived.service.requires/.
+if command -v systemctl >/dev/null; then
+	hand=$(mktemp -d)
+	mkdir -p "$hand/usr/sbin" "$hand/etc/systemd/system"
+	(cd "$IPVS_AUTH_TOP" &&
+		install -m 0755 deploy/ip-vs-sync-auth-setup tools/ipvs-ipsec "$hand/usr/sbin/" &&
+		install -m 0644 deploy/ip-vs-sync-auth.service "$hand/etc/systemd/system/" &&
+		install -m 0644 deploy/ip-vs-sync-auth.conf "$hand/etc/") || fail "the README's install lines failed"
+	systemctl --root="$hand" enable ip-vs-sync-auth.service >/dev/null 2>&1 ||
+		fail "systemctl enable ip-vs-sync-auth.service failed"
+	link=$hand/etc/systemd/system/keepalived.service.requires/ip-vs-sync-auth.service
+	[ "$(readlink "$link")" = /etc/systemd/system/ip-vs-sync-auth.service ] ||
+		fail "enabled by hand, the unit is not in keepalived.service.requires/ ($(readlink "$link"))"
+	[ -x "$hand/usr/sbin/ip-vs-sync-auth-setup" ] && [ -x "$hand/usr/sbin/ipvs-ipsec" ] ||
+		fail "the README's install lines did not install the tools executable"
+	rm -rf "$hand"
+	hand=
+	info "installed by hand as the README says: systemctl enable links it under keepalived.service.requires/"
+else
+	info "systemctl not installed: the installation by hand not tried"
+fi
 
 # The module installed (make install), nothing loaded.
 writable_modtree
