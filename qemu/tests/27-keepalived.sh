@@ -3,7 +3,8 @@
 # Daemons started by keepalived: a VRRP pair (Debian's keepalived) whose
 # `lvs_sync_daemon` starts the IPVS master on the VRRP master and the
 # backup on the VRRP backup, over netlink, knowing nothing of
-# authentication. The key is set beforehand with `ipvsadm --icv-key` alone;
+# authentication (with the README's `maxlen 1456`, which the master daemon
+# then has). The key is set beforehand with `ipvsadm --icv-key` alone;
 # the counters prove the sync is authenticated. Then two VRRP transitions,
 # as keepalived restarts the sync daemons on each: the VRRP master's
 # keepalived stops (the backup becomes VRRP master and runs an IPVS master
@@ -30,7 +31,7 @@ ka_conf() {
 	cat <<KA
 global_defs {
 	router_id $1
-	lvs_sync_daemon $SYNC_IF_A VI_1 id 150
+	lvs_sync_daemon $SYNC_IF_A VI_1 id 150 maxlen 1456
 }
 vrrp_instance VI_1 {
 	state $2
@@ -61,6 +62,9 @@ wait_for 30 sh -c "ip netns exec $NS_DIRB ipvsadm -L --daemon | grep -q 'backup 
 	{ cat "$run/b.log"; fail "keepalived did not start the backup sync daemon"; }
 nsx "$NS_DIRA" "$IPVSADM" -L --daemon
 nsx "$NS_DIRB" "$IPVSADM" -L --daemon
+# The README's line: keepalived passes maxlen 1456 to the master daemon.
+nsx "$NS_DIRA" ipvsadm -L --daemon | grep 'master sync daemon' | grep -q 'maxlen=1456' ||
+	fail "keepalived's maxlen 1456 is not the master daemon's maxlen"
 
 make_connections "$N"
 wait_backup_conns "$N" 20 || fail "backup shows $(conn_count "$NS_DIRB") of $N connections"
@@ -109,8 +113,15 @@ make_connections "$N"
 all_new_synced() {
 	[ "$(new_conns)" -ge "$N" ]
 }
-wait_for 30 all_new_synced ||
+if ! wait_for 30 all_new_synced; then
+	# What each side did, for the failure's cause.
+	for ns in "$NS_DIRA" "$NS_DIRB"; do
+		echo "# $ns:"
+		nsx "$ns" cat /proc/net/ip_vs_sync_auth | sed 's/^/#   /'
+	done
+	dmesg | tail -20 | sed 's/^/#   /'
 	fail "after two transitions B lists $(new_conns) of the $N new connections"
+fi
 [ "$(counter "$NS_DIRB" rx_accepted)" -gt "$a0" ] || fail "B accepted nothing after the transitions"
 for c in rx_drop_bad_ttl rx_drop_bad_header rx_drop_replay rx_drop_bad_icv rx_drop_malformed; do
 	expect_counter "$NS_DIRB" "$c" 0

@@ -5,7 +5,9 @@
 # (0 enforce, 1 permissive, 2 receive-only, 3 both-formats), following the
 # procedures of
 # Documentation/ip_vs_sync_auth.rst, "Rolling authentication out", under
-# continuous connection churn. Checked:
+# continuous connection churn, with the procedures' own commands (the keys
+# from root-only files by the patched ipvsadm: --icv-key-file, --icv-ext
+# add:1 --icv-key-file, --icv-ext ext, --icv-key-clear). Checked:
 #  - no connection is lost: every client connection the master lists is on
 #    the backup after each stage, the churn never fails, the backup drops
 #    nothing of the master's and the master drops nothing (tx_error 0);
@@ -39,7 +41,12 @@ checktool "/usr/bin/python3 -V" "python3 is not installed"
 IPVSADM=${IPVSADM_AUTH:-}
 [ -x "$IPVSADM" ] || skip "patched ipvsadm not built (scripts/build-ipvsadm.sh)"
 load_module
-trap 'touch "$IPVS_AUTH_OUT/rollout-churn.stop"; topology_cleanup' EXIT
+# The keys as the procedure installs them: ipvsadm --icv-key-file, each
+# key in a root-only file (made as the README makes them).
+keys=$(mktemp -d)
+trap 'touch "$IPVS_AUTH_OUT/rollout-churn.stop"; topology_cleanup; rm -rf "$keys"' EXIT
+(umask 077; head -c 32 /dev/urandom | base64 > "$keys/sync.key")
+(umask 077; head -c 32 /dev/urandom | base64 > "$keys/ext1.key")
 topology_setup
 
 KNOB=net.ipv4.vs.sync_auth_rollout
@@ -156,7 +163,9 @@ drops >"$IPVS_AUTH_OUT/rollout-drops-0.txt"
 #    plaintext, the keyed backup takes it.
 rollout 2
 [ "$(proc_rollout "$NS_DIRA")" = receive-only ] || fail "/proc does not show receive-only"
-set_keys "rollout seed key"
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	nsx "$ns" "$IPVSADM" --icv-key-file "$keys/sync.key" || fail "$ns: ipvsadm --icv-key-file failed"
+done
 auth_line receive-only
 grows "$NS_DIRA" tx_plain 15 || fail "receive-only: the keyed master sent no plaintext"
 grows "$NS_DIRB" rx_plain 15 || fail "receive-only: the keyed backup took no plaintext"
@@ -223,11 +232,12 @@ rollout 3
 [ "$(proc_rollout "$NS_DIRB")" = both-formats ] || fail "/proc does not show both-formats"
 auth_line both-formats
 for ns in "$NS_DIRA" "$NS_DIRB"; do
-	nsx "$ns" $SYNCAUTH ext add 1 "rollout ext key" || fail "$ns: cannot add extended key 1"
+	nsx "$ns" "$IPVSADM" --icv-ext add:1 --icv-key-file "$keys/ext1.key" ||
+		fail "$ns: ipvsadm --icv-ext add:1 --icv-key-file failed"
 done
 [ "$(sync_proc "$NS_DIRB" format)" = seed ] ||
 	fail "adding an extended key switched the backup's format"
-nsx "$NS_DIRA" $SYNCAUTH ext mode ext || fail "cannot switch the master to the extended format"
+nsx "$NS_DIRA" "$IPVSADM" --icv-ext ext || fail "ipvsadm --icv-ext ext failed on the master"
 ext0=$(ext_key_count "$NS_DIRB" 1 rx_accepted)
 wait_for 15 ext1_above "$ext0" ||
 	fail "both-formats: the seed-format backup took no extended message"
@@ -256,9 +266,9 @@ for p in 41010 41011; do
 	nsx "$NS_DIRB" ipvsadm -Lnc | grep -q " $FAKE:$p" && fail "both-formats: the attacker's message ($p) was applied"
 done
 info "both-formats: the attacker's plaintext, forged and replayed seed messages dropped"
-nsx "$NS_DIRB" $SYNCAUTH ext mode ext || fail "cannot switch the backup to the extended format"
+nsx "$NS_DIRB" "$IPVSADM" --icv-ext ext || fail "ipvsadm --icv-ext ext failed on the backup"
 for ns in "$NS_DIRA" "$NS_DIRB"; do
-	nsx "$ns" $SYNCAUTH key clear || fail "$ns: cannot clear the seed key"
+	nsx "$ns" "$IPVSADM" --icv-key-clear 2>/dev/null || fail "$ns: ipvsadm --icv-key-clear failed"
 done
 rollout 0
 stage "extended format enforced"
