@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make bench-compare BASE=REV`: builds the module of REV (a commit of this
-# repository, checked out in a temporary worktree, against the same cached
-# kernel) and of this tree, runs the in-kernel benchmark of both in one
-# guest, alternating base and new for BENCH_ROUNDS rounds (default 3), and
-# prints every figure with its ratio, the best of the rounds on each side
-# (scripts/bench-compare.py). Alternating in one guest keeps a change in
-# the host's load from landing on one side only. Used to show that a
-# rewrite costs no speed: e.g. BASE=29e7ece, the last commit whose
-# kernel-facing code was C. The sync-convergence and ESP-forwarding
-# figures are `make bench`'s, not compared here.
+# repository, checked out in a temporary worktree, against this tree's
+# kernel build, which the guest boots) and of this tree, runs the
+# in-kernel benchmark of both in one guest, alternating base and new for
+# BENCH_ROUNDS rounds (default 3), and prints every figure with its
+# ratio, the best of the rounds on each side (scripts/bench-compare.py).
+# Alternating in one guest keeps a change in the host's load from landing
+# on one side only. Used to show that a rewrite costs no speed: e.g.
+# BASE=29e7ece, the last commit whose kernel-facing code was C. The
+# sync-convergence and ESP-forwarding figures are `make bench`'s, not
+# compared here.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -20,9 +21,17 @@ wt=$(mktemp -d /tmp/ipvsa-bench-base.XXXXXX)
 trap 'git -C "$top" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"' EXIT
 git -C "$top" worktree add -q --detach "$wt" "$rev"
 
-printf '\n== building the base module %s (%s)\n' "$(git -C "$top" log -1 --format='%h %s' "$rev")" "$(date +%T)"
-make -C "$wt" module
 make -C "$top" module
+# The base module is built against this tree's kernel build, the one the
+# guest boots: the base's own kernel configuration may differ (and would
+# cost a kernel build), and a module must match the kernel it is loaded in.
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+kbuild=$("$here/build-kernel.sh" --print)
+printf '\n== building the base module %s against %s (%s)\n' \
+	"$(git -C "$top" log -1 --format='%h %s' "$rev")" "$kbuild" "$(date +%T)"
+# shellcheck disable=SC2086
+make -C "$kbuild" M="$wt" $KMAKE_VARS -j"$(nproc)" modules
 rounds=${BENCH_ROUNDS:-3}
 out="$top/out"
 mkdir -p "$out"
