@@ -109,6 +109,8 @@ new_conns() {
 	conns_of_b | comm -13 "$run/before" - | grep -c .
 }
 a0=$(counter "$NS_DIRB" rx_accepted)
+t0=$(counter "$NS_DIRA" tx_signed)
+udp0=$(nsx "$NS_DIRB" grep '^Udp:' /proc/net/snmp | tail -1)
 make_connections "$N"
 all_new_synced() {
 	[ "$(new_conns)" -ge "$N" ]
@@ -120,6 +122,21 @@ if ! wait_for 30 all_new_synced; then
 		nsx "$ns" cat /proc/net/ip_vs_sync_auth | sed 's/^/#   /'
 	done
 	dmesg | tail -20 | sed 's/^/#   /'
+	# Whether A sent the new connections at all (signed since the batch,
+	# and A's own table), where the VIP is, each side's daemons, and B's
+	# UDP counters (a datagram our hook accepted but no socket took).
+	echo "# since the batch: A tx_signed $t0 -> $(counter "$NS_DIRA" tx_signed)," \
+		"B rx_accepted $a0 -> $(counter "$NS_DIRB" rx_accepted)"
+	for ns in "$NS_DIRA" "$NS_DIRB"; do
+		echo "# $ns: $(conn_count "$ns") connections from the client;" \
+			"VIP here: $(nsx "$ns" ip -4 -o addr show | grep -c " $VIP/")"
+		nsx "$ns" ipvsadm -L --daemon | sed 's/^/#   /'
+		nsx "$ns" ip maddr show | grep -E 'sync|224\.' | sed 's/^/#   /' || true
+		nsx "$ns" grep '^Udp:' /proc/net/snmp | sed 's/^/#   /' || true
+	done
+	# InDatagrams counts what a socket read; IgnoredMulti what none took.
+	echo "# $NS_DIRB Udp before the batch: $udp0"
+	nsx "$NS_DIRB" grep ':2290 ' /proc/net/udp | sed 's/^/#   /' || true
 	fail "after two transitions B lists $(new_conns) of the $N new connections"
 fi
 [ "$(counter "$NS_DIRB" rx_accepted)" -gt "$a0" ] || fail "B accepted nothing after the transitions"
