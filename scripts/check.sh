@@ -42,6 +42,7 @@ esac
 pin="$top/tests/expected.txt"
 rm -f "$out"/steps.txt "$out"/cargo-test.log "$out"/cargo-test.rc "$out"/kunit.ktap \
 	"$out"/kunit.rc "$out"/integration.tap "$out"/integration.rc "$out"/integration-plan.txt
+rm -rf "$out"/shard-*
 
 # Lint, build and set-up steps: reported on their own line, apart from the
 # tests' counts; a failed one fails make check.
@@ -93,15 +94,29 @@ step "tally self-test (tests/test_tally.py)" $?
 
 # The integration plan comes from the pin, not from the guest's ls:
 # TESTS="25 41" selects only those (then 99-kernel-log). Resolved before
-# the kernel build: a typo should not cost one.
-if ! plan=$(python3 "$top/tests/tally.py" plan --pin "$pin" --tests-dir "$top/qemu/tests" \
-	--select "${IPVS_AUTH_TESTS:-}"); then
+# the kernel build: a typo should not cost one. The plan is cut into
+# IPVS_AUTH_SHARDS guests (default 2) that run side by side: one guest
+# keeps about one of the two cores busy (measured: 40-65 % of the host
+# while a test runs), and the whole suite in one guest took 80 minutes on
+# a slow CI machine. Each test goes to the guest with the least work so
+# far, longest first, by the seconds in qemu/test-seconds.txt; each guest
+# ends with its own 99-kernel-log.
+shards=${IPVS_AUTH_SHARDS:-2}
+case $shards in
+'' | *[!0-9]* | 0)
+	echo "IPVS_AUTH_SHARDS must be a positive integer, not '$shards'"
+	step "integration plan (tests/expected.txt, TESTS)" 1
+	finish
+	;;
+esac
+if ! plan=$(python3 "$top/tests/tally.py" shard --pin "$pin" --tests-dir "$top/qemu/tests" \
+	--select "${IPVS_AUTH_TESTS:-}" --shards "$shards" --costs "$top/qemu/test-seconds.txt" \
+	${IPVS_AUTH_DEPLOY:+--deploy}); then
 	step "integration plan (tests/expected.txt, TESTS)" 1
 	finish
 fi
 step "integration plan (tests/expected.txt, TESTS)" 0
-mapfile -t tests <<<"$plan"
-[ -n "${IPVS_AUTH_TESTS:-}" ] && echo "integration tests selected: ${tests[*]##*/}"
+[ -n "${IPVS_AUTH_TESTS:-}" ] && echo "integration tests selected: $(echo "$plan" | awk '!s[$2]++ {sub(".*/", "", $2); printf "%s ", $2}')"
 
 section "rustfmt"
 if rustfmt_out=$(/usr/bin/rustfmt --check --edition 2021 --config-path "$top/.rustfmt.toml" \
@@ -154,14 +169,42 @@ if [ -z "$plan" ]; then
 	echo 0 >"$out/integration.rc"
 	finish
 fi
-# The plan goes to the guest as a file: as arguments, the whole suite's
+# Each guest's plan goes to it as a file: as arguments, the whole suite's
 # paths overflow the kernel command line that carries the guest's command
-# (2048 bytes), and the guest then runs nothing. The guest writes its
-# verdicts to integration.tap; the console copy is for people.
-printf '%s\n' "${tests[@]}" >"$out/integration-plan.txt"
-"$top/qemu/run.sh" "$top/qemu/integration.sh" --plan "$out/integration-plan.txt" 2>&1 | tee "$out/integration.log"
+# (2048 bytes), and the guest then runs nothing. Each guest has its own
+# out directory (shard-K: its verdicts in integration.tap, its test logs);
+# the tally reads them joined (tests/tally.py merge).
+n=$(echo "$plan" | awk '{print $1}' | sort -n | tail -n 1)
+rm -rf "$out"/shard-*
+guest() {
+	IPVS_AUTH_OUT="$out/shard-$1" "$top/qemu/run.sh" "$top/qemu/integration.sh" \
+		--plan "$out/shard-$1/integration-plan.txt" 2>&1
+}
+for k in $(seq 1 "$n"); do
+	mkdir -p "$out/shard-$k"
+	echo "$plan" | awk -v k="$k" '$1 == k {print $2}' >"$out/shard-$k/integration-plan.txt"
+	echo "guest $k of $n: $(awk '{sub(".*/", ""); sub("[.]sh$", ""); printf "%s ", $0}' "$out/shard-$k/integration-plan.txt")"
+done
+# Guest 1 prints as it goes; the others print their logs when they end.
+for k in $(seq 2 "$n"); do
+	(
+		guest "$k" >"$out/shard-$k/integration.log"
+		echo $? >"$out/shard-$k/integration.rc"
+	) &
+	pids[k]=$!
+done
+echo "-- guest 1 of $n"
+guest 1 | tee "$out/shard-1/integration.log"
 rc=("${PIPESTATUS[@]}")
-echo "${rc[0]}" >"$out/integration.rc"
+echo "${rc[0]}" >"$out/shard-1/integration.rc"
 [ "${rc[1]}" = 0 ] || step "saving the integration log" 1
+cp "$out/shard-1/integration.log" "$out/integration.log"
+for k in $(seq 2 "$n"); do
+	wait "${pids[k]}"
+	printf '\n-- guest %s of %s\n' "$k" "$n" | tee -a "$out/integration.log"
+	tee -a "$out/integration.log" <"$out/shard-$k/integration.log"
+done
+python3 "$top/tests/tally.py" merge --out "$out" --shards "$n" ||
+	step "joining the guests' results" 1
 
 finish

@@ -8,6 +8,24 @@
       its number or name) and then 99-kernel-log. Exits 2, saying why, if
       the selection names no test or several, or the pin is unreadable.
 
+  tests/tally.py shard --pin FILE --tests-dir DIR [--select ...]
+                       --shards N [--costs FILE [--deploy]]
+      The plan cut into N guests that run side by side: prints "K PATH"
+      a line (K from 1 to N). Each test goes to the guest with the least
+      work so far, longest first, by the seconds in --costs ("NAME
+      SECONDS [DEPLOY_SECONDS]" a line, the third column with --deploy;
+      100 for a test it does not name); each guest runs
+      its tests in the plan's order, and every guest ends with
+      99-kernel-log (its own kernel's log). No guest is left without a
+      test other than 99-kernel-log: N shrinks to fit.
+
+  tests/tally.py merge --out DIR --shards N
+      Joins DIR/shard-K/integration.tap and .rc (K from 1 to N) into
+      DIR/integration.tap and .rc, as one guest would have written them:
+      99-kernel-log passes only if it passed in every guest; a guest
+      without its .rc counts as exited 255; the exit status is the first
+      that is neither 0 nor 1, else 1 if any guest failed, else 0.
+
   tests/tally.py tally --pin FILE --tests-dir DIR --out DIR [--select ...]
                        [--ksrc KSRC]
       Reads what scripts/check.sh left in --out (below) and prints one
@@ -357,6 +375,88 @@ def cmd_plan(a):
     return 0
 
 
+def read_costs(path, deploy=False):
+    """NAME SECONDS [DEPLOY_SECONDS] a line: the third column, where there
+    is one, for make check-deploy."""
+    costs = {}
+    for line in (read(path) or "").splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) in (2, 3) and all(w.isdigit() for w in words[1:]):
+            costs[words[0]] = int(words[-1] if deploy else words[1])
+    return costs
+
+
+def shard(run, shards, costs):
+    """Cuts the plan's paths run (99-kernel-log last) into at most shards
+    lists, each in the plan's order and each ending with 99-kernel-log."""
+    name = lambda path: os.path.basename(path)[:-3]  # noqa: E731
+    last = [p for p in run if name(p) == LAST]
+    rest = [p for p in run if name(p) != LAST]
+    n = max(1, min(shards, len(rest)))
+    load = [0] * n
+    where = {}
+    for i, path in sorted(enumerate(rest), key=lambda x: (-costs.get(name(x[1]), 100), x[0])):
+        k = min(range(n), key=lambda j: (load[j], j))
+        where[i] = k
+        load[k] += costs.get(name(path), 100)
+    return [[p for i, p in enumerate(rest) if where[i] == k] + last for k in range(n)]
+
+
+def cmd_shard(a):
+    pin = Pin(a.pin)
+    _, run, problems = plan(pin, a.tests_dir, a.select)
+    problems = pin.problems + problems
+    for p in problems:
+        print(f"tally: {p}", file=sys.stderr)
+    if problems:
+        return 2
+    costs = read_costs(a.costs, a.deploy) if a.costs else {}
+    for k, paths in enumerate(shard(run, a.shards, costs), 1):
+        for path in paths:
+            print(k, path)
+    return 0
+
+
+def cmd_merge(a):
+    lines, planned, plans, rcs = [], 0, 0, []
+    last = []
+    for k in range(1, a.shards + 1):
+        d = os.path.join(a.out, f"shard-{k}")
+        rc = read_rc(os.path.join(d, "integration.rc"))
+        rcs.append(255 if rc is None else rc)
+        for line in (read(os.path.join(d, "integration.tap")) or "").splitlines():
+            m = re.match(r"^1\.\.(\d+)$", line)
+            if m:
+                planned += int(m.group(1))
+                plans += 1
+                continue
+            m = re.match(r"^(not )?ok \d+ (\S+)(.*)$", line)
+            if m and m.group(2) == LAST:
+                last.append((k, m.group(1), m.group(3)))
+            elif m:
+                lines.append(f"{m.group(1) or ''}ok {{}} {m.group(2)}{m.group(3)}")
+            elif line.startswith("#"):
+                lines.append(line)
+    if len(last) == a.shards:
+        bad = [f"guest {k}{rest}" for k, no, rest in last if no]
+        lines.append(f"not ok {{}} {LAST} ({', '.join(bad)})" if bad else f"ok {{}} {LAST}")
+    # 99-kernel-log runs in every guest and counts once.
+    planned -= max(plans - 1, 0)
+    n = 0
+    with open(os.path.join(a.out, "integration.tap"), "w", encoding="utf-8") as f:
+        f.write(f"TAP version 13\n1..{planned}\n")
+        for line in lines:
+            if "{}" in line and not line.startswith("#"):
+                n += 1
+                line = line.replace("{}", str(n), 1)
+            f.write(line + "\n")
+    odd = [rc for rc in rcs if rc not in (0, 1)]
+    rc = odd[0] if odd else max(rcs)
+    with open(os.path.join(a.out, "integration.rc"), "w", encoding="utf-8") as f:
+        f.write(f"{rc}\n")
+    return 0
+
+
 def cmd_tally(a):
     pin = Pin(a.pin)
     t = Tally()
@@ -382,19 +482,29 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("plan", "tally"):
+    m = sub.add_parser("merge")
+    m.add_argument("--out", required=True)
+    m.add_argument("--shards", type=int, required=True)
+    for name in ("plan", "shard", "tally"):
         s = sub.add_parser(name)
         s.add_argument("--pin", required=True)
         s.add_argument("--tests-dir", required=True)
         s.add_argument("--select", default=None,
                        help="TESTS: integration tests by number or name (blank: all)")
+        if name == "shard":
+            s.add_argument("--shards", type=int, required=True)
+            s.add_argument("--costs", default=None)
+            s.add_argument("--deploy", action="store_true",
+                           help="the costs of make check-deploy (the third column)")
         if name == "tally":
             s.add_argument("--out", required=True)
             s.add_argument("--ksrc", default=os.environ.get("KSRC", ""))
     a = p.parse_args(argv)
+    if a.cmd == "merge":
+        return cmd_merge(a)
     if a.select is not None and not a.select.strip():
         a.select = None
-    return cmd_plan(a) if a.cmd == "plan" else cmd_tally(a)
+    return {"plan": cmd_plan, "shard": cmd_shard, "tally": cmd_tally}[a.cmd](a)
 
 
 if __name__ == "__main__":

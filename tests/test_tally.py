@@ -288,6 +288,102 @@ class TallyTest(unittest.TestCase):
         self.assertIn("TESTS entry '0' names 2 tests, not one", err.getvalue())
         self.assertIn("TESTS entry 'nosuch' names 0 tests, not one", err.getvalue())
 
+    def shard_plan(self, shards, costs=None, select=None, deploy=False):
+        args = ["shard", "--pin", self.pin_path, "--tests-dir", self.tests,
+                "--shards", str(shards)]
+        if costs is not None:
+            self.touch(os.path.join(self.dir, "costs.txt"), costs)
+            args += ["--costs", os.path.join(self.dir, "costs.txt")]
+        if select is not None:
+            args += ["--select", select]
+        if deploy:
+            args += ["--deploy"]
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            rc = tally.main(args)
+        self.assertEqual(rc, 0)
+        got = {}
+        for line in buf.getvalue().splitlines():
+            k, path = line.split()
+            got.setdefault(int(k), []).append(os.path.basename(path)[:-3])
+        return got
+
+    def test_shard(self):
+        for name in ("02-second", "03-third", "04-fourth"):
+            self.touch(os.path.join(self.tests, name + ".sh"), "")
+            with open(self.pin_path, encoding="utf-8") as f:
+                self.pin(f.read() + f"integration {name}\n")
+        # Longest first to the least loaded guest; each guest keeps the
+        # plan's order and ends with 99-kernel-log.
+        got = self.shard_plan(2, "01-first 50\n03-third 300\n24-variants 200\n# comment\n")
+        # 03 (300) to 1; 24 (200) to 2; 02 (100) to 2, now 300 each; 04
+        # (100) to the first of equals, 1; 01 (50) to 2 (300 < 400).
+        self.assertEqual(got, {1: ["03-third", "04-fourth", "99-kernel-log"],
+                               2: ["01-first", "02-second", "24-variants", "99-kernel-log"]})
+        # make check-deploy's column: 24 (1000) alone, the rest together.
+        got = self.shard_plan(2, "01-first 50\n03-third 300\n24-variants 200 1000\n", deploy=True)
+        self.assertEqual(got, {1: ["24-variants", "99-kernel-log"],
+                               2: ["01-first", "02-second", "03-third", "04-fourth",
+                                   "99-kernel-log"]})
+        # Every test exactly once, 99-kernel-log once a guest.
+        got = self.shard_plan(3)
+        names = sorted(n for v in got.values() for n in v if n != "99-kernel-log")
+        self.assertEqual(names, ["01-first", "02-second", "03-third", "04-fourth", "24-variants"])
+        self.assertEqual([v[-1] for v in got.values()], ["99-kernel-log"] * 3)
+        # No guest with nothing but 99-kernel-log.
+        self.assertEqual(self.shard_plan(4, select="24"), {1: ["24-variants", "99-kernel-log"]})
+        self.assertEqual(self.shard_plan(1), {1: ["01-first", "02-second", "03-third",
+                                                  "04-fourth", "24-variants", "99-kernel-log"]})
+
+    def write_shard(self, k, tap_text, rc):
+        d = os.path.join(self.out, f"shard-{k}")
+        os.makedirs(d, exist_ok=True)
+        if tap_text is not None:
+            self.touch(os.path.join(d, "integration.tap"), tap_text)
+        if rc is not None:
+            self.touch(os.path.join(d, "integration.rc"), f"{rc}\n")
+
+    def merge(self, shards=2):
+        self.remove("integration.tap")
+        self.remove("integration.rc")
+        self.assertEqual(tally.main(["merge", "--out", self.out, "--shards", str(shards)]), 0)
+
+    def test_merge_all_pass(self):
+        self.write_shard(1, tap(("01-first", "ok"), ("99-kernel-log", "ok"), plan=2), 0)
+        self.write_shard(2, tap(("24-variants", "ok"), ("99-kernel-log", "ok"), plan=2), 0)
+        self.merge()
+        rc, last, failures = self.run_tally()
+        self.assertEqual((rc, last, failures), (0, "9 passed, 0 failed, 0 skipped", []))
+
+    def test_merge_kernel_log_fails_in_one_guest(self):
+        self.write_shard(1, tap(("01-first", "ok"), ("99-kernel-log", "ok"), plan=2), 0)
+        self.write_shard(2, tap(("24-variants", "ok"), ("99-kernel-log", "not ok"), plan=2), 1)
+        self.merge()
+        self.expect_failures("8 passed, 1 failed, 0 skipped", "integration 99-kernel-log (guest 2")
+
+    def test_merge_failure_and_skip(self):
+        self.write_shard(1, tap(("01-first", "not ok"), ("99-kernel-log", "ok"), plan=2), 1)
+        self.write_shard(2, tap(("24-variants", "skip no ipv6"), ("99-kernel-log", "ok"), plan=2), 0)
+        self.merge()
+        self.expect_failures("7 passed, 2 failed, 0 skipped", "integration 01-first (exit 1)",
+                             "integration 24-variants: skipped (no ipv6)")
+
+    def test_merge_crashed_guest(self):
+        self.write_shard(1, tap(("01-first", "ok"), ("99-kernel-log", "ok"), plan=2), 0)
+        self.write_shard(2, "TAP version 13\n1..2\n", 124)
+        self.merge()
+        self.expect_failures("7 passed, 2 failed, 0 skipped",
+                             "integration 24-variants: no result (guest exited 124",
+                             "integration 99-kernel-log: no result",
+                             "integration: the guest script exited 124")
+
+    def test_merge_guest_never_ran(self):
+        self.write_shard(1, tap(("01-first", "ok"), ("99-kernel-log", "ok"), plan=2), 0)
+        self.merge()
+        self.expect_failures("7 passed, 2 failed, 0 skipped",
+                             "integration 24-variants: no result (guest exited 255",
+                             "the guest planned 2 tests, the host 3")
+
     def test_pin_errors(self):
         self.pin(PIN + "integration 01-first\nhost x\nskip integration 50-none no reason\n")
         rc, _, failures = self.run_tally()
