@@ -31,9 +31,10 @@ for a in "$@"; do
 	args="$args '$a'"
 done
 # Benchmark knobs (BENCH_*) reach the guest script, and IPVS_AUTH_DEPLOY
-# (make check-deploy: run the slow deployment tests).
+# (make check-deploy: run the slow deployment tests) and IPVS_AUTH_DEBS
+# (where make deb put the packages).
 benchenv=""
-for v in $(compgen -e | grep -E '^(BENCH_[A-Z_]*|IPVS_AUTH_DEPLOY)$' || true); do
+for v in $(compgen -e | grep -E '^(BENCH_[A-Z_]*|IPVS_AUTH_DEPLOY|IPVS_AUTH_DEBS)$' || true); do
 	benchenv="$benchenv $v='${!v}'"
 done
 # Every guest keeps its whole kernel log: 99-kernel-log reads it from boot
@@ -62,6 +63,11 @@ fi
 case $scale in
 '' | *[!0-9]* | 0) die "IPVS_AUTH_TIME_SCALE must be a positive integer, not '$scale'" ;;
 esac
+# The guest's CPUs (IPVS_AUTH_VM_CPUS, default 2).
+cpus=${IPVS_AUTH_VM_CPUS:-2}
+case $cpus in
+'' | *[!0-9]* | 0) die "IPVS_AUTH_VM_CPUS must be a positive integer, not '$cpus'" ;;
+esac
 marker="$out/.guest-started"
 cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KBUILD='$KBUILD' IPVS_AUTH_CACHE='$IPVS_AUTH_CACHE' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
 
@@ -83,7 +89,7 @@ for attempt in 1 2 3; do
 	# to a file (make demo > log) that emptied the file and overwrote it.
 	# Through pipes (cat) they cannot: stdout stays stdout, stderr stderr.
 	{ timeout --kill-after=30 "${IPVS_AUTH_VM_TIMEOUT:-4800}" \
-		vng --run "$KBUILD" --disable-kvm --cpus 2 --memory 2G "${kargs[@]}" \
+		vng --run "$KBUILD" --disable-kvm --cpus "$cpus" --memory 2G "${kargs[@]}" \
 		--rwdir "$out" --exec "$cmd" </dev/null 2>&1 1>&3 3>&- | cat >&2 3>&-; } 3>&1 | cat ||
 		rc=$?
 	if [ -f "$marker" ]; then

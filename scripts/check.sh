@@ -175,7 +175,11 @@ fi
 # out directory (shard-K: its verdicts in integration.tap, its test logs);
 # the tally reads them joined (tests/tally.py merge).
 n=$(echo "$plan" | awk '{print $1}' | sort -n | tail -n 1)
-rm -rf "$out"/shard-*
+# make check-deploy's packages (scripts/build-deb.sh), for 55-deb-packages.
+export IPVS_AUTH_DEBS=${IPVS_AUTH_DEBS:-$out/deb}
+# The KUnit guest above ran first, alone: vng refreshes the kernel build's
+# module tree (.virtme_mods) when it is stale, without a lock, so two
+# guests must not be the first to boot a new build together.
 guest() {
 	IPVS_AUTH_OUT="$out/shard-$1" "$top/qemu/run.sh" "$top/qemu/integration.sh" \
 		--plan "$out/shard-$1/integration-plan.txt" 2>&1

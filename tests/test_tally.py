@@ -368,6 +368,21 @@ class TallyTest(unittest.TestCase):
         self.expect_failures("7 passed, 2 failed, 0 skipped", "integration 01-first (exit 1)",
                              "integration 24-variants: skipped (no ipv6)")
 
+    def test_merge_kernel_log_once_a_guest(self):
+        # Twice from one guest and never from the other: no result.
+        self.write_shard(1, tap(("01-first", "ok"), ("99-kernel-log", "ok"), ("99-kernel-log", "ok"),
+                                plan=2), 0)
+        self.write_shard(2, tap(("24-variants", "ok"), plan=2), 0)
+        self.merge()
+        self.expect_failures("8 passed, 1 failed, 0 skipped", "integration 99-kernel-log: no result")
+
+    def test_merge_kernel_log_skip_is_kept(self):
+        self.write_shard(1, tap(("01-first", "ok"), ("99-kernel-log", "skip no log"), plan=2), 0)
+        self.write_shard(2, tap(("24-variants", "ok"), ("99-kernel-log", "ok"), plan=2), 0)
+        self.merge()
+        self.expect_failures("8 passed, 1 failed, 0 skipped",
+                             "integration 99-kernel-log: skipped (no log)")
+
     def test_merge_crashed_guest(self):
         self.write_shard(1, tap(("01-first", "ok"), ("99-kernel-log", "ok"), plan=2), 0)
         self.write_shard(2, "TAP version 13\n1..2\n", 124)

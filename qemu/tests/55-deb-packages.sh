@@ -18,7 +18,9 @@
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/modtree.sh"
 
-debs=$IPVS_AUTH_OUT/deb
+# make check-deploy's out/deb (the guest's own out directory is
+# out/shard-K).
+debs=${IPVS_AUTH_DEBS:-$IPVS_AUTH_OUT/deb}
 # The version suffix make deb gives ipvsadm (+syncauthN).
 suffix=$(sed -n 's/^SUFFIX=//p' "$IPVS_AUTH_TOP/scripts/build-deb.sh")
 [ -n "$suffix" ] || fail "no SUFFIX= in scripts/build-deb.sh"
