@@ -180,6 +180,15 @@ export IPVS_AUTH_DEBS=${IPVS_AUTH_DEBS:-$out/deb}
 # The KUnit guest above ran first, alone: vng refreshes the kernel build's
 # module tree (.virtme_mods) when it is stale, without a lock, so two
 # guests must not be the first to boot a new build together.
+# With several guests, each gets one CPU: two guests of two CPUs each on
+# this 2-core machine ran every test 3 to 6 times slower than one guest
+# (20-sync-auth 372 s against 67 to 131 s, 22-sync-sockopt 450 s against
+# 76 to 130 s), while two guests of one CPU ran 20 and 22 in 155-161 s and
+# 160-168 s, next to 121 s and 166 s in one guest of two CPUs measured
+# just before (one guest of one CPU: 139 s and 186 s).
+if [ "$n" -gt 1 ]; then
+	export IPVS_AUTH_VM_CPUS=${IPVS_AUTH_VM_CPUS:-1}
+fi
 guest() {
 	IPVS_AUTH_OUT="$out/shard-$1" "$top/qemu/run.sh" "$top/qemu/integration.sh" \
 		--plan "$out/shard-$1/integration-plan.txt" 2>&1

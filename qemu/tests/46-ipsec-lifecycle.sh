@@ -19,7 +19,9 @@ establish() {
 	expect_gate_counter established 1
 }
 # Waited for by condition, not by a fixed sleep: the gate passes the
-# stream's ESP, and the stream is still running.
+# stream's ESP, and the stream is still running. The stream runs until the
+# test stops it (its stop file), at most 120 s: a flood that ends on its own
+# could end before a starved guest (one CPU, the flood on it) polls once.
 esp_flowing() {
 	[ "$(gate_counter esp_pass)" -gt 0 ]
 }
@@ -27,11 +29,17 @@ wait_esp_flowing() {
 	wait_for "$(ts 10)" esp_flowing || fail "ESP is not flowing through the entry ($1)"
 	kill -0 "$stream" 2>/dev/null || fail "the ESP stream ended too early ($1)"
 }
+stop=$(mktemp -u /tmp/esp-stream-stop.XXXXXX)
+start_stream() {
+	rm -f "$stop"
+	nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi "$1" --seconds "$(ts 120)" \
+		--stop-file "$stop" >/dev/null &
+	stream=$!
+}
 
 for round in 1 2 3; do
 	establish
-	nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi 77 --seconds "$(ts 8)" >/dev/null &
-	stream=$!
+	start_stream 77
 	wait_esp_flowing "round $round, before the unload"
 	rmmod ip_vs_sync_auth || fail "rmmod under ESP traffic failed (round $round)"
 	[ -e /proc/net/ip_vs_ipsec ] && fail "/proc/net/ip_vs_ipsec left behind (round $round)"
@@ -43,6 +51,9 @@ for round in 1 2 3; do
 	# (net.ipv4.icmp_msgs_per_sec) runs dry. Probe once the stream is over
 	# and the limit has refilled, or the probe's ICMP may be the one
 	# suppressed (seen once in CI: "silence").
+	sleep 1
+	kill -0 "$stream" 2>/dev/null || fail "the ESP stream ended before the reload was over (round $round)"
+	touch "$stop"
 	wait "$stream" || fail "the ESP stream failed (round $round)"
 	[ "$(gate_counter esp_pass)" = 0 ] || fail "the reloaded gate passed ESP without an entry (round $round)"
 	# A fresh gate: the client has no entry any more, so its ESP is
@@ -57,11 +68,14 @@ done
 info "3 unloads while ESP flowed through an established entry; reloaded gate active each time"
 
 establish
-nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi 78 --seconds "$(ts 6)" >/dev/null 2>&1 &
-stream=$!
+start_stream 78
 wait_esp_flowing "before the namespace is deleted"
 ip netns del "$NS_DIR" || fail "cannot delete the director's namespace"
+sleep 1
+kill -0 "$stream" 2>/dev/null || fail "the ESP stream ended before the namespace was gone"
+touch "$stop"
 wait "$stream" || fail "the ESP stream failed"
+rm -f "$stop"
 sleep 1
 rmmod ip_vs_sync_auth || fail "rmmod after deleting a namespace with live gate state failed"
 info "director namespace deleted with live entries under ESP; module unloaded"

@@ -23,9 +23,9 @@ IPsec gate tests. Python standard library only (raw sockets; run as root).
       prints "unknown" and exits 2. --exthdrs N (IPv6, ESP and AH): N
       Destination Options headers before it; the expected ICMPv6 points at
       the last one's next header.
-  ikeesp.py esp-stream --dst VIP --spi N --seconds S
-      Sends ESP packets as fast as one socket can for S seconds; prints
-      how many it sent.
+  ikeesp.py esp-stream --dst VIP --spi N --seconds S [--stop-file F]
+      Sends ESP packets as fast as one socket can for S seconds, or until
+      the file F exists; prints how many it sent.
   ikeesp.py flood --dst VIP --src-prefix A.B --count N [--establish]
       Sends N IKE_SA_INIT messages from spoofed sources A.B.x.y:500
       (IPv4, raw IP header; x = 1 + i / 250, so 250 sources per /24),
@@ -356,6 +356,10 @@ def cmd_esp_stream(a):
     sent = 0
     end = time.monotonic() + a.seconds
     while time.monotonic() < end:
+        # --stop-file: ends early once the file exists (the caller decides
+        # when; looked for every 64 packets).
+        if a.stop_file and os.path.exists(a.stop_file):
+            break
         for _ in range(64):
             try:
                 s.send(payload)
@@ -438,6 +442,8 @@ def main():
     st.add_argument("--dst", required=True)
     st.add_argument("--spi", type=int, required=True)
     st.add_argument("--seconds", type=float, required=True)
+    st.add_argument("--stop-file", default=None,
+                    help="stop early once this file exists")
     for name in ("flood", "flood6"):
         f = sub.add_parser(name)
         f.add_argument("--dst", required=True)
