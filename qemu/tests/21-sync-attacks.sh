@@ -106,14 +106,28 @@ info "unprivileged key change refused"
 live_state() {
 	nsx "$NS_DIRB" ipvsadm -Lnc | awk -v s="$1" '$1 == "TCP" && $4 == s { print $3; exit }'
 }
-make_connections 3
-# The entry with the longest time left that is not SYN_RECV.
+# The live connection is one the client holds open: the real server has
+# closed its side, so IPVS keeps it in FIN_WAIT, whose timeout both
+# directors raise to 10 min (a closed connection's TIME_WAIT lasts 2 min,
+# which a slow guest outlasted during these attacks: "the live connection
+# ... is gone"). The backup takes the master's timeout from the sync
+# message.
+for ns in "$NS_DIRA" "$NS_DIRB"; do
+	nsx "$ns" ipvsadm --set 0 600 0 || fail "ipvsadm --set failed"
+done
+hold_stop=$(mktemp -u /tmp/hold-stop.XXXXXX)
+hold_out=$(mktemp /tmp/hold-out.XXXXXX)
+nsx "$NS_CLIENT" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" hold "$VIP" 80 "$hold_stop" >"$hold_out" &
+holder=$!
+wait_for 10 test -s "$hold_out" || fail "the held connection was not answered"
+held=$(cat "$hold_out")
+# Its entry on the backup, once synced.
 pick_live() {
 	live=$(nsx "$NS_DIRB" ipvsadm -Lnc |
-		awk '$1 == "TCP" && $3 != "SYN_RECV" && $4 !~ /^10\.9\./ { print $2, $4, $5, $6 }' | sort -r | head -n 1)
+		awk -v c="$held" '$1 == "TCP" && $3 != "SYN_RECV" && $4 == c { print $2, $4, $5, $6 }')
 	[ -n "$live" ]
 }
-wait_for 10 pick_live || fail "no live connection on the backup to attack"
+wait_for 10 pick_live || fail "the backup does not list the held connection $held to attack"
 # shellcheck disable=SC2086 # expiry, client, virtual, real: split on purpose
 set -- $live
 lsrc=$2 lvip=${3%:*} lvport=${3##*:} lrip=${4%:*}
@@ -154,4 +168,7 @@ live_changed() { [ "$(live_state "$lsrc")" = SYN_RECV ]; }
 wait_for 5 live_changed ||
 	fail "control: a correctly keyed entry did not set the live connection $lsrc to SYN_RECV ($(live_state "$lsrc"))"
 info "control: a correctly keyed entry sets the live connection's state"
+touch "$hold_stop"
+wait "$holder" || fail "the held connection failed"
+rm -f "$hold_stop" "$hold_out"
 expect_counter "$NS_DIRB" streams 1

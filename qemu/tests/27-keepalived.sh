@@ -27,6 +27,9 @@ topology_setup
 nsx "$NS_DIRA" "$IPVSADM" --icv-key tot0234 || fail "cannot set the master's key"
 nsx "$NS_DIRB" "$IPVSADM" --icv-key tot0234 || fail "cannot set the backup's key"
 
+# advert_int 3: B takes over when it hears no advertisement for about 3.5
+# of them; at 1 s, a guest stalled for 3.5 s (one CPU, two guests on two
+# cores) would make B master behind A's back, and stop its backup daemon.
 ka_conf() {
 	cat <<KA
 global_defs {
@@ -38,7 +41,7 @@ vrrp_instance VI_1 {
 	interface $SYNC_IF_A
 	virtual_router_id 51
 	priority $3
-	advert_int 1
+	advert_int 3
 	virtual_ipaddress {
 		10.0.3.100/24
 	}

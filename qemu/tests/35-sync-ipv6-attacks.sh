@@ -75,8 +75,15 @@ resend_expect "from a new address, every port" rx_drop_replay --src fd00:3::77 -
 resend_expect "hop limit 254" rx_drop_bad_ttl --src fd00:3::1 --ports 8848 --ttl 254
 
 # Plaintext over IPv6 while the backup daemon stops and starts.
-nsx "$NS_ATK" sh -c "while :; do $SYNCAUTH send --iface eth0 --src fd00:3::66 --cip 10.9.6.6 --conns 20 --count 50 || exit 1; done" &
+# Not through nsx (a shell function: $! would be a subshell, and killing
+# it would leave the loop running): ip netns exec becomes the loop. The
+# restarts begin once the flood is counted, and it must still run after
+# them (a starved guest may take seconds to start it).
+hdr=$(counter "$NS_DIRB" rx_drop_bad_header)
+ip netns exec "$NS_ATK" sh -c "while :; do $SYNCAUTH send --iface eth0 --src fd00:3::66 --cip 10.9.6.6 --conns 20 --count 50 || exit 1; done" &
 flood=$!
+wait_for 30 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_bad_header) -gt $hdr ]" ||
+	fail "the plaintext flood was not counted before the restarts"
 hdr=$(counter "$NS_DIRB" rx_drop_bad_header)
 i=0
 while [ "$i" -lt 10 ]; do
@@ -85,9 +92,11 @@ while [ "$i" -lt 10 ]; do
 		--mcast-group ff02::8848 || fail "cannot start the backup"
 	i=$((i + 1))
 done
+kill -0 "$flood" 2>/dev/null || fail "the plaintext flood ended during the restarts"
+wait_for 30 sh -c "[ \$(ip netns exec $NS_DIRB $SYNCAUTH counter rx_drop_bad_header) -gt $hdr ]" ||
+	fail "the plaintext flood was not counted after the restarts"
 kill "$flood" 2>/dev/null
 wait "$flood" 2>/dev/null
-[ "$(counter "$NS_DIRB" rx_drop_bad_header)" -gt "$hdr" ] || fail "the plaintext flood was not counted"
 nsx "$NS_DIRB" ipvsadm -Lnc | grep -q ' 10\.9\.6\.' && fail "plaintext entries were applied over IPv6"
 info "10 backup restarts under an IPv6 plaintext flood: nothing applied"
 

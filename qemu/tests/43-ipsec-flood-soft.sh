@@ -124,7 +124,7 @@ flood=
 trap '[ -z "$flood" ] || kill "$flood" 2>/dev/null; ipsec_cleanup; unload_module' EXIT
 # Not through nsx (a shell function: $! would be a subshell, and killing
 # it would leave the flood running): ip netns exec becomes the flood.
-ip netns exec "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.8 --count 40 --seconds "$(ts 40)" --pps 5 >/dev/null &
+ip netns exec "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.8 --count 40 --seconds "$(ts 300)" --pps 5 >/dev/null &
 flood=$!
 wait_for "$(ts 10)" sh -c "ip netns exec $NS_DIR $IPSEC list | tail -1 | grep -q ' initial $CAP '" ||
 	fail "slow flood: the cap was not reached: $(nsx "$NS_DIR" $IPSEC list | tail -1)"
@@ -144,7 +144,7 @@ info "slow flood (5/s over 40 sources): a new client established while it ran; e
 # A's leftovers) nobody can take theirs: a new client gets no answer and
 # nothing is evicted for it. This is what holding the cap costs, as
 # documented (CAP / 3 a second and more).
-ip netns exec "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.7 --count $CAP --seconds "$(ts 60)" --pps 40 >/dev/null &
+ip netns exec "$NS_CL2" $IKEESP flood --dst "$VIP" --src-prefix 10.7 --count $CAP --seconds "$(ts 300)" --pps 40 >/dev/null &
 flood=$!
 # The INITIAL entries of 10.7.0.0/16 sources (0A07... in the file).
 fast_flood_holds_cap() {

@@ -4,10 +4,16 @@
 
   tcpload.py server PORT          answer every connection with "pong"
   tcpload.py client HOST PORT N   open N connections; each must get "pong"
+  tcpload.py hold HOST PORT FILE  open one connection, print its local
+                                  ADDR:PORT once it got "pong", and keep it
+                                  open (no FIN) until FILE exists (at most
+                                  15 min: a failed test may never make it)
 """
+import os
 import socket
 import socketserver
 import sys
+import time
 
 
 class Pong(socketserver.BaseRequestHandler):
@@ -21,6 +27,16 @@ def main():
         socketserver.ThreadingTCPServer.daemon_threads = True
         with socketserver.ThreadingTCPServer(("0.0.0.0", int(sys.argv[2])), Pong) as srv:
             srv.serve_forever()
+    if sys.argv[1] == "hold":
+        with socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=5) as s:
+            if s.recv(16) != b"pong\n":
+                return 1
+            addr, port = s.getsockname()[:2]
+            print(f"{addr}:{port}", flush=True)
+            end = time.monotonic() + 900
+            while not os.path.exists(sys.argv[4]) and time.monotonic() < end:
+                time.sleep(0.2)
+        return 0
     host, port, n = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     for i in range(n):
         with socket.create_connection((host, port), timeout=5) as s:
