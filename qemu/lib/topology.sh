@@ -123,7 +123,9 @@ churn_start() {
 	: >"$churn_log"
 	(
 		while [ ! -e "$churn_stop" ]; do
-			make_connections 3 >/dev/null
+			# make_connections at nice 10: see 26-module-reload.
+			nsx "$NS_CLIENT" nice -n 10 /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" \
+				client "$VIP" 80 3 >/dev/null || exit 1
 			echo round >>"$churn_log"
 			sleep 0.3
 		done

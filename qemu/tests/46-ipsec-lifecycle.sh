@@ -32,7 +32,8 @@ wait_esp_flowing() {
 stop=$(mktemp -u /tmp/esp-stream-stop.XXXXXX)
 start_stream() {
 	rm -f "$stop"
-	nsx "$NS_CL1" $IKEESP esp-stream --dst "$VIP" --spi "$1" --seconds "$(ts 120)" \
+	# nice 10: see 26-module-reload.
+	nsx "$NS_CL1" nice -n 10 $IKEESP esp-stream --dst "$VIP" --spi "$1" --seconds "$(ts 120)" \
 		--stop-file "$stop" >/dev/null &
 	stream=$!
 }
