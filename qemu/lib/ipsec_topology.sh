@@ -154,8 +154,17 @@ ipsec_establish() {
 }
 
 # Counter $1 of the director's gate.
+# Counter $1 of the director's gate: its "NAME: N" line of
+# /proc/net/ip_vs_ipsec, read with awk as `ipvs-ipsec counter` reads it,
+# without a Python start (seconds in a TCG guest of one CPU); the tool's
+# own answer when awk finds no such line.
 gate_counter() {
-	nsx "$NS_DIR" $IPSEC counter "$1"
+	v=$(nsx "$NS_DIR" awk -F: -v k="$1" '$1 == k { sub(/^[ \t]+/, "", $2); sub(/[ \t]+$/, "", $2); print $2; exit }' \
+		/proc/net/ip_vs_ipsec 2>/dev/null)
+	case $v in
+	'' | *[!0-9]*) nsx "$NS_DIR" $IPSEC counter "$1" ;;
+	*) echo "$v" ;;
+	esac
 }
 
 expect_gate_counter() {
