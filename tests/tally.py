@@ -364,13 +364,19 @@ def tally_integration(t, pin, out, tests_dir, select):
         t.problem(f"integration: the guest script exited {rc}")
 
 
-def cmd_plan(a):
+def checked_plan(a):
+    """The plan's paths, or None after saying on stderr why there is none."""
     pin = Pin(a.pin)
     _, run, problems = plan(pin, a.tests_dir, a.select)
     problems = pin.problems + problems
     for p in problems:
         print(f"tally: {p}", file=sys.stderr)
-    if problems:
+    return None if problems else run
+
+
+def cmd_plan(a):
+    run = checked_plan(a)
+    if run is None:
         return 2
     for path in run:
         print(path)
@@ -405,12 +411,8 @@ def shard(run, shards, costs):
 
 
 def cmd_shard(a):
-    pin = Pin(a.pin)
-    _, run, problems = plan(pin, a.tests_dir, a.select)
-    problems = pin.problems + problems
-    for p in problems:
-        print(f"tally: {p}", file=sys.stderr)
-    if problems:
+    run = checked_plan(a)
+    if run is None:
         return 2
     costs = read_costs(a.costs, a.deploy) if a.costs else {}
     for k, paths in enumerate(shard(run, a.shards, costs), 1):
