@@ -96,9 +96,9 @@ step "tally self-test (tests/test_tally.py)" $?
 # TESTS="25 41" selects only those (then 99-kernel-log). Resolved before
 # the kernel build: a typo should not cost one. The plan is cut into
 # IPVS_AUTH_SHARDS guests (default 2) that run side by side: one guest
-# keeps about one of the two cores busy (measured: 40-65 % of the host
-# while a test runs), and the whole suite in one guest took 80 minutes on
-# a slow CI machine. Each test goes to the guest with the least work so
+# kept the host 40-75 % busy while a test ran, and the whole suite in one
+# guest outgrew the guest's 80-minute limit on a slow CI machine (2026-12-02).
+# Each test goes to the guest with the least work so
 # far, longest first, by the seconds in qemu/test-seconds.txt; each guest
 # ends with its own 99-kernel-log.
 shards=${IPVS_AUTH_SHARDS:-2}
