@@ -153,7 +153,6 @@ ipsec_establish() {
 	echo "$rc"
 }
 
-# Counter $1 of the director's gate.
 # Counter $1 of the director's gate: its "NAME: N" line of
 # /proc/net/ip_vs_ipsec, read with awk as `ipvs-ipsec counter` reads it,
 # without a Python start (seconds in a TCG guest of one CPU); the tool's
