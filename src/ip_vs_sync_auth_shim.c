@@ -23,7 +23,6 @@
 #include <net/inet_sock.h>
 #include <net/sock.h>
 #include <linux/icmpv6.h>
-#include <linux/jhash.h>
 #include <linux/jiffies.h>
 #include <net/icmp.h>
 
@@ -175,14 +174,24 @@ bool ipvsa_in_kthread(void)
 	return current->flags & PF_KTHREAD;
 }
 
+void ipvsa_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+int ipvsa_spin_trylock_bh(spinlock_t *lock)
+{
+	return spin_trylock_bh(lock);
+}
+
+void ipvsa_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
 u64 ipvsa_uptime_secs(void)
 {
 	return div_u64(get_jiffies_64(), HZ);
-}
-
-u32 ipvsa_jhash2(const u32 *k, u32 words, u32 seed)
-{
-	return jhash2(k, words, seed);
 }
 
 bool ipvsa_skb_ipvs_property(const struct sk_buff *skb)

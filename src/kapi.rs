@@ -16,6 +16,7 @@
 //! a `Registration` that unregisters in `Drop`.
 
 pub(crate) mod abi;
+pub(crate) mod bhlock;
 pub(crate) mod bindings;
 pub(crate) mod hmac;
 pub(crate) mod ipvs;

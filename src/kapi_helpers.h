@@ -12,6 +12,7 @@
 #define _IP_VS_SYNC_AUTH_KAPI_HELPERS_H
 
 #include <linux/sockptr.h>
+#include <linux/spinlock_types.h>
 #include <linux/types.h>
 
 struct in6_addr;
@@ -77,12 +78,14 @@ bool ipvsa_sk_fullsock(const struct sock *sk);
 bool ipvsa_sk_kern_sock(const struct sock *sk);
 /* current->flags & PF_KTHREAD. */
 bool ipvsa_in_kthread(void);
+/* spin_lock_bh(), spin_trylock_bh(), spin_unlock_bh() (inlines). */
+void ipvsa_spin_lock_bh(spinlock_t *lock);
+int ipvsa_spin_trylock_bh(spinlock_t *lock);
+void ipvsa_spin_unlock_bh(spinlock_t *lock);
 
 /* The IPsec gate (src/gate.rs). */
 /* div_u64(get_jiffies_64(), HZ) (inlines): the gate's clock, seconds. */
 u64 ipvsa_uptime_secs(void);
-/* jhash2() (inline). */
-u32 ipvsa_jhash2(const u32 *k, u32 words, u32 seed);
 /* skb->ipvs_property (a bitfield). */
 bool ipvsa_skb_ipvs_property(const struct sk_buff *skb);
 /* icmp_send() (inline: passes IPCB(skb)->opt). */

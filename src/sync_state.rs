@@ -56,10 +56,11 @@ use crate::proto::replay::{self, AdvanceError, KeyGenerations, KeyedReplay, Stre
 use crate::proto::senders::{Senders, Source};
 use crate::shim;
 
+use crate::kapi::bhlock::{new_spinlock_bh, SpinLockBh};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed, Release};
-use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
+use kernel::sync::{new_mutex, Mutex};
 
 /// Streams (SyncIDs) a backup keeps seed-format replay state for.
 const SEED_STREAMS: usize = 16;
@@ -260,7 +261,7 @@ pub(crate) struct NetState {
     cfg: Mutex<KeyConfig>,
     /// Backup: the seed format's replay state, per SyncID.
     #[pin]
-    replay: SpinLockIrq<KeyedReplay<SEED_STREAMS, SEED_WINDOW>>,
+    replay: SpinLockBh<KeyedReplay<SEED_STREAMS, SEED_WINDOW>>,
     /// Master: the last sequence number sent, one counter for all sync
     /// threads and keys.
     tx_seq: Atomic<u32>,
@@ -273,7 +274,7 @@ pub(crate) struct NetState {
     ext: ext::ExtState,
     /// Backup: what it accepted and dropped, per source.
     #[pin]
-    senders: SpinLockIrq<Senders>,
+    senders: SpinLockBh<Senders>,
     /// 1 once IPVS of this namespace may hold connections from sync it
     /// took unverified while a key was set or before the first one
     /// ([`NetState::mark_unverified`]); never cleared.
@@ -295,12 +296,12 @@ impl NetState {
                 },
                 "ip_vs_sync_auth_keys"
             ),
-            replay <- new_spinlock_irq!(KeyedReplay::new(), "ip_vs_sync_auth_replay"),
+            replay <- new_spinlock_bh!(KeyedReplay::new(), "ip_vs_sync_auth_replay"),
             tx_seq: Atomic::new(0),
             counters: [const { Atomic::new(0) }; COUNTERS],
             drop_last: [const { Atomic::new(0) }; COUNTERS],
             ext <- ext::ExtState::new(),
-            senders <- new_spinlock_irq!(Senders::new(), "ip_vs_sync_auth_senders"),
+            senders <- new_spinlock_bh!(Senders::new(), "ip_vs_sync_auth_senders"),
             unverified: Atomic::new(0),
             senders_busy: Atomic::new(0),
         })
@@ -309,13 +310,20 @@ impl NetState {
     /// Adds one to counter `idx` (an `IPVSA_CNT_*` value). For a drop,
     /// logs the start of a run of drops of its kind (rate limited).
     pub(crate) fn count(&self, idx: u32) {
+        if is_drop(idx) {
+            self.count_drop(idx, uptime_secs());
+        } else if let Some(c) = self.counters.get(idx as usize) {
+            c.add(1, Relaxed);
+        }
+    }
+
+    /// [`NetState::count`] for a drop, at second `now` of the clock.
+    fn count_drop(&self, idx: u32, now: u64) {
         let i = idx as usize;
         if let Some(c) = self.counters.get(i) {
             c.add(1, Relaxed);
-            if is_drop(idx) {
-                if let (Some(last), Some(name)) = (self.drop_last.get(i), COUNTER_NAMES.get(i)) {
-                    log::drop_seen(last, name, c);
-                }
+            if let (Some(last), Some(name)) = (self.drop_last.get(i), COUNTER_NAMES.get(i)) {
+                log::drop_seen(last, name, c, now);
             }
         }
     }
@@ -348,8 +356,10 @@ impl NetState {
     /// or `IPVSA_CNT_MAX` for an unknown extended key, which has its own
     /// counter), also against the datagram's source.
     pub(crate) fn drop_from(&self, idx: u32, src: &Source) {
+        // One clock read per drop, for the log's run and the source's line.
+        let now = uptime_secs();
         if idx < shim::IPVSA_CNT_MAX {
-            self.count(idx);
+            self.count_drop(idx, now);
         }
         let reason = match idx {
             shim::IPVSA_CNT_MAX => 7,
@@ -358,7 +368,7 @@ impl NetState {
         // Best effort: the counters above are exact, the per-source lines
         // skip a drop rather than wait for another CPU.
         match self.senders.try_lock() {
-            Some(mut s) => s.dropped(src, reason, uptime_secs()),
+            Some(mut s) => s.dropped(src, reason, now),
             None => {
                 self.senders_busy.add(1, Relaxed);
             }
@@ -967,7 +977,7 @@ pub(crate) fn bench(iters: u32) -> Result {
         free_signed.copy_from_slice(buf.get(..wire_len).ok_or(EINVAL)?);
         let free_rx =
             per_op(iters, || rx_wire(&mut frame, &free_signed, &FreeMac))?.saturating_sub(copy);
-        // One round trip of the replay table's irq-safe lock: the backup
+        // One round trip of the replay table's lock: the backup
         // takes it twice (check before the ICV, advance after).
         let lock = per_op(iters, || {
             drop(st.replay.lock());

@@ -3,7 +3,8 @@
 //! A hash table whose lookups take no lock: readers walk a bucket under
 //! the RCU read lock, writers link and unlink nodes under the table's
 //! spinlock, and an unlinked node is freed only after an RCU grace period
-//! (`kvfree_call_rcu()`), when no reader can hold it any more. The model
+//! (`kvfree_call_rcu()`), when no reader can hold it any more. The lock
+//! is a BH one ([`SpinLockBh`]), as `spin_lock_bh()` in C. The model
 //! is `hlist_add_head_rcu()` / `hlist_del_rcu()` / `kfree_rcu()`, on a
 //! singly linked list with release stores and acquire loads.
 //!
@@ -12,15 +13,15 @@
 //!
 //! C header: [`include/linux/rculist.h`](srctree/include/linux/rculist.h)
 
+use super::bhlock::{new_spinlock_bh, SpinLockBh, SpinLockBhBackend};
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
 use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
-use kernel::sync::lock::spinlock::SpinLockIrqBackend;
 use kernel::sync::lock::Guard;
-use kernel::sync::{new_spinlock_irq, rcu, SpinLockIrq};
+use kernel::sync::rcu;
 use kernel::types::Opaque;
 
 /// One entry: its key and value, and the links the table uses.
@@ -63,7 +64,7 @@ pub(crate) struct RcuHash<K, V, W> {
     buckets: KVVec<Atomic<*mut Node<K, V>>>,
     mask: usize,
     #[pin]
-    lock: SpinLockIrq<W>,
+    lock: SpinLockBh<W>,
     _t: PhantomData<(K, V)>,
 }
 
@@ -92,7 +93,7 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
                 b
             },
             mask: n - 1,
-            lock <- new_spinlock_irq!(state, "ip_vs_sync_auth_rcu_hash"),
+            lock <- new_spinlock_bh!(state, "ip_vs_sync_auth_rcu_hash"),
             _t: PhantomData,
         }? Error)
     }
@@ -183,7 +184,7 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
 /// Write access to a table: its lock held.
 pub(crate) struct Writer<'a, K, V, W> {
     table: &'a RcuHash<K, V, W>,
-    guard: Guard<'a, W, SpinLockIrqBackend>,
+    guard: Guard<'a, W, SpinLockBhBackend>,
 }
 
 impl<K, V, W> Deref for Writer<'_, K, V, W> {
@@ -201,9 +202,30 @@ impl<K, V, W: Unpin> DerefMut for Writer<'_, K, V, W> {
 }
 
 impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
+    /// The value of `link` (a bucket head or a node's `next`), read by the
+    /// lock's holder: a plain load, as C's `rcu_dereference_protected()`,
+    /// rather than an atomic one (a call into a C helper on a kernel built
+    /// without `CONFIG_RUST_INLINE_HELPERS`).
+    fn link(&self, link: &Atomic<*mut Node<K, V>>) -> *mut Node<K, V> {
+        // SAFETY: `link` is a live, aligned location (a reference). Links
+        // are stored to only under the table's lock (type invariant), which
+        // `self` holds, so no store races with this read; the readers that
+        // may run meanwhile only load.
+        unsafe { link.as_ptr().read() }
+    }
+
+    /// Whether bucket `bucket` (taken modulo [`RcuHash::buckets`]) is
+    /// empty; exact while the lock is held.
+    pub(crate) fn bucket_is_empty(&self, bucket: usize) -> bool {
+        self.table
+            .buckets
+            .get(bucket & self.table.mask)
+            .is_none_or(|h| self.link(h).is_null())
+    }
+
     /// The node of `key` in bucket `hash`; stable while the lock is held.
     pub(crate) fn get(&self, hash: u32, key: &K) -> Option<&Node<K, V>> {
-        let mut p = self.table.head(hash).load(Relaxed);
+        let mut p = self.link(self.table.head(hash));
         while !p.is_null() {
             // SAFETY: Under the lock no node is unlinked or freed, so every
             // reachable node is live while `self` is borrowed.
@@ -211,7 +233,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
             if n.key == *key {
                 return Some(n);
             }
-            p = n.next.load(Relaxed);
+            p = self.link(&n.next);
         }
         None
     }
@@ -224,7 +246,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
         key: &K,
         f: impl FnOnce(&Node<K, V>, &mut W) -> R,
     ) -> Option<R> {
-        let mut p = self.table.head(hash).load(Relaxed);
+        let mut p = self.link(self.table.head(hash));
         while !p.is_null() {
             // SAFETY: Under the lock no node is unlinked or freed, so every
             // reachable node is live while `self` is borrowed.
@@ -232,7 +254,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
             if n.key == *key {
                 return Some(f(n, &mut self.guard));
             }
-            p = n.next.load(Relaxed);
+            p = self.link(&n.next);
         }
         None
     }
@@ -251,7 +273,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
         let node = KBox::new(
             Node {
                 rcu: Opaque::uninit(),
-                next: Atomic::new(head.load(Relaxed)),
+                next: Atomic::new(self.link(head)),
                 key,
                 value,
             },
@@ -285,7 +307,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
         };
         let mut removed = 0;
         loop {
-            let p = link.load(Relaxed);
+            let p = self.link(link);
             if p.is_null() {
                 return removed;
             }
@@ -296,7 +318,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
                 continue;
             }
             // Readers on `p` go on to its successor, which stays linked.
-            link.store(n.next.load(Relaxed), Release);
+            link.store(self.link(&n.next), Release);
             removed += 1;
             // SAFETY: `p` is unlinked, so no new reader can reach it; it was
             // allocated with kmalloc (`KBox`), and `rcu` is its callback

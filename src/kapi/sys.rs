@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Small kernel services without a wrapper in the 7.3 kernel crate: the
-//! seconds clock, wall-clock nanoseconds, `jhash2()`, random numbers,
+//! seconds clock, wall-clock nanoseconds, random numbers,
 //! `cond_resched()`.
 //!
-//! C headers: [`include/linux/jiffies.h`](srctree/include/linux/jiffies.h),
-//! [`include/linux/jhash.h`](srctree/include/linux/jhash.h)
+//! C header: [`include/linux/jiffies.h`](srctree/include/linux/jiffies.h)
 
 use super::bindings as b;
 
@@ -13,13 +12,6 @@ use super::bindings as b;
 pub(crate) fn uptime_secs() -> u64 {
     // SAFETY: No preconditions.
     unsafe { b::ipvsa_uptime_secs() }
-}
-
-/// `jhash2()` of `words` with `seed`.
-pub(crate) fn jhash2(words: &[u32], seed: u32) -> u32 {
-    // SAFETY: `words` is valid for reads of its length; the length of any
-    // slice the module hashes fits in a `u32`.
-    unsafe { b::ipvsa_jhash2(words.as_ptr(), words.len() as u32, seed) }
 }
 
 /// A random number (`get_random_u32()`).

@@ -18,6 +18,7 @@ pub mod gate_list;
 pub mod icv;
 pub mod ipvs_layout;
 pub mod isakmp;
+pub mod jhash;
 pub mod limits;
 pub mod loglimit;
 pub mod msg;

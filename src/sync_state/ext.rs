@@ -18,6 +18,7 @@ use super::log::{self, Fingerprint};
 use super::{
     ExtKeyView, NetState, RxConfig, TxConfig, View, FINGERPRINT_LABEL, KEY_MAX, MASTER_STREAMS,
 };
+use crate::kapi::bhlock::{new_spinlock_bh, SpinLockBh};
 use crate::kapi::hmac::HmacMd5;
 use crate::kapi::rcu_box::RcuBox;
 use crate::proto::ext::{self, KeyError, KeyRing, EXT_AUTH_HDR_LEN};
@@ -27,7 +28,7 @@ use crate::proto::replay::{AdvanceError, ReplayTable, StreamId};
 use crate::shim;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
-use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
+use kernel::sync::{new_mutex, Mutex};
 
 /// Mode value of the extended format (`IPVSA_EXT_MODE` argument).
 const MODE_EXT: u32 = 1;
@@ -58,7 +59,7 @@ pub(super) struct ExtState {
     ring: Mutex<KeyRing<usize>>,
     /// Backup: highest sequence number accepted per stream.
     #[pin]
-    replay: SpinLockIrq<ReplayTable<EXT_STREAMS, 1, u64>>,
+    replay: SpinLockBh<ReplayTable<EXT_STREAMS, 1, u64>>,
     /// Master: last sequence number sent, per sync thread.
     tx_seq: [Atomic<u64>; MASTER_STREAMS],
     unknown_key: Atomic<u64>,
@@ -85,7 +86,7 @@ impl ExtState {
             slots: [const { RcuBox::empty() }; shim::IPVSA_EXT_KEYS as usize],
             active: Atomic::new(0),
             ring <- new_mutex!(KeyRing::new(), "ip_vs_sync_auth_ext_keys"),
-            replay <- new_spinlock_irq!(ReplayTable::new(), "ip_vs_sync_auth_ext_replay"),
+            replay <- new_spinlock_bh!(ReplayTable::new(), "ip_vs_sync_auth_ext_replay"),
             tx_seq: [const { Atomic::new(0) }; MASTER_STREAMS],
             unknown_key: Atomic::new(0),
             unknown_last: Atomic::new(0),
@@ -194,6 +195,7 @@ impl NetState {
                     &self.ext.unknown_last,
                     "rx_unknown_key",
                     &self.ext.unknown_key,
+                    crate::kapi::sys::uptime_secs(),
                 );
                 self.drop_from(shim::IPVSA_CNT_MAX, &rx.src);
                 return Err(ENOKEY);

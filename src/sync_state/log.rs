@@ -71,9 +71,9 @@ pub(crate) fn may_log() -> bool {
 
 /// Notes a drop counted by `counter` (named `name`) in `last` (the
 /// second of the previous drop of the kind, plus one; 0: none). Logs the
-/// start of a run of drops. Any context; no allocation.
-pub(crate) fn drop_seen(last: &Atomic<u64>, name: &str, counter: &Atomic<u64>) {
-    let now = uptime_secs();
+/// start of a run of drops. `now`: the clock's second ([`uptime_secs`]).
+/// Any context; no allocation.
+pub(crate) fn drop_seen(last: &Atomic<u64>, name: &str, counter: &Atomic<u64>, now: u64) {
     let stamp = now.wrapping_add(1);
     let prev = last.load(Relaxed);
     if prev == stamp {

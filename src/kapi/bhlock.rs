@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A spinlock that turns bottom halves (softirqs) off while it is held:
+//! C's `spin_lock_bh()`, as a backend of the kernel crate's
+//! [`Lock`](kernel::sync::lock::Lock).
+//!
+//! The module's locks are taken by the netfilter hooks (softirq, or the
+//! IPVS sync kthread with BHs on) and by process context (sockopts,
+//! `/proc`, the collector), never in hard interrupt context. C guards such
+//! state with `spin_lock_bh()`. The kernel crate's `SpinLockIrq` is also
+//! correct for it, but it saves, disables and restores the interrupt
+//! state on every lock, which the drop paths pay per packet; this backend
+//! does what the C code did.
+//!
+//! Not for a lock that hard interrupt context takes, nor one taken with
+//! interrupts disabled (`local_bh_enable()` must run with interrupts on).
+//!
+//! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
+
+use super::bindings as b;
+use kernel::sync::lock::{Backend, Lock};
+
+/// A [`Lock`] with BHs off while held (`spin_lock_bh()`).
+pub(crate) type SpinLockBh<T> = Lock<T, SpinLockBhBackend>;
+
+/// Creates a [`SpinLockBh`] holding `inner` (an optional name; its lock
+/// class is the macro call site's), as `new_spinlock!` does.
+macro_rules! new_spinlock_bh {
+    ($inner:expr $(, $name:literal)? $(,)?) => {
+        $crate::kapi::bhlock::SpinLockBh::new(
+            $inner,
+            ::kernel::optional_name!($($name)?),
+            ::kernel::static_lock_class!(),
+        )
+    };
+}
+pub(crate) use new_spinlock_bh;
+
+/// The backend of [`SpinLockBh`]: a kernel `spinlock_t`, taken with
+/// `spin_lock_bh()`.
+pub(crate) struct SpinLockBhBackend;
+
+// SAFETY: The kernel's `spinlock_t` gives mutual exclusion; `lock`,
+// `try_lock` and `unlock` use the same BH-disabling calls in pairs, and
+// `relock` keeps the default, which calls `lock`.
+unsafe impl Backend for SpinLockBhBackend {
+    type State = kernel::bindings::spinlock_t;
+    type GuardState = ();
+
+    unsafe fn init(
+        ptr: *mut Self::State,
+        name: *const kernel::ffi::c_char,
+        key: *mut kernel::bindings::lock_class_key,
+    ) {
+        // SAFETY: The caller guarantees `ptr` is valid for writes and `name`
+        // and `key` valid for reads for as long as the lock exists.
+        unsafe { kernel::bindings::__spin_lock_init(ptr, name, key) }
+    }
+
+    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
+        // SAFETY: The caller guarantees `ptr` is an initialised lock.
+        unsafe { b::ipvsa_spin_lock_bh(ptr) }
+    }
+
+    unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
+        // SAFETY: The caller guarantees `ptr` is an initialised lock.
+        (unsafe { b::ipvsa_spin_trylock_bh(ptr) } != 0).then_some(())
+    }
+
+    unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
+        // SAFETY: The caller guarantees `ptr` is a lock it holds, taken by
+        // `lock` or `try_lock` above.
+        unsafe { b::ipvsa_spin_unlock_bh(ptr) }
+    }
+
+    unsafe fn assert_is_held(ptr: *mut Self::State) {
+        // SAFETY: The caller guarantees `ptr` is an initialised lock.
+        unsafe { kernel::bindings::spin_assert_is_held(ptr) }
+    }
+}
