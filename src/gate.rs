@@ -1320,24 +1320,23 @@ impl Gate {
     /// for a client that qualifies (so a flood of ESP from spoofed clients
     /// takes no lock of the gate's). The lookup runs under the caller's
     /// RCU read lock `rcu` (the hook's, which it holds anyway).
-    #[allow(clippy::too_many_arguments)]
     fn esp(
         this: &Arc<Gate>,
         net: Net<'_>,
         slot: usize,
         svc: &Svc,
         key: &GateKey,
-        input: &Input,
         now: u64,
         rcu: &rcu::Guard,
     ) -> Outcome {
-        let cfg = this.config(svc.nat());
         let Some(table) = this.table.as_ref() else {
             return Some(GateEvent::EspNoEntry);
         };
         let hash = this.hash(key);
-        let mut entry = table.get(hash, key, rcu).and_then(|n| n.value().entry());
-        let (ev, _) = decide(&cfg, input, entry.as_mut(), 0, now);
+        let entry = table.get(hash, key, rcu).and_then(|n| n.value().entry());
+        // No setting matters to ESP (the knobs are read on the slow path
+        // only).
+        let ev = isakmp::decide_esp(entry.as_ref(), now);
         if ev != GateEvent::EspNoEntry {
             return Some(ev);
         }
@@ -1350,10 +1349,11 @@ impl Gate {
             .get(hash, key)
             .and_then(|n| n.value().entry())
             .filter(|e| !e.is_expired(now));
-        if let Some(mut e) = live {
+        if let Some(e) = live {
             // Someone created it meanwhile: decide on that.
-            return Some(decide(&cfg, input, Some(&mut e), 0, now).0);
+            return Some(isakmp::decide_esp(Some(&e), now));
         }
+        let cfg = this.config(svc.nat());
         if Gate::failover(this, net, &mut w, slot, key, hash, &cfg, now, true) {
             return Some(GateEvent::EspPass);
         }
@@ -1489,9 +1489,7 @@ impl Gate {
             _ => return Verdict::Accept,
         };
         let outcome = match classified {
-            Ok(input @ Input::Esp) => {
-                Gate::esp(this, net, slot, &svc, &p.key, &input, this.now(), &rcu)
-            }
+            Ok(Input::Esp) => Gate::esp(this, net, slot, &svc, &p.key, this.now(), &rcu),
             Ok(input) => Gate::isakmp(this, net, slot, &svc, &p.key, &input, this.now()),
             Err(ev) => Some(ev),
         };
@@ -2283,7 +2281,7 @@ fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
         for i in 0..n {
             let k = client(i.wrapping_mul(7919) % entries.max(1));
             let rcu = rcu::read_lock();
-            let _ = Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now, &rcu);
+            let _ = Gate::esp(g, net, slot, &svc, &k, now, &rcu);
         }
         since(&t) / u64::from(n.max(1))
     };
@@ -2293,7 +2291,7 @@ fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
         let b = i.to_be_bytes();
         let k = GateKey::v4([11, b[1], b[2], b[3]], TEST_VIP);
         let rcu = rcu::read_lock();
-        let _ = Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now, &rcu);
+        let _ = Gate::esp(g, net, slot, &svc, &k, now, &rcu);
     }
     let miss_alone_ns = since(&t) / u64::from(iters);
 
@@ -2316,7 +2314,7 @@ fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
             let b = i.to_be_bytes();
             let k = GateKey::v4([12, b[1], b[2], b[3]], TEST_VIP);
             let rcu = rcu::read_lock();
-            let _ = Gate::esp(&fg, Net::init(), slot, &svc, &k, &Input::Esp, now, &rcu);
+            let _ = Gate::esp(&fg, Net::init(), slot, &svc, &k, now, &rcu);
             drop(rcu);
             i = i.wrapping_add(1);
         }
@@ -2430,9 +2428,7 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
             rcu = rcu::read_lock();
         }
         let k = client(i.wrapping_mul(7919) % entries.max(1));
-        bad += u64::from(
-            Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now, &rcu) != Some(GateEvent::EspPass),
-        );
+        bad += u64::from(Gate::esp(g, net, slot, &svc, &k, now, &rcu) != Some(GateEvent::EspPass));
     }
     let esp_hit_ns = since(&t) / u64::from(iters);
     let t = Instant::<Monotonic>::now();
@@ -2443,10 +2439,8 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
         }
         let b = i.to_be_bytes();
         let k = GateKey::v4([11, b[1], b[2], b[3]], TEST_VIP);
-        bad += u64::from(
-            Gate::esp(g, net, slot, &svc, &k, &Input::Esp, now, &rcu)
-                != Some(GateEvent::EspNoEntry),
-        );
+        bad +=
+            u64::from(Gate::esp(g, net, slot, &svc, &k, now, &rcu) != Some(GateEvent::EspNoEntry));
     }
     let esp_miss_ns = since(&t) / u64::from(iters);
     drop(rcu);

@@ -788,6 +788,17 @@ pub fn decide(entry: Option<&mut Entry>, input: &Input, now: u64, cfg: &Config) 
     }
 }
 
+/// [`decide`] for ESP/AH ([`Input::Esp`]), which no setting and no entry
+/// change: the entry's state and expiry alone decide, so the packet path
+/// need not read the settings for it.
+pub fn decide_esp(entry: Option<&Entry>, now: u64) -> GateEvent {
+    match entry.filter(|e| !e.is_expired(now)).map(|e| e.state) {
+        Some(State::Initial) => GateEvent::EspInitial,
+        Some(State::Established) => GateEvent::EspPass,
+        None => GateEvent::EspNoEntry,
+    }
+}
+
 /// Identifies an entry: one client talking to one virtual address.
 ///
 /// IPv4 addresses fill the first 4 bytes of their field, the other 12
@@ -1915,6 +1926,32 @@ mod tests {
             prop_assert_eq!(h.length as usize, m.len());
             prop_assert_eq!(classify(Transport::Udp4500, &natt(&m)), Ok(Input::Isakmp(h)));
             prop_assert_eq!(classify(Transport::Udp500, &m), Ok(Input::Isakmp(h)));
+        }
+
+        /// [`decide_esp`] gives what [`decide`] gives for ESP, whatever the
+        /// settings, and `decide` leaves the entry unchanged for it.
+        #[test]
+        fn decide_esp_is_decide_for_esp(
+            state in 0u8..3,
+            expires in 0u64..100,
+            now in 0u64..100,
+            rc in any::<Option<[u8; 8]>>(),
+            soft in any::<bool>(),
+            nat_mode in any::<bool>(),
+            initial_timeout in 0u64..1000,
+            established_timeout in 0u64..1000,
+            max_initial in 0usize..4,
+        ) {
+            let cfg = Config { initial_timeout, established_timeout, nat_mode, max_initial };
+            let entry = match state {
+                0 => None,
+                1 => Some(Entry::from_parts(State::Initial, expires, rc, soft)),
+                _ => Some(Entry::from_parts(State::Established, expires, rc, soft)),
+            };
+            let mut copy = entry;
+            let d = decide(copy.as_mut(), &Input::Esp, now, &cfg);
+            prop_assert_eq!(d, Decision::Done(decide_esp(entry.as_ref(), now)));
+            prop_assert_eq!(copy, entry);
         }
 
         /// Random traffic from a few clients never breaks the gate's
