@@ -526,24 +526,24 @@ impl Cell {
         self.bits.store(bits, Release);
     }
 
-    /// Stores `e` for `key` (under the lock), keeping `counts` right.
-    fn update(&self, key: &GateKey, e: &Entry, counts: &mut Counts) {
-        let old = self.entry();
-        let slot = self.slot();
-        if let Some(old) = old {
-            if old.state() == State::Initial && e.state() != State::Initial {
-                counts.initial = counts.initial.saturating_sub(1);
-                // The node exists (this entry counts in it): no allocation.
-                let _ = counts.prefixes.change(&self.prefix(key), |n| {
-                    n.initial = n.initial.saturating_sub(1);
-                });
-            }
-            if let Some(n) = counts.soft_mut(slot) {
-                match (old.is_soft(), e.is_soft()) {
-                    (true, false) => *n = n.saturating_sub(1),
-                    (false, true) => *n = n.saturating_add(1),
-                    _ => {}
-                }
+    /// Stores `e` for `key` (under the lock) in place of `old`, which the
+    /// caller read from this cell under the same lock hold, keeping
+    /// `counts` right.
+    fn update(&self, key: &GateKey, old: &Entry, e: &Entry, counts: &mut Counts) {
+        if old.state() == State::Initial && e.state() != State::Initial {
+            counts.initial = counts.initial.saturating_sub(1);
+            // The node exists (this entry counts in it): no allocation.
+            let _ = counts.prefixes.change(&self.prefix(key), |n| {
+                n.initial = n.initial.saturating_sub(1);
+            });
+        }
+        if old.is_soft() != e.is_soft() {
+            if let Some(n) = counts.soft_mut(self.slot()) {
+                *n = if e.is_soft() {
+                    n.saturating_add(1)
+                } else {
+                    n.saturating_sub(1)
+                };
             }
         }
         self.set(e);
@@ -1378,7 +1378,8 @@ impl Gate {
         let mut w = table.write();
         let initial = w.initial;
         let found = w.get(hash, key).map(|n| n.value().entry());
-        let mut entry = found.flatten();
+        let old = found.flatten();
+        let mut entry = old;
         let (mut ev, mut new) = decide(&cfg, input, entry.as_mut(), initial, now);
         // At the cap on `Initial` entries: the room of another one, if
         // every other bound admits the client (see `limits`).
@@ -1423,9 +1424,9 @@ impl Gate {
                 }
             }
             _ => {
-                if let Some(e) = entry {
+                if let (Some(old), Some(e)) = (old, entry) {
                     w.with(hash, key, |n, c| {
-                        n.value().update(n.key(), &e, c);
+                        n.value().update(n.key(), &old, &e, c);
                         if ev.refreshes() {
                             n.value().refreshed.store(now, Relaxed);
                         }
@@ -1553,12 +1554,13 @@ impl Gate {
             _ => return,
         };
         let learned = table.write().with(hash, &p.key, |n, c| {
-            let Some(mut e) = n.value().entry().filter(|e| !e.is_expired(now)) else {
+            let Some(old) = n.value().entry().filter(|e| !e.is_expired(now)) else {
                 return false;
             };
+            let mut e = old;
             let learned = e.learn_responder_cookie(rcookie);
             if learned {
-                n.value().update(n.key(), &e, c);
+                n.value().update(n.key(), &old, &e, c);
             }
             learned
         });
@@ -1612,7 +1614,7 @@ impl Gate {
                     if !e.is_soft() && room && e.state() == State::Established {
                         let mut soft = e;
                         if soft.soft_extend(now + GC_PERIOD, &cfg) {
-                            cell.update(n.key(), &soft, c);
+                            cell.update(n.key(), &e, &soft, c);
                             extended += 1;
                             e = soft;
                         }
