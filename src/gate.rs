@@ -470,16 +470,30 @@ struct Cell {
 
 impl Cell {
     fn new(slot: usize, plen: u8, e: &Entry, now: u64) -> Self {
-        let c = Cell {
-            expires: Atomic::new(0),
-            bits: Atomic::new(
-                ((slot as u32 & B_SLOT_MASK) << B_SLOT_SHIFT) | (u32::from(plen) << B_PLEN_SHIFT),
-            ),
-            rcookie: Atomic::new(0),
+        // Not published yet: built whole, no atomic operation needed.
+        let place =
+            ((slot as u32 & B_SLOT_MASK) << B_SLOT_SHIFT) | (u32::from(plen) << B_PLEN_SHIFT);
+        Cell {
+            expires: Atomic::new(e.expires()),
+            bits: Atomic::new(place | Cell::state_bits(e)),
+            rcookie: Atomic::new(e.responder_cookie().map_or(0, u64::from_ne_bytes)),
             refreshed: Atomic::new(now),
+        }
+    }
+
+    /// The state, soft and learned-cookie bits of `e`.
+    fn state_bits(e: &Entry) -> u32 {
+        let mut bits = match e.state() {
+            State::Initial => B_INITIAL,
+            State::Established => B_ESTABLISHED,
         };
-        c.set(e);
-        c
+        if e.is_soft() {
+            bits |= B_SOFT;
+        }
+        if e.responder_cookie().is_some() {
+            bits |= B_RCOOKIE;
+        }
+        bits
     }
 
     fn slot(&self) -> usize {
@@ -510,20 +524,12 @@ impl Cell {
 
     /// Stores `e` (under the lock), keeping the slot and prefix length.
     fn set(&self, e: &Entry) {
-        let mut bits = self.bits.load(Relaxed) & !(B_STATE | B_SOFT | B_RCOOKIE);
-        bits |= match e.state() {
-            State::Initial => B_INITIAL,
-            State::Established => B_ESTABLISHED,
-        };
-        if e.is_soft() {
-            bits |= B_SOFT;
-        }
+        let bits = self.bits.load(Relaxed) & !(B_STATE | B_SOFT | B_RCOOKIE);
         if let Some(c) = e.responder_cookie() {
-            bits |= B_RCOOKIE;
             self.rcookie.store(u64::from_ne_bytes(c), Relaxed);
         }
         self.expires.store(e.expires(), Relaxed);
-        self.bits.store(bits, Release);
+        self.bits.store(bits | Cell::state_bits(e), Release);
     }
 
     /// Stores `e` for `key` (under the lock) in place of `old`, which the
