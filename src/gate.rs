@@ -1596,9 +1596,21 @@ impl Gate {
         let buckets = table.buckets();
         let (mut i, mut resched) = (0, GC_RESCHED_BUCKETS);
         while i < buckets {
-            // One lock hold per group of buckets, cut short after a number
-            // of entries, so that ISAKMP packets wait for a few entries at
-            // most, and an empty bucket costs no lock round trip.
+            // Empty buckets are skipped without the lock (a hint: an entry
+            // inserted meanwhile is new, not expired). The lock is held
+            // for a group of buckets from the first non-empty one, cut
+            // short after a number of entries, so that ISAKMP packets wait
+            // for a few entries at most. Each release may run the
+            // softirqs that came meanwhile (`spin_unlock_bh`), so a nearly
+            // empty table must not cost a thousand releases a pass.
+            if table.bucket_is_empty(i) {
+                i += 1;
+                if i >= resched {
+                    cond_resched();
+                    resched = i + GC_RESCHED_BUCKETS;
+                }
+                continue;
+            }
             let mut w = table.write();
             let end = buckets.min(i + GC_GROUP_BUCKETS);
             let mut seen = 0;
