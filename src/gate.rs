@@ -2437,14 +2437,16 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
     let establish_ns = since(&t) / n;
 
     // The ESP loops hold an RCU read lock as the hook does around its
-    // whole decision, taken afresh every `RCU_BATCH` lookups so that a
-    // large `bench=` cannot hold off grace periods.
+    // whole decision, dropped every `RCU_BATCH` lookups for a
+    // `cond_resched()` (without a preemptible RCU, only a context switch
+    // ends a grace period), so that a large `bench=` cannot stall RCU.
     const RCU_BATCH: u32 = 4096;
     let mut rcu = rcu::read_lock();
     let t = Instant::<Monotonic>::now();
     for i in 0..iters {
         if i % RCU_BATCH == RCU_BATCH - 1 {
             drop(rcu);
+            cond_resched();
             rcu = rcu::read_lock();
         }
         let k = client(i.wrapping_mul(7919) % entries.max(1));
@@ -2455,6 +2457,7 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
     for i in 0..iters {
         if i % RCU_BATCH == RCU_BATCH - 1 {
             drop(rcu);
+            cond_resched();
             rcu = rcu::read_lock();
         }
         let b = i.to_be_bytes();

@@ -357,7 +357,12 @@ impl NetState {
     /// counter), also against the datagram's source.
     pub(crate) fn drop_from(&self, idx: u32, src: &Source) {
         // One clock read per drop, for the log's run and the source's line.
-        let now = uptime_secs();
+        self.drop_from_at(idx, src, uptime_secs());
+    }
+
+    /// [`Self::drop_from`] at `now` (seconds of uptime), a clock read the
+    /// caller already made.
+    pub(crate) fn drop_from_at(&self, idx: u32, src: &Source, now: u64) {
         if idx < shim::IPVSA_CNT_MAX {
             self.count_drop(idx, now);
         }

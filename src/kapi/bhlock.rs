@@ -4,8 +4,8 @@
 //! C's `spin_lock_bh()`, as a backend of the kernel crate's
 //! [`Lock`](kernel::sync::lock::Lock).
 //!
-//! The module's locks are taken by the netfilter hooks (softirq, or the
-//! IPVS sync kthread with BHs on) and by process context (sockopts,
+//! The module's locks are taken by the netfilter hooks (softirq) and by
+//! process context (sockopts,
 //! `/proc`, the collector), never in hard interrupt context. C guards such
 //! state with `spin_lock_bh()`. The kernel crate's `SpinLockIrq` is also
 //! correct for it, but it saves, disables and restores the interrupt

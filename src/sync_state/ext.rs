@@ -191,13 +191,14 @@ impl NetState {
         let verified = self.ext.with_key(key_id, |key| {
             let Some(key) = key else {
                 self.ext.unknown_key.add(1, Relaxed);
+                let now = crate::kapi::sys::uptime_secs();
                 log::drop_seen(
                     &self.ext.unknown_last,
                     "rx_unknown_key",
                     &self.ext.unknown_key,
-                    crate::kapi::sys::uptime_secs(),
+                    now,
                 );
-                self.drop_from(shim::IPVSA_CNT_MAX, &rx.src);
+                self.drop_from_at(shim::IPVSA_CNT_MAX, &rx.src, now);
                 return Err(ENOKEY);
             };
             self.ext
