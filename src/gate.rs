@@ -28,6 +28,7 @@
 //! this file parses packets and keeps the table. It has no `unsafe`: the
 //! kernel is reached through [`crate::kapi`].
 
+use crate::kapi::inline_atomic::{InlineAdd, InlineAtomic};
 use crate::kapi::ipvs::ConnTuple;
 use crate::kapi::net::{Defrag6, Net, PernetData, PernetId};
 use crate::kapi::netfilter::{
@@ -52,7 +53,7 @@ use crate::proto::limits::{self, Admission, Limits, Occupancy, Prefix, Refusal};
 use crate::shim;
 use kernel::prelude::*;
 use kernel::seq_file::{seq_print, SeqFile};
-use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
+use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::barrier;
 use kernel::sync::{new_mutex, rcu, Arc, Mutex, SetOnce};
 use kernel::time::msecs_to_jiffies;
@@ -497,26 +498,45 @@ impl Cell {
     }
 
     fn slot(&self) -> usize {
-        ((self.bits.load(Relaxed) >> B_SLOT_SHIFT) & B_SLOT_MASK) as usize
+        Cell::slot_of(self.bits.read_once())
+    }
+
+    /// The service slot of `bits`.
+    fn slot_of(bits: u32) -> usize {
+        ((bits >> B_SLOT_SHIFT) & B_SLOT_MASK) as usize
     }
 
     /// The source prefix of `key` this entry is counted under.
     fn prefix(&self, key: &GateKey) -> Prefix {
-        limits::prefix_with_len(key, (self.bits.load(Relaxed) >> B_PLEN_SHIFT) as u8)
+        Cell::prefix_of(key, self.bits.read_once())
+    }
+
+    /// The source prefix of `key` that `bits` counts it under.
+    fn prefix_of(key: &GateKey, bits: u32) -> Prefix {
+        limits::prefix_with_len(key, (bits >> B_PLEN_SHIFT) as u8)
+    }
+
+    /// The state bits, loaded so that the cookie they flag is seen.
+    fn bits(&self) -> u32 {
+        self.bits.read_acquire()
     }
 
     /// The entry; `None` for a state the module never writes.
     fn entry(&self) -> Option<Entry> {
-        let bits = self.bits.load(Acquire);
+        self.entry_of(self.bits())
+    }
+
+    /// The entry whose state bits, read by [`Cell::bits`], are `bits`.
+    fn entry_of(&self, bits: u32) -> Option<Entry> {
         let state = match bits & B_STATE {
             B_INITIAL => State::Initial,
             B_ESTABLISHED => State::Established,
             _ => return None,
         };
-        let rcookie = (bits & B_RCOOKIE != 0).then(|| self.rcookie.load(Relaxed).to_ne_bytes());
+        let rcookie = (bits & B_RCOOKIE != 0).then(|| self.rcookie.read_once().to_ne_bytes());
         Some(Entry::from_parts(
             state,
-            self.expires.load(Relaxed),
+            self.expires.read_once(),
             rcookie,
             bits & B_SOFT != 0,
         ))
@@ -524,12 +544,12 @@ impl Cell {
 
     /// Stores `e` (under the lock), keeping the slot and prefix length.
     fn set(&self, e: &Entry) {
-        let bits = self.bits.load(Relaxed) & !(B_STATE | B_SOFT | B_RCOOKIE);
+        let bits = self.bits.read_once() & !(B_STATE | B_SOFT | B_RCOOKIE);
         if let Some(c) = e.responder_cookie() {
-            self.rcookie.store(u64::from_ne_bytes(c), Relaxed);
+            self.rcookie.write_once(u64::from_ne_bytes(c));
         }
-        self.expires.store(e.expires(), Relaxed);
-        self.bits.store(bits | Cell::state_bits(e), Release);
+        self.expires.write_once(e.expires());
+        self.bits.write_release(bits | Cell::state_bits(e));
     }
 
     /// Stores `e` for `key` (under the lock) in place of `old`, which the
@@ -948,7 +968,7 @@ impl Gate {
 
     /// The gate's clock: seconds since boot, monotonic.
     fn now(&self) -> u64 {
-        uptime_secs().wrapping_add(self.skew.load(Relaxed))
+        uptime_secs().wrapping_add(self.skew.read_once())
     }
 
     fn knob(&self, i: usize) -> i32 {
@@ -997,10 +1017,13 @@ impl Gate {
 
     fn count_n(&self, idx: usize, n: u64) {
         if let Some(c) = self.counters.get(idx) {
-            c.add(n, Relaxed);
+            c.add_relaxed(n);
         }
     }
 
+    /// The bucket hash of `k` (`jhash2()` of its words; inline: it is on
+    /// every packet's path).
+    #[inline(always)]
     fn hash(&self, k: &GateKey) -> u32 {
         let mut w = [0u32; 9];
         let words = Iterator::chain(k.client.chunks_exact(4), k.vip.chunks_exact(4));
@@ -1100,7 +1123,7 @@ impl Gate {
             }
             Some(
                 cell.entry()
-                    .and_then(|e| limits::eviction_rank(&e, cell.refreshed.load(Relaxed), now, l)),
+                    .and_then(|e| limits::eviction_rank(&e, cell.refreshed.read_once(), now, l)),
             )
         });
         let Some((b, key)) = best else {
@@ -1224,7 +1247,7 @@ impl Gate {
         let best = Self::sample_lowest(w, walk, walk_nodes, target, |key, cell, c| {
             let e = cell.entry().filter(|e| e.state() == State::Initial)?;
             let crowd = c.prefixes.get(&cell.prefix(key)).0;
-            let refreshed = cell.refreshed.load(Relaxed);
+            let refreshed = cell.refreshed.read_once();
             Some(limits::initial_eviction_rank(&e, refreshed, crowd, now))
         });
         let Some((b, victim)) = best else {
@@ -1434,7 +1457,7 @@ impl Gate {
                     w.with(hash, key, |n, c| {
                         n.value().update(n.key(), &old, &e, c);
                         if ev.refreshes() {
-                            n.value().refreshed.store(now, Relaxed);
+                            n.value().refreshed.write_once(now);
                         }
                     });
                 }
@@ -1622,9 +1645,12 @@ impl Gate {
                 removed += w.retain_bucket(i, |n, c| {
                     seen += 1;
                     let cell = n.value();
-                    let slot = cell.slot();
-                    let Some(mut e) = cell.entry() else {
-                        c.remove(slot, &cell.prefix(n.key()), None);
+                    // One load of the bits for the slot, the prefix and
+                    // the state (the slot and prefix length never change).
+                    let bits = cell.bits();
+                    let slot = Cell::slot_of(bits);
+                    let Some(mut e) = cell.entry_of(bits) else {
+                        c.remove(slot, &Cell::prefix_of(n.key(), bits), None);
                         return false;
                     };
                     let room = c.svc_soft.get(slot).copied().unwrap_or(u32::MAX)
@@ -1638,7 +1664,7 @@ impl Gate {
                         }
                     }
                     if e.is_expired(now) {
-                        c.remove(slot, &cell.prefix(n.key()), Some(&e));
+                        c.remove(slot, &Cell::prefix_of(n.key(), bits), Some(&e));
                         return false;
                     }
                     true

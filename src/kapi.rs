@@ -19,6 +19,7 @@ pub(crate) mod abi;
 pub(crate) mod bhlock;
 pub(crate) mod bindings;
 pub(crate) mod hmac;
+pub(crate) mod inline_atomic;
 pub(crate) mod ipvs;
 pub(crate) mod net;
 pub(crate) mod netfilter;

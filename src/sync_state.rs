@@ -46,6 +46,7 @@ pub(crate) mod log;
 
 use self::log::Fingerprint;
 use crate::kapi::hmac::{self, HmacMd5};
+use crate::kapi::inline_atomic::InlineAdd;
 use crate::kapi::rcu_box::RcuBox;
 use crate::kapi::sys::{monotonic_ns, realtime_ns, uptime_secs};
 use crate::proto::addr::IpAddr;
@@ -313,7 +314,7 @@ impl NetState {
         if is_drop(idx) {
             self.count_drop(idx, uptime_secs());
         } else if let Some(c) = self.counters.get(idx as usize) {
-            c.add(1, Relaxed);
+            c.add_relaxed(1);
         }
     }
 
@@ -321,7 +322,7 @@ impl NetState {
     fn count_drop(&self, idx: u32, now: u64) {
         let i = idx as usize;
         if let Some(c) = self.counters.get(i) {
-            c.add(1, Relaxed);
+            c.add_relaxed(1);
             if let (Some(last), Some(name)) = (self.drop_last.get(i), COUNTER_NAMES.get(i)) {
                 log::drop_seen(last, name, c, now);
             }
@@ -375,7 +376,7 @@ impl NetState {
         match self.senders.try_lock() {
             Some(mut s) => s.dropped(src, reason, now),
             None => {
-                self.senders_busy.add(1, Relaxed);
+                self.senders_busy.add_relaxed(1);
             }
         }
     }

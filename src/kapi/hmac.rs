@@ -6,6 +6,7 @@
 //! C header: [`include/crypto/hash.h`](srctree/include/crypto/hash.h)
 
 use super::bindings as b;
+use super::inline_atomic::InlineAdd;
 use crate::proto::icv::{Icv, Mac, HMAC_MD5_LEN, ICV_LEN};
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::NonNull;
@@ -167,7 +168,7 @@ impl Mac for HmacMd5 {
     fn mac(&self, parts: &[&[u8]]) -> Result<[u8; HMAC_MD5_LEN]> {
         let mut out = [0u8; HMAC_MD5_LEN];
         let mut buf = DescBuf(MaybeUninit::uninit());
-        self.calls.add(1, Relaxed);
+        self.calls.add_relaxed(1);
         let ret = self.digest(&mut buf, parts, &mut out);
         // The state is derived from the key: gone before the stack frame
         // is (the Crypto API zeroes it after a successful final step, not

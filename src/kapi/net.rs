@@ -6,13 +6,14 @@
 //! C header: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h)
 
 use super::bindings as b;
+use super::inline_atomic::InlineAtomic;
 use core::ffi::c_uint;
 use core::marker::PhantomData;
 use core::ptr;
 use kernel::error::{from_result, to_result};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
-use kernel::sync::atomic::{Acquire, Atomic, Release};
+use kernel::sync::atomic::{Atomic, Release};
 use kernel::types::Opaque;
 
 /// A network namespace that is alive for `'a`.
@@ -139,7 +140,7 @@ pub(crate) trait PernetData: Send + Sync + Sized + 'static {
         // SAFETY: `slot` is this type's published-data slot of a live
         // namespace, pointer-sized and aligned; the trampolines write it
         // atomically.
-        let p = unsafe { Atomic::from_ptr(slot) }.load(Acquire);
+        let p = unsafe { Atomic::from_ptr(slot) }.read_acquire();
         // SAFETY: A non-null slot holds the data `init` published. `pre_exit`
         // empties the slot, and the kernel waits for an RCU grace period
         // between every `pre_exit` and the `exit` that frees the data: a

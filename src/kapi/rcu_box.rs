@@ -6,9 +6,10 @@
 //!
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
 
+use super::inline_atomic::InlineAtomic;
 use core::ptr;
 use kernel::prelude::*;
-use kernel::sync::atomic::{Acquire, Atomic, Full};
+use kernel::sync::atomic::{Atomic, Full};
 use kernel::sync::rcu;
 
 /// An RCU-published `Option<KBox<T>>`.
@@ -40,7 +41,7 @@ impl<T> RcuBox<T> {
     /// The published value, readable for as long as the RCU read lock
     /// `_rcu` is held.
     pub(crate) fn get<'a>(&'a self, _rcu: &'a rcu::Guard) -> Option<&'a T> {
-        let p = self.ptr.load(Acquire);
+        let p = self.ptr.read_acquire();
         // SAFETY: A non-null pointer read under the RCU read lock is a live
         // value: one replaced meanwhile is freed only after a grace period,
         // which cannot end before `_rcu` is dropped (type invariant).
@@ -55,7 +56,7 @@ impl<T> RcuBox<T> {
 
     /// Whether a value is published.
     pub(crate) fn is_set(&self) -> bool {
-        !self.ptr.load(Acquire).is_null()
+        !self.ptr.read_acquire().is_null()
     }
 
     /// Publishes `new`, waits until no reader can see the old value, and

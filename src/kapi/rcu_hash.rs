@@ -14,12 +14,13 @@
 //! C header: [`include/linux/rculist.h`](srctree/include/linux/rculist.h)
 
 use super::bhlock::{new_spinlock_bh, SpinLockBh, SpinLockBhBackend};
+use super::inline_atomic::InlineAtomic;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
 use kernel::alloc::Flags;
 use kernel::prelude::*;
-use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
+use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::lock::Guard;
 use kernel::sync::rcu;
 use kernel::types::Opaque;
@@ -117,7 +118,7 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
         key: &K,
         _rcu: &'a rcu::Guard,
     ) -> Option<&'a Node<K, V>> {
-        let mut p = self.head(hash).load(Acquire);
+        let mut p = self.head(hash).read_acquire();
         while !p.is_null() {
             // SAFETY: A node reached from a bucket under the RCU read lock
             // is live until the lock is released (type invariant: freed
@@ -126,7 +127,7 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
             if n.key == *key {
                 return Some(n);
             }
-            p = n.next.load(Acquire);
+            p = n.next.read_acquire();
         }
         None
     }
@@ -143,7 +144,7 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
         let mut p = self
             .buckets
             .get(bucket)
-            .map_or(ptr::null_mut(), |h| h.load(Acquire));
+            .map_or(ptr::null_mut(), |h| h.read_acquire());
         core::iter::from_fn(move || {
             if p.is_null() {
                 return None;
@@ -152,7 +153,7 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
             // is live until the lock is released (type invariant: freed
             // only after a grace period once unlinked).
             let n = unsafe { &*p };
-            p = n.next.load(Acquire);
+            p = n.next.read_acquire();
             Some(n)
         })
     }
@@ -162,7 +163,7 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
     pub(crate) fn bucket_is_empty(&self, bucket: usize) -> bool {
         self.buckets
             .get(bucket & self.mask)
-            .is_none_or(|h| h.load(Relaxed).is_null())
+            .is_none_or(|h| h.read_once().is_null())
     }
 
     /// Bytes one node (key, value and links) takes from the allocator
@@ -203,15 +204,10 @@ impl<K, V, W: Unpin> DerefMut for Writer<'_, K, V, W> {
 
 impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
     /// The value of `link` (a bucket head or a node's `next`), read by the
-    /// lock's holder: a plain load, as C's `rcu_dereference_protected()`,
-    /// rather than an atomic one (a call into a C helper on a kernel built
-    /// without `CONFIG_RUST_INLINE_HELPERS`).
+    /// lock's holder (as C's `rcu_dereference_protected()`: no ordering
+    /// is needed, the lock orders it against the stores).
     fn link(&self, link: &Atomic<*mut Node<K, V>>) -> *mut Node<K, V> {
-        // SAFETY: `link` is a live, aligned location (a reference). Links
-        // are stored to only under the table's lock (type invariant), which
-        // `self` holds, so no store races with this read; the readers that
-        // may run meanwhile only load.
-        unsafe { link.as_ptr().read() }
+        link.read_once()
     }
 
     /// Whether bucket `bucket` (taken modulo [`RcuHash::buckets`]) is
@@ -282,7 +278,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
         let p = KBox::into_raw(node);
         // INVARIANT: The node is complete before the release store makes it
         // reachable; it is owned by the table from now on.
-        head.store(p, Release);
+        head.write_release(p);
         // SAFETY: Just linked, live while the lock is held.
         Ok(unsafe { &*p })
     }
@@ -318,7 +314,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
                 continue;
             }
             // Readers on `p` go on to its successor, which stays linked.
-            link.store(self.link(&n.next), Release);
+            link.write_release(self.link(&n.next));
             removed += 1;
             // SAFETY: `p` is unlinked, so no new reader can reach it; it was
             // allocated with kmalloc (`KBox`), and `rcu` is its callback

@@ -9,12 +9,13 @@
 //!
 //! C header: [`include/linux/sysctl.h`](srctree/include/linux/sysctl.h)
 
+use super::inline_atomic::InlineAtomic;
 use super::net::Net;
 use core::ffi::c_void;
 use core::ptr::NonNull;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
-use kernel::sync::atomic::{Atomic, Relaxed};
+use kernel::sync::atomic::Atomic;
 use kernel::sync::Arc;
 
 /// One integer knob.
@@ -40,7 +41,7 @@ pub(crate) trait IntKnobs: Send + Sync + 'static {
 
 /// A knob's value (`READ_ONCE()`: a write through `/proc` may race).
 pub(crate) fn read(knob: &Atomic<i32>) -> i32 {
-    knob.load(Relaxed)
+    knob.read_once()
 }
 
 /// What a knob's `extra1` points to: its bounds and its namespace.

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::kapi::bhlock::{new_spinlock_bh, SpinLockBh};
 use crate::kapi::hmac::HmacMd5;
+use crate::kapi::inline_atomic::{InlineAdd, InlineAtomic};
 use crate::kapi::rcu_box::RcuBox;
 use crate::proto::ext::{self, KeyError, KeyRing, EXT_AUTH_HDR_LEN};
 use crate::proto::icv::Mac;
@@ -27,7 +28,7 @@ use crate::proto::msg::DropReason;
 use crate::proto::replay::{AdvanceError, ReplayTable, StreamId};
 use crate::shim;
 use kernel::prelude::*;
-use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
+use kernel::sync::atomic::{Atomic, Relaxed, Release};
 use kernel::sync::{new_mutex, Mutex};
 
 /// Mode value of the extended format (`IPVSA_EXT_MODE` argument).
@@ -95,7 +96,7 @@ impl ExtState {
 
     /// Whether the namespace uses the extended format.
     pub(super) fn is_ext(&self) -> bool {
-        self.mode.load(Relaxed) == MODE_EXT
+        self.mode.read_once() == MODE_EXT
     }
 
     /// Whether any extended-format key is installed.
@@ -144,7 +145,7 @@ impl NetState {
         stream: usize,
         cfg: &TxConfig,
     ) -> Result<usize> {
-        let id = u8::try_from(self.ext.active.load(Acquire)).unwrap_or(0);
+        let id = u8::try_from(self.ext.active.read_acquire()).unwrap_or(0);
         self.ext.with_key(id, |key| {
             // No key of this format (keys installed but none active cannot
             // happen: the first key becomes active, the active one cannot
@@ -157,7 +158,7 @@ impl NetState {
                 let seq = self.ext.next_seq(stream)?;
                 let n = ext::tx_insert_ext_in_place(buf, len, key.id, sender, seq, &key.mac)
                     .map_err(|_| EINVAL)?;
-                key.tx_signed.add(1, Relaxed);
+                key.tx_signed.add_relaxed(1);
                 Ok(n)
             });
             if res.is_err() {
@@ -190,7 +191,7 @@ impl NetState {
         let stream = StreamId::ext(syncid, parsed.sender());
         let verified = self.ext.with_key(key_id, |key| {
             let Some(key) = key else {
-                self.ext.unknown_key.add(1, Relaxed);
+                self.ext.unknown_key.add_relaxed(1);
                 let now = crate::kapi::sys::uptime_secs();
                 log::drop_seen(
                     &self.ext.unknown_last,
@@ -217,7 +218,7 @@ impl NetState {
                     return Err(ENOSPC);
                 }
             }
-            key.rx_accepted.add(1, Relaxed);
+            key.rx_accepted.add_relaxed(1);
             Ok(verified)
         })?;
         let off = ext::strip_verified(buf, verified).map_err(|r| self.drop_rx(r, rx))?;

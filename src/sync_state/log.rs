@@ -7,6 +7,7 @@
 //! The budget is one atomic word, updated with compare-and-exchange: any
 //! context may ask, softirq included, and nothing allocates.
 
+use crate::kapi::inline_atomic::InlineAtomic;
 use crate::kapi::sys::uptime_secs;
 use crate::proto::loglimit::{drops_start, Budget, Grant, DROP_QUIET_SECS};
 use kernel::prelude::*;
@@ -75,7 +76,7 @@ pub(crate) fn may_log() -> bool {
 /// Any context; no allocation.
 pub(crate) fn drop_seen(last: &Atomic<u64>, name: &str, counter: &Atomic<u64>, now: u64) {
     let stamp = now.wrapping_add(1);
-    let prev = last.load(Relaxed);
+    let prev = last.read_once();
     if prev == stamp {
         // Drops in this second already: a flood costs one load.
         return;
