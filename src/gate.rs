@@ -517,16 +517,16 @@ impl Cell {
     }
 
     /// The state bits, loaded so that the cookie they flag is seen.
-    fn bits(&self) -> u32 {
+    fn load_bits(&self) -> u32 {
         self.bits.read_acquire()
     }
 
     /// The entry; `None` for a state the module never writes.
     fn entry(&self) -> Option<Entry> {
-        self.entry_of(self.bits())
+        self.entry_of(self.load_bits())
     }
 
-    /// The entry whose state bits, read by [`Cell::bits`], are `bits`.
+    /// The entry whose state bits, read by [`Cell::load_bits`], are `bits`.
     fn entry_of(&self, bits: u32) -> Option<Entry> {
         let state = match bits & B_STATE {
             B_INITIAL => State::Initial,
@@ -1647,7 +1647,7 @@ impl Gate {
                     let cell = n.value();
                     // One load of the bits for the slot, the prefix and
                     // the state (the slot and prefix length never change).
-                    let bits = cell.bits();
+                    let bits = cell.load_bits();
                     let slot = Cell::slot_of(bits);
                     let Some(mut e) = cell.entry_of(bits) else {
                         c.remove(slot, &Cell::prefix_of(n.key(), bits), None);

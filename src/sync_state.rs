@@ -537,19 +537,34 @@ impl NetState {
         }
         // Messages of the master's threads may overtake each other.
         let window = replay::seed_window(rx.threads, SeedReplay::WINDOW);
-        self.key.with(|key| {
-            let Some(key) = key else {
-                return self.unkeyed_rx(rx);
-            };
-            // Cheapest first: length, TTL, header fields. A message longer
-            // than IPVS would take is not worth a hash.
-            // The message is parsed once; verify and strip reuse `checked`.
+        // Cheapest first: length, TTL, header fields. A message longer than
+        // IPVS would take is not worth a hash. The message is parsed once;
+        // verify and strip reuse `checked`.
+        let parse = |buf: &[u8]| {
             if len > maxlen.saturating_add(AUTH_HDR_LEN) {
                 return Err(self.drop_rx(DropReason::Malformed, rx));
             }
             let msg = buf.get(..len).ok_or(EINVAL)?;
             let parsed = msg::rx_parse(msg, ttl).map_err(|r| self.drop_rx(r, rx))?;
-            let (seq, checked, syncid) = (parsed.seq(), parsed.checked(), parsed.syncid());
+            Ok((parsed.seq(), parsed.checked(), parsed.syncid()))
+        };
+        // With a key installed, these checks need none of it and run before
+        // the RCU read lock, so that a flood of them takes no lock. A key
+        // removed meanwhile only makes such a message dropped here rather
+        // than taken as unkeyed: fail closed.
+        let early = if self.key.is_set() {
+            Some(parse(buf)?)
+        } else {
+            None
+        };
+        self.key.with(|key| {
+            let Some(key) = key else {
+                return self.unkeyed_rx(rx);
+            };
+            let (seq, checked, syncid) = match early {
+                Some(p) => p,
+                None => parse(buf)?,
+            };
             // The stream is named by the SyncID, which the ICV covers.
             let id = StreamId::seed(syncid);
             // Then the sequence number, before any hashing.

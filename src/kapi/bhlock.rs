@@ -77,12 +77,9 @@ unsafe impl Backend for SpinLockBhBackend {
         // `lockdep_assert_held()`, which is nothing without lockdep: the
         // kernel crate calls this on every lock taken, and without lockdep
         // it would be a call into an empty C helper.
-        #[cfg(CONFIG_LOCKDEP)]
-        // SAFETY: The caller guarantees `ptr` is an initialised lock.
-        unsafe {
-            kernel::bindings::spin_assert_is_held(ptr)
+        if cfg!(CONFIG_LOCKDEP) {
+            // SAFETY: The caller guarantees `ptr` is an initialised lock.
+            unsafe { kernel::bindings::spin_assert_is_held(ptr) }
         }
-        #[cfg(not(CONFIG_LOCKDEP))]
-        let _ = ptr;
     }
 }

@@ -6,25 +6,25 @@
 //! Clang-built kernel whose LLVM matches rustc's; Debian's GCC-built 7.3
 //! kernel has it off) every operation of [`Atomic`] is a call into a C
 //! helper (`rust_helper_atomic_read()`, `rust_helper_atomic64_add()`, ...)
-//! whose body is one instruction. A profile of the gate's benchmark
+//! whose body is one instruction. A profile of the module's benchmark
 //! (perf in the benchmark guest, 2026-12-02) found those calls on every
-//! packet path: the chain walk of a lookup, each field of an entry, each
-//! knob and counter. C inlines them.
+//! packet path: each link of a lookup's chain walk, each field of a gate
+//! entry, each knob and counter. C inlines them.
 //!
-//! [`InlineAtomic`] does the same operations on the same [`Atomic`],
-//! inline. On x86-64 it uses Rust's own atomics on the `Atomic`'s memory:
-//! there they are the instructions the kernel's x86 atomics are (a plain
-//! `mov` for a relaxed or acquire load and for a relaxed or release store,
-//! `lock xadd` for an add: x86 is TSO, so acquire and release only forbid
-//! the compiler to reorder, as `smp_load_acquire()`/`smp_store_release()`
-//! do there). Elsewhere it calls the kernel crate's operation, helper and
+//! [`InlineAtomic`] and [`InlineAdd`] do the same operations on the same
+//! [`Atomic`] the way the kernel's C does them on x86-64, in the kernel's
+//! memory model (LKMM), not Rust's: `READ_ONCE()` and `WRITE_ONCE()` are
+//! volatile accesses (`include/asm-generic/rwonce.h`); on x86, which is
+//! TSO, `smp_load_acquire()` is `READ_ONCE()` followed by a compiler
+//! barrier and `smp_store_release()` a compiler barrier followed by
+//! `WRITE_ONCE()` (`arch/x86/include/asm/barrier.h`), and `atomic_add()`
+//! is one `lock add` (`arch/x86/include/asm/atomic64_64.h`). On every
+//! other architecture they call the kernel crate's operation, helper and
 //! all.
 //!
-//! C header: [`arch/x86/include/asm/atomic64_64.h`](srctree/arch/x86/include/asm/atomic64_64.h)
+//! C header: [`arch/x86/include/asm/barrier.h`](srctree/arch/x86/include/asm/barrier.h)
 
 use kernel::sync::atomic::Atomic;
-#[cfg(not(CONFIG_X86_64))]
-use kernel::sync::atomic::{Acquire, Relaxed, Release};
 
 /// [`Atomic`] operations without a helper call (see the module's
 /// documentation). Each returns or stores what the kernel crate's
@@ -47,123 +47,189 @@ pub(crate) trait InlineAdd<T> {
     fn add_relaxed(&self, v: T);
 }
 
-macro_rules! inline_int {
-    ($($t:ty => $core:ident),* $(,)?) => {$(
-        impl InlineAtomic<$t> for Atomic<$t> {
-            #[inline(always)]
-            fn read_once(&self) -> $t {
-                #[cfg(CONFIG_X86_64)]
-                return core_atomic!($core, self).load(core::sync::atomic::Ordering::Relaxed);
-                #[cfg(not(CONFIG_X86_64))]
-                return self.load(Relaxed);
-            }
+/// x86-64: the kernel's own instructions for these operations.
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use super::{Atomic, InlineAdd, InlineAtomic};
+    use core::arch::asm;
 
-            #[inline(always)]
-            fn read_acquire(&self) -> $t {
-                #[cfg(CONFIG_X86_64)]
-                return core_atomic!($core, self).load(core::sync::atomic::Ordering::Acquire);
-                #[cfg(not(CONFIG_X86_64))]
-                return self.load(Acquire);
-            }
+    /// `barrier()`: the compiler may move no memory access across it.
+    #[inline(always)]
+    fn barrier() {
+        // SAFETY: An empty asm statement without `nomem`: a compiler
+        // barrier, as C's `barrier()`; it executes nothing.
+        unsafe { asm!("", options(nostack, preserves_flags)) }
+    }
 
-            #[inline(always)]
-            fn write_once(&self, v: $t) {
-                #[cfg(CONFIG_X86_64)]
-                core_atomic!($core, self).store(v, core::sync::atomic::Ordering::Relaxed);
-                #[cfg(not(CONFIG_X86_64))]
-                self.store(v, Relaxed);
-            }
+    macro_rules! inline_word {
+        ($($t:ty),* $(,)?) => {$(
+            impl InlineAtomic<$t> for Atomic<$t> {
+                #[inline(always)]
+                fn read_once(&self) -> $t {
+                    let p = self.as_ptr();
+                    // SAFETY: `p` is valid and aligned for `$t` while `self`
+                    // is borrowed (the kernel crate's guarantee for
+                    // `as_ptr()`). A volatile load of an aligned value no
+                    // wider than a word is `READ_ONCE()`: single-copy atomic,
+                    // and under the LKMM no data race with the kernel crate's
+                    // atomic operations or C's `WRITE_ONCE()` on it.
+                    unsafe { p.read_volatile() }
+                }
 
-            #[inline(always)]
-            fn write_release(&self, v: $t) {
-                #[cfg(CONFIG_X86_64)]
-                core_atomic!($core, self).store(v, core::sync::atomic::Ordering::Release);
-                #[cfg(not(CONFIG_X86_64))]
-                self.store(v, Release);
+                #[inline(always)]
+                fn read_acquire(&self) -> $t {
+                    // `smp_load_acquire()` on x86: TSO orders the load before
+                    // every later access; the barrier stops the compiler.
+                    let v = self.read_once();
+                    barrier();
+                    v
+                }
+
+                #[inline(always)]
+                fn write_once(&self, v: $t) {
+                    let p = self.as_ptr();
+                    // SAFETY: As in `read_once`: `p` is valid and aligned, and
+                    // a volatile store of a word is `WRITE_ONCE()`.
+                    unsafe { p.write_volatile(v) }
+                }
+
+                #[inline(always)]
+                fn write_release(&self, v: $t) {
+                    // `smp_store_release()` on x86: TSO orders every earlier
+                    // access before the store; the barrier stops the
+                    // compiler.
+                    barrier();
+                    self.write_once(v);
+                }
             }
+        )*};
+    }
+
+    inline_word!(i32, u32, i64, u64);
+
+    impl<T> InlineAtomic<*mut T> for Atomic<*mut T> {
+        #[inline(always)]
+        fn read_once(&self) -> *mut T {
+            let p = self.as_ptr();
+            // SAFETY: As for the integers: `p` is valid and aligned, and a
+            // pointer is one word (`READ_ONCE()` of a pointer).
+            unsafe { p.read_volatile() }
         }
 
-        impl InlineAdd<$t> for Atomic<$t> {
-            #[inline(always)]
-            fn add_relaxed(&self, v: $t) {
-                #[cfg(CONFIG_X86_64)]
-                core_atomic!($core, self).fetch_add(v, core::sync::atomic::Ordering::Relaxed);
-                #[cfg(not(CONFIG_X86_64))]
-                self.add(v, Relaxed);
-            }
+        #[inline(always)]
+        fn read_acquire(&self) -> *mut T {
+            let v = self.read_once();
+            barrier();
+            v
         }
-    )*};
+
+        #[inline(always)]
+        fn write_once(&self, v: *mut T) {
+            let p = self.as_ptr();
+            // SAFETY: As for the integers: `WRITE_ONCE()` of a pointer.
+            unsafe { p.write_volatile(v) }
+        }
+
+        #[inline(always)]
+        fn write_release(&self, v: *mut T) {
+            barrier();
+            self.write_once(v);
+        }
+    }
+
+    macro_rules! inline_add {
+        ($($t:ty => $size:literal, $reg:literal),* $(,)?) => {$(
+            impl InlineAdd<$t> for Atomic<$t> {
+                #[inline(always)]
+                fn add_relaxed(&self, v: $t) {
+                    let p = self.as_ptr();
+                    // SAFETY: `p` is valid and aligned for `$t` while `self`
+                    // is borrowed. This is `atomic_add()` /
+                    // `atomic64_add()` on x86 (`LOCK_PREFIX "addl/addq"`,
+                    // with the memory clobber of C's `asm volatile`: no
+                    // `nomem`); it writes only `*p` and the flags.
+                    unsafe {
+                        asm!(
+                            concat!("lock add ", $size, " ptr [{p}], {v:", $reg, "}"),
+                            p = in(reg) p,
+                            v = in(reg) v,
+                            options(nostack),
+                        )
+                    }
+                }
+            }
+        )*};
+    }
+
+    inline_add!(i32 => "dword", "e", u32 => "dword", "e", i64 => "qword", "r", u64 => "qword", "r");
 }
 
-/// The core atomic of type `$core` on the memory of kernel atomic `$a`.
-#[cfg(CONFIG_X86_64)]
-macro_rules! core_atomic {
-    ($core:ident, $a:expr) => {{
-        // SAFETY: `as_ptr()` points to the atomic's value, valid and
-        // aligned for as long as `$a` is borrowed (the kernel crate's
-        // guarantee); the core atomic has the value's size and alignment
-        // (checked below). Every access to that memory is atomic: the
-        // kernel crate's operations and these. On x86-64 both kinds are the
-        // same instructions, so they order against each other as the LKMM
-        // says.
-        unsafe { core::sync::atomic::$core::from_ptr($a.as_ptr()) }
-    }};
-}
+/// Elsewhere: the kernel crate's operations.
+#[cfg(not(target_arch = "x86_64"))]
+mod imp {
+    use super::{Atomic, InlineAdd, InlineAtomic};
+    use kernel::sync::atomic::{Acquire, Relaxed, Release};
 
-/// The core atomics are laid out as the values they stand for.
-#[cfg(CONFIG_X86_64)]
-const _: () = {
-    use core::sync::atomic::{AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64};
-    assert!(
-        size_of::<AtomicI32>() == size_of::<i32>() && align_of::<AtomicI32>() == align_of::<i32>()
-    );
-    assert!(
-        size_of::<AtomicU32>() == size_of::<u32>() && align_of::<AtomicU32>() == align_of::<u32>()
-    );
-    assert!(
-        size_of::<AtomicI64>() == size_of::<i64>() && align_of::<AtomicI64>() == align_of::<i64>()
-    );
-    assert!(
-        size_of::<AtomicU64>() == size_of::<u64>() && align_of::<AtomicU64>() == align_of::<u64>()
-    );
-    assert!(
-        size_of::<AtomicPtr<u8>>() == size_of::<*mut u8>()
-            && align_of::<AtomicPtr<u8>>() == align_of::<*mut u8>()
-    );
-};
+    macro_rules! via_kernel_crate {
+        ($($t:ty),* $(,)?) => {$(
+            impl InlineAtomic<$t> for Atomic<$t> {
+                #[inline(always)]
+                fn read_once(&self) -> $t {
+                    self.load(Relaxed)
+                }
 
-inline_int!(i32 => AtomicI32, u32 => AtomicU32, i64 => AtomicI64, u64 => AtomicU64);
+                #[inline(always)]
+                fn read_acquire(&self) -> $t {
+                    self.load(Acquire)
+                }
 
-impl<T> InlineAtomic<*mut T> for Atomic<*mut T> {
-    #[inline(always)]
-    fn read_once(&self) -> *mut T {
-        #[cfg(CONFIG_X86_64)]
-        return core_atomic!(AtomicPtr, self).load(core::sync::atomic::Ordering::Relaxed);
-        #[cfg(not(CONFIG_X86_64))]
-        return self.load(Relaxed);
+                #[inline(always)]
+                fn write_once(&self, v: $t) {
+                    self.store(v, Relaxed)
+                }
+
+                #[inline(always)]
+                fn write_release(&self, v: $t) {
+                    self.store(v, Release)
+                }
+            }
+        )*};
     }
 
-    #[inline(always)]
-    fn read_acquire(&self) -> *mut T {
-        #[cfg(CONFIG_X86_64)]
-        return core_atomic!(AtomicPtr, self).load(core::sync::atomic::Ordering::Acquire);
-        #[cfg(not(CONFIG_X86_64))]
-        return self.load(Acquire);
+    via_kernel_crate!(i32, u32, i64, u64);
+
+    impl<T> InlineAtomic<*mut T> for Atomic<*mut T> {
+        #[inline(always)]
+        fn read_once(&self) -> *mut T {
+            self.load(Relaxed)
+        }
+
+        #[inline(always)]
+        fn read_acquire(&self) -> *mut T {
+            self.load(Acquire)
+        }
+
+        #[inline(always)]
+        fn write_once(&self, v: *mut T) {
+            self.store(v, Relaxed)
+        }
+
+        #[inline(always)]
+        fn write_release(&self, v: *mut T) {
+            self.store(v, Release)
+        }
     }
 
-    #[inline(always)]
-    fn write_once(&self, v: *mut T) {
-        #[cfg(CONFIG_X86_64)]
-        core_atomic!(AtomicPtr, self).store(v, core::sync::atomic::Ordering::Relaxed);
-        #[cfg(not(CONFIG_X86_64))]
-        self.store(v, Relaxed);
+    macro_rules! add_via_kernel_crate {
+        ($($t:ty),* $(,)?) => {$(
+            impl InlineAdd<$t> for Atomic<$t> {
+                #[inline(always)]
+                fn add_relaxed(&self, v: $t) {
+                    self.add(v, Relaxed)
+                }
+            }
+        )*};
     }
 
-    #[inline(always)]
-    fn write_release(&self, v: *mut T) {
-        #[cfg(CONFIG_X86_64)]
-        core_atomic!(AtomicPtr, self).store(v, core::sync::atomic::Ordering::Release);
-        #[cfg(not(CONFIG_X86_64))]
-        self.store(v, Release);
-    }
+    add_via_kernel_crate!(i32, u32, i64, u64);
 }
