@@ -42,8 +42,10 @@ macro_rules! sync_info {
 }
 
 mod ext;
+mod lines;
 pub(crate) mod log;
 
+use self::lines::{Counted, Lines};
 use self::log::Fingerprint;
 use crate::kapi::hmac::{self, HmacMd5};
 use crate::kapi::inline_atomic::InlineAdd;
@@ -54,7 +56,7 @@ use crate::proto::ext::{rx_kind, RxKind};
 use crate::proto::icv::{Mac, AUTH_HDR_LEN};
 use crate::proto::msg::{self, DropReason};
 use crate::proto::replay::{self, AdvanceError, KeyGenerations, KeyedReplay, StreamId};
-use crate::proto::senders::{Senders, Source};
+use crate::proto::senders::{addr_words, Senders, Source};
 use crate::shim;
 
 use crate::kapi::bhlock::{new_spinlock_bh, SpinLockBh};
@@ -276,13 +278,18 @@ pub(crate) struct NetState {
     /// Backup: what it accepted and dropped, per source.
     #[pin]
     senders: SpinLockBh<Senders>,
+    /// The table's addresses for the drop path, which counts drops of
+    /// listed sources there without the lock ([`lines`]).
+    lines: Lines,
     /// 1 once IPVS of this namespace may hold connections from sync it
     /// took unverified while a key was set or before the first one
     /// ([`NetState::mark_unverified`]); never cleared.
     unverified: Atomic<u32>,
-    /// Backup drops that found the senders' lock held (by another CPU)
-    /// and are on no `sender:` line: a flood spread over CPUs does not
-    /// queue on one lock ([`NetState::drop_from`]).
+    /// Backup drops that are on no `sender:` line because the table was
+    /// busy: the source was not listed and the senders' lock was held (by
+    /// another CPU: a flood spread over CPUs does not queue on one lock),
+    /// or its slot was given to another source as the drop was counted
+    /// ([`NetState::drop_from`]).
     senders_busy: Atomic<u64>,
 }
 
@@ -303,6 +310,7 @@ impl NetState {
             drop_last: [const { Atomic::new(0) }; COUNTERS],
             ext <- ext::ExtState::new(),
             senders <- new_spinlock_bh!(Senders::new(), "ip_vs_sync_auth_senders"),
+            lines: Lines::new(),
             unverified: Atomic::new(0),
             senders_busy: Atomic::new(0),
         })
@@ -372,16 +380,48 @@ impl NetState {
             i => i.wrapping_sub(shim::IPVSA_CNT_RX_MALFORMED) as usize,
         };
         // Best effort: the counters above are exact, the per-source lines
-        // skip a drop rather than wait for another CPU.
+        // skip a drop rather than wait for another CPU. A listed source's
+        // drop takes no lock.
+        match self
+            .lines
+            .count(&addr_words(&src.addr), src.port, reason, now)
+        {
+            Counted::Yes => return,
+            Counted::Raced => {
+                self.senders_busy.add_relaxed(1);
+                return;
+            }
+            Counted::NoSlot => {}
+        }
         match self.senders.try_lock() {
-            Some(mut s) => s.dropped(src, reason, now),
+            Some(mut s) => self.in_senders(&mut s, src, |s| s.dropped(src, reason, now)),
             None => {
                 self.senders_busy.add_relaxed(1);
             }
         }
     }
 
-    /// Drops that are on no `sender:` line because the lock was held.
+    /// Runs `op`, a change for datagrams from `src`, on the per-source
+    /// table `s` (under its lock) and keeps [`Lines`] in step. Only a
+    /// source the table does not list can change a slot: it gets one (a
+    /// free one, or the one of the source seen least recently, which the
+    /// table tells with the times of the drops counted outside it) or
+    /// none. The lines get that slot's new address, and `src`'s port.
+    fn in_senders(&self, s: &mut Senders, src: &Source, op: impl FnOnce(&mut Senders)) {
+        let listed = s.index_of(src);
+        if listed.is_none() {
+            self.lines.add_to(s, true);
+        }
+        op(s);
+        if let Some(i) = s.index_of(src) {
+            if listed.is_none() {
+                self.lines.publish(i, &addr_words(&src.addr));
+            }
+            self.lines.saw_port(i, src.port);
+        }
+    }
+
+    /// Drops that are on no `sender:` line because the table was busy.
     pub(crate) fn senders_busy(&self) -> u64 {
         self.senders_busy.load(Relaxed)
     }
@@ -400,9 +440,10 @@ impl NetState {
     /// source.
     fn accepted_rx(&self, rx: &RxConfig, syncid: u8, seq: u64) {
         self.count(shim::IPVSA_CNT_RX_ACCEPTED);
-        self.senders
-            .lock()
-            .accepted(&rx.src, syncid, seq, uptime_secs());
+        let now = uptime_secs();
+        self.in_senders(&mut self.senders.lock(), &rx.src, |s| {
+            s.accepted(&rx.src, syncid, seq, now)
+        });
     }
 
     /// What a datagram gets when the configured format has no key: passed
@@ -521,7 +562,10 @@ impl NetState {
                     if self.keyed() {
                         self.mark_unverified();
                         self.count(shim::IPVSA_CNT_RX_PLAIN);
-                        self.senders.lock().plain(&rx.src, uptime_secs());
+                        let now = uptime_secs();
+                        self.in_senders(&mut self.senders.lock(), &rx.src, |s| {
+                            s.plain(&rx.src, now)
+                        });
                     }
                     return Ok(0);
                 }
@@ -667,9 +711,13 @@ impl NetState {
         v
     }
 
-    /// A copy of the backup's per-source view.
+    /// A copy of the backup's per-source view, with the drops counted
+    /// outside the table.
     pub(crate) fn senders(&self) -> Senders {
-        self.senders.lock().clone()
+        let table = self.senders.lock();
+        let mut view = table.clone();
+        self.lines.add_to(&mut view, false);
+        view
     }
 
     /// Fills the status reported by the get sockopt and /proc.
@@ -2084,6 +2132,213 @@ mod tests {
         let bview = backup.senders();
         let o = bview.iter().find(|s| s.src == other).ok_or(EINVAL)?;
         assert_eq!(o.drops, [0, 0, 0, 0, 0, 0, 0, 1]);
+        Ok(())
+    }
+
+    /// A listed source's drops land on its line without the table's
+    /// lock: counted while another holder has it, not as busy. An
+    /// unlisted source's drop then finds the lock held and is busy.
+    #[test]
+    fn drop_lines_count_without_the_lock() -> Result {
+        let st = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
+        let src = |last: u8, port: u16| Source {
+            addr: IpAddr::V4([10, 0, 3, last]),
+            port,
+        };
+        st.drop_from_at(shim::IPVSA_CNT_RX_BAD_ICV, &src(1, 8848), 10);
+        let held = st.senders.lock();
+        for _ in 0..3 {
+            st.drop_from_at(shim::IPVSA_CNT_RX_BAD_TTL, &src(1, 9000), 11);
+        }
+        st.drop_from_at(shim::IPVSA_CNT_RX_BAD_TTL, &src(2, 8848), 11);
+        drop(held);
+        assert_eq!(st.senders_busy(), 1);
+        let view = st.senders();
+        assert_eq!(view.iter().count(), 1);
+        let s = view.iter().next().ok_or(EINVAL)?;
+        assert_eq!(s.src, src(1, 9000));
+        assert_eq!(s.drops, [0, 3, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(s.last_drop, 11);
+        assert_eq!(counter(&st, shim::IPVSA_CNT_RX_BAD_TTL), 4);
+        // The unknown-key reason (the counter past the last) too.
+        st.drop_from_at(shim::IPVSA_CNT_MAX, &src(1, 9000), 12);
+        let view = st.senders();
+        let s = view.iter().next().ok_or(EINVAL)?;
+        assert_eq!((s.drops[7], s.last_drop), (1, 12));
+        Ok(())
+    }
+
+    /// When a slot goes to another source, what was counted there without
+    /// the lock stays with the source that sent it: the new source starts
+    /// from its own drop, a source that comes back starts afresh, and the
+    /// slot given away is the one seen least recently, counting the drops
+    /// counted outside the table.
+    #[test]
+    fn drop_lines_follow_slot_changes() -> Result {
+        let st = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
+        let src = |last: u8| Source {
+            addr: IpAddr::V4([10, 0, 3, last]),
+            port: 8848,
+        };
+        let ttl = shim::IPVSA_CNT_RX_BAD_TTL;
+        let icv = shim::IPVSA_CNT_RX_BAD_ICV;
+        // Eight sources fill the table, seen at 20..27.
+        for k in 0..8u8 {
+            st.drop_from_at(ttl, &src(k + 1), 20 + u64::from(k));
+        }
+        // Source 2 (seen at 21) has more drops at 21, source 1 (seen at
+        // 20 in the table) one at 100: all outside the table.
+        for _ in 0..5 {
+            st.drop_from_at(icv, &src(2), 21);
+        }
+        st.drop_from_at(icv, &src(1), 100);
+        assert_eq!(st.senders_busy(), 0);
+        let view = st.senders();
+        let two = view.iter().find(|s| s.src == src(2)).ok_or(EINVAL)?;
+        assert_eq!(two.drops, [0, 1, 0, 0, 5, 0, 0, 0]);
+        // A ninth source takes the slot of source 2, not of source 1.
+        st.drop_from_at(ttl, &src(99), 101);
+        let view = st.senders();
+        assert_eq!(view.iter().count(), 8);
+        assert!(view.iter().any(|s| s.src == src(1)));
+        assert!(!view.iter().any(|s| s.src == src(2)));
+        let new = view.iter().find(|s| s.src == src(99)).ok_or(EINVAL)?;
+        assert_eq!(new.drops, [0, 1, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(new.last_drop, 101);
+        // Its next drops count on its line, without the lock.
+        st.drop_from_at(icv, &src(99), 102);
+        // Source 2 comes back (in the slot of source 3, seen at 22): none
+        // of its earlier drops.
+        st.drop_from_at(icv, &src(2), 103);
+        let view = st.senders();
+        assert!(!view.iter().any(|s| s.src == src(3)));
+        let two = view.iter().find(|s| s.src == src(2)).ok_or(EINVAL)?;
+        assert_eq!(two.drops, [0, 0, 0, 0, 1, 0, 0, 0]);
+        let new = view.iter().find(|s| s.src == src(99)).ok_or(EINVAL)?;
+        assert_eq!(new.drops, [0, 1, 0, 0, 1, 0, 0, 0]);
+        let one = view.iter().find(|s| s.src == src(1)).ok_or(EINVAL)?;
+        assert_eq!((one.drops, one.last_drop), ([0, 1, 0, 0, 1, 0, 0, 0], 100));
+        // Of the 17 drops, those of sources 2 (6) and 3 (1) before they
+        // lost their slots are on no line; the rest are on theirs.
+        let all: u64 = view.iter().flat_map(|s| s.drops).sum();
+        assert_eq!(all, 17 - 6 - 1);
+        assert_eq!(st.senders_busy(), 0);
+        Ok(())
+    }
+
+    /// A drop whose source's line goes to another source between finding
+    /// the line and counting on it (another CPU's drop from a new source
+    /// took the line) is counted on no line: not on the new source's.
+    #[test]
+    fn drop_line_taken_meanwhile_counts_nothing() -> Result {
+        let st = KBox::pin_init(NetState::new(), GFP_KERNEL)?;
+        let a = Source {
+            addr: IpAddr::V4([10, 0, 3, 1]),
+            port: 8848,
+        };
+        let b = addr_words(&IpAddr::V4([10, 0, 3, 2]));
+        st.drop_from_at(shim::IPVSA_CNT_RX_BAD_TTL, &a, 10);
+        let (i, gen) = st.lines.find(&addr_words(&a.addr)).ok_or(EINVAL)?;
+        assert_eq!(st.lines.count_in(i, gen, 8848, 1, 11), Counted::Yes);
+        st.lines.publish(i, &b);
+        assert_eq!(st.lines.count_in(i, gen, 8848, 1, 12), Counted::Raced);
+        assert_eq!(st.lines.find(&b).map(|(j, _)| j), Some(i));
+        assert_eq!(st.lines.find(&addr_words(&a.addr)), None);
+        // The line's counts now are the new source's: none. (The table
+        // still names the old one; a view adds the line's counts to it.)
+        let view = st.senders();
+        let s = view.iter().next().ok_or(EINVAL)?;
+        assert_eq!((s.drops, s.last_drop), ([0, 1, 0, 0, 0, 0, 0, 0], 10));
+        Ok(())
+    }
+
+    /// Shared by the threads of [`drop_lines_under_churn`].
+    struct Churn {
+        st: Pin<KBox<NetState>>,
+        running: Atomic<i32>,
+    }
+
+    /// The counter of drop reason `r` (an index of the sender lines).
+    fn reason_counter(r: usize) -> u32 {
+        if r == 7 {
+            shim::IPVSA_CNT_MAX
+        } else {
+            shim::IPVSA_CNT_RX_MALFORMED + r as u32
+        }
+    }
+
+    /// Several CPUs drop datagrams at once, some from three sources that
+    /// each have a reason of their own, one from ever new addresses that
+    /// keep taking the lines away, while the test reads the lines: no line
+    /// ever shows a drop of a reason its address never had, and no source
+    /// more drops than it had. The totals stay exact.
+    #[test]
+    fn drop_lines_under_churn() -> Result {
+        use kernel::sync::Arc;
+        use kernel::workqueue::system_unbound;
+
+        const DROPS: u32 = 20_000;
+        const SOURCES: u8 = 3;
+        let churn = Arc::new(
+            Churn {
+                st: KBox::pin_init(NetState::new(), GFP_KERNEL)?,
+                running: Atomic::new(i32::from(SOURCES) + 1),
+            },
+            GFP_KERNEL,
+        )?;
+        // Source k (10.0.4.k) drops with reason k; the churner
+        // (10.0.5.x, x changing every 8 drops) with reason 7.
+        for k in 0..=SOURCES {
+            let c = churn.clone();
+            system_unbound()
+                .try_spawn(GFP_KERNEL, move || {
+                    for i in 0..DROPS {
+                        let (addr, r) = if k < SOURCES {
+                            ([10, 0, 4, k], usize::from(k))
+                        } else {
+                            ([10, 0, 5, (i / 8 % 250) as u8], 7)
+                        };
+                        let src = Source {
+                            addr: IpAddr::V4(addr),
+                            port: 8848,
+                        };
+                        c.st.drop_from_at(reason_counter(r), &src, u64::from(i));
+                    }
+                    c.running.fetch_add(-1, Full);
+                })
+                .map_err(|_| ENOMEM)?;
+        }
+        let mut views = 0u32;
+        let mut wrong = 0u32;
+        let mut check = |view: &Senders| {
+            for s in view.iter() {
+                let own = match s.src.addr {
+                    IpAddr::V4([10, 0, 4, k]) if k < SOURCES => usize::from(k),
+                    _ => 7,
+                };
+                for (r, n) in s.drops.iter().enumerate() {
+                    if (r != own && *n != 0) || *n > u64::from(DROPS) {
+                        wrong += 1;
+                    }
+                }
+            }
+        };
+        while churn.running.load(Acquire) > 0 {
+            check(&churn.st.senders());
+            views += 1;
+            crate::kapi::sys::cond_resched();
+        }
+        assert!(wait_until(60_000, || churn.running.load(Acquire) == 0));
+        check(&churn.st.senders());
+        pr_info!(
+            "drop lines under churn: {} views read, {} drops on no line\n",
+            views,
+            churn.st.senders_busy()
+        );
+        assert_eq!(wrong, 0);
+        for r in 0..usize::from(SOURCES) {
+            assert_eq!(counter(&churn.st, reason_counter(r)), u64::from(DROPS));
+        }
         Ok(())
     }
 

@@ -11,14 +11,16 @@
 //! packet path: each link of a lookup's chain walk, each field of a gate
 //! entry, each knob and counter. C inlines them.
 //!
-//! [`InlineAtomic`] and [`InlineAdd`] do the same operations on the same
-//! [`Atomic`] the way the kernel's C does them on x86-64, in the kernel's
+//! [`InlineAtomic`], [`InlineAdd`] and [`InlineCmpxchg`] do the same
+//! operations on the same [`Atomic`] the way the kernel's C does them on
+//! x86-64, in the kernel's
 //! memory model (LKMM), not Rust's: `READ_ONCE()` and `WRITE_ONCE()` are
 //! volatile accesses (`include/asm-generic/rwonce.h`); on x86, which is
 //! TSO, `smp_load_acquire()` is `READ_ONCE()` followed by a compiler
 //! barrier and `smp_store_release()` a compiler barrier followed by
-//! `WRITE_ONCE()` (`arch/x86/include/asm/barrier.h`), and `atomic_add()`
-//! is one `lock add` (`arch/x86/include/asm/atomic64_64.h`). On every
+//! `WRITE_ONCE()` (`arch/x86/include/asm/barrier.h`), `atomic_add()` is
+//! one `lock add` and `atomic64_cmpxchg()` one `lock cmpxchg`
+//! (`arch/x86/include/asm/atomic64_64.h`, `cmpxchg.h`). On every
 //! other architecture they call the kernel crate's operation, helper and
 //! all.
 //!
@@ -47,10 +49,18 @@ pub(crate) trait InlineAdd<T> {
     fn add_relaxed(&self, v: T);
 }
 
+/// `self.cmpxchg(old, new, Full)` of an integer [`Atomic`]:
+/// `atomic64_cmpxchg()`.
+pub(crate) trait InlineCmpxchg<T> {
+    /// Stores `new` if the value is `old`: `Ok(old)`; else leaves it and
+    /// returns what it is, `Err(current)`. Fully ordered.
+    fn cmpxchg_full(&self, old: T, new: T) -> Result<T, T>;
+}
+
 /// x86-64: the kernel's own instructions for these operations.
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{Atomic, InlineAdd, InlineAtomic};
+    use super::{Atomic, InlineAdd, InlineAtomic, InlineCmpxchg};
     use core::arch::asm;
 
     /// `barrier()`: the compiler may move no memory access across it.
@@ -162,13 +172,41 @@ mod imp {
     }
 
     inline_add!(i32 => "dword", "e", u32 => "dword", "e", i64 => "qword", "r", u64 => "qword", "r");
+
+    impl InlineCmpxchg<u64> for Atomic<u64> {
+        #[inline(always)]
+        fn cmpxchg_full(&self, old: u64, new: u64) -> Result<u64, u64> {
+            let p = self.as_ptr();
+            let prev: u64;
+            // SAFETY: `p` is valid and aligned for `u64` while `self` is
+            // borrowed. This is `atomic64_cmpxchg()` on x86
+            // (`arch_cmpxchg()`: `LOCK_PREFIX "cmpxchgq"`, `old` in and the
+            // value found out in `rax`, with the memory clobber: no `nomem`);
+            // a locked instruction is fully ordered. It writes only `*p`,
+            // `rax` and the flags.
+            unsafe {
+                asm!(
+                    "lock cmpxchg qword ptr [{p}], {new}",
+                    p = in(reg) p,
+                    new = in(reg) new,
+                    inout("rax") old => prev,
+                    options(nostack),
+                )
+            }
+            if prev == old {
+                Ok(old)
+            } else {
+                Err(prev)
+            }
+        }
+    }
 }
 
 /// Elsewhere: the kernel crate's operations.
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
-    use super::{Atomic, InlineAdd, InlineAtomic};
-    use kernel::sync::atomic::{Acquire, Relaxed, Release};
+    use super::{Atomic, InlineAdd, InlineAtomic, InlineCmpxchg};
+    use kernel::sync::atomic::{Acquire, Full, Relaxed, Release};
 
     macro_rules! via_kernel_crate {
         ($($t:ty),* $(,)?) => {$(
@@ -232,4 +270,11 @@ mod imp {
     }
 
     add_via_kernel_crate!(i32, u32, i64, u64);
+
+    impl InlineCmpxchg<u64> for Atomic<u64> {
+        #[inline(always)]
+        fn cmpxchg_full(&self, old: u64, new: u64) -> Result<u64, u64> {
+            self.cmpxchg(old, new, Full)
+        }
+    }
 }

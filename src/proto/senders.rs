@@ -196,6 +196,103 @@ impl Senders {
     pub fn clear(&mut self) {
         *self = Self::new();
     }
+
+    /// The slot that holds `src`'s address, if one does.
+    pub fn index_of(&self, src: &Source) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.is_some_and(|s| s.src.addr == src.addr))
+    }
+
+    /// The source in slot `i`, if any.
+    pub fn at(&self, i: usize) -> Option<&Sender> {
+        self.slots.get(i)?.as_ref()
+    }
+
+    /// Adds to slot `i` what was counted for it outside the table (see
+    /// [`Tagged`]): `drops` by reason, the time `last_drop` of the last
+    /// of them (0: none) and the port `port` of the last datagram, if
+    /// known there. A free slot takes nothing.
+    pub fn add_outside(
+        &mut self,
+        i: usize,
+        drops: &[u64; DROP_NAMES.len()],
+        last_drop: u64,
+        port: Option<u16>,
+    ) {
+        if let Some(Some(s)) = self.slots.get_mut(i) {
+            for (d, n) in s.drops.iter_mut().zip(drops) {
+                *d = d.saturating_add(*n);
+            }
+            s.last_drop = s.last_drop.max(last_drop);
+            if let Some(p) = port {
+                s.src.port = p;
+            }
+        }
+    }
+}
+
+/// The address words a lock-free copy of the table compares: the
+/// address's bytes in four native-endian words (IPv4 in the first, the
+/// rest 0), then the family (4 or 6). A free slot's words are all 0,
+/// which no address has.
+pub fn addr_words(a: &IpAddr) -> [u32; 5] {
+    let mut w = [0u32; 5];
+    let (bytes, family): (&[u8], u32) = match a {
+        IpAddr::V4(b) => (b, 4),
+        IpAddr::V6(b) => (b, 6),
+    };
+    for (d, c) in w.iter_mut().zip(bytes.chunks_exact(4)) {
+        let mut q = [0u8; 4];
+        q.copy_from_slice(c);
+        *d = u32::from_ne_bytes(q);
+    }
+    if let Some(f) = w.last_mut() {
+        *f = family;
+    }
+    w
+}
+
+/// A value counted for a slot outside the table's lock (a drop count, a
+/// time, a port), in one 64-bit word with the low 16 bits of the slot's
+/// *generation* (how many times the slot was given to a source) above
+/// [`Tagged::BITS`] bits of value. Giving the slot to another source
+/// rewrites every word with the new generation, so a count that a CPU
+/// adds for the source it saw there succeeds only while that source
+/// holds the slot: a compare-and-exchange of the word it read, whose
+/// generation must be the one it saw. Nothing is counted against a
+/// source that did not send the datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tagged;
+
+impl Tagged {
+    /// Bits of value; the count saturates at `2^48 - 1`.
+    pub const BITS: u32 = 48;
+    const MASK: u64 = (1 << Self::BITS) - 1;
+
+    /// The word of value `v` (cut to [`Tagged::BITS`]) for generation `gen`.
+    pub const fn word(gen: u64, v: u64) -> u64 {
+        (gen << Self::BITS) | (v & Self::MASK)
+    }
+
+    /// The value of `word` if it is of generation `gen`.
+    pub const fn value(word: u64, gen: u64) -> Option<u64> {
+        if word >> Self::BITS == gen & (u64::MAX >> Self::BITS) {
+            Some(word & Self::MASK)
+        } else {
+            None
+        }
+    }
+
+    /// `word` counted up by one, if it is of generation `gen` (else
+    /// `None`: the slot changed hands); a full count stays full.
+    pub const fn bump(word: u64, gen: u64) -> Option<u64> {
+        match Self::value(word, gen) {
+            Some(v) if v == Self::MASK => Some(word),
+            Some(_) => Some(word + 1),
+            None => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -292,5 +389,66 @@ mod tests {
         t.accepted(&a, 1, 5, 1);
         t.dropped(&b, 0, 2);
         assert_eq!(t.iter().count(), 2);
+    }
+
+    #[test]
+    fn addr_words_tell_every_address_and_family_apart() {
+        let v4a = addr_words(&IpAddr::V4([10, 0, 3, 1]));
+        let v4b = addr_words(&IpAddr::V4([10, 0, 3, 2]));
+        let mut b6 = [0u8; 16];
+        b6[..4].copy_from_slice(&[10, 0, 3, 1]);
+        let v6 = addr_words(&IpAddr::V6(b6));
+        assert_ne!(v4a, v4b);
+        // The same bytes as IPv6: told apart by the family word.
+        assert_eq!(v4a[..4], v6[..4]);
+        assert_ne!(v4a, v6);
+        assert_eq!((v4a[4], v6[4]), (4, 6));
+        b6[15] = 1;
+        assert_ne!(addr_words(&IpAddr::V6(b6)), v6);
+        // No address has the words of a free slot.
+        assert_ne!(addr_words(&IpAddr::V4([0; 4])), [0; 5]);
+        assert_ne!(addr_words(&IpAddr::V6([0; 16])), [0; 5]);
+    }
+
+    #[test]
+    fn tagged_counts_only_for_their_generation() {
+        let w = Tagged::word(7, 0);
+        let w = Tagged::bump(w, 7).unwrap();
+        let w = Tagged::bump(w, 7).unwrap();
+        assert_eq!(Tagged::value(w, 7), Some(2));
+        // Another generation neither reads nor counts it.
+        assert_eq!(Tagged::value(w, 8), None);
+        assert_eq!(Tagged::bump(w, 8), None);
+        // Generations compare in their low 16 bits, as stored.
+        assert_eq!(Tagged::value(w, 7 + (1 << 16)), Some(2));
+        // The value is cut to 48 bits and a full count stays full.
+        let full = Tagged::word(3, u64::MAX);
+        assert_eq!(Tagged::value(full, 3), Some((1 << 48) - 1));
+        assert_eq!(Tagged::bump(full, 3), Some(full));
+        assert_eq!(Tagged::value(Tagged::word(0xffff, 5), 0xffff), Some(5));
+        assert_eq!(Tagged::value(0, 0), Some(0));
+    }
+
+    #[test]
+    fn outside_counts_add_to_the_slot_they_name() {
+        let mut t = Senders::new();
+        let m = v4(1, 8848);
+        t.accepted(&m, 150, 7, 100);
+        t.dropped(&m, 1, 101);
+        let i = t.index_of(&v4(1, 9)).unwrap();
+        assert_eq!(t.at(i).map(|s| s.src), Some(m));
+        assert_eq!(t.index_of(&v4(2, 8848)), None);
+        t.add_outside(i, &[0, 2, 0, 5, 0, 0, 0, 1], 99, Some(9000));
+        let s = t.at(i).unwrap();
+        assert_eq!(s.drops, [0, 3, 0, 5, 0, 0, 0, 1]);
+        // An older outside time leaves the newer one; a later one wins.
+        assert_eq!((s.last_drop, s.src.port), (101, 9000));
+        t.add_outside(i, &[0; 8], 120, None);
+        let s = t.at(i).unwrap();
+        assert_eq!((s.last_drop, s.src.port, s.accepted), (120, 9000, 1));
+        // A free slot takes nothing.
+        t.add_outside(i + 1, &[1; 8], 130, Some(1));
+        assert_eq!(t.iter().count(), 1);
+        assert_eq!(t.at(i + 1), None);
     }
 }
