@@ -59,7 +59,7 @@ use crate::proto::replay::{self, AdvanceError, KeyGenerations, KeyedReplay, Stre
 use crate::proto::senders::{addr_words, Senders, Source};
 use crate::shim;
 
-use crate::kapi::bhlock::{new_spinlock_bh, SpinLockBh};
+use crate::kapi::bhlock::{new_spinlock_bh, SpinLockBh, SpinLockBhGuard};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed, Release};
@@ -381,11 +381,14 @@ impl NetState {
         };
         // Best effort: the counters above are exact, the per-source lines
         // skip a drop rather than wait for another CPU. A listed source's
-        // drop takes no lock.
-        match self
-            .lines
-            .count(&addr_words(&src.addr), src.port, reason, now)
-        {
+        // drop takes no lock. If its line changed hands meanwhile, it
+        // looks once more (the source may have another line by now).
+        let words = addr_words(&src.addr);
+        let mut counted = self.lines.count(&words, src.port, reason, now);
+        if counted == Counted::Raced {
+            counted = self.lines.count(&words, src.port, reason, now);
+        }
+        match counted {
             Counted::Yes => return,
             Counted::Raced => {
                 self.senders_busy.add_relaxed(1);
@@ -407,15 +410,20 @@ impl NetState {
     /// free one, or the one of the source seen least recently, which the
     /// table tells with the times of the drops counted outside it) or
     /// none. The lines get that slot's new address, and `src`'s port.
-    fn in_senders(&self, s: &mut Senders, src: &Source, op: impl FnOnce(&mut Senders)) {
+    fn in_senders(
+        &self,
+        s: &mut SpinLockBhGuard<'_, Senders>,
+        src: &Source,
+        op: impl FnOnce(&mut Senders),
+    ) {
         let listed = s.index_of(src);
-        if listed.is_none() {
+        if listed.is_none() && s.is_full() {
             self.lines.add_to(s, true);
         }
         op(s);
         if let Some(i) = s.index_of(src) {
             if listed.is_none() {
-                self.lines.publish(i, &addr_words(&src.addr));
+                self.lines.publish(s, i, &addr_words(&src.addr));
             }
             self.lines.saw_port(i, src.port);
         }
@@ -2240,7 +2248,15 @@ mod tests {
         st.drop_from_at(shim::IPVSA_CNT_RX_BAD_TTL, &a, 10);
         let (i, gen) = st.lines.find(&addr_words(&a.addr)).ok_or(EINVAL)?;
         assert_eq!(st.lines.count_in(i, gen, 8848, 1, 11), Counted::Yes);
-        st.lines.publish(i, &b);
+        // A CPU that read the count word before the line changed hands
+        // fails its exchange; one that reads it after sees the new
+        // generation.
+        let before = st.lines.count_word(i, 1);
+        st.lines.publish(&st.senders.lock(), i, &b);
+        assert_eq!(
+            st.lines.count_from(i, gen, before, 8848, 1, 12),
+            Counted::Raced
+        );
         assert_eq!(st.lines.count_in(i, gen, 8848, 1, 12), Counted::Raced);
         assert_eq!(st.lines.find(&b).map(|(j, _)| j), Some(i));
         assert_eq!(st.lines.find(&addr_words(&a.addr)), None);
@@ -2271,7 +2287,9 @@ mod tests {
     /// each have a reason of their own, one from ever new addresses that
     /// keep taking the lines away, while the test reads the lines: no line
     /// ever shows a drop of a reason its address never had, and no source
-    /// more drops than it had. The totals stay exact.
+    /// more drops than it had. The totals stay exact. (Whether a drop met
+    /// its line changing hands here is up to timing; the test above makes
+    /// that happen.)
     #[test]
     fn drop_lines_under_churn() -> Result {
         use kernel::sync::Arc;
@@ -2328,7 +2346,6 @@ mod tests {
             views += 1;
             crate::kapi::sys::cond_resched();
         }
-        assert!(wait_until(60_000, || churn.running.load(Acquire) == 0));
         check(&churn.st.senders());
         pr_info!(
             "drop lines under churn: {} views read, {} drops on no line\n",

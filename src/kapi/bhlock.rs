@@ -23,6 +23,9 @@ use kernel::sync::lock::{Backend, Lock};
 /// A [`Lock`] with BHs off while held (`spin_lock_bh()`).
 pub(crate) type SpinLockBh<T> = Lock<T, SpinLockBhBackend>;
 
+/// A held [`SpinLockBh`]: proof that the caller holds the lock.
+pub(crate) type SpinLockBhGuard<'a, T> = kernel::sync::lock::Guard<'a, T, SpinLockBhBackend>;
+
 /// Creates a [`SpinLockBh`] holding `inner` (an optional name; its lock
 /// class is the macro call site's), as `new_spinlock!` does.
 macro_rules! new_spinlock_bh {

@@ -53,7 +53,8 @@ pub(crate) trait InlineAdd<T> {
 /// `atomic64_cmpxchg()`.
 pub(crate) trait InlineCmpxchg<T> {
     /// Stores `new` if the value is `old`: `Ok(old)`; else leaves it and
-    /// returns what it is, `Err(current)`. Fully ordered.
+    /// returns what it is, `Err(current)`. Fully ordered when it stores
+    /// (as `atomic64_cmpxchg()`; on x86-64 also when it does not).
     fn cmpxchg_full(&self, old: T, new: T) -> Result<T, T>;
 }
 

@@ -197,6 +197,11 @@ impl Senders {
         *self = Self::new();
     }
 
+    /// Whether every slot holds a source (a new one takes a slot away).
+    pub fn is_full(&self) -> bool {
+        self.slots.iter().all(Option::is_some)
+    }
+
     /// The slot that holds `src`'s address, if one does.
     pub fn index_of(&self, src: &Source) -> Option<usize> {
         self.slots
@@ -254,20 +259,21 @@ pub fn addr_words(a: &IpAddr) -> [u32; 5] {
 }
 
 /// A value counted for a slot outside the table's lock (a drop count, a
-/// time, a port), in one 64-bit word with the low 16 bits of the slot's
+/// time, a port), in one 64-bit word with the low 24 bits of the slot's
 /// *generation* (how many times the slot was given to a source) above
 /// [`Tagged::BITS`] bits of value. Giving the slot to another source
 /// rewrites every word with the new generation, so a count that a CPU
 /// adds for the source it saw there succeeds only while that source
 /// holds the slot: a compare-and-exchange of the word it read, whose
 /// generation must be the one it saw. Nothing is counted against a
-/// source that did not send the datagram.
+/// source that did not send the datagram, unless the slot changed hands
+/// 2^24 times while one CPU was counting one drop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tagged;
 
 impl Tagged {
-    /// Bits of value; the count saturates at `2^48 - 1`.
-    pub const BITS: u32 = 48;
+    /// Bits of value; the count saturates at `2^40 - 1` (over 10^12).
+    pub const BITS: u32 = 40;
     const MASK: u64 = (1 << Self::BITS) - 1;
 
     /// The word of value `v` (cut to [`Tagged::BITS`]) for generation `gen`.
@@ -419,13 +425,17 @@ mod tests {
         // Another generation neither reads nor counts it.
         assert_eq!(Tagged::value(w, 8), None);
         assert_eq!(Tagged::bump(w, 8), None);
-        // Generations compare in their low 16 bits, as stored.
-        assert_eq!(Tagged::value(w, 7 + (1 << 16)), Some(2));
-        // The value is cut to 48 bits and a full count stays full.
+        // Generations compare in their low 24 bits, as stored.
+        assert_eq!(Tagged::value(w, 7 + (1 << 24)), Some(2));
+        assert_eq!(Tagged::value(w, 7 + (1 << 16)), None);
+        // The value is cut to 40 bits and a full count stays full.
         let full = Tagged::word(3, u64::MAX);
-        assert_eq!(Tagged::value(full, 3), Some((1 << 48) - 1));
+        assert_eq!(Tagged::value(full, 3), Some((1 << 40) - 1));
         assert_eq!(Tagged::bump(full, 3), Some(full));
-        assert_eq!(Tagged::value(Tagged::word(0xffff, 5), 0xffff), Some(5));
+        assert_eq!(
+            Tagged::value(Tagged::word(0xff_ffff, 5), 0xff_ffff),
+            Some(5)
+        );
         assert_eq!(Tagged::value(0, 0), Some(0));
     }
 

@@ -13,16 +13,22 @@
 //!
 //! Only a holder of the table's lock changes which address a slot has
 //! ([`Lines::publish`], when the table gave the slot to another source):
-//! it marks the slot busy (odd *tag*), rewrites every
-//! value of the slot with the slot's next generation ([`Tagged`]), then
-//! the address words, then the even tag. A drop reads the tag, compares
-//! the address words with its source's and counts by compare-and-exchange
-//! on a word whose generation must be the one it read: if the slot was
-//! given to another source meanwhile, the word has the new generation,
-//! the exchange fails and the drop goes on no line (counted as busy). A
-//! drop is never counted against a source that did not send it; one that
-//! raced with the slot's change is counted only in the totals.
+//! it marks the slot busy (odd *tag*), rewrites every value of the slot
+//! with the slot's next generation ([`Tagged`]), then the address words,
+//! then the even tag, each store ordered after the ones before it. A drop
+//! reads the tag, compares the address words with its source's and counts
+//! by compare-and-exchange on a word whose generation must be the one it
+//! read: if the slot was given to another source meanwhile, the word has
+//! the new generation (a drop that read any new address word also reads
+//! the new count word: the stores are ordered and the exchange is fully
+//! ordered), the exchange fails and the drop goes on no line (counted as
+//! busy). The odd tag only saves such drops the compare; the generations
+//! are what keeps them off other sources' lines. A drop is never counted
+//! against a source that did not send it, unless its slot changed hands
+//! 2^24 times while it was being counted; one that raced with the slot's
+//! change is counted only in the totals.
 
+use crate::kapi::bhlock::SpinLockBhGuard;
 use crate::kapi::inline_atomic::{InlineAtomic, InlineCmpxchg};
 use crate::proto::senders::{Senders, Tagged, DROP_NAMES, SENDERS};
 use kernel::sync::atomic::Atomic;
@@ -87,7 +93,7 @@ impl Lines {
     /// Counts a drop for reason `reason` (an index of [`DROP_NAMES`]; any
     /// other notes the time only) from the source of address words
     /// `addr` ([`crate::proto::senders::addr_words`]) and UDP port `port`,
-    /// at second `now`. Any context; no lock, no call.
+    /// at second `now`. Any context; no lock, and on x86-64 no call.
     #[inline]
     pub(super) fn count(&self, addr: &[u32; 5], port: u16, reason: usize, now: u64) -> Counted {
         match self.find(addr) {
@@ -119,11 +125,33 @@ impl Lines {
         reason: usize,
         now: u64,
     ) -> Counted {
+        self.count_from(i, gen, None, port, reason, now)
+    }
+
+    /// The count word of reason `reason` in slot `i`, as a drop reads it
+    /// before it counts (for the test of a slot that changes hands after
+    /// that read).
+    pub(super) fn count_word(&self, i: usize, reason: usize) -> Option<u64> {
+        Some(self.slots.get(i)?.drops.get(reason)?.read_once())
+    }
+
+    /// [`Lines::count_in`], starting from the count word `seen` if given
+    /// (read earlier by [`Lines::count_word`]) instead of reading it.
+    #[inline]
+    pub(super) fn count_from(
+        &self,
+        i: usize,
+        gen: u64,
+        seen: Option<u64>,
+        port: u16,
+        reason: usize,
+        now: u64,
+    ) -> Counted {
         let Some(line) = self.slots.get(i) else {
             return Counted::NoSlot;
         };
         if let Some(d) = line.drops.get(reason) {
-            let mut cur = d.read_once();
+            let mut cur = seen.unwrap_or_else(|| d.read_once());
             loop {
                 let Some(next) = Tagged::bump(cur, gen) else {
                     return Counted::Raced;
@@ -136,16 +164,19 @@ impl Lines {
         }
         // The time and the port are best effort: set only while the slot
         // keeps its generation, and left when another CPU wrote them
-        // meanwhile.
-        set(&line.last_drop, gen, now);
-        set(&line.port, gen, u64::from(port));
+        // meanwhile; the time only moves forward.
+        set(&line.last_drop, gen, now, |old| now > old);
+        set(&line.port, gen, u64::from(port), |old| {
+            old != u64::from(port)
+        });
         Counted::Yes
     }
 
     /// Gives slot `i` to the source of address words `addr`, with a new
     /// generation, when the table gave its slot `i` to that source. The
-    /// caller holds the table's lock (the only writer).
-    pub(super) fn publish(&self, i: usize, addr: &[u32; 5]) {
+    /// caller holds the table's lock (`_table`), which makes it the only
+    /// writer.
+    pub(super) fn publish(&self, _table: &SpinLockBhGuard<'_, Senders>, i: usize, addr: &[u32; 5]) {
         let Some(line) = self.slots.get(i) else {
             return;
         };
@@ -194,10 +225,10 @@ impl Lines {
 }
 
 /// Sets the [`Tagged`] value of `word` to `v` if `word` is of generation
-/// `gen` and holds another value; one attempt.
-fn set(word: &Atomic<u64>, gen: u64, v: u64) {
+/// `gen` and its value `old` passes `replace(old)`; one attempt.
+fn set(word: &Atomic<u64>, gen: u64, v: u64, replace: impl Fn(u64) -> bool) {
     let cur = word.read_once();
-    if Tagged::value(cur, gen).is_some_and(|old| old != v) {
+    if Tagged::value(cur, gen).is_some_and(replace) {
         let _ = word.cmpxchg_full(cur, Tagged::word(gen, v));
     }
 }
