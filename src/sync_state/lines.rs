@@ -203,9 +203,10 @@ impl Lines {
         }
     }
 
-    /// Adds what the slots counted to `view`, a copy of the table made
-    /// under its lock, still held. `times_only`: only the times of the
-    /// last drops (for the table's choice of a slot to give away).
+    /// Adds what the slots counted to `view`: a copy of the table made
+    /// under its lock, still held, or with `times_only` (only the times of
+    /// the last drops, for the table's choice of a slot to give away) the
+    /// table itself, under its lock.
     pub(super) fn add_to(&self, view: &mut Senders, times_only: bool) {
         for (i, line) in self.slots.iter().enumerate() {
             let gen = line.tag.read_acquire() >> 1;
