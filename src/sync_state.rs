@@ -410,18 +410,18 @@ impl NetState {
     /// free one, or the one of the source seen least recently, which the
     /// table tells with the times of the drops counted outside it) or
     /// none. The lines get that slot's new address, and `src`'s port.
+    /// `op` returns `src`'s slot after the change.
     fn in_senders(
         &self,
         s: &mut SpinLockBhGuard<'_, Senders>,
         src: &Source,
-        op: impl FnOnce(&mut Senders),
+        op: impl FnOnce(&mut Senders) -> Option<usize>,
     ) {
         let listed = s.index_of(src);
         if listed.is_none() && s.is_full() {
             self.lines.add_to(s, true);
         }
-        op(s);
-        if let Some(i) = s.index_of(src) {
+        if let Some(i) = op(s) {
             if listed.is_none() {
                 self.lines.publish(s, i, &addr_words(&src.addr));
             }
@@ -2247,7 +2247,7 @@ mod tests {
         let b = addr_words(&IpAddr::V4([10, 0, 3, 2]));
         st.drop_from_at(shim::IPVSA_CNT_RX_BAD_TTL, &a, 10);
         let (i, gen) = st.lines.find(&addr_words(&a.addr)).ok_or(EINVAL)?;
-        assert_eq!(st.lines.count_in(i, gen, 8848, 1, 11), Counted::Yes);
+        assert_eq!(st.lines.count_from(i, gen, None, 8848, 1, 11), Counted::Yes);
         // A CPU that read the count word before the line changed hands
         // fails its exchange; one that reads it after sees the new
         // generation.
@@ -2257,7 +2257,10 @@ mod tests {
             st.lines.count_from(i, gen, before, 8848, 1, 12),
             Counted::Raced
         );
-        assert_eq!(st.lines.count_in(i, gen, 8848, 1, 12), Counted::Raced);
+        assert_eq!(
+            st.lines.count_from(i, gen, None, 8848, 1, 12),
+            Counted::Raced
+        );
         assert_eq!(st.lines.find(&b).map(|(j, _)| j), Some(i));
         assert_eq!(st.lines.find(&addr_words(&a.addr)), None);
         // The line's counts now are the new source's: none. (The table

@@ -113,11 +113,10 @@ impl Senders {
         }
     }
 
-    /// The slot of `src`, made if need be; `verified`: for a verified
-    /// message (may push out a verified source).
-    fn slot(&mut self, src: &Source, verified: bool) -> Option<&mut Sender> {
-        let same = |s: &Option<Sender>| s.is_some_and(|s| s.src.addr == src.addr);
-        let i = match self.slots.iter().position(same) {
+    /// The slot of `src` (its index and source), made if need be;
+    /// `verified`: for a verified message (may push out a verified source).
+    fn slot(&mut self, src: &Source, verified: bool) -> Option<(usize, &mut Sender)> {
+        let i = match self.index_of(src) {
             Some(i) => {
                 if let Some(Some(s)) = self.slots.get_mut(i) {
                     s.src.port = src.port;
@@ -146,39 +145,45 @@ impl Senders {
                 i
             }
         };
-        self.slots.get_mut(i)?.as_mut()
+        Some((i, self.slots.get_mut(i)?.as_mut()?))
     }
 
     /// A message from `src` of SyncID `syncid` with sequence number `seq`
-    /// was verified and accepted at `now`.
-    pub fn accepted(&mut self, src: &Source, syncid: u8, seq: u64, now: u64) {
-        if let Some(s) = self.slot(src, true) {
-            s.accepted = s.accepted.saturating_add(1);
-            s.last_seq = seq;
-            s.syncid = syncid;
-            s.last_accepted = now;
-        }
+    /// was verified and accepted at `now`. Returns `src`'s slot, if it
+    /// has one.
+    pub fn accepted(&mut self, src: &Source, syncid: u8, seq: u64, now: u64) -> Option<usize> {
+        let (i, s) = self.slot(src, true)?;
+        s.accepted = s.accepted.saturating_add(1);
+        s.last_seq = seq;
+        s.syncid = syncid;
+        s.last_accepted = now;
+        Some(i)
     }
 
     /// A plaintext message from `src` was taken at `now` (rollout mode).
-    pub fn plain(&mut self, src: &Source, now: u64) {
-        if let Some(s) = self.slot(src, false) {
-            s.plain = s.plain.saturating_add(1);
-            s.last_accepted = now;
-        }
+    /// Returns `src`'s slot, if it has one.
+    pub fn plain(&mut self, src: &Source, now: u64) -> Option<usize> {
+        let (i, s) = self.slot(src, false)?;
+        s.plain = s.plain.saturating_add(1);
+        s.last_accepted = now;
+        Some(i)
     }
 
     /// A datagram from `src` was dropped at `now` for reason `reason` (an
-    /// index of [`DROP_NAMES`]).
-    pub fn dropped(&mut self, src: &Source, reason: usize, now: u64) {
+    /// index of [`DROP_NAMES`]). Returns `src`'s slot, if it has one.
+    pub fn dropped(&mut self, src: &Source, reason: usize, now: u64) -> Option<usize> {
         match self.slot(src, false) {
-            Some(s) => {
+            Some((i, s)) => {
                 if let Some(d) = s.drops.get_mut(reason) {
                     *d = d.saturating_add(1);
                 }
                 s.last_drop = now;
+                Some(i)
             }
-            None => self.unlisted = self.unlisted.saturating_add(1),
+            None => {
+                self.unlisted = self.unlisted.saturating_add(1);
+                None
+            }
         }
     }
 

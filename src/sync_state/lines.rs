@@ -97,7 +97,7 @@ impl Lines {
     #[inline]
     pub(super) fn count(&self, addr: &[u32; 5], port: u16, reason: usize, now: u64) -> Counted {
         match self.find(addr) {
-            Some((i, gen)) => self.count_in(i, gen, port, reason, now),
+            Some((i, gen)) => self.count_from(i, gen, None, port, reason, now),
             None => Counted::NoSlot,
         }
     }
@@ -113,21 +113,6 @@ impl Lines {
         })
     }
 
-    /// [`Lines::count`] in slot `i`, found with generation `gen` by
-    /// [`Lines::find`]: [`Counted::Raced`] if the slot has another
-    /// generation by now.
-    #[inline]
-    pub(super) fn count_in(
-        &self,
-        i: usize,
-        gen: u64,
-        port: u16,
-        reason: usize,
-        now: u64,
-    ) -> Counted {
-        self.count_from(i, gen, None, port, reason, now)
-    }
-
     /// The count word of reason `reason` in slot `i`, as a drop reads it
     /// before it counts (for the test of a slot that changes hands after
     /// that read).
@@ -135,8 +120,10 @@ impl Lines {
         Some(self.slots.get(i)?.drops.get(reason)?.read_once())
     }
 
-    /// [`Lines::count_in`], starting from the count word `seen` if given
-    /// (read earlier by [`Lines::count_word`]) instead of reading it.
+    /// [`Lines::count`] in slot `i`, found with generation `gen` by
+    /// [`Lines::find`], starting from the count word `seen` if given (read
+    /// earlier by [`Lines::count_word`]) instead of reading it:
+    /// [`Counted::Raced`] if the slot has another generation by now.
     #[inline]
     pub(super) fn count_from(
         &self,
