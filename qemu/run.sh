@@ -74,7 +74,9 @@ case $cpus in
 '' | *[!0-9]* | 0) die "IPVS_AUTH_VM_CPUS must be a positive integer, not '$cpus'" ;;
 esac
 marker="$out/.guest-started"
-cmd="touch '$marker' && cd '$top' &&$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KBUILD='$KBUILD' IPVS_AUTH_CACHE='$IPVS_AUTH_CACHE' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args"
+# qemu/lib/guest-ports.sh connects the script's output and exit status
+# itself when virtme-ng's init could not (a guest whose udev was slow).
+cmd="touch '$marker' && cd '$top' && . '$here/lib/guest-ports.sh' && {$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KBUILD='$KBUILD' IPVS_AUTH_CACHE='$IPVS_AUTH_CACHE' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args; guest_exit \$?; }"
 
 # Rarely, the guest comes up without running the script and without a word
 # (seen twice under load). A boot that never started the script is retried;

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sourced by every guest command of qemu/run.sh, before its script.
+#
+# virtme-ng's init connects the script's stdout and stderr, and passes its
+# exit status back to vng, through virtio serial ports that it looks for
+# as /dev/virtio-ports/virtme.*: symlinks that udev makes. It looks once,
+# after `udevadm settle --timeout=300`. On a guest whose udev is not done
+# by then (the KASAN kernel with kmemleak took about 10 minutes to boot)
+# the symlinks are missing: init runs the script with the console as its
+# output (shown only with IPVS_AUTH_VM_VERBOSE=1) and writes no exit
+# status, and vng returns 255 with none of the output although the script
+# ran. Then the script finds the ports itself, by their names in sysfs,
+# and opens their device nodes, which devtmpfs makes without udev.
+# scripts/guest-io-selftest.sh boots a guest without udev to check this.
+
+# guest_port NAME: the device node of the virtio serial port NAME.
+guest_port() {
+	for d in /sys/class/virtio-ports/*; do
+		if [ "$(cat "$d/name" 2>/dev/null)" = "$1" ] && [ -c "/dev/${d##*/}" ]; then
+			echo "/dev/${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+guest_ret_port=
+if [ ! -e /dev/virtme.ret ]; then
+	# The ports may still be probing: wait for them, up to 10 minutes.
+	guest_wait=0
+	until guest_out_port=$(guest_port virtme.stdout) &&
+		guest_err_port=$(guest_port virtme.stderr) &&
+		guest_ret_port=$(guest_port virtme.ret); do
+		guest_ret_port=
+		guest_wait=$((guest_wait + 1))
+		[ "$guest_wait" -le 600 ] || break
+		sleep 1
+	done
+	if [ -n "$guest_ret_port" ]; then
+		exec >"$guest_out_port" 2>"$guest_err_port"
+		echo "qemu/run.sh: virtme-ng's init found no script I/O ports (udev was not done after ${guest_wait} s more); the guest script writes to them itself" >&2
+	fi
+fi
+
+# guest_exit STATUS: ends the guest command with STATUS, which goes back
+# to vng through its port if init did not connect it.
+guest_exit() {
+	if [ -n "$guest_ret_port" ]; then
+		echo "$1" >"$guest_ret_port"
+	fi
+	exit "$1"
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Checks that qemu/run.sh returns a guest script's output and exit status
+# whether or not virtme-ng's init connected them (qemu/lib/guest-ports.sh):
+# one guest as usual, and one whose udev cannot run (udevadm replaced by
+# an empty file through a bind mount in a private mount namespace, which
+# the guest's view of the host's root shares), so that the
+# /dev/virtio-ports/ symlinks init looks for never appear, as on a guest
+# whose udev outlasts init's wait. Needs root and a built kernel
+# (make kernel); about two minutes under TCG.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+
+out=${IPVS_AUTH_OUT:-$top/out}/guest-io-selftest
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+cat >"$out/guest.sh" <<'EOF'
+echo "selftest: to stdout"
+echo "selftest: to stderr" >&2
+if [ -e /dev/virtme.ret ]; then
+	echo "selftest: init connected the ports"
+else
+	echo "selftest: init did not connect the ports"
+fi
+exit 7
+EOF
+: >"$out/no-udevadm"
+udevadm=$(readlink -f "$(command -v udevadm)")
+
+fail=0
+for mode in udev no-udev; do
+	log "guest with $mode"
+	rc=0
+	if [ "$mode" = udev ]; then
+		IPVS_AUTH_OUT="$out" "$top/qemu/run.sh" "$out/guest.sh" >"$out/$mode.log" 2>&1 || rc=$?
+	else
+		IPVS_AUTH_OUT="$out" unshare -m -- sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' \
+			sh "$out/no-udevadm" "$udevadm" "$top/qemu/run.sh" "$out/guest.sh" >"$out/$mode.log" 2>&1 || rc=$?
+	fi
+	cat "$out/$mode.log"
+	expect=("selftest: to stdout" "selftest: to stderr")
+	if [ "$mode" = udev ]; then
+		expect+=("selftest: init connected the ports")
+	else
+		expect+=("selftest: init did not connect the ports" "virtme-ng's init found no script I/O ports")
+	fi
+	for line in "${expect[@]}"; do
+		if ! grep -qF "$line" "$out/$mode.log"; then
+			echo "FAIL  $mode: no line '$line'"
+			fail=1
+		fi
+	done
+	if [ "$mode" = udev ] && grep -qF "virtme-ng's init found no script I/O ports" "$out/$mode.log"; then
+		echo "FAIL  udev: the fallback ran although init connected the ports"
+		fail=1
+	fi
+	if [ "$rc" != 7 ]; then
+		echo "FAIL  $mode: exit status $rc, not the script's 7"
+		fail=1
+	fi
+done
+[ "$fail" = 0 ] && echo "PASS  guest I/O with and without udev"
+exit "$fail"
