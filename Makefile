@@ -26,6 +26,7 @@
 #   make bench-compare BASE=REV  the in-kernel benchmark of commit REV and
 #                   of this tree in one guest, alternating (BENCH_ROUNDS=3),
 #                   and the ratio of every figure, best of the rounds
+#                   and the median of the rounds' paired ratios
 #   make test       host tests only (cargo test)
 #   make fuzz       property tests of the pure parsers at scale (bounded)
 #   make fmt        reformat the Rust sources

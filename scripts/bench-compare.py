@@ -7,7 +7,11 @@
 
 With several outputs per side (rounds of one guest, qemu/bench-compare.sh),
 each figure is the best of its side's rounds: the lowest time, the highest
-rate.
+rate. With as many outputs on each side, given in round order, the K-th
+of each side are paired (one round: run minutes apart in one guest), and
+two more columns show the median of the paired ratios and their range:
+a figure whose paired ratios straddle 1 widely is noise, whatever its
+best-of ratio.
 
 Prints, for every figure both outputs have, BASE, NEW and NEW/BASE. For
 times (ns, ms, us) a ratio above 1 means NEW is slower; for rates
@@ -91,6 +95,26 @@ def best(paths):
     return out
 
 
+def paired(base_paths, new_paths):
+    """{name: [new/base of round K, ...]} when both sides have as many
+    outputs (rounds in order); {} otherwise."""
+    if len(base_paths) != len(new_paths) or len(base_paths) < 2:
+        return {}
+    out = {}
+    for bp, np in zip(base_paths, new_paths):
+        b, v = parse(bp), parse(np)
+        for name, (bv, _) in b.items():
+            if name in v:
+                out.setdefault(name, []).append(v[name][0] / bv if bv else None)
+    return out
+
+
+def median(xs):
+    """The median of a sorted, non-empty list."""
+    k = len(xs) // 2
+    return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2
+
+
 def main():
     args = sys.argv[1:]
     if "--" in args:
@@ -106,14 +130,26 @@ def main():
     names = [n for n in base if n in new]
     if not names:
         sys.exit("bench-compare: the two outputs have no figure in common")
+    pairs = paired(base_paths, new_paths)
     width = max(len(n) for n in names)
-    print(f"{'figure':<{width}}  {'base':>8}  {'new':>8}  new/base")
+    head = f"{'figure':<{width}}  {'base':>8}  {'new':>8}  new/base"
+    if pairs:
+        head += f"  {'paired median':>13}  {'range':>11}"
+    print(head)
     for n in names:
         b, kind = base[n]
         v, _ = new[n]
         ratio = f"{v / b:.2f}" if b else "-"
+        row = f"{n:<{width}}  {b:>8}  {v:>8}  {ratio:>8}"
+        if pairs:
+            r = sorted(x for x in pairs.get(n, []) if x is not None)
+            if r:
+                span = f"{r[0]:.2f}-{r[-1]:.2f}"
+                row += f"  {median(r):>13.2f}  {span:>11}"
+            else:
+                row += f"  {'-':>13}  {'-':>11}"
         note = "" if kind == "time" else "  (rate: below 1 is slower)"
-        print(f"{n:<{width}}  {b:>8}  {v:>8}  {ratio:>8}{note}")
+        print(f"{row}{note}")
     only = sorted(set(base) ^ set(new))
     if only:
         print(f"# in one output only: {', '.join(only)}")

@@ -6,7 +6,8 @@
 # kernel build, which the guest boots) and of this tree, runs the
 # in-kernel benchmark of both in one guest, alternating base and new for
 # BENCH_ROUNDS rounds (default 3), and prints every figure with its
-# ratio, the best of the rounds on each side (scripts/bench-compare.py).
+# ratio, the best of the rounds on each side, and the median and range of
+# the ratios of each round's pair (scripts/bench-compare.py).
 # Alternating in one guest keeps a change in the host's load from landing
 # on one side only. Used to show that a rewrite costs no speed: e.g.
 # BASE=29e7ece, the last commit whose kernel-facing code was C. The
