@@ -225,6 +225,17 @@ struct PrefixNode {
     next: Option<KBox<PrefixNode>>,
 }
 
+/// A source prefix with its bucket in the [`PrefixMap`], hashed once: an
+/// entry keeps the bucket ([`Cell`]), so that establishing and removing it
+/// walk the prefix's chain without hashing it again.
+#[derive(Debug, Clone, Copy)]
+struct PrefixAt {
+    prefix: Prefix,
+    /// [`PrefixMap::at`]'s bucket (a wrong one finds nothing, out of range
+    /// included).
+    bucket: u32,
+}
+
 /// Entries per source prefix: a chained hash map kept under the table's
 /// lock (only writers, which hold it, use it).
 struct PrefixMap {
@@ -255,13 +266,15 @@ impl PrefixMap {
         Ok(Self { buckets, seed })
     }
 
-    fn bucket(&self, p: &Prefix) -> usize {
+    /// `p` with its bucket (at most 2^20 buckets: it fits a `u32`).
+    fn at(&self, p: Prefix) -> PrefixAt {
         let mut w = [0u32; 5];
         for (x, c) in w.iter_mut().zip(p.addr.chunks_exact(4)) {
             *x = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
         }
         w[4] = u32::from(p.v6) | u32::from(p.len) << 8;
-        jhash2(&w, self.seed) as usize & (self.buckets.len().max(1) - 1)
+        let bucket = jhash2(&w, self.seed) & (self.buckets.len().max(1) as u32 - 1);
+        PrefixAt { prefix: p, bucket }
     }
 
     /// Prefixes with entries (KUnit).
@@ -279,10 +292,13 @@ impl PrefixMap {
     }
 
     /// (`Initial` entries, entries) of `p`.
-    fn get(&self, p: &Prefix) -> (u32, u32) {
-        let mut n = self.buckets.get(self.bucket(p)).and_then(Option::as_deref);
+    fn get(&self, p: &PrefixAt) -> (u32, u32) {
+        let mut n = self
+            .buckets
+            .get(p.bucket as usize)
+            .and_then(Option::as_deref);
         while let Some(node) = n {
-            if node.prefix == *p {
+            if node.prefix == p.prefix {
                 return (node.initial, node.entries);
             }
             n = node.next.as_deref();
@@ -292,10 +308,9 @@ impl PrefixMap {
 
     /// Runs `f` on `p`'s node, made if missing (`GFP_ATOMIC`); a node left
     /// with no entries goes.
-    fn change(&mut self, p: &Prefix, f: impl FnOnce(&mut PrefixNode)) -> Result {
-        let i = self.bucket(p);
-        let mut link = self.buckets.get_mut(i).ok_or(EINVAL)?;
-        while link.as_ref().is_some_and(|n| n.prefix != *p) {
+    fn change(&mut self, p: &PrefixAt, f: impl FnOnce(&mut PrefixNode)) -> Result {
+        let mut link = self.buckets.get_mut(p.bucket as usize).ok_or(EINVAL)?;
+        while link.as_ref().is_some_and(|n| n.prefix != p.prefix) {
             link = &mut link.as_mut().ok_or(EINVAL)?.next;
         }
         match link {
@@ -308,7 +323,7 @@ impl PrefixMap {
             }
             None => {
                 let mut node = PrefixNode {
-                    prefix: *p,
+                    prefix: p.prefix,
                     initial: 0,
                     entries: 0,
                     next: None,
@@ -389,7 +404,7 @@ impl Counts {
     /// An entry of `slot` and source prefix `p` in state `e` joins the
     /// table. Fails, changing nothing, if the prefix's count cannot be
     /// made.
-    fn add(&mut self, slot: usize, p: &Prefix, e: &Entry) -> Result {
+    fn add(&mut self, slot: usize, p: &PrefixAt, e: &Entry) -> Result {
         let initial = e.state() == State::Initial;
         self.prefixes.change(p, |n| {
             n.entries = n.entries.saturating_add(1);
@@ -414,7 +429,7 @@ impl Counts {
 
     /// An entry of `slot` and source prefix `p` in state `e` left the
     /// table.
-    fn remove(&mut self, slot: usize, p: &Prefix, e: Option<&Entry>) {
+    fn remove(&mut self, slot: usize, p: &PrefixAt, e: Option<&Entry>) {
         let initial = e.is_some_and(|e| e.state() == State::Initial);
         // Only decrements: the node exists, so nothing is allocated.
         let _ = self.prefixes.change(p, |n| {
@@ -462,6 +477,9 @@ struct Cell {
     expires: Atomic<u64>,
     /// State, soft flag, learned-cookie flag, service slot, prefix length.
     bits: Atomic<u32>,
+    /// The bucket of the prefix it is counted under ([`PrefixAt`]); never
+    /// changes (it fills what would be padding).
+    pbucket: u32,
     /// The learned responder cookie (NAT mode), valid once `bits` has
     /// [`B_RCOOKIE`] (learned once, never changed).
     rcookie: Atomic<u64>,
@@ -470,13 +488,14 @@ struct Cell {
 }
 
 impl Cell {
-    fn new(slot: usize, plen: u8, e: &Entry, now: u64) -> Self {
+    fn new(slot: usize, p: &PrefixAt, e: &Entry, now: u64) -> Self {
         // Not published yet: built whole, no atomic operation needed.
-        let place =
-            ((slot as u32 & B_SLOT_MASK) << B_SLOT_SHIFT) | (u32::from(plen) << B_PLEN_SHIFT);
+        let place = ((slot as u32 & B_SLOT_MASK) << B_SLOT_SHIFT)
+            | (u32::from(p.prefix.len) << B_PLEN_SHIFT);
         Cell {
             expires: Atomic::new(e.expires()),
             bits: Atomic::new(place | Cell::state_bits(e)),
+            pbucket: p.bucket,
             rcookie: Atomic::new(e.responder_cookie().map_or(0, u64::from_ne_bytes)),
             refreshed: Atomic::new(now),
         }
@@ -507,13 +526,16 @@ impl Cell {
     }
 
     /// The source prefix of `key` this entry is counted under.
-    fn prefix(&self, key: &GateKey) -> Prefix {
-        Cell::prefix_of(key, self.bits.read_once())
+    fn prefix(&self, key: &GateKey) -> PrefixAt {
+        self.prefix_of(key, self.bits.read_once())
     }
 
-    /// The source prefix of `key` that `bits` counts it under.
-    fn prefix_of(key: &GateKey, bits: u32) -> Prefix {
-        limits::prefix_with_len(key, (bits >> B_PLEN_SHIFT) as u8)
+    /// The source prefix of `key` that `bits`, this cell's, count it under.
+    fn prefix_of(&self, key: &GateKey, bits: u32) -> PrefixAt {
+        PrefixAt {
+            prefix: limits::prefix_with_len(key, (bits >> B_PLEN_SHIFT) as u8),
+            bucket: self.pbucket,
+        }
     }
 
     /// The state bits, loaded so that the cookie they flag is seen.
@@ -821,10 +843,18 @@ pub(crate) struct Gate {
     knobs: [Atomic<i32>; KNOB_DEFAULTS.len()],
     /// Hash seed.
     seed: u32,
-    /// Seconds added to the clock (KUnit and the benchmark only, else 0).
+    /// Seconds added to the clock (KUnit and the benchmark only, else 0);
+    /// on a private gate, the clock itself.
     skew: Atomic<u64>,
-    /// The collector runs by itself (not for private gates, whose tests
-    /// and benchmark run it by hand).
+    /// A namespace's gate: the collector runs by itself, the clock is the
+    /// kernel's and the table has `ipsec_table_bits` bits. Not for private
+    /// gates (KUnit, the benchmark): they run the collector by hand, their
+    /// clock stands still but for `skew` (what a test sees of ages and
+    /// timeouts does not depend on how long its steps take), and their
+    /// table has [`PRIVATE_TABLE_BITS`] whatever the module was loaded
+    /// with (the suites run at every load: with `ipsec_table_bits=30`, as
+    /// test 62 loads it, two cases found no victim to evict in a table of
+    /// 2^20 buckets).
     auto_collect: bool,
     counters: [Atomic<u64>; N_COUNTERS],
 }
@@ -932,6 +962,10 @@ enum InitialRoom {
     Refused(Refusal),
 }
 
+/// The table bits of a private gate ([`Gate::auto_collect`]): the
+/// parameter's default.
+const PRIVATE_TABLE_BITS: u32 = 14;
+
 /// Entries [`Gate::evict_one`] looks at for a victim.
 const EVICT_SAMPLE: usize = 64;
 /// `Initial` entries [`Gate::evict_initial`] looks at for a victim; the
@@ -957,7 +991,7 @@ impl Gate {
                 collector <- new_delayed_work!("ip_vs_sync_auth_gate_gc"),
                 knobs: KNOB_DEFAULTS.map(Atomic::new),
                 seed: random_u32(),
-                skew: Atomic::new(0),
+                skew: Atomic::new(if auto_collect { 0 } else { uptime_secs() }),
                 auto_collect,
                 counters: [const { Atomic::new(0) }; N_COUNTERS],
             }),
@@ -966,8 +1000,12 @@ impl Gate {
         Ok(GateOwner(g))
     }
 
-    /// The gate's clock: seconds since boot, monotonic.
+    /// The gate's clock: seconds since boot, monotonic (a private gate's
+    /// stands still but for its skew, see [`Gate::auto_collect`]).
     fn now(&self) -> u64 {
+        if !self.auto_collect {
+            return self.skew.read_once();
+        }
         uptime_secs().wrapping_add(self.skew.read_once())
     }
 
@@ -1060,8 +1098,7 @@ impl Gate {
         now: u64,
     ) -> core::result::Result<(), Refused> {
         let l = this.limits();
-        let plen = limits::prefix_len(key, &l);
-        let prefix = limits::prefix_with_len(key, plen);
+        let prefix = w.prefixes.at(limits::prefix_of(key, &l));
         let (prefix_initial, prefix_entries) = w.prefixes.get(&prefix);
         let occ = Occupancy {
             initial: e.state() == State::Initial,
@@ -1080,7 +1117,7 @@ impl Gate {
             Admission::Refuse(r) => return Err(Refused::Limit(r)),
         }
         w.add(slot, &prefix, e).map_err(|_| Refused::Nomem)?;
-        if w.insert(hash, *key, Cell::new(slot, plen, e, now), GFP_ATOMIC)
+        if w.insert(hash, *key, Cell::new(slot, &prefix, e, now), GFP_ATOMIC)
             .is_err()
         {
             w.remove(slot, &prefix, Some(e));
@@ -1213,7 +1250,8 @@ impl Gate {
             return InitialRoom::None;
         }
         let l = this.limits();
-        let (prefix_initial, prefix_entries) = w.prefixes.get(&limits::prefix_of(key, &l));
+        let (prefix_initial, prefix_entries) =
+            w.prefixes.get(&w.prefixes.at(limits::prefix_of(key, &l)));
         let occ = Occupancy {
             initial: true,
             entries: w.entries,
@@ -1650,7 +1688,7 @@ impl Gate {
                     let bits = cell.load_bits();
                     let slot = Cell::slot_of(bits);
                     let Some(mut e) = cell.entry_of(bits) else {
-                        c.remove(slot, &Cell::prefix_of(n.key(), bits), None);
+                        c.remove(slot, &cell.prefix_of(n.key(), bits), None);
                         return false;
                     };
                     let room = c.svc_soft.get(slot).copied().unwrap_or(u32::MAX)
@@ -1664,7 +1702,7 @@ impl Gate {
                         }
                     }
                     if e.is_expired(now) {
-                        c.remove(slot, &Cell::prefix_of(n.key(), bits), Some(&e));
+                        c.remove(slot, &cell.prefix_of(n.key(), bits), Some(&e));
                         return false;
                     }
                     true
@@ -1826,9 +1864,12 @@ impl Gate {
                 new.next_order = new.next_order.wrapping_add(1);
                 let free = new.slot.iter().position(Option::is_none).ok_or(ENOSPC)?;
                 if self.table.as_ref().is_none() {
-                    let bits = crate::module_parameters::ipsec_table_bits
-                        .value()
-                        .clamp(8, 20);
+                    let bits = if self.auto_collect {
+                        crate::module_parameters::ipsec_table_bits.value()
+                    } else {
+                        PRIVATE_TABLE_BITS
+                    }
+                    .clamp(8, 20);
                     // Prefixes: a quarter as many buckets as entries.
                     let prefixes = PrefixMap::new(bits - 2, self.seed.rotate_left(16))?;
                     let t = KBox::pin_init(Table::new(bits, Counts::new(prefixes)), GFP_KERNEL)?;
@@ -2501,7 +2542,7 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
     let gc_live_ns = since(&t);
     let table = g.table.as_ref().ok_or(EINVAL)?;
     let live = u64::from(table.write().entries);
-    g.skew.store(7200, Relaxed);
+    g.skew.store(g.skew.load(Relaxed) + 7200, Relaxed);
     let t = Instant::<Monotonic>::now();
     g.collect();
     let gc_expire_ns = since(&t);
