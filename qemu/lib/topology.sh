@@ -178,6 +178,33 @@ conn_set() {
 	nsx "$1" ipvsadm -Lnc | awk -v c="$CIP:" '$4 ~ "^"c {print $4}' | sort -u
 }
 
+# make_connections_synced N [SECONDS]: makes N connections and waits up to
+# SECONDS (default 15) until the backup lists each of them: the client
+# connections the master lists now and did not before. Counts only these,
+# so that earlier connections that expired meanwhile (TIME_WAIT's 2
+# minutes, which a slow guest's test can outlast) do not count against
+# it, as they did in a cumulative count. Fails (status 1) if the master
+# lists fewer than N new connections.
+make_connections_synced() {
+	conn_set "$NS_DIRA" >"$IPVS_AUTH_OUT/conns-before.txt"
+	make_connections "$1"
+	conn_set "$NS_DIRA" | comm -13 "$IPVS_AUTH_OUT/conns-before.txt" - >"$IPVS_AUTH_OUT/conns-new.txt"
+	new=$(wc -l <"$IPVS_AUTH_OUT/conns-new.txt")
+	if [ "$new" -lt "$1" ]; then
+		echo "# the master lists $new new connections of $1"
+		return 1
+	fi
+	i=0
+	while [ "$i" -lt "$((${2:-15} * 5))" ]; do
+		missing=$(conn_set "$NS_DIRB" | comm -23 "$IPVS_AUTH_OUT/conns-new.txt" - | wc -l)
+		[ "$missing" = 0 ] && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	echo "# $missing of the $new new connections missing on the backup"
+	return 1
+}
+
 # Waits up to $1 seconds until every client connection the master still
 # lists is also on the backup. With many connections under a slow guest the
 # first ones may reach TIME_WAIT's end (2 min) before the last are made;

@@ -30,8 +30,7 @@ topology_setup
 nsx "$NS_DIRA" "$IPVSADM" --icv-key "$KEY" || fail "cannot set the master's key"
 nsx "$NS_DIRB" "$IPVSADM" --icv-key "$KEY" || fail "cannot set the backup's key"
 start_sync
-make_connections 3
-wait_backup_conns 3 || fail "legitimate sync does not work"
+make_connections_synced 3 || fail "legitimate sync does not work"
 
 crafted() {
 	nsx "$NS_DIRB" ipvsadm -Lnc | grep -c ' 10\.9\.'
@@ -64,8 +63,7 @@ n=$(crafted)
 [ "$dropped" -gt 0 ] || fail "no plaintext datagram counted as dropped"
 info "$ROUNDS backup restarts under a plaintext flood ($sent sent): $dropped dropped (rx_drop_bad_header), none applied"
 # The restarted backup still syncs.
-make_connections 3
-wait_backup_conns 6 || fail "sync does not work after the restarts"
+make_connections_synced 3 || fail "sync does not work after the restarts"
 
 # 2. The extended format selected before any extended key exists.
 for ns in "$NS_DIRA" "$NS_DIRB"; do
@@ -105,8 +103,7 @@ info "format switch without an extended key: backup dropped $nokey (rx_drop_no_k
 for ns in "$NS_DIRA" "$NS_DIRB"; do
 	nsx "$ns" $SYNCAUTH ext add 1 "$KEY-ext" || fail "cannot add the extended key"
 done
-make_connections 3
-wait_backup_conns 9 || fail "extended sync does not work"
+make_connections_synced 3 || fail "extended sync does not work"
 
 # 3. A local unprivileged sender on the master: a well-formed plaintext
 # message of the master's SyncID to the group and port.

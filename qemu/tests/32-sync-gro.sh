@@ -69,10 +69,25 @@ burst() {
 	expect_counter "$NS_DIRB" rx_drop_bad_icv $((icv + FORGED))
 	nsx "$NS_DIRB" ipvsadm -Lnc | grep -q ' 10\.9\.9\.9:' && fail "$1: a forged entry was applied"
 	split2=$(counter "$NS_DIRB" rx_gro_split)
-	[ "$split2" -gt "$split" ] || fail "$1: no merged burst arrived (the test did not produce GRO)"
+	if [ "$split2" -le "$split" ]; then
+		info "$1: $N connections synced, $FORGED forged datagrams in the flow dropped as bad ICV, but no burst arrived merged"
+		return 1
+	fi
 	info "$1: $N connections synced, $((split2 - split)) merged bursts split, $FORGED forged datagrams in the flow dropped as bad ICV"
 }
 
-burst udp-l4 20000
-burst fraglist 30000
+# gro MODE BASE: bursts until one arrives merged, at most three, each from
+# new ports. A burst that was not merged shows nothing about GRO: on the
+# debug kernel (2026-12-02) the master's messages of one burst once went
+# out too far apart for any to be merged, though each was checked and
+# accepted.
+gro() {
+	for k in 0 1 2; do
+		burst "$1" $(($2 + k * N)) && return 0
+	done
+	fail "$1: no merged burst arrived in three bursts (the test did not produce GRO)"
+}
+
+gro udp-l4 20000
+gro fraglist 30000
 info "accepted $(counter "$NS_DIRB" rx_accepted) messages in all"

@@ -79,6 +79,9 @@ wait "$cap" || fail "the capture failed"
 replays=$(counter "$NS_DIRB" rx_drop_replay)
 sent=$(nsx "$NS_ATK" $SYNCAUTH resend --all --raw --src 10.0.3.100 --src-count 70 \
 	--ports 8848,8849,8850,8911 --file "$IPVS_AUTH_OUT/two.bin") || fail "resend failed"
+# A capture that missed every message would leave nothing to replay, and
+# the checks below would pass on no attack at all.
+[ "$sent" -gt 0 ] || fail "the capture recorded no message of dira to replay"
 # Forged messages (wrong key) for 200 SyncIDs, every one but dira's (whose
 # seq 7 the backup has seen: that would be a replay drop, not a forgery).
 nsx "$NS_ATK" $SYNCAUTH send --src "$ATK_IP" --key wrong --seq 7 --syncids 0-149,151-200 \

@@ -41,10 +41,14 @@ nsx "$NS_DIRB" ipvsadm --start-daemon backup --mcast-interface "$SYNC_IF_B" --sy
 nsx "$NS_DIRA" ipvsadm --start-daemon master --mcast-interface "$SYNC_IF_A" --syncid 150 \
 	--sync-maxlen 65507 || fail "cannot start the master with sync_maxlen 65507"
 nsx "$NS_DIRA" ipvsadm -L --daemon | grep -q 'maxlen=65507' || fail "master maxlen is not 65507"
-# 4000 connections: two full messages (1819 entries each) and the rest.
+# 4000 connections: up to two full messages (1819 entries each) and the
+# rest. IPVS sends its buffer 2 s after the first entry went in, full or
+# not: a guest that makes fewer than about 900 connections a second fills
+# fewer (the debug kernel's filled one on 2026-12-02). One full message
+# dropped is what this part shows.
 udp_conns 4000 20000
 full_dropped() {
-	[ "$(counter "$NS_DIRA" tx_error)" -ge 2 ]
+	[ "$(counter "$NS_DIRA" tx_error)" -ge 1 ]
 }
 wait_for 30 full_dropped || fail "the master did not drop its full messages (tx_error $(counter "$NS_DIRA" tx_error))"
 sleep 3
