@@ -194,15 +194,18 @@ make_connections_synced() {
 		echo "# the master lists $new new connections of $1"
 		return 1
 	fi
-	i=0
-	while [ "$i" -lt "$((${2:-15} * 5))" ]; do
-		missing=$(conn_set "$NS_DIRB" | comm -23 "$IPVS_AUTH_OUT/conns-new.txt" - | wc -l)
-		[ "$missing" = 0 ] && return 0
-		sleep 0.2
-		i=$((i + 1))
-	done
-	echo "# $missing of the $new new connections missing on the backup"
+	wait_for "${2:-15}" backup_lists_new && return 0
+	echo "# $(new_missing_on_backup) of the $new new connections missing on the backup"
 	return 1
+}
+
+# The connections of make_connections_synced's last call the backup does
+# not list: their number, and whether there are none.
+new_missing_on_backup() {
+	conn_set "$NS_DIRB" | comm -23 "$IPVS_AUTH_OUT/conns-new.txt" - | wc -l
+}
+backup_lists_new() {
+	[ "$(new_missing_on_backup)" = 0 ]
 }
 
 # Waits up to $1 seconds until every client connection the master still
