@@ -846,16 +846,8 @@ pub(crate) struct Gate {
     /// Seconds added to the clock (KUnit and the benchmark only, else 0);
     /// on a private gate, the clock itself.
     skew: Atomic<u64>,
-    /// A namespace's gate: the collector runs by itself, the clock is the
-    /// kernel's and the table has `ipsec_table_bits` bits. Not for private
-    /// gates (KUnit, the benchmark): they run the collector by hand, their
-    /// clock stands still but for `skew` (what a test sees of ages and
-    /// timeouts does not depend on how long its steps take), and their
-    /// table has [`PRIVATE_TABLE_BITS`] whatever the module was loaded
-    /// with (the suites run at every load: with `ipsec_table_bits=30`, as
-    /// test 62 loads it, two cases found no victim to evict in a table of
-    /// 2^20 buckets).
-    auto_collect: bool,
+    /// A namespace's gate or a private one ([`GateKind`]).
+    kind: GateKind,
     counters: [Atomic<u64>; N_COUNTERS],
 }
 
@@ -962,7 +954,7 @@ enum InitialRoom {
     Refused(Refusal),
 }
 
-/// The table bits of a private gate ([`Gate::auto_collect`]): the
+/// The table bits of a private gate ([`GateKind::Private`]): the
 /// parameter's default.
 const PRIVATE_TABLE_BITS: u32 = 14;
 
@@ -979,10 +971,37 @@ const EVICT_INITIAL_BUCKETS: usize = 2048;
 const EVICT_INITIAL_MAX_WALK: usize = 4096;
 const EVICT_INITIAL_MAX_BUCKETS: usize = 16384;
 
+/// Whose a gate is: what runs its collector, what its clock is and how
+/// big its table is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GateKind {
+    /// A namespace's gate: the collector runs by itself, the clock is the
+    /// kernel's and the table has `ipsec_table_bits` bits.
+    Namespace,
+    /// A private gate (KUnit, the benchmark): the test runs the collector
+    /// by hand, the clock stands still but for `skew` (what a test sees of
+    /// ages and timeouts does not depend on how long its steps take), and
+    /// the table has [`PRIVATE_TABLE_BITS`] whatever the module was loaded
+    /// with (the suites run at every load: with `ipsec_table_bits=30`, as
+    /// test 62 loads it, two cases found no victim to evict in a table of
+    /// 2^20 buckets).
+    Private,
+}
+
+impl GateKind {
+    /// Bits of the gate's table.
+    fn table_bits(self) -> u32 {
+        match self {
+            GateKind::Namespace => crate::module_parameters::ipsec_table_bits.value(),
+            GateKind::Private => PRIVATE_TABLE_BITS,
+        }
+    }
+}
+
 impl Gate {
     /// A gate with no marked address and the default knobs, with its
     /// collector stopped when the returned owner is dropped.
-    pub(crate) fn create(auto_collect: bool) -> Result<GateOwner> {
+    pub(crate) fn create(kind: GateKind) -> Result<GateOwner> {
         let g = Arc::pin_init(
             pin_init!(Gate {
                 table: SetOnce::new(),
@@ -991,8 +1010,11 @@ impl Gate {
                 collector <- new_delayed_work!("ip_vs_sync_auth_gate_gc"),
                 knobs: KNOB_DEFAULTS.map(Atomic::new),
                 seed: random_u32(),
-                skew: Atomic::new(if auto_collect { 0 } else { uptime_secs() }),
-                auto_collect,
+                skew: Atomic::new(match kind {
+                    GateKind::Namespace => 0,
+                    GateKind::Private => uptime_secs(),
+                }),
+                kind,
                 counters: [const { Atomic::new(0) }; N_COUNTERS],
             }),
             GFP_KERNEL,
@@ -1001,9 +1023,9 @@ impl Gate {
     }
 
     /// The gate's clock: seconds since boot, monotonic (a private gate's
-    /// stands still but for its skew, see [`Gate::auto_collect`]).
+    /// stands still but for its skew, see [`GateKind::Private`]).
     fn now(&self) -> u64 {
-        if !self.auto_collect {
+        if self.kind == GateKind::Private {
             return self.skew.read_once();
         }
         uptime_secs().wrapping_add(self.skew.read_once())
@@ -1076,7 +1098,7 @@ impl Gate {
 
     /// Queues a collector pass in a period (nothing if one is queued).
     fn schedule(this: Arc<Gate>) {
-        if !this.auto_collect {
+        if this.kind == GateKind::Private {
             return;
         }
         // Already queued: the reference comes back and is dropped.
@@ -1864,12 +1886,7 @@ impl Gate {
                 new.next_order = new.next_order.wrapping_add(1);
                 let free = new.slot.iter().position(Option::is_none).ok_or(ENOSPC)?;
                 if self.table.as_ref().is_none() {
-                    let bits = if self.auto_collect {
-                        crate::module_parameters::ipsec_table_bits.value()
-                    } else {
-                        PRIVATE_TABLE_BITS
-                    }
-                    .clamp(8, 20);
+                    let bits = self.kind.table_bits().clamp(8, 20);
                     // Prefixes: a quarter as many buckets as entries.
                     let prefixes = PrefixMap::new(bits - 2, self.seed.rotate_left(16))?;
                     let t = KBox::pin_init(Table::new(bits, Counts::new(prefixes)), GFP_KERNEL)?;
@@ -2012,7 +2029,7 @@ impl PernetData for GateNet {
 
     fn new(net: Net<'_>) -> impl PinInit<Self, Error> {
         (|| {
-            let gate = Gate::create(true)?;
+            let gate = Gate::create(GateKind::Namespace)?;
             let sysctl = NetSysctl::new(net, gate.0.clone())?;
             let proc_file = ProcFile::single::<GateNet>(net, c"ip_vs_ipsec", Readers::All)?;
             // Client addresses and responder cookies: the namespace's root
@@ -2225,7 +2242,7 @@ pub(crate) fn sockopt_get(net: Net<'_>, buf: &mut GetBuf<'_>) -> Result {
 /// A private gate with 192.0.2.1 marked (NAT mode if `nat`), for KUnit and
 /// the benchmark.
 fn test_gate(nat: bool, soft_quota: u32, max_initial: u32) -> Result<GateOwner> {
-    let g = Gate::create(false)?;
+    let g = Gate::create(GateKind::Private)?;
     g.0.knobs[KNOB_MAX_INITIAL].store(max_initial.min(i32::MAX as u32) as i32, Relaxed);
     g.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(TEST_ESTABLISHED_TIMEOUT, Relaxed);
     mark_test_vip(&g.0, nat, soft_quota)?;
@@ -3202,7 +3219,7 @@ mod tests {
     fn entries_are_listed_once_and_resume_at_a_cursor() -> Result {
         // Four buckets, so that most entries sit deep in a chain; every
         // test client is in one /24: no per-prefix bound.
-        let owner = Gate::create(false)?;
+        let owner = Gate::create(GateKind::Private)?;
         for k in [KNOB_MAX_INITIAL_PER_PREFIX, KNOB_MAX_ENTRIES_PER_PREFIX] {
             owner.0.knobs[k].store(i32::MAX, R);
         }
