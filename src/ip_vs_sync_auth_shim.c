@@ -64,27 +64,6 @@ void ipvsa_memzero_explicit(void *p, size_t n)
 	memzero_explicit(p, n);
 }
 
-bool ipvsa_skb_is_gso(const struct sk_buff *skb)
-{
-	return skb_is_gso(skb);
-}
-
-int ipvsa_skb_cloned(const struct sk_buff *skb)
-{
-	return skb_cloned(skb);
-}
-
-u8 ipvsa_skb_ip_summed(const struct sk_buff *skb)
-{
-	return skb->ip_summed;
-}
-
-void ipvsa_skb_set_csum_unnecessary(struct sk_buff *skb)
-{
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
-	skb->csum_level = 0;
-}
-
 void ipvsa_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
 			   int size, unsigned int truesize)
 {
@@ -192,11 +171,6 @@ void ipvsa_spin_unlock_bh(spinlock_t *lock)
 u64 ipvsa_uptime_secs(void)
 {
 	return div_u64(get_jiffies_64(), HZ);
-}
-
-bool ipvsa_skb_ipvs_property(const struct sk_buff *skb)
-{
-	return skb->ipvs_property;
 }
 
 void ipvsa_icmp_send(struct sk_buff *skb, int type, int code)

@@ -43,16 +43,11 @@ unsigned int ipvsa_crypto_shash_digestsize(struct crypto_shash *tfm);
 unsigned int ipvsa_crypto_shash_descsize(struct crypto_shash *tfm);
 
 /*
- * Packets (include/linux/skbuff.h): static inlines and bitfields. Plain
- * fields (len, data, the header offsets) Rust reads itself.
+ * Packets (include/linux/skbuff.h): static inlines. Plain fields (len,
+ * data, the header offsets, the shared info's) Rust reads itself, and
+ * sk_buff's bitfields through the accessors bindgen generates for them
+ * (src/kapi/skb.rs).
  */
-/* skb_is_gso() (inline: skb_shinfo(), at skb->end). */
-bool ipvsa_skb_is_gso(const struct sk_buff *skb);
-/* skb_cloned() (inline: a bitfield and skb_shinfo()->dataref). */
-int ipvsa_skb_cloned(const struct sk_buff *skb);
-/* skb->ip_summed and skb->csum_level are bitfields. */
-u8 ipvsa_skb_ip_summed(const struct sk_buff *skb);
-void ipvsa_skb_set_csum_unnecessary(struct sk_buff *skb);
 /* consume_skb() (an inline without tracepoints). */
 void ipvsa_consume_skb(struct sk_buff *skb);
 /* skb->next, then skb_mark_not_on_list(). */
@@ -86,8 +81,6 @@ void ipvsa_spin_unlock_bh(spinlock_t *lock);
 /* The IPsec gate (src/gate.rs). */
 /* div_u64(get_jiffies_64(), HZ) (inlines): the gate's clock, seconds. */
 u64 ipvsa_uptime_secs(void);
-/* skb->ipvs_property (a bitfield). */
-bool ipvsa_skb_ipvs_property(const struct sk_buff *skb);
 /* icmp_send() (inline: passes IPCB(skb)->opt). */
 void ipvsa_icmp_send(struct sk_buff *skb, int type, int code);
 /* icmpv6_send() (inline: passes IP6CB(skb)). */

@@ -21,6 +21,8 @@ type Headers = kernel::bindings::sk_buff__bindgen_ty_4__bindgen_ty_2;
 
 /// `CHECKSUM_PARTIAL`: the device (or the stack) sums the datagram later.
 pub(crate) const CHECKSUM_PARTIAL: u8 = kernel::bindings::CHECKSUM_PARTIAL as u8;
+/// `CHECKSUM_UNNECESSARY`: the transport checksum was checked.
+const CHECKSUM_UNNECESSARY: u8 = kernel::bindings::CHECKSUM_UNNECESSARY as u8;
 
 /// A packet, for the duration of a hook call.
 ///
@@ -58,6 +60,20 @@ impl SkBuff {
         unsafe { core::ptr::addr_of_mut!((*self.raw()).__bindgen_anon_4.headers).cast() }
     }
 
+    /// The packet's shared info (`skb_shinfo()`), after the end of its
+    /// data area.
+    fn shinfo(&self) -> *mut kernel::bindings::skb_shared_info {
+        // SAFETY: A live packet: its shared info is at `head + end`
+        // (`skb_end_pointer()`; on 64-bit kernels, which have
+        // `NET_SKBUFF_DATA_USES_OFFSET`, `end` is an offset from `head`:
+        // its type here is an integer, so this does not build where it is
+        // a pointer).
+        unsafe {
+            let skb = self.raw();
+            (*skb).head.add((*skb).end as usize).cast()
+        }
+    }
+
     /// Bytes in the linear part (`skb_headlen()`: `len - data_len`).
     fn headlen(&self) -> usize {
         // SAFETY: A live packet (type invariant).
@@ -83,8 +99,9 @@ impl SkBuff {
     /// Whether it is a GSO packet (a burst GRO merged, or a send to be
     /// segmented).
     pub(crate) fn is_gso(&self) -> bool {
-        // SAFETY: A live packet.
-        unsafe { b::ipvsa_skb_is_gso(self.raw()) }
+        // `skb_is_gso()` (inline): a GSO size in the shared info.
+        // SAFETY: A live packet's shared info (`Self::shinfo`).
+        unsafe { (*self.shinfo()).gso_size != 0 }
     }
 
     /// Where the network header is, from the data pointer.
@@ -155,8 +172,10 @@ impl SkBuff {
     /// Whether IPVS made the packet (`skb->ipvs_property`): in `FORWARD`,
     /// a reply it has just translated.
     pub(crate) fn ipvs_property(&self) -> bool {
-        // SAFETY: A live packet.
-        unsafe { b::ipvsa_skb_ipvs_property(self.raw()) }
+        // SAFETY: A live packet; the bit is read through the accessor
+        // bindgen generated for the `headers` group's bitfield unit (the
+        // layout the C compiler gives it), without a reference.
+        unsafe { Headers::ipvs_property_raw(self.headers()) != 0 }
     }
 
     /// Answers the sender of this IPv4 packet with ICMP destination
@@ -256,8 +275,20 @@ impl SkBuff {
 
     /// Whether the data is shared with a clone.
     pub(crate) fn cloned(&self) -> bool {
-        // SAFETY: A live packet.
-        unsafe { b::ipvsa_skb_cloned(self.raw()) != 0 }
+        // `skb_cloned()` (inline): the `cloned` bit, and the data's
+        // reference count (`atomic_read()` of `dataref`, a `READ_ONCE()`
+        // of its counter) not 1.
+        // SAFETY: A live packet: the bit is read through bindgen's
+        // accessor of `sk_buff`'s first bitfield unit, without a reference;
+        // the shared info is the packet's (`Self::shinfo`), and `dataref`
+        // an aligned `atomic_t` in it, read once, as C reads it.
+        unsafe {
+            kernel::bindings::sk_buff::cloned_raw(self.raw()) != 0
+                && (core::ptr::read_volatile(core::ptr::addr_of!((*self.shinfo()).dataref.counter))
+                    as u32
+                    & kernel::bindings::SKB_DATAREF_MASK)
+                    != 1
+        }
     }
 
     /// Makes room for `n` more bytes after the data (reallocating, atomic
@@ -338,8 +369,9 @@ impl SkBuff {
 
     /// How the transport checksum stands (`CHECKSUM_*`).
     pub(crate) fn ip_summed(&self) -> u8 {
-        // SAFETY: A live packet.
-        unsafe { b::ipvsa_skb_ip_summed(self.raw()) }
+        // SAFETY: A live packet; read through bindgen's accessor of the
+        // `headers` group's bitfield unit, without a reference.
+        unsafe { Headers::ip_summed_raw(self.headers()) }
     }
 
     /// Moves the start of the partial checksum by `by` bytes (after the
@@ -363,8 +395,15 @@ impl SkBuff {
 
     /// Marks the transport checksum as checked.
     pub(crate) fn set_csum_unnecessary(&mut self) {
-        // SAFETY: A packet this borrow may change.
-        unsafe { b::ipvsa_skb_set_csum_unnecessary(self.raw()) };
+        // SAFETY: A packet this borrow may change; both bitfields are
+        // written through bindgen's accessors of the `headers` group's
+        // bitfield unit (a read-modify-write of the unit, as C's
+        // assignment to a bitfield is), without a reference.
+        unsafe {
+            let h = self.headers();
+            Headers::set_ip_summed_raw(h, CHECKSUM_UNNECESSARY);
+            Headers::set_csum_level_raw(h, 0);
+        }
     }
 }
 
