@@ -17,7 +17,6 @@
 //!
 //! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
 
-use super::bindings as b;
 use kernel::sync::lock::{Backend, Lock};
 
 /// A [`Lock`] with BHs off while held (`spin_lock_bh()`).
@@ -62,18 +61,18 @@ unsafe impl Backend for SpinLockBhBackend {
 
     unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
         // SAFETY: The caller guarantees `ptr` is an initialised lock.
-        unsafe { b::ipvsa_spin_lock_bh(ptr) }
+        unsafe { calls::lock_bh(ptr) }
     }
 
     unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
         // SAFETY: The caller guarantees `ptr` is an initialised lock.
-        (unsafe { b::ipvsa_spin_trylock_bh(ptr) } != 0).then_some(())
+        (unsafe { calls::trylock_bh(ptr) } != 0).then_some(())
     }
 
     unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
         // SAFETY: The caller guarantees `ptr` is a lock it holds, taken by
         // `lock` or `try_lock` above.
-        unsafe { b::ipvsa_spin_unlock_bh(ptr) }
+        unsafe { calls::unlock_bh(ptr) }
     }
 
     unsafe fn assert_is_held(ptr: *mut Self::State) {
@@ -84,5 +83,93 @@ unsafe impl Backend for SpinLockBhBackend {
             // SAFETY: The caller guarantees `ptr` is an initialised lock.
             unsafe { kernel::bindings::spin_assert_is_held(ptr) }
         }
+    }
+}
+
+/// `spin_lock_bh()`, `spin_trylock_bh()` and `spin_unlock_bh()`, which
+/// are static inlines. Where `spinlock_t` wraps a raw spinlock (not
+/// `CONFIG_PREEMPT_RT`, whose `spinlock_t` is an `rt_mutex`) and the raw
+/// BH operations are not inlined (no `CONFIG_INLINE_SPIN_*_BH`, as on
+/// x86), each inline's whole body is a call of the exported
+/// `_raw_spin_lock_bh()`, `_raw_spin_trylock_bh()` or
+/// `_raw_spin_unlock_bh()` with the lock's `rlock` (include/linux/spinlock.h,
+/// spinlock_api_smp.h): these call them directly, as the C does, without
+/// a helper's extra call and return on every lock and unlock (a profile
+/// of the benchmark found those on the drop paths). Lockdep's annotations
+/// are inside the called functions.
+#[cfg(not(any(
+    CONFIG_PREEMPT_RT,
+    CONFIG_INLINE_SPIN_LOCK_BH,
+    CONFIG_INLINE_SPIN_TRYLOCK_BH,
+    CONFIG_INLINE_SPIN_UNLOCK_BH
+)))]
+mod calls {
+    use kernel::bindings::{raw_spinlock_t, spinlock_t};
+
+    /// `&lock->rlock`: the raw lock is the first member of the union that
+    /// is `spinlock_t` (opaque in `kernel::bindings`), at its start.
+    fn rlock(lock: *mut spinlock_t) -> *mut raw_spinlock_t {
+        lock.cast()
+    }
+
+    /// # Safety
+    ///
+    /// `lock` is an initialised lock.
+    pub(super) unsafe fn lock_bh(lock: *mut spinlock_t) {
+        // SAFETY: The caller guarantees it; `rlock()` is its raw lock.
+        unsafe { kernel::bindings::_raw_spin_lock_bh(rlock(lock)) }
+    }
+
+    /// # Safety
+    ///
+    /// `lock` is an initialised lock.
+    pub(super) unsafe fn trylock_bh(lock: *mut spinlock_t) -> core::ffi::c_int {
+        // SAFETY: The caller guarantees it; `rlock()` is its raw lock.
+        unsafe { kernel::bindings::_raw_spin_trylock_bh(rlock(lock)) }
+    }
+
+    /// # Safety
+    ///
+    /// `lock` is an initialised lock the caller holds, taken by
+    /// [`lock_bh`] or [`trylock_bh`].
+    pub(super) unsafe fn unlock_bh(lock: *mut spinlock_t) {
+        // SAFETY: The caller guarantees it; `rlock()` is its raw lock.
+        unsafe { kernel::bindings::_raw_spin_unlock_bh(rlock(lock)) }
+    }
+}
+
+/// Elsewhere: the C helpers, which call the inlines.
+#[cfg(any(
+    CONFIG_PREEMPT_RT,
+    CONFIG_INLINE_SPIN_LOCK_BH,
+    CONFIG_INLINE_SPIN_TRYLOCK_BH,
+    CONFIG_INLINE_SPIN_UNLOCK_BH
+))]
+mod calls {
+    use crate::kapi::bindings as b;
+    use kernel::bindings::spinlock_t;
+
+    /// # Safety
+    ///
+    /// `lock` is an initialised lock.
+    pub(super) unsafe fn lock_bh(lock: *mut spinlock_t) {
+        // SAFETY: The caller guarantees it.
+        unsafe { b::ipvsa_spin_lock_bh(lock) }
+    }
+
+    /// # Safety
+    ///
+    /// `lock` is an initialised lock.
+    pub(super) unsafe fn trylock_bh(lock: *mut spinlock_t) -> core::ffi::c_int {
+        // SAFETY: The caller guarantees it.
+        unsafe { b::ipvsa_spin_trylock_bh(lock) }
+    }
+
+    /// # Safety
+    ///
+    /// `lock` is an initialised lock the caller holds.
+    pub(super) unsafe fn unlock_bh(lock: *mut spinlock_t) {
+        // SAFETY: The caller guarantees it.
+        unsafe { b::ipvsa_spin_unlock_bh(lock) }
     }
 }
