@@ -18,9 +18,9 @@
 # threaded, its thread at nice 19: datagrams then wait in the veth's ring
 # while the master's sync thread (which sends up to 8 queued messages at a
 # time) and the test's senders run, and one poll takes several of them
-# together, however slow the kernel. The master's sync_maxlen is 1400, so that its full messages
-# (1392 bytes with the auth header) are not fragmented (fragments are not
-# merged). The module's rx_gro_split counter shows that bursts did arrive
+# together, however slow the kernel. The master's sync_maxlen is 1400, so
+# that its full messages (1392 bytes with the auth header) are not
+# fragmented (fragments are not merged). The module's rx_gro_split counter shows that bursts did arrive
 # merged; every connection must still reach the backup, with no drop.
 #
 # Into the same flow (the master's address and source port, TTL 255, full

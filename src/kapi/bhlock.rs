@@ -94,9 +94,10 @@ unsafe impl Backend for SpinLockBhBackend {
 /// `_raw_spin_lock_bh()`, `_raw_spin_trylock_bh()` or
 /// `_raw_spin_unlock_bh()` with the lock's `rlock` (include/linux/spinlock.h,
 /// spinlock_api_smp.h): these call them directly, as the C does, without
-/// a helper's extra call and return on every lock and unlock (a profile
-/// of the benchmark found those on the drop paths). Lockdep's annotations
-/// are inside the called functions.
+/// a helper's extra call and return on every lock and unlock (the
+/// stale-sequence drop takes and releases the replay lock; what this
+/// saves there is not measured yet). Lockdep's annotations are inside the
+/// called functions.
 #[cfg(not(any(
     CONFIG_PREEMPT_RT,
     CONFIG_INLINE_SPIN_LOCK_BH,
