@@ -3,7 +3,7 @@
 //! Module-local safe abstractions over kernel APIs the `kernel` crate does
 //! not wrap: per-namespace data, netfilter hooks and socket options,
 //! packets, `/proc` files, sysctls, an RCU hash table and an RCU-published
-//! box, cancelling delayed work, IPVS's connection table.
+//! box, evidence of a caller's RCU read lock, cancelling delayed work, IPVS's connection table.
 //!
 //! This is the only part of the module with `unsafe` code: every `unsafe`
 //! block carries a `// SAFETY:` comment, every type that relies on
@@ -24,6 +24,7 @@ pub(crate) mod ipvs;
 pub(crate) mod net;
 pub(crate) mod netfilter;
 pub(crate) mod procfs;
+pub(crate) mod rcu;
 pub(crate) mod rcu_box;
 pub(crate) mod rcu_hash;
 pub(crate) mod secret;

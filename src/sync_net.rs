@@ -29,6 +29,7 @@ use crate::kapi::netfilter::{
     PRI_MANGLE, PRI_NAT_SRC,
 };
 use crate::kapi::procfs::{ProcFile, ProcShow, Readers, Show};
+use crate::kapi::rcu::RcuHeld;
 use crate::kapi::secret::Secret;
 use crate::kapi::skb::{SkBuff, CHECKSUM_PARTIAL};
 use crate::kapi::sockopt::{GetBuf, SetArg, Sockopts};
@@ -241,16 +242,11 @@ fn finish(skb: &mut SkBuff, pkt: &Pkt, ulen: usize, set_ttl: bool, diff: u32) ->
     let new_len = u16::try_from(ulen).ok()?;
     let old_len = get16(d, th + 4);
     put16(d, th + 4, new_len);
-    let pseudo = if pkt.v6 {
+    if pkt.v6 {
         if set_ttl {
             *d.get_mut(nh + 7)? = 255;
         }
         put16(d, nh + 4, u16::try_from(len - nh - IPV6_HDR).ok()?);
-        let mut s = [0u8; 16];
-        let mut t = [0u8; 16];
-        s.copy_from_slice(d.get(nh + 8..nh + 24)?);
-        t.copy_from_slice(d.get(nh + 24..nh + 40)?);
-        csum::pseudo_v6(s, t, u32::from(new_len))
     } else {
         if set_ttl {
             *d.get_mut(nh + 8)? = 255;
@@ -259,20 +255,32 @@ fn finish(skb: &mut SkBuff, pkt: &Pkt, ulen: usize, set_ttl: bool, diff: u32) ->
         let ihl = usize::from(d.get(nh)? & 0x0f) * 4;
         let check = csum::ipv4_header(d.get(nh..nh + ihl)?);
         put16(d, nh + 10, check);
-        let mut s = [0u8; 4];
-        let mut t = [0u8; 4];
-        s.copy_from_slice(d.get(nh + 12..nh + 16)?);
-        t.copy_from_slice(d.get(nh + 16..nh + 20)?);
-        csum::pseudo_v4(s, t, new_len)
+    }
+    // The pseudo-header's sum, needed only when the checksum is summed
+    // from it rather than updated.
+    let pseudo = |d: &[u8]| -> Option<u32> {
+        if pkt.v6 {
+            let mut s = [0u8; 16];
+            let mut t = [0u8; 16];
+            s.copy_from_slice(d.get(nh + 8..nh + 24)?);
+            t.copy_from_slice(d.get(nh + 24..nh + 40)?);
+            Some(csum::pseudo_v6(s, t, u32::from(new_len)))
+        } else {
+            let mut s = [0u8; 4];
+            let mut t = [0u8; 4];
+            s.copy_from_slice(d.get(nh + 12..nh + 16)?);
+            t.copy_from_slice(d.get(nh + 16..nh + 20)?);
+            Some(csum::pseudo_v4(s, t, new_len))
+        }
     };
     let check = get16(d, th + 6);
     let new = if partial {
-        csum::fold(pseudo)
+        csum::fold(pseudo(d)?)
     } else if check == 0 && !pkt.v6 {
         return Some(());
     } else if check == 0 {
         put16(d, th + 6, 0);
-        csum::finish(csum::add_bytes(pseudo, d.get(th..th + ulen)?))
+        csum::finish(csum::add_bytes(pseudo(d)?, d.get(th..th + ulen)?))
     } else {
         // The length is in the UDP header and in the pseudo-header.
         let c = csum::replace16(check, old_len, new_len);
@@ -432,7 +440,7 @@ impl Hooks for SyncNet {
             // A message the master cannot sign is dropped quietly: with a
             // plain drop IPVS's sendmsg() would fail and IPVS log an error
             // for every message.
-            return match transmit(&self.state, skb, &pkt, &tx) {
+            return match transmit(&self.state, state.rcu(), skb, &pkt, &tx) {
                 true => Verdict::Accept,
                 false => Verdict::DropQuietly,
             };
@@ -455,7 +463,7 @@ impl Hooks for SyncNet {
             rollout: self.rollout(),
             src: source(skb, &pkt),
         };
-        if receive(&self.state, skb, &pkt, &rx) {
+        if receive(&self.state, state.rcu(), skb, &pkt, &rx) {
             Verdict::Accept
         } else {
             Verdict::Drop
@@ -473,8 +481,14 @@ impl Hooks for SyncNet {
 
 /// Master: authenticates one classified sync datagram in place (auth
 /// header, TTL 255, lengths, checksum). Returns whether it may go.
-fn transmit(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, tx: &TxConfig) -> bool {
-    match try_transmit(state, skb, pkt, tx) {
+fn transmit(
+    state: &NetState,
+    rcu: RcuHeld<'_>,
+    skb: &mut SkBuff,
+    pkt: &Pkt,
+    tx: &TxConfig,
+) -> bool {
+    match try_transmit(state, rcu, skb, pkt, tx) {
         Some(ok) => ok,
         None => {
             state.count(shim::IPVSA_CNT_TX_ERROR);
@@ -485,7 +499,13 @@ fn transmit(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, tx: &TxConfig) -> boo
 
 /// [`Self::transmit`]; `None` for a packet the C side of the old code
 /// counted as `tx_error` (not a complete datagram, no memory).
-fn try_transmit(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, tx: &TxConfig) -> Option<bool> {
+fn try_transmit(
+    state: &NetState,
+    rcu: RcuHeld<'_>,
+    skb: &mut SkBuff,
+    pkt: &Pkt,
+    tx: &TxConfig,
+) -> Option<bool> {
     let ulen = writable(skb, pkt)?;
     if pkt.thoff + ulen != skb.len() {
         return None;
@@ -503,7 +523,7 @@ fn try_transmit(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, tx: &TxConfig) ->
     let total = skb.len();
     let buf = skb.linear_mut(total)?.get_mut(start..)?;
     let old_sum = csum::add_bytes(0, buf.get(..front)?);
-    let res = state.transmit(buf, plen, pkt.stream as usize, tx);
+    let res = state.transmit_in(rcu, buf, plen, pkt.stream as usize, tx);
     let n = match res {
         // Counted by the state: fail closed.
         Err(_) => {
@@ -550,8 +570,8 @@ fn source(skb: &SkBuff, pkt: &Pkt) -> Source {
 
 /// Backup: verifies and strips one classified sync datagram in place.
 /// Returns whether it may go on.
-fn receive(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> bool {
-    match try_receive(state, skb, pkt, rx) {
+fn receive(state: &NetState, rcu: RcuHeld<'_>, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> bool {
+    match try_receive(state, rcu, skb, pkt, rx) {
         Some(ok) => ok,
         None => {
             state.drop_from(shim::IPVSA_CNT_RX_MALFORMED, &rx.src);
@@ -561,7 +581,13 @@ fn receive(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> bool
 }
 
 /// [`Self::receive`]; `None` for a malformed datagram.
-fn try_receive(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> Option<bool> {
+fn try_receive(
+    state: &NetState,
+    rcu: RcuHeld<'_>,
+    skb: &mut SkBuff,
+    pkt: &Pkt,
+    rx: &RxConfig,
+) -> Option<bool> {
     let ulen = writable(skb, pkt)?;
     let ttl = skb.byte(pkt.nh + if pkt.v6 { 7 } else { 8 })?;
     let start = pkt.thoff + UDP_HDR;
@@ -577,7 +603,7 @@ fn try_receive(state: &NetState, skb: &mut SkBuff, pkt: &Pkt, rx: &RxConfig) -> 
             .linear_and_tail_mut(start + plen + room)?
             .get_mut(start..)?;
         let old_sum = csum::add_bytes(0, buf.get(..front)?);
-        match state.receive(buf, plen, ttl, rx) {
+        match state.receive_in(rcu, buf, plen, ttl, rx) {
             // Counted by the state.
             Err(_) => return Some(false),
             // No key any more: untouched.
@@ -795,8 +821,15 @@ impl ProcShow for SyncNet {
 /// Runs the master's (`tx`) or the backup's path on the test datagram
 /// `skb`, which carries the IPVS message `msg` to the sync group over IPv4
 /// (`crate::kapi::testskb::TestSkb`), as IPVS would configure it for `msg`'s
-/// layout and SyncID. Returns whether the datagram may go on.
-pub(crate) fn test_path(state: &NetState, skb: &mut SkBuff, tx: bool, msg: &[u8]) -> bool {
+/// layout and SyncID, under the RCU read side `rcu` (a hook's caller's).
+/// Returns whether the datagram may go on.
+pub(crate) fn test_path(
+    state: &NetState,
+    rcu: RcuHeld<'_>,
+    skb: &mut SkBuff,
+    tx: bool,
+    msg: &[u8],
+) -> bool {
     let pkt = Pkt {
         nh: 0,
         thoff: 20,
@@ -810,7 +843,7 @@ pub(crate) fn test_path(state: &NetState, skb: &mut SkBuff, tx: bool, msg: &[u8]
             max_len: max_payload(&pkt),
             rollout: Rollout::Enforce,
         };
-        transmit(state, skb, &pkt, &cfg)
+        transmit(state, rcu, skb, &pkt, &cfg)
     } else {
         let rx = RxConfig {
             maxlen: 0xffff,
@@ -818,7 +851,7 @@ pub(crate) fn test_path(state: &NetState, skb: &mut SkBuff, tx: bool, msg: &[u8]
             rollout: Rollout::Enforce,
             src: source(skb, &pkt),
         };
-        receive(state, skb, &pkt, &rx)
+        receive(state, rcu, skb, &pkt, &rx)
     }
 }
 

@@ -50,11 +50,11 @@ pub(crate) trait InlineAdd<T> {
 }
 
 /// `self.cmpxchg(old, new, Full)` of an integer [`Atomic`]:
-/// `atomic64_cmpxchg()`.
+/// `atomic_cmpxchg()`, `atomic64_cmpxchg()`.
 pub(crate) trait InlineCmpxchg<T> {
     /// Stores `new` if the value is `old`: `Ok(old)`; else leaves it and
     /// returns what it is, `Err(current)`. Fully ordered when it stores
-    /// (as `atomic64_cmpxchg()`; on x86-64 also when it does not).
+    /// (as `atomic_cmpxchg()`; on x86-64 also when it does not).
     fn cmpxchg_full(&self, old: T, new: T) -> Result<T, T>;
 }
 
@@ -174,6 +174,34 @@ mod imp {
 
     inline_add!(i32 => "dword", "e", u32 => "dword", "e", i64 => "qword", "r", u64 => "qword", "r");
 
+    impl InlineCmpxchg<u32> for Atomic<u32> {
+        #[inline(always)]
+        fn cmpxchg_full(&self, old: u32, new: u32) -> Result<u32, u32> {
+            let p = self.as_ptr();
+            let prev: u32;
+            // SAFETY: `p` is valid and aligned for `u32` while `self` is
+            // borrowed. This is `atomic_cmpxchg()` on x86 (`arch_cmpxchg()`:
+            // `LOCK_PREFIX "cmpxchgl"`, `old` in and the value found out in
+            // `eax`, with the memory clobber: no `nomem`); a locked
+            // instruction is fully ordered. It writes only `*p`, `eax` and
+            // the flags.
+            unsafe {
+                asm!(
+                    "lock cmpxchg dword ptr [{p}], {new:e}",
+                    p = in(reg) p,
+                    new = in(reg) new,
+                    inout("eax") old => prev,
+                    options(nostack),
+                )
+            }
+            if prev == old {
+                Ok(old)
+            } else {
+                Err(prev)
+            }
+        }
+    }
+
     impl InlineCmpxchg<u64> for Atomic<u64> {
         #[inline(always)]
         fn cmpxchg_full(&self, old: u64, new: u64) -> Result<u64, u64> {
@@ -271,6 +299,13 @@ mod imp {
     }
 
     add_via_kernel_crate!(i32, u32, i64, u64);
+
+    impl InlineCmpxchg<u32> for Atomic<u32> {
+        #[inline(always)]
+        fn cmpxchg_full(&self, old: u32, new: u32) -> Result<u32, u32> {
+            self.cmpxchg(old, new, Full)
+        }
+    }
 
     impl InlineCmpxchg<u64> for Atomic<u64> {
         #[inline(always)]

@@ -7,6 +7,7 @@
 
 use super::bindings as b;
 use super::net::{Net, PernetData};
+use super::rcu::RcuHeld;
 use super::skb::SkBuff;
 use core::ffi::c_void;
 use core::marker::PhantomData;
@@ -60,10 +61,10 @@ pub(crate) struct HookSpec {
 /// # Invariants
 ///
 /// `ptr` points to the hook state the kernel passed for this call, valid
-/// for `'a`.
+/// for `'a`; the RCU read side is held for `'a` (`rcu`).
 pub(crate) struct HookState<'a> {
     ptr: *const b::nf_hook_state,
-    _life: PhantomData<&'a b::nf_hook_state>,
+    rcu: RcuHeld<'a>,
 }
 
 impl<'a> HookState<'a> {
@@ -71,6 +72,11 @@ impl<'a> HookState<'a> {
     pub(crate) fn pf(&self) -> u8 {
         // SAFETY: Valid for `'a` (type invariant).
         unsafe { (*self.ptr).pf }
+    }
+
+    /// The RCU read lock netfilter holds around its hooks.
+    pub(crate) fn rcu(&self) -> RcuHeld<'a> {
+        self.rcu
     }
 
     /// The namespace the packet is in.
@@ -194,7 +200,12 @@ unsafe extern "C" fn hook_trampoline<T: Hooks>(
     // INVARIANT: The state netfilter passed, valid for this call.
     let st = HookState {
         ptr: state,
-        _life: PhantomData,
+        // SAFETY: Netfilter runs IPv4 and IPv6 hooks inside an RCU
+        // read-side critical section open for the whole call: `nf_hook()`
+        // and `NF_HOOK_LIST()` take `rcu_read_lock()` around
+        // `nf_hook_slow()` and `nf_hook_slow_list()`, and `nf_reinject()`
+        // (a queued packet's verdict) requires its caller to hold it.
+        rcu: unsafe { RcuHeld::new_unchecked() },
     };
     let Some(data) = T::of(st.net()) else {
         return kernel::bindings::NF_ACCEPT;

@@ -7,6 +7,7 @@
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
 
 use super::inline_atomic::InlineAtomic;
+use super::rcu::RcuHeld;
 use core::ptr;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Full};
@@ -39,12 +40,19 @@ impl<T> RcuBox<T> {
     }
 
     /// The published value, readable for as long as the RCU read lock
-    /// `_rcu` is held.
-    pub(crate) fn get<'a>(&'a self, _rcu: &'a rcu::Guard) -> Option<&'a T> {
+    /// `rcu` is held.
+    pub(crate) fn get<'a>(&'a self, rcu: &'a rcu::Guard) -> Option<&'a T> {
+        self.get_in(RcuHeld::of(rcu))
+    }
+
+    /// The published value, readable for as long as the RCU read side is
+    /// held (`_rcu`: a hook's, see [`RcuHeld`]).
+    pub(crate) fn get_in<'a>(&'a self, _rcu: RcuHeld<'a>) -> Option<&'a T> {
         let p = self.ptr.read_acquire();
         // SAFETY: A non-null pointer read under the RCU read lock is a live
         // value: one replaced meanwhile is freed only after a grace period,
-        // which cannot end before `_rcu` is dropped (type invariant).
+        // which cannot end while the read side is held, for `'a` (type
+        // invariants of `Self` and of `RcuHeld`).
         unsafe { p.cast_const().as_ref() }
     }
 
@@ -52,6 +60,16 @@ impl<T> RcuBox<T> {
     pub(crate) fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         let rcu = rcu::read_lock();
         f(self.get(&rcu))
+    }
+
+    /// Runs `f` with the published value, if any, under the RCU read side
+    /// `rcu` the caller holds (a hook's, see [`RcuHeld`]).
+    pub(crate) fn with_in<'a, R>(
+        &'a self,
+        rcu: RcuHeld<'a>,
+        f: impl FnOnce(Option<&'a T>) -> R,
+    ) -> R {
+        f(self.get_in(rcu))
     }
 
     /// Whether a value is published.

@@ -222,7 +222,13 @@ impl SkBuff {
         }
         let len = u32::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: A packet this borrow may change.
-        to_result(unsafe { kernel::bindings::skb_ensure_writable(self.raw(), len) })
+        let ret = unsafe { kernel::bindings::skb_ensure_writable(self.raw(), len) };
+        // `to_result()`, which is not inlined, without its call.
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(Error::from_errno(ret))
+        }
     }
 
     /// The linear part (`data .. data + headlen`) to read and write; only
@@ -303,20 +309,51 @@ impl SkBuff {
 
     /// Extends the data by `n` bytes of its tailroom, which must have them.
     pub(crate) fn put(&mut self, n: usize) -> Result {
+        // `skb_put()` (exported, but a call for two additions): the tailroom
+        // is 0 unless the packet is linear, so `n > 0` bytes of it are
+        // after the data of a linear packet.
         if n > self.tailroom() {
             return Err(EINVAL);
         }
-        // SAFETY: There is room (checked).
-        unsafe { kernel::bindings::skb_put(self.raw(), n as u32) };
+        let n = u32::try_from(n).map_err(|_| EINVAL)?;
+        // SAFETY: A packet this borrow may change. It is linear and has
+        // `n` bytes between `tail` and `end` (checked above), so the new
+        // tail is at most `end`, where `skb_put()` would not panic; `tail`
+        // is an offset from `head` here (see `Self::shinfo`).
+        unsafe {
+            let skb = self.raw();
+            (*skb).tail += n;
+            (*skb).len += n;
+        }
         Ok(())
     }
 
     /// Cuts the data to `len` bytes.
     pub(crate) fn trim(&mut self, len: usize) {
-        if let Ok(len) = u32::try_from(len) {
-            // SAFETY: A packet this borrow may change; trimming to a
-            // length it does not exceed does nothing.
-            unsafe { kernel::bindings::skb_trim(self.raw(), len) };
+        let Ok(len) = u32::try_from(len) else {
+            return;
+        };
+        // SAFETY: A live packet.
+        let (cur, data_len) = unsafe { ((*self.raw()).len, (*self.raw()).data_len) };
+        if len >= cur {
+            return;
+        }
+        let tail = u32::try_from(self.headroom())
+            .ok()
+            .and_then(|h| h.checked_add(len));
+        match tail {
+            // `skb_trim()` of a linear packet, without the call:
+            // `__skb_trim()` sets the length and `skb_set_tail_pointer()`.
+            // SAFETY: A linear packet this borrow may change, cut to fewer
+            // bytes than it has: the new tail is inside its data. `tail`
+            // is an offset from `head` (see `Self::shinfo`).
+            Some(tail) if data_len == 0 => unsafe {
+                (*self.raw()).len = len;
+                (*self.raw()).tail = tail;
+            },
+            // SAFETY: A packet this borrow may change; the kernel's own
+            // function (which warns about a paged packet, as before).
+            _ => unsafe { kernel::bindings::skb_trim(self.raw(), len) },
         }
     }
 
@@ -352,11 +389,15 @@ impl SkBuff {
                 buf.copy_within(mac..mac + mac_len, mac + n);
             }
         }
-        // SAFETY: The bytes moved; the data and the offsets follow them
-        // (`skb_pull()` of `n <= headlen` bytes cannot fail). The offsets
-        // stay inside the buffer: they only move up to the data.
+        // SAFETY: The bytes moved; the data and the offsets follow them:
+        // `__skb_pull()` of `n <= headlen` bytes (`len` stays at least
+        // `data_len`; `skb_pull()` would only add the call and a check of
+        // that). The offsets stay inside the buffer: they only move up to
+        // the data.
         unsafe {
-            kernel::bindings::skb_pull(self.raw(), u32::from(by));
+            let skb = self.raw();
+            (*skb).len -= u32::from(by);
+            (*skb).data = (*skb).data.add(n);
             let h = self.headers();
             (*h).network_header = (*h).network_header.wrapping_add(by);
             (*h).transport_header = (*h).transport_header.wrapping_add(by);

@@ -50,6 +50,8 @@ pub trait Seq: Copy + Eq + Debug {
     fn after(self, other: Self) -> bool;
     /// How far `self` is ahead of `other`, which it must not precede.
     fn ahead_of(self, other: Self) -> u64;
+    /// The number's low bits (all of them), for its place in a window.
+    fn low(self) -> u64;
 }
 
 /// The seed format's 32-bit numbers: plain order, no wrap-around.
@@ -60,6 +62,9 @@ impl Seq for u32 {
     }
     fn ahead_of(self, other: Self) -> u64 {
         u64::from(self.wrapping_sub(other))
+    }
+    fn low(self) -> u64 {
+        u64::from(self)
     }
 }
 
@@ -72,6 +77,9 @@ impl Seq for u64 {
     }
     fn ahead_of(self, other: Self) -> u64 {
         self.wrapping_sub(other)
+    }
+    fn low(self) -> u64 {
+        self
     }
 }
 
@@ -113,8 +121,11 @@ pub enum AdvanceError {
 struct Slot<S, const W: usize> {
     id: StreamId,
     top: S,
-    /// Bit `d` (word `d / 64`, bit `d % 64`) is set if `top - d` was
-    /// accepted; bit 0 stands for `top` itself.
+    /// A ring of `64 * W` bits: number `n` of the window (`top` and the
+    /// `64 * W - 1` below it) has bit `n % (64 * W)` (word `/ 64`, bit
+    /// `% 64`), set if `n` was accepted. Moving `top` up clears the bits
+    /// of the numbers it passes and moves nothing, so a message in order
+    /// costs one word's change, not a shift of all `W`.
     seen: [u64; W],
 }
 
@@ -125,13 +136,37 @@ impl<S: Seq, const W: usize> Slot<S, W> {
         seen: [0; W],
     };
 
+    /// The window's width in numbers. `W` must be a power of two (checked
+    /// at build time), so that a number's bit is the same before and
+    /// after the 32- or 64-bit arithmetic wraps.
+    const BITS: u64 = {
+        assert!(W.is_power_of_two());
+        64 * W as u64
+    };
+
+    /// Word and mask of number `n`'s bit.
+    fn bit(n: S) -> (usize, u64) {
+        let p = n.low() % Self::BITS;
+        ((p / 64) as usize, 1 << (p % 64))
+    }
+
     /// A new stream whose first accepted number is `seq`.
     fn first(id: StreamId, seq: S) -> Self {
-        let mut seen = [0; W];
-        if let Some(w) = seen.first_mut() {
-            *w = 1;
+        let mut slot = Slot {
+            id,
+            top: seq,
+            seen: [0; W],
+        };
+        slot.set(seq);
+        slot
+    }
+
+    /// Sets number `n`'s bit.
+    fn set(&mut self, n: S) {
+        let (w, m) = Self::bit(n);
+        if let Some(word) = self.seen.get_mut(w) {
+            *word |= m;
         }
-        Slot { id, top: seq, seen }
     }
 
     /// How far below `top` `seq` is, if it is within the window and not
@@ -144,23 +179,21 @@ impl<S: Seq, const W: usize> Slot<S, W> {
         }
     }
 
-    /// Whether bit `d` of the window is set; anything beyond the window
-    /// counts as set (too old to tell).
-    fn is_seen(&self, d: u64) -> bool {
-        let Ok(d) = usize::try_from(d) else {
+    /// Whether `seq`, `d` below the top, was accepted; anything beyond
+    /// the window counts as accepted (too old to tell).
+    fn is_seen(&self, seq: S, d: u64) -> bool {
+        if d >= Self::BITS {
             return true;
-        };
-        match self.seen.get(d / 64) {
-            Some(w) => w & (1 << (d % 64)) != 0,
-            None => true,
         }
+        let (w, m) = Self::bit(seq);
+        self.seen.get(w).is_none_or(|word| word & m != 0)
     }
 
     /// Whether `seq` may be accepted, at most `window` below the top.
     fn fresh(&self, seq: S, window: u64) -> bool {
         match self.offset(seq) {
             None => true,
-            Some(d) => d <= window && !self.is_seen(d),
+            Some(d) => d <= window && !self.is_seen(seq, d),
         }
     }
 
@@ -168,49 +201,40 @@ impl<S: Seq, const W: usize> Slot<S, W> {
     fn record(&mut self, seq: S) {
         match self.offset(seq) {
             Some(d) => {
-                if let Ok(d) = usize::try_from(d) {
-                    if let Some(w) = self.seen.get_mut(d / 64) {
-                        *w |= 1 << (d % 64);
-                    }
+                if d < Self::BITS {
+                    self.set(seq);
                 }
             }
             None => {
-                self.shift(seq.ahead_of(self.top));
-                if let Some(w) = self.seen.first_mut() {
-                    *w |= 1;
-                }
+                self.clear_after_top(seq.ahead_of(self.top));
+                self.set(seq);
                 self.top = seq;
             }
         }
     }
 
-    /// Moves the window up by `n` numbers: bit `d` becomes bit `d + n`.
-    fn shift(&mut self, n: u64) {
-        let words = usize::try_from(n / 64).unwrap_or(usize::MAX);
-        let bits = (n % 64) as u32;
-        if words >= W {
+    /// Clears the bits of the `n` numbers after `top`, which leave the
+    /// window's bottom as `top` moves up by `n`.
+    fn clear_after_top(&mut self, n: u64) {
+        if n >= Self::BITS {
             self.seen = [0; W];
             return;
         }
-        // From the top word down, so every source is read before it is
-        // overwritten.
-        for i in (0..W).rev() {
-            let lo = i
-                .checked_sub(words)
-                .and_then(|j| self.seen.get(j).copied())
-                .unwrap_or(0);
-            let below = i
-                .checked_sub(words + 1)
-                .and_then(|j| self.seen.get(j).copied())
-                .unwrap_or(0);
-            let v = if bits == 0 {
-                lo
+        let mut p = self.top.low().wrapping_add(1) % Self::BITS;
+        let mut left = n;
+        while left > 0 {
+            let bit = p % 64;
+            let take = (64 - bit).min(left);
+            let mask = if take == 64 {
+                u64::MAX
             } else {
-                (lo << bits) | (below >> (64 - bits))
+                ((1u64 << take) - 1) << bit
             };
-            if let Some(w) = self.seen.get_mut(i) {
-                *w = v;
+            if let Some(word) = self.seen.get_mut((p / 64) as usize) {
+                *word &= !mask;
             }
+            left -= take;
+            p = (p + take) % Self::BITS;
         }
     }
 }
@@ -865,6 +889,38 @@ mod tests {
                     t.last(&id),
                     model.iter().find(|(k, _)| *k == id).and_then(|e| e.1.iter().next_back().copied())
                 );
+            }
+        }
+
+        /// The seed format's window (16 words) and the extended format's
+        /// 64-bit numbers across their wrap-around agree with a naive
+        /// model too: numbers `base + x` with `x` in the model, where
+        /// `base` puts the wrap (and the refused 0) inside the range.
+        #[test]
+        fn matches_model_wide_and_wrapping(
+            ops in proptest::collection::vec((0u8..2, 0u64..6000), 0..400),
+            window in prop_oneof![Just(0u64), 1u64..=2000, Just(u64::MAX)],
+            wrap in any::<bool>(),
+        ) {
+            type T = ReplayTable<2, 16, u64>;
+            let remembered = window.min(T::WINDOW);
+            let base = if wrap { u64::MAX - 2999 } else { 0 };
+            let mut t = T::new();
+            let mut model: [BTreeSet<u64>; 2] = [BTreeSet::new(), BTreeSet::new()];
+            for (stream, x) in ops {
+                let id = StreamId::ext(7, stream);
+                let seq = base.wrapping_add(x);
+                let set = &mut model[usize::from(stream)];
+                let top = set.iter().next_back().copied();
+                let fresh = seq != 0
+                    && !set.contains(&x)
+                    && top.is_none_or(|top| x > top || top - x <= remembered);
+                prop_assert_eq!(t.check(&id, seq, window).is_ok(), fresh, "check {}", x);
+                prop_assert_eq!(t.advance(&id, seq, window).is_ok(), fresh, "advance {}", x);
+                if fresh {
+                    set.insert(x);
+                }
+                prop_assert_eq!(t.last(&id), set.iter().next_back().map(|x| base.wrapping_add(*x)));
             }
         }
 
