@@ -19,7 +19,7 @@
 //! cannot sign or verify, rather than pass plaintext.
 //!
 //! The key is published with RCU: readers (softirq, or the master's sync
-//! thread) load it under [`rcu::read_lock`]; a new key replaces the pointer
+//! thread) load it under the RCU read lock; a new key replaces the pointer
 //! and the old transform is freed after a grace period, in process context.
 //! A transform's key is never changed while in use.
 //!
@@ -49,7 +49,7 @@ use self::lines::{Counted, Lines};
 use self::log::Fingerprint;
 use crate::kapi::hmac::{self, HmacMd5};
 use crate::kapi::inline_atomic::{InlineAdd, InlineAtomic, InlineCmpxchg};
-use crate::kapi::rcu::RcuHeld;
+use crate::kapi::rcu::{read_locked, RcuHeld};
 use crate::kapi::rcu_box::RcuBox;
 use crate::kapi::sys::{monotonic_ns, realtime_ns, uptime_secs};
 use crate::proto::addr::IpAddr;
@@ -64,7 +64,7 @@ use crate::kapi::bhlock::{new_spinlock_bh, SpinLockBh, SpinLockBhGuard};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed, Release};
-use kernel::sync::{new_mutex, rcu, Mutex};
+use kernel::sync::{new_mutex, Mutex};
 
 /// Streams (SyncIDs) a backup keeps seed-format replay state for.
 const SEED_STREAMS: usize = 16;
@@ -507,8 +507,7 @@ impl NetState {
         stream: usize,
         cfg: &TxConfig,
     ) -> Result<usize> {
-        let rcu = rcu::read_lock();
-        self.transmit_in(RcuHeld::of(&rcu), buf, len, stream, cfg)
+        read_locked(|rcu| self.transmit_in(rcu, buf, len, stream, cfg))
     }
 
     /// [`Self::transmit`] under the RCU read side `rcu` the caller holds
@@ -578,8 +577,7 @@ impl NetState {
         ttl: u8,
         rx: &RxConfig,
     ) -> Result<usize> {
-        let rcu = rcu::read_lock();
-        self.receive_in(RcuHeld::of(&rcu), buf, len, ttl, rx)
+        read_locked(|rcu| self.receive_in(rcu, buf, len, ttl, rx))
     }
 
     /// [`Self::receive`] under the RCU read side `rcu` the caller holds
@@ -856,13 +854,13 @@ fn skb_paths(st: &NetState, iters: u32, plain: &[u8], signed: &[u8]) -> Result<(
             }
             let mut skb = TestSkb::sync(shim::IPVSA_TEST_SKB_LINEAR, msg)?;
             let skb = skb.skb();
-            // The RCU read lock netfilter takes around the hooks, outside
-            // them: not timed.
-            let rcu = rcu::read_lock();
-            let t0 = monotonic_ns();
-            let accepted = !path || crate::sync_net::test_path(st, RcuHeld::of(&rcu), skb, tx, msg);
-            let t1 = monotonic_ns();
-            drop(rcu);
+            // Under an RCU read lock, as netfilter takes it around the
+            // hooks, outside them: not timed.
+            let (accepted, t0, t1) = read_locked(|rcu| {
+                let t0 = monotonic_ns();
+                let accepted = !path || crate::sync_net::test_path(st, rcu, skb, tx, msg);
+                (accepted, t0, monotonic_ns())
+            });
             if !accepted {
                 return Err(EINVAL);
             }
@@ -1184,23 +1182,24 @@ pub(crate) fn bench(iters: u32) -> Result {
     let calls_before = st.hmacs();
     // As in the backup's hook: under the RCU read lock netfilter holds
     // around it, which the hook does not take again (not timed: taken
-    // once around each loop; nothing in them sleeps).
-    let rcu = rcu::read_lock();
-    let ttl = per_op(iters, || {
-        msg.copy_from_slice(&signed);
-        match st.receive_in(RcuHeld::of(&rcu), &mut msg, 60, 254, &RX_ANY) {
-            Err(_) => Ok(()),
-            Ok(_) => Err(EINVAL),
-        }
+    // once around both loops; nothing in them sleeps).
+    let (ttl, stale) = read_locked(|rcu| -> Result<(u64, u64)> {
+        let ttl = per_op(iters, || {
+            msg.copy_from_slice(&signed);
+            match st.receive_in(rcu, &mut msg, 60, 254, &RX_ANY) {
+                Err(_) => Ok(()),
+                Ok(_) => Err(EINVAL),
+            }
+        })?;
+        let stale = per_op(iters, || {
+            msg.copy_from_slice(&signed);
+            match st.receive_in(rcu, &mut msg, 60, 255, &RX_ANY) {
+                Err(_) => Ok(()),
+                Ok(_) => Err(EINVAL),
+            }
+        })?;
+        Ok((ttl, stale))
     })?;
-    let stale = per_op(iters, || {
-        msg.copy_from_slice(&signed);
-        match st.receive_in(RcuHeld::of(&rcu), &mut msg, 60, 255, &RX_ANY) {
-            Err(_) => Ok(()),
-            Ok(_) => Err(EINVAL),
-        }
-    })?;
-    drop(rcu);
     let calls = st.hmacs() - calls_before;
     pr_info!(
         "bench: early drops: TTL 254 {} ns/op, stale seq {} ns/op, HMACs run for {} dropped: {}\n",
@@ -1685,10 +1684,7 @@ mod tests {
     fn through_skb(st: &NetState, tx: bool, kind: u32, msg: &[u8]) -> Result<(usize, [u8; 128])> {
         let mut out = [0u8; 128];
         let mut skb = TestSkb::sync(kind, msg)?;
-        let rcu = rcu::read_lock();
-        let ok = crate::sync_net::test_path(st, RcuHeld::of(&rcu), skb.skb(), tx, msg);
-        drop(rcu);
-        if !ok {
+        if !read_locked(|rcu| crate::sync_net::test_path(st, rcu, skb.skb(), tx, msg)) {
             return Err(EBADMSG);
         }
         let n = skb.check(tx, msg, &mut out)?;

@@ -49,3 +49,9 @@ impl<'a> RcuHeld<'a> {
         }
     }
 }
+
+/// Runs `f` under an RCU read lock of its own, for callers outside a hook.
+pub(crate) fn read_locked<R>(f: impl FnOnce(RcuHeld<'_>) -> R) -> R {
+    let guard = rcu::read_lock();
+    f(RcuHeld::of(&guard))
+}

@@ -7,7 +7,7 @@
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
 
 use super::inline_atomic::InlineAtomic;
-use super::rcu::RcuHeld;
+use super::rcu::{read_locked, RcuHeld};
 use core::ptr;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Full};
@@ -58,8 +58,7 @@ impl<T> RcuBox<T> {
 
     /// Runs `f` with the published value, if any, under the RCU read lock.
     pub(crate) fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
-        let rcu = rcu::read_lock();
-        f(self.get(&rcu))
+        read_locked(|rcu| f(self.get_in(rcu)))
     }
 
     /// Runs `f` with the published value, if any, under the RCU read side

@@ -224,10 +224,10 @@ impl SkBuff {
         // SAFETY: A packet this borrow may change.
         let ret = unsafe { kernel::bindings::skb_ensure_writable(self.raw(), len) };
         // `to_result()`, which is not inlined, without its call.
-        if ret == 0 {
-            Ok(())
-        } else {
+        if ret < 0 {
             Err(Error::from_errno(ret))
+        } else {
+            Ok(())
         }
     }
 
