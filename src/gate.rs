@@ -35,6 +35,7 @@ use crate::kapi::netfilter::{
     HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, LOCAL_IN, PF_IPV4, PF_IPV6, PRI_NAT_SRC,
 };
 use crate::kapi::procfs::{Cursor, ProcFile, ProcSeq, ProcShow, Readers, Seek, Show};
+use crate::kapi::rcu::RcuHeld;
 use crate::kapi::rcu_box::RcuBox;
 use crate::kapi::rcu_hash::{RcuHash, Writer};
 use crate::kapi::skb::SkBuff;
@@ -1416,7 +1417,7 @@ impl Gate {
         svc: &Svc,
         key: &GateKey,
         now: u64,
-        rcu: &rcu::Guard,
+        rcu: RcuHeld<'_>,
     ) -> Outcome {
         let Some(table) = this.table.as_ref() else {
             return Some(GateEvent::EspNoEntry);
@@ -1526,10 +1527,16 @@ impl Gate {
         }
     }
 
-    /// The gate's verdict on a packet in `LOCAL_IN`.
-    fn packet(this: &Arc<Gate>, net: Net<'_>, skb: &mut SkBuff, pf: u8) -> Verdict {
-        let rcu = rcu::read_lock();
-        let Some(svcs) = this.svcs.get(&rcu) else {
+    /// The gate's verdict on a packet in `LOCAL_IN`, under the RCU read
+    /// side `rcu` (netfilter's, around the hook).
+    fn packet(
+        this: &Arc<Gate>,
+        net: Net<'_>,
+        skb: &mut SkBuff,
+        pf: u8,
+        rcu: RcuHeld<'_>,
+    ) -> Verdict {
+        let Some(svcs) = this.svcs.get_in(rcu) else {
             return Verdict::Accept;
         };
         let p = match parse_ip(skb, pf, true) {
@@ -1550,9 +1557,10 @@ impl Gate {
             }
             Parse::Other => return Verdict::Accept,
         };
-        // The RCU read lock stays held to the end: a configuration change
-        // that unmarks the address waits for it before it flushes the
-        // address's entries, so none is inserted after the flush.
+        // The RCU read side (netfilter's) stays held to the end of the
+        // hook: a configuration change that unmarks the address waits for
+        // it before it flushes the address's entries, so none is inserted
+        // after the flush.
         let Some((slot, svc)) = svcs.find(p.key.v6, &p.key.vip) else {
             return Verdict::Accept;
         };
@@ -1579,7 +1587,7 @@ impl Gate {
             _ => return Verdict::Accept,
         };
         let outcome = match classified {
-            Ok(Input::Esp) => Gate::esp(this, net, slot, &svc, &p.key, this.now(), &rcu),
+            Ok(Input::Esp) => Gate::esp(this, net, slot, &svc, &p.key, this.now(), rcu),
             Ok(input) => Gate::isakmp(this, net, slot, &svc, &p.key, &input, this.now()),
             Err(ev) => Some(ev),
         };
@@ -1609,10 +1617,10 @@ impl Gate {
 
     /// NAT mode: learns the responder cookie from a real server's reply,
     /// which IPVS has just translated to come from the virtual address.
-    fn learn(&self, skb: &SkBuff, pf: u8) {
+    /// `rcu`: the RCU read side netfilter holds around the hook.
+    fn learn(&self, skb: &SkBuff, pf: u8, rcu: RcuHeld<'_>) {
         let (p, svc) = {
-            let rcu = rcu::read_lock();
-            let Some(svcs) = self.svcs.get(&rcu) else {
+            let Some(svcs) = self.svcs.get_in(rcu) else {
                 return;
             };
             let Parse::Ok(p) = parse_ip(skb, pf, false) else {
@@ -1791,19 +1799,20 @@ impl Gate {
                 let rcu = rcu::read_lock();
                 let skip = first
                     .and_then(|(key, after)| {
-                        let i = table.bucket_nodes(b, &rcu).position(|n| *n.key() == key)?;
+                        let i = table
+                            .bucket_nodes(b, RcuHeld::of(&rcu))
+                            .position(|n| *n.key() == key)?;
                         Some(i + after)
                     })
                     .unwrap_or(at.index as usize);
-                let found =
-                    table
-                        .bucket_nodes(b, &rcu)
-                        .enumerate()
-                        .skip(skip)
-                        .find_map(|(i, n)| {
-                            let entry = n.value().entry().filter(|e| !e.is_expired(now))?;
-                            Some((i, *n.key(), entry))
-                        });
+                let found = table
+                    .bucket_nodes(b, RcuHeld::of(&rcu))
+                    .enumerate()
+                    .skip(skip)
+                    .find_map(|(i, n)| {
+                        let entry = n.value().entry().filter(|e| !e.is_expired(now))?;
+                        Some((i, *n.key(), entry))
+                    });
                 if let Some((i, key, entry)) = found {
                     let at = Cursor {
                         bucket: at.bucket,
@@ -2081,12 +2090,12 @@ impl Hooks for GateNet {
 
     fn hook(&self, which: usize, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict {
         if which == GATE {
-            return Gate::packet(&self.gate.0, state.net(), skb, state.pf());
+            return Gate::packet(&self.gate.0, state.net(), skb, state.pf(), state.rcu());
         }
         // Only replies IPVS has just translated; the reply itself is
         // IPVS's business.
         if skb.ipvs_property() {
-            self.gate.0.learn(skb, state.pf());
+            self.gate.0.learn(skb, state.pf(), state.rcu());
         }
         Verdict::Accept
     }
@@ -2385,7 +2394,7 @@ fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
         for i in 0..n {
             let k = client(i.wrapping_mul(7919) % entries.max(1));
             let rcu = rcu::read_lock();
-            let _ = Gate::esp(g, net, slot, &svc, &k, now, &rcu);
+            let _ = Gate::esp(g, net, slot, &svc, &k, now, RcuHeld::of(&rcu));
         }
         since(&t) / u64::from(n.max(1))
     };
@@ -2395,7 +2404,7 @@ fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
         let b = i.to_be_bytes();
         let k = GateKey::v4([11, b[1], b[2], b[3]], TEST_VIP);
         let rcu = rcu::read_lock();
-        let _ = Gate::esp(g, net, slot, &svc, &k, now, &rcu);
+        let _ = Gate::esp(g, net, slot, &svc, &k, now, RcuHeld::of(&rcu));
     }
     let miss_alone_ns = since(&t) / u64::from(iters);
 
@@ -2418,7 +2427,7 @@ fn bench_flood(entries: u32, iters: u32) -> Result<FloodResult> {
             let b = i.to_be_bytes();
             let k = GateKey::v4([12, b[1], b[2], b[3]], TEST_VIP);
             let rcu = rcu::read_lock();
-            let _ = Gate::esp(&fg, Net::init(), slot, &svc, &k, now, &rcu);
+            let _ = Gate::esp(&fg, Net::init(), slot, &svc, &k, now, RcuHeld::of(&rcu));
             drop(rcu);
             i = i.wrapping_add(1);
         }
@@ -2534,7 +2543,9 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
             rcu = rcu::read_lock();
         }
         let k = client(i.wrapping_mul(7919) % entries.max(1));
-        bad += u64::from(Gate::esp(g, net, slot, &svc, &k, now, &rcu) != Some(GateEvent::EspPass));
+        bad += u64::from(
+            Gate::esp(g, net, slot, &svc, &k, now, RcuHeld::of(&rcu)) != Some(GateEvent::EspPass),
+        );
     }
     let esp_hit_ns = since(&t) / u64::from(iters);
     let t = Instant::<Monotonic>::now();
@@ -2546,8 +2557,10 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
         }
         let b = i.to_be_bytes();
         let k = GateKey::v4([11, b[1], b[2], b[3]], TEST_VIP);
-        bad +=
-            u64::from(Gate::esp(g, net, slot, &svc, &k, now, &rcu) != Some(GateEvent::EspNoEntry));
+        bad += u64::from(
+            Gate::esp(g, net, slot, &svc, &k, now, RcuHeld::of(&rcu))
+                != Some(GateEvent::EspNoEntry),
+        );
     }
     let esp_miss_ns = since(&t) / u64::from(iters);
     drop(rcu);
@@ -2583,6 +2596,7 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
 #[kunit_tests(ip_vs_sync_auth_ipsec)]
 mod tests {
     use super::*;
+    use crate::kapi::rcu::read_locked;
     use crate::kapi::testskb::TestSkb;
 
     const IC: [u8; 8] = [0x11; 8];
@@ -2625,7 +2639,9 @@ mod tests {
 
         fn send(&self, client: u8, t: T, payload: &[u8], delta: u32) -> Result<Verdict> {
             let mut skb = Self::skb(false, client, t, payload, delta)?;
-            Ok(Gate::packet(self.g(), Net::init(), skb.skb(), PF_IPV4))
+            Ok(read_locked(|rcu| {
+                Gate::packet(self.g(), Net::init(), skb.skb(), PF_IPV4, rcu)
+            }))
         }
 
         fn packet(&self, client: u8, t: T, payload: &[u8]) -> Result<Verdict> {
@@ -2634,7 +2650,7 @@ mod tests {
 
         fn reply(&self, client: u8, t: T, payload: &[u8]) -> Result {
             let mut skb = Self::skb(true, client, t, payload, 0)?;
-            self.g().learn(skb.skb(), PF_IPV4);
+            read_locked(|rcu| self.g().learn(skb.skb(), PF_IPV4, rcu));
             Ok(())
         }
 
@@ -3149,7 +3165,9 @@ mod tests {
         let send = |client: u8, proto: u8, exthdrs: u32, frag: bool, payload: &[u8]| {
             let port = if proto == IPPROTO_UDP { ISAKMP_PORT } else { 0 };
             let mut skb = TestSkb::gate6(client, proto, port, exthdrs, frag, payload)?;
-            Ok::<_, Error>(Gate::packet(g.g(), Net::init(), skb.skb(), PF_IPV6))
+            Ok::<_, Error>(read_locked(|rcu| {
+                Gate::packet(g.g(), Net::init(), skb.skb(), PF_IPV6, rcu)
+            }))
         };
         // ESP of an unknown client behind 9 Destination Options headers
         // (more than the gate used to walk): rejected.

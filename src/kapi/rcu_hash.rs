@@ -15,6 +15,7 @@
 
 use super::bhlock::{new_spinlock_bh, SpinLockBh, SpinLockBhBackend};
 use super::inline_atomic::InlineAtomic;
+use super::rcu::RcuHeld;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
@@ -22,7 +23,6 @@ use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::lock::Guard;
-use kernel::sync::rcu;
 use kernel::types::Opaque;
 
 /// One entry: its key and value, and the links the table uses.
@@ -110,19 +110,20 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
     }
 
     /// The node of `key` in bucket `hash`, for as long as the RCU read
-    /// lock `_rcu` is held (a node unlinked meanwhile stays readable until
+    /// side `_rcu` is held (a node unlinked meanwhile stays readable until
     /// the grace period ends).
     pub(crate) fn get<'a>(
         &'a self,
         hash: u32,
         key: &K,
-        _rcu: &'a rcu::Guard,
+        _rcu: RcuHeld<'a>,
     ) -> Option<&'a Node<K, V>> {
         let mut p = self.head(hash).read_acquire();
         while !p.is_null() {
-            // SAFETY: A node reached from a bucket under the RCU read lock
-            // is live until the lock is released (type invariant: freed
-            // only after a grace period once unlinked).
+            // SAFETY: A node reached from a bucket while the RCU read side
+            // is held is live for `'a` (type invariants: freed only after a
+            // grace period once unlinked; `RcuHeld` holds the read side
+            // for `'a`).
             let n = unsafe { &*p };
             if n.key == *key {
                 return Some(n);
@@ -133,13 +134,13 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
     }
 
     /// The nodes of bucket `bucket` (none if it is out of range), head
-    /// first, for as long as the RCU read lock `_rcu` is held. Nodes linked
+    /// first, for as long as the RCU read side `_rcu` is held. Nodes linked
     /// or unlinked meanwhile may or may not be seen; every node seen stays
-    /// readable until the lock is released.
+    /// readable for `'a`.
     pub(crate) fn bucket_nodes<'a>(
         &'a self,
         bucket: usize,
-        _rcu: &'a rcu::Guard,
+        _rcu: RcuHeld<'a>,
     ) -> impl Iterator<Item = &'a Node<K, V>> + 'a {
         let mut p = self
             .buckets
@@ -149,9 +150,10 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
             if p.is_null() {
                 return None;
             }
-            // SAFETY: A node reached from a bucket under the RCU read lock
-            // is live until the lock is released (type invariant: freed
-            // only after a grace period once unlinked).
+            // SAFETY: A node reached from a bucket while the RCU read side
+            // is held is live for `'a` (type invariants: freed only after a
+            // grace period once unlinked; `RcuHeld` holds the read side
+            // for `'a`).
             let n = unsafe { &*p };
             p = n.next.read_acquire();
             Some(n)
