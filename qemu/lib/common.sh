@@ -10,7 +10,8 @@ KSFT_SKIP=4
 : "${IPVS_AUTH_OUT:?IPVS_AUTH_OUT not set}"
 
 # Seconds for the gate's timers and the sleeps that test them: $1 times
-# IPVS_AUTH_TIME_SCALE (qemu/run.sh: 1, or 10 on the KASAN kernel).
+# IPVS_AUTH_TIME_SCALE (qemu/run.sh: 1, 3 on the debug kernel, 30 on the
+# KASAN kernel).
 ts() {
 	echo $(($1 * ${IPVS_AUTH_TIME_SCALE:-1}))
 }
