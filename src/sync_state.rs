@@ -120,6 +120,16 @@ fn is_drop(idx: u32) -> bool {
     )
 }
 
+/// The reason index on a source's line ([`Lines::count`]) of drop counter
+/// `idx`: an `IPVSA_CNT_RX_*` drop, or `IPVSA_CNT_MAX` for an unknown
+/// extended key, which has its own counter.
+fn line_reason(idx: u32) -> usize {
+    match idx {
+        shim::IPVSA_CNT_MAX => 7,
+        i => i.wrapping_sub(shim::IPVSA_CNT_RX_MALFORMED) as usize,
+    }
+}
+
 /// Counter index for a drop reason of the backup.
 fn drop_counter(reason: DropReason) -> u32 {
     match reason {
@@ -376,10 +386,7 @@ impl NetState {
         if idx < shim::IPVSA_CNT_MAX {
             self.count_drop(idx, now);
         }
-        let reason = match idx {
-            shim::IPVSA_CNT_MAX => 7,
-            i => i.wrapping_sub(shim::IPVSA_CNT_RX_MALFORMED) as usize,
-        };
+        let reason = line_reason(idx);
         // Best effort: the counters above are exact, the per-source lines
         // skip a drop rather than wait for another CPU. A listed source's
         // drop takes no lock. If its line changed hands meanwhile, it
@@ -1184,21 +1191,18 @@ pub(crate) fn bench(iters: u32) -> Result {
     // around it, which the hook does not take again (not timed: taken
     // once around both loops; nothing in them sleeps).
     let (ttl, stale) = read_locked(|rcu| -> Result<(u64, u64)> {
-        let ttl = per_op(iters, || {
-            msg.copy_from_slice(&signed);
-            match st.receive_in(rcu, &mut msg, 60, 254, &RX_ANY) {
-                Err(_) => Ok(()),
-                Ok(_) => Err(EINVAL),
-            }
-        })?;
-        let stale = per_op(iters, || {
-            msg.copy_from_slice(&signed);
-            match st.receive_in(rcu, &mut msg, 60, 255, &RX_ANY) {
-                Err(_) => Ok(()),
-                Ok(_) => Err(EINVAL),
-            }
-        })?;
-        Ok((ttl, stale))
+        // The signed message received again with TTL `ttl`: each one must
+        // be dropped.
+        let mut drops = |ttl: u8| {
+            per_op(iters, || {
+                msg.copy_from_slice(&signed);
+                match st.receive_in(rcu, &mut msg, 60, ttl, &RX_ANY) {
+                    Err(_) => Ok(()),
+                    Ok(_) => Err(EINVAL),
+                }
+            })
+        };
+        Ok((drops(254)?, drops(255)?))
     })?;
     let calls = st.hmacs() - calls_before;
     pr_info!(
@@ -1216,7 +1220,7 @@ pub(crate) fn bench(iters: u32) -> Result {
     // the source's address words are made once, outside the loop.
     let idx = drop_counter(DropReason::BadTtl);
     let words = addr_words(&RX_ANY.src.addr);
-    let reason = idx.wrapping_sub(shim::IPVSA_CNT_RX_MALFORMED) as usize;
+    let reason = line_reason(idx);
     let counter = per_op(iters, || {
         st.count_drop(idx, uptime_secs());
         Ok(())
