@@ -174,61 +174,40 @@ mod imp {
 
     inline_add!(i32 => "dword", "e", u32 => "dword", "e", i64 => "qword", "r", u64 => "qword", "r");
 
-    impl InlineCmpxchg<u32> for Atomic<u32> {
-        #[inline(always)]
-        fn cmpxchg_full(&self, old: u32, new: u32) -> Result<u32, u32> {
-            let p = self.as_ptr();
-            let prev: u32;
-            // SAFETY: `p` is valid and aligned for `u32` while `self` is
-            // borrowed. This is `atomic_cmpxchg()` on x86 (`arch_cmpxchg()`:
-            // `LOCK_PREFIX "cmpxchgl"`, `old` in and the value found out in
-            // `eax`, with the memory clobber: no `nomem`); a locked
-            // instruction is fully ordered. It writes only `*p`, `eax` and
-            // the flags.
-            unsafe {
-                asm!(
-                    "lock cmpxchg dword ptr [{p}], {new:e}",
-                    p = in(reg) p,
-                    new = in(reg) new,
-                    inout("eax") old => prev,
-                    options(nostack),
-                )
+    macro_rules! inline_cmpxchg {
+        ($($t:ty => $size:literal, $reg:literal),* $(,)?) => {$(
+            impl InlineCmpxchg<$t> for Atomic<$t> {
+                #[inline(always)]
+                fn cmpxchg_full(&self, old: $t, new: $t) -> Result<$t, $t> {
+                    let p = self.as_ptr();
+                    let prev: $t;
+                    // SAFETY: `p` is valid and aligned for `$t` while `self`
+                    // is borrowed. This is `atomic_cmpxchg()` /
+                    // `atomic64_cmpxchg()` on x86 (`arch_cmpxchg()`:
+                    // `LOCK_PREFIX "cmpxchgl/cmpxchgq"`, `old` in and the
+                    // value found out in `eax`/`rax`, with the memory
+                    // clobber: no `nomem`); a locked instruction is fully
+                    // ordered. It writes only `*p`, `rax` and the flags.
+                    unsafe {
+                        asm!(
+                            concat!("lock cmpxchg ", $size, " ptr [{p}], {new:", $reg, "}"),
+                            p = in(reg) p,
+                            new = in(reg) new,
+                            inout("rax") old => prev,
+                            options(nostack),
+                        )
+                    }
+                    if prev == old {
+                        Ok(old)
+                    } else {
+                        Err(prev)
+                    }
+                }
             }
-            if prev == old {
-                Ok(old)
-            } else {
-                Err(prev)
-            }
-        }
+        )*};
     }
 
-    impl InlineCmpxchg<u64> for Atomic<u64> {
-        #[inline(always)]
-        fn cmpxchg_full(&self, old: u64, new: u64) -> Result<u64, u64> {
-            let p = self.as_ptr();
-            let prev: u64;
-            // SAFETY: `p` is valid and aligned for `u64` while `self` is
-            // borrowed. This is `atomic64_cmpxchg()` on x86
-            // (`arch_cmpxchg()`: `LOCK_PREFIX "cmpxchgq"`, `old` in and the
-            // value found out in `rax`, with the memory clobber: no `nomem`);
-            // a locked instruction is fully ordered. It writes only `*p`,
-            // `rax` and the flags.
-            unsafe {
-                asm!(
-                    "lock cmpxchg qword ptr [{p}], {new}",
-                    p = in(reg) p,
-                    new = in(reg) new,
-                    inout("rax") old => prev,
-                    options(nostack),
-                )
-            }
-            if prev == old {
-                Ok(old)
-            } else {
-                Err(prev)
-            }
-        }
-    }
+    inline_cmpxchg!(u32 => "dword", "e", u64 => "qword", "r");
 }
 
 /// Elsewhere: the kernel crate's operations.
@@ -300,17 +279,16 @@ mod imp {
 
     add_via_kernel_crate!(i32, u32, i64, u64);
 
-    impl InlineCmpxchg<u32> for Atomic<u32> {
-        #[inline(always)]
-        fn cmpxchg_full(&self, old: u32, new: u32) -> Result<u32, u32> {
-            self.cmpxchg(old, new, Full)
-        }
+    macro_rules! cmpxchg_via_kernel_crate {
+        ($($t:ty),* $(,)?) => {$(
+            impl InlineCmpxchg<$t> for Atomic<$t> {
+                #[inline(always)]
+                fn cmpxchg_full(&self, old: $t, new: $t) -> Result<$t, $t> {
+                    self.cmpxchg(old, new, Full)
+                }
+            }
+        )*};
     }
 
-    impl InlineCmpxchg<u64> for Atomic<u64> {
-        #[inline(always)]
-        fn cmpxchg_full(&self, old: u64, new: u64) -> Result<u64, u64> {
-            self.cmpxchg(old, new, Full)
-        }
-    }
+    cmpxchg_via_kernel_crate!(u32, u64);
 }
