@@ -25,6 +25,9 @@ import re
 import sys
 
 NUM = r"(\d+)"
+# The expiring collector pass's work that C's never did (issue 21), timed
+# on its own in NEW: the pass less it compares the rest with C's pass.
+ACCOUNTING = "expiring pass's prefix accounting"
 
 
 def parse(path):
@@ -63,6 +66,11 @@ def parse(path):
             # Only a figure of drops that all found the line measures it.
             if m.group(3) == m.group(4):
                 figures["sync early drop: its source's line ns"] = (int(m.group(2)), "time")
+            continue
+        m = re.match(r"^the expiring pass's per-prefix accounting alone .*?: (.*)$", line)
+        if m:
+            for n, us in re.findall(r"(\d+) entries (\d+) us", m.group(1)):
+                figures[f"gate {n} entries: {ACCOUNTING} us"] = (int(us), "time")
             continue
         if line.startswith("entries  create"):
             section = "gate"
@@ -126,6 +134,39 @@ def median(xs):
     return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2
 
 
+def less_accounting(base_paths, new_paths, base, new):
+    """Prints, for each table size whose NEW outputs time the expiring
+    pass's prefix accounting alone, (NEW's expiring pass less that) / BASE's
+    expiring pass: best of rounds (NEW's best round of the pass less its
+    accounting, over BASE's best pass) and, with paired rounds, the median
+    and range of the rounds' ratios."""
+    for name in new:
+        m = re.match(rf"^gate (\d+) entries: {re.escape(ACCOUNTING)} us$", name)
+        if not m:
+            continue
+        expiring = f"gate {m.group(1)} entries: collector pass, expiring us"
+        if expiring not in base or expiring not in new or not base[expiring][0]:
+            continue
+        # NEW's best round of the pass less the same round's accounting.
+        rest = [
+            v[expiring][0] - v[name][0] for v in map(parse, new_paths) if expiring in v and name in v
+        ]
+        if not rest:
+            continue
+        best_ratio = min(rest) / base[expiring][0]
+        row = f"# gate {m.group(1)} entries: collector pass, expiring, less the new side's prefix accounting: {best_ratio:.2f}"
+        if len(base_paths) == len(new_paths) >= 2:
+            r = []
+            for bp, np in zip(base_paths, new_paths):
+                b, v = parse(bp), parse(np)
+                if expiring in b and b[expiring][0] and expiring in v and name in v:
+                    r.append((v[expiring][0] - v[name][0]) / b[expiring][0])
+            if r:
+                r.sort()
+                row += f" (paired median {median(r):.2f}, range {r[0]:.2f}-{r[-1]:.2f})"
+        print(row)
+
+
 def main():
     args = sys.argv[1:]
     if "--" in args:
@@ -161,6 +202,7 @@ def main():
                 row += f"  {'-':>13}  {'-':>11}"
         note = "" if kind == "time" else "  (rate: below 1 is slower)"
         print(f"{row}{note}")
+    less_accounting(base_paths, new_paths, base, new)
     for side, mine, other in (("base", base, new), ("new", new, base)):
         for n in sorted(set(mine) - set(other)):
             print(f"# {side} only: {n} {mine[n][0]}")

@@ -278,6 +278,11 @@ impl PrefixMap {
         PrefixAt { prefix: p, bucket }
     }
 
+    /// Whether no prefix has entries.
+    fn is_empty(&self) -> bool {
+        self.buckets.iter().all(Option::is_none)
+    }
+
     /// Prefixes with entries (KUnit).
     #[cfg(CONFIG_KUNIT)]
     fn len(&self) -> usize {
@@ -305,6 +310,17 @@ impl PrefixMap {
             n = node.next.as_deref();
         }
         (0, 0)
+    }
+
+    /// An entry of `p` (`Initial` or not) left the table. Only decrements:
+    /// the node exists, so nothing is allocated.
+    fn leave(&mut self, p: &PrefixAt, initial: bool) {
+        let _ = self.change(p, |n| {
+            n.entries = n.entries.saturating_sub(1);
+            if initial {
+                n.initial = n.initial.saturating_sub(1);
+            }
+        });
     }
 
     /// Runs `f` on `p`'s node, made if missing (`GFP_ATOMIC`); a node left
@@ -432,13 +448,7 @@ impl Counts {
     /// table.
     fn remove(&mut self, slot: usize, p: &PrefixAt, e: Option<&Entry>) {
         let initial = e.is_some_and(|e| e.state() == State::Initial);
-        // Only decrements: the node exists, so nothing is allocated.
-        let _ = self.prefixes.change(p, |n| {
-            n.entries = n.entries.saturating_sub(1);
-            if initial {
-                n.initial = n.initial.saturating_sub(1);
-            }
-        });
+        self.prefixes.leave(p, initial);
         self.entries = self.entries.saturating_sub(1);
         if let Some(n) = self.svc_entries.get_mut(slot) {
             *n = n.saturating_sub(1);
@@ -2308,8 +2318,17 @@ pub(crate) fn bench(iters: u32) -> Result {
         "bench: entries  create  establish  esp-hit  esp-miss  gc-live-us  gc-expire-us  entry-B  table-KiB\n"
     );
     let mut buckets = 0;
-    for entries in [1_000u32, 10_000, 100_000] {
+    let sizes = [1_000u32, 10_000, 100_000];
+    let mut prefix_us = [0u64; 3];
+    for (entries, us) in sizes.into_iter().zip(prefix_us.iter_mut()) {
         let r = bench_one(entries, iters.max(1))?;
+        *us = r.prefix_ns / 1000;
+        if r.prefix_left != 0 {
+            pr_warn!(
+                "bench: the prefix accounting's benchmark left a prefix with {} entries\n",
+                entries
+            );
+        }
         if r.errors != 0 {
             pr_warn!(
                 "bench: {} unexpected verdicts with {} entries\n",
@@ -2333,6 +2352,15 @@ pub(crate) fn bench(iters: u32) -> Result {
         );
     }
     pr_info!("bench: (ns per packet; {} buckets)\n", buckets);
+    pr_info!(
+        "bench: the expiring pass's per-prefix accounting alone (issue 21's, which C did not do): {} entries {} us, {} entries {} us, {} entries {} us\n",
+        sizes[0],
+        prefix_us[0],
+        sizes[1],
+        prefix_us[1],
+        sizes[2],
+        prefix_us[2]
+    );
     let f = bench_flood(10_000, iters.max(1))?;
     pr_info!(
         "bench: ESP under a spoofed-ESP flood on another CPU (10000 entries): hit {} ns alone, {} ns during the flood ({}.{:02}x); miss {} ns alone; the flood ran {} misses at {} ns each{}\n",
@@ -2481,6 +2509,9 @@ struct BenchResult {
     esp_miss_ns: u64,
     gc_live_ns: u64,
     gc_expire_ns: u64,
+    /// [`bench_prefix_leave`]'s time and whether it left a prefix.
+    prefix_ns: u64,
+    prefix_left: u64,
     entries: u64,
     entry_size: u64,
     buckets: u64,
@@ -2577,6 +2608,8 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
     g.collect();
     let gc_expire_ns = since(&t);
     let left = u64::from(table.write().entries);
+    let plen = limits::prefix_len(&client(0), &g.limits());
+    let (prefix_ns, prefix_left) = bench_prefix_leave(table, entries, plen, client)?;
     let buckets = table.buckets() as u64;
     Ok(BenchResult {
         create_ns,
@@ -2585,12 +2618,78 @@ fn bench_one(entries: u32, iters: u32) -> Result<BenchResult> {
         esp_miss_ns,
         gc_live_ns,
         gc_expire_ns,
+        prefix_ns,
         entries: live,
         entry_size: Table::node_size() as u64,
         buckets,
         bucket_bytes: buckets * size_of::<usize>() as u64,
         errors: bad + left,
+        prefix_left,
     })
+}
+
+/// What the expiring collector pass does for each entry it removes that
+/// the C module's did not (issue 21): take the entry's source prefix from
+/// its key and count the entry out of the table's prefix map. Timed on
+/// its own, on the gate's own (empty) table: the prefixes of `entries`
+/// clients are counted in, untimed, then out, timed under the lock in
+/// groups as the pass takes it (two clock reads per group of
+/// [`GC_GROUP_ENTRIES`] count against it). The clients are visited in a
+/// scattered order, as the pass meets them in hash order, not prefix by
+/// prefix. Returns the nanoseconds of the timed part and 1 if the map is
+/// left with a prefix (0 unless wrong). `plen`: the gate's prefix length
+/// for the clients' family.
+fn bench_prefix_leave(
+    table: &Table,
+    entries: u32,
+    plen: u8,
+    client: impl Fn(u32) -> GateKey,
+) -> Result<(u64, u64)> {
+    use kernel::time::{Instant, Monotonic};
+    // 7919 is prime, so with 10^k entries `i * 7919 % entries` visits each.
+    let nth = |i: u32| client((u64::from(i) * 7919 % u64::from(entries.max(1))) as u32);
+    let mut keys = KVVec::<(GateKey, u32)>::with_capacity(entries as usize, GFP_KERNEL)?;
+    let groups = entries.div_ceil(GC_GROUP_ENTRIES as u32);
+    let group = |g: u32| {
+        let first = g * GC_GROUP_ENTRIES as u32;
+        first..entries.min(first + GC_GROUP_ENTRIES as u32)
+    };
+    for g in 0..groups {
+        let mut w = table.write();
+        for i in group(g) {
+            let key = nth(i);
+            let p = w.prefixes.at(limits::prefix_with_len(&key, plen));
+            w.prefixes
+                .change(&p, |n| n.entries = n.entries.saturating_add(1))?;
+            // Within the capacity: no allocation.
+            keys.push((key, p.bucket), GFP_ATOMIC)?;
+        }
+        drop(w);
+        cond_resched();
+    }
+    let mut ns = 0;
+    for g in 0..groups {
+        let mut w = table.write();
+        let t = Instant::<Monotonic>::now();
+        for (key, bucket) in keys
+            .get(group(g).start as usize..group(g).end as usize)
+            .unwrap_or(&[])
+        {
+            let prefix = limits::prefix_with_len(key, plen);
+            w.prefixes.leave(
+                &PrefixAt {
+                    prefix,
+                    bucket: *bucket,
+                },
+                false,
+            );
+        }
+        ns += since(&t);
+        drop(w);
+        cond_resched();
+    }
+    let left = !table.write().prefixes.is_empty();
+    Ok((ns, u64::from(left)))
 }
 
 #[kunit_tests(ip_vs_sync_auth_ipsec)]
