@@ -126,6 +126,25 @@ backup_and_peer() {
 }
 
 SYNCAUTH="/usr/bin/python3 $IPVS_AUTH_TOP/qemu/tools/syncauth.py"
+
+# capture_start NS FILE SECONDS [ARGS...]: the attacker in namespace NS
+# records every sync datagram on its eth0 into FILE for SECONDS (scaled
+# with ts) in the background ($cap: its pid, for wait); returns once its
+# socket is bound, so that nothing sent after it is missed.
+capture_start() {
+	cap_ns=$1
+	cap_out=$2
+	cap_secs=$(ts "$3")
+	shift 3
+	rm -f "$cap_out.ready"
+	nsx "$cap_ns" $SYNCAUTH capture --iface eth0 --out "$cap_out" --seconds "$cap_secs" \
+		--ready "$cap_out.ready" "$@" &
+	cap=$!
+	# Until the file is there or the capture has died.
+	wait_for "$(ts 30)" sh -c "test -e '$cap_out.ready' || ! kill -0 $cap"
+	test -e "$cap_out.ready" || fail "the capture did not start"
+	rm -f "$cap_out.ready"
+}
 # The IPsec gate's admin tool.
 IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"
 

@@ -85,8 +85,8 @@ ipsec_setup() {
 		[ "${IPSEC_PER_SA_COOKIES:-0}" = 1 ] && per_sa=--per-sa
 		ip netns exec "$ns" $IKEESP responder --cookie "$cookie" $per_sa --log "$IPVS_AUTH_OUT/rs$n.log" &
 	done
-	wait_for 10 grep -q ready "$IPVS_AUTH_OUT/rs1.log" || fail "rs1 responder did not start"
-	wait_for 10 grep -q ready "$IPVS_AUTH_OUT/rs2.log" || fail "rs2 responder did not start"
+	wait_for "$(ts 10)" grep -q ready "$IPVS_AUTH_OUT/rs1.log" || fail "rs1 responder did not start"
+	wait_for "$(ts 10)" grep -q ready "$IPVS_AUTH_OUT/rs2.log" || fail "rs2 responder did not start"
 }
 
 # ipsec_service dr|nat [VIP [RS1 RS2]]: the IPVS service and the gate.

@@ -71,7 +71,7 @@ topology_setup() {
 	# Not through nsx: a function in the background leaves a subshell that
 	# prints "Terminated" when topology_cleanup kills the server.
 	ip netns exec "$NS_RS" /usr/bin/python3 "$IPVS_AUTH_TOP/qemu/tools/tcpload.py" server 80 &
-	wait_for 5 nsx "$NS_RS" sh -c "ss -ltn | grep -q ':80 '" || fail "real server did not start"
+	wait_for "$(ts 5)" nsx "$NS_RS" sh -c "ss -ltn | grep -q ':80 '" || fail "real server did not start"
 
 	nsx "$NS_DIRA" ipvsadm -A -t "$VIP:80" -s rr || fail "ipvsadm -A failed"
 	nsx "$NS_DIRA" ipvsadm -a -t "$VIP:80" -r "$RIP:80" -m || fail "ipvsadm -a failed"

@@ -31,7 +31,7 @@ topology_setup
 for ns in "$NS_DIRA" "$NS_DIRB"; do
 	nsx "$ns" sysctl -qw net.ipv4.vs.sync_ports=2 || fail "cannot set sync_ports"
 done
-udp_service 6
+udp_service "$(ts 6)"
 nsx "$NS_DIRA" "$IPVSADM" --icv-key "$KEY" || fail "cannot set the master's key"
 nsx "$NS_DIRB" "$IPVSADM" --icv-key "$KEY" || fail "cannot set the backup's key"
 start_sync
@@ -49,16 +49,14 @@ get() {
 # while the client opens $N UDP connections from ports BASE..; returns once
 # the backup had them all, and they have all expired on it again.
 record() {
-	nsx "$NS_ATK" $SYNCAUTH capture --iface eth0 --out "$2" --seconds 8 &
-	cap=$!
-	sleep 1
+	capture_start "$NS_ATK" "$2" 8
 	udp_conns "$N" "$1"
 	wait_for 20 udp_conns_are "$NS_DIRB" $1 "$N" $N ||
 		fail "the backup did not get the $N connections (has $(udp_conn_count "$NS_DIRB" "$1" "$N"))"
 	wait "$cap" || fail "the capture failed"
 	n=$(nsx "$NS_ATK" $SYNCAUTH records --file "$2")
 	[ "$n" -gt 0 ] || fail "nothing recorded on the LAN"
-	wait_for 40 udp_conns_are "$NS_DIRB" $1 "$N" 0 ||
+	wait_for "$(ts 40)" udp_conns_are "$NS_DIRB" $1 "$N" 0 ||
 		fail "the connections did not expire on the backup"
 	info "recorded $n sync datagrams; the $N connections have expired on the backup"
 }

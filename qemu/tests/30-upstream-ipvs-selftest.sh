@@ -5,8 +5,9 @@
 # IPVS across namespaces), unmodified, from the kernel source we build, run
 # (a) with stock IPVS, (b) with ip_vs_sync_auth loaded and a sync key set in
 # every namespace -- the init namespace and each one the selftest creates,
-# set by a watcher as they appear (each instance of a name the selftest
-# deletes and creates again included, checked against what it created) --
+# set by an `ip` shim as the selftest creates it, before it uses it (each
+# instance of a name the selftest deletes and creates again included,
+# checked against what it created) --
 # and (c) with the IPsec gate active.
 # A failure in (b) or (c) that (a) does not show is ours.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
@@ -42,12 +43,21 @@ exec /usr/bin/timeout "\$t" "\$@"
 SHIM
 # And an `ip` that logs every namespace the selftest creates (it creates
 # and deletes the same names once per mode), so that "in every namespace"
-# can be checked against what was created, instance by instance.
+# can be checked against what was created, instance by instance. With
+# NETNS_DO set ((b), (c)), it runs that shell command in each new
+# namespace before the selftest gets to use it, and logs the instance's
+# netns cookie to $NETNS_DONE if it succeeded and NETNS_CHECK then holds.
 IP=$(command -v ip)
 cat >"$shims/ip" <<SHIM
 #!/bin/sh
-[ "\$1" = netns ] && [ "\$2" = add ] && echo "\$3" >>"\$NETNS_LOG"
-exec $IP "\$@"
+[ "\$1" = netns ] && [ "\$2" = add ] || exec $IP "\$@"
+echo "\$3" >>"\$NETNS_LOG"
+$IP "\$@" || exit
+if [ -n "\${NETNS_DO:-}" ] &&
+	cookie=\$($IP netns exec "\$3" sh -c "\$NETNS_DO && \$NETNS_CHECK && \$COOKIE" 2>/dev/null); then
+	echo "\$3 \$cookie" >>"\$NETNS_DONE"
+fi
+exit 0
 SHIM
 chmod +x "$shims/sleep" "$shims/timeout" "$shims/ip"
 
@@ -69,38 +79,27 @@ rc=$?
 [ "$rc" = 0 ] || fail "the upstream IPVS selftest fails even without our module (exit $rc)"
 info "(a) stock IPVS: upstream selftest passes"
 
-# watch_namespaces CHECK DO: in every network namespace where the shell
-# command CHECK fails (a new one, or one deleted and created again under
-# its name), runs DO, until killed; logs each namespace where DO succeeded
-# to $done_file with the instance's netns cookie (SO_NETNS_COOKIE, never
-# reused), so that an instance DO reached twice counts once.
+# The instance's netns cookie (SO_NETNS_COOKIE, never reused), logged by
+# the ip shim where NETNS_DO succeeded and NETNS_CHECK holds.
 COOKIE="/usr/bin/python3 -c 'import socket; print(int.from_bytes(socket.socket().getsockopt(socket.SOL_SOCKET, 71, 8), \"little\"))'"
-watch_namespaces() {
-	while :; do
-		for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-			ip netns exec "$ns" sh -c "$1" 2>/dev/null && continue
-			if cookie=$(ip netns exec "$ns" sh -c "$2 && $COOKIE" 2>/dev/null); then
-				echo "$ns $cookie" >>"$done_file"
-			fi
-		done
-		sleep 0.2
-	done
-}
 
-# Runs the selftest as $1 while watch_namespaces "$2" "$3" runs; sets rc
-# (the selftest's exit status) and n (how many namespace instances the
-# watcher reached), and fails unless it reached each instance the selftest
-# created: as many times per name as the name was created.
+# Runs the selftest as $1 with the shell command $3 run by the ip shim in
+# each namespace as the selftest creates it, before the selftest uses it,
+# and the shell command $2 checked there after it (the watcher that did
+# this while the selftest ran could reach an instance late or, on a slow
+# guest, not before the selftest deleted it); sets rc (the selftest's exit
+# status) and n (how many namespace instances it reached), and fails
+# unless it reached each instance the selftest created: as many times per
+# name as the name was created.
 selftest_watched() {
-	local label=$1 watcher created
+	local label=$1 created
 	done_file="$IPVS_AUTH_OUT/watched-namespaces-$label"
 	: >"$done_file"
-	watch_namespaces "$2" "$3" &
-	watcher=$!
+	NETNS_CHECK=$2 NETNS_DO=$3 NETNS_DONE=$done_file
+	export NETNS_CHECK NETNS_DO NETNS_DONE COOKIE
 	run_selftest "$label"
 	rc=$?
-	kill "$watcher"
-	wait "$watcher" 2>/dev/null
+	unset NETNS_DO
 	created=$IPVS_AUTH_OUT/created-namespaces-$label
 	[ -s "$created" ] || fail "($label) the selftest created no namespace we saw"
 	sort "$created" | uniq -c >"$created.count"
@@ -110,7 +109,7 @@ selftest_watched() {
 	sort -u "$done_file" | awk '{ print $1 }' | grep -Fx -f "$created.names" | uniq -c >"$done_file.count"
 	if ! cmp -s "$created.count" "$done_file.count"; then
 		diff "$created.count" "$done_file.count"
-		fail "($label) namespaces created (left) and reached by the watcher (right) differ"
+		fail "($label) namespaces created (left) and reached by the ip shim (right) differ"
 	fi
 	n=$(awk '{ s += $1 } END { print s + 0 }' "$done_file.count")
 }
@@ -118,7 +117,7 @@ selftest_watched() {
 # (b) module loaded, key set everywhere
 load_module
 $SYNCAUTH key set tot0234 || fail "cannot set the key"
-# Checks the watcher can afford every 0.2 s in every namespace (no Python).
+# Checked in each namespace once the key is set (no Python).
 KEYED="grep -qx 'enabled: 1' /proc/net/ip_vs_sync_auth"
 selftest_watched module "$KEYED" "$SYNCAUTH key set tot0234"
 info "(b) keys were set in all $n namespaces the selftest created while it ran"

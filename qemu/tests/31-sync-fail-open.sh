@@ -70,9 +70,7 @@ for ns in "$NS_DIRA" "$NS_DIRB"; do
 	nsx "$ns" $SYNCAUTH ext mode ext || fail "cannot select the extended format"
 done
 [ "$(counter "$NS_DIRB" enabled)" = 1 ] || fail "authentication is off after the format switch"
-nsx "$NS_ATK" $SYNCAUTH capture --iface eth0 --out "$IPVS_AUTH_OUT/switch.bin" --seconds 6 &
-cap=$!
-sleep 1
+capture_start "$NS_ATK" "$IPVS_AUTH_OUT/switch.bin" 6
 txe=$(counter "$NS_DIRA" tx_error)
 make_connections 3
 flood 3 10.9.2.2 >/dev/null || fail "the flood failed"
@@ -107,7 +105,16 @@ make_connections_synced 3 || fail "extended sync does not work"
 
 # 3. A local unprivileged sender on the master: a well-formed plaintext
 # message of the master's SyncID to the group and port.
-signed=$(counter "$NS_DIRA" tx_signed)
+# make_connections_synced returned once the backup listed the connections;
+# their later state changes (FIN_WAIT, TIME_WAIT) may still sit in the
+# master's sync buffer, which IPVS sends 2-3 s after its first entry
+# (signed: tx_signed + 1). Read tx_signed once it has held for longer.
+tx_signed_settled() {
+	signed=$(counter "$NS_DIRA" tx_signed)
+	sleep 4
+	[ "$(counter "$NS_DIRA" tx_signed)" = "$signed" ]
+}
+wait_for 6 tx_signed_settled || fail "the master's tx_signed does not settle"
 hdr=$(counter "$NS_DIRB" rx_drop_bad_header)
 nsx "$NS_DIRA" $NOBODY $SYNCAUTH send --src 10.0.3.1 --syncid 150 --cip 10.9.3.3 ||
 	fail "unprivileged send failed"

@@ -68,9 +68,7 @@ dirc_count() {
 }
 
 # 1. dira alone, recorded by the attacker; then the attack.
-nsx "$NS_ATK" $SYNCAUTH capture --iface eth0 --out "$IPVS_AUTH_OUT/two.bin" --seconds 8 &
-cap=$!
-sleep 1
+capture_start "$NS_ATK" "$IPVS_AUTH_OUT/two.bin" 8
 udp_conns "$N" 41000
 wait_for 30 udp_conns_are "$NS_DIRB" 41000 "$N" $N ||
 	fail "dira: the backup has $(udp_conn_count "$NS_DIRB" 41000 "$N") of $N connections"

@@ -26,7 +26,7 @@ nsx "$NS_ATK" ip -6 addr add fd00:3::77/64 dev eth0 nodad
 for ns in "$NS_DIRA" "$NS_DIRB"; do
 	nsx "$ns" sysctl -qw net.ipv4.vs.sync_ports=2 || fail "cannot set sync_ports"
 done
-udp_service 6
+udp_service "$(ts 6)"
 set_keys "$KEY"
 start_sync --mcast-group ff02::8848
 nsx "$NS_DIRB" ipvsadm -L --daemon | grep -q 'group=ff02::8848' || fail "the backup is not on the IPv6 group"
@@ -34,9 +34,7 @@ nsx "$NS_DIRB" ipvsadm -L --daemon | grep -q 'group=ff02::8848' || fail "the bac
 # Record the master's datagrams while the client opens $N connections, and
 # wait until they have expired on the backup.
 REC=$IPVS_AUTH_OUT/replay-v6.bin
-nsx "$NS_ATK" $SYNCAUTH capture --v6 --iface eth0 --out "$REC" --seconds 8 &
-cap=$!
-sleep 1
+capture_start "$NS_ATK" "$REC" 8 --v6
 udp_conns "$N" 41000
 wait_for 20 udp_conns_are "$NS_DIRB" 41000 "$N" "$N" ||
 	fail "the backup did not get the connections over IPv6"
@@ -45,7 +43,7 @@ n=$(nsx "$NS_ATK" $SYNCAUTH records --file "$REC")
 [ "$n" -gt 0 ] || fail "nothing recorded on the LAN"
 nsx "$NS_ATK" $SYNCAUTH verify --file "$REC" --key "$KEY" >/dev/null ||
 	fail "a recorded datagram does not verify in Python"
-wait_for 40 udp_conns_are "$NS_DIRB" 41000 "$N" 0 || fail "the connections did not expire"
+wait_for "$(ts 40)" udp_conns_are "$NS_DIRB" 41000 "$N" 0 || fail "the connections did not expire"
 info "recorded $n IPv6 sync datagrams; the connections have expired on the backup"
 
 # resend_expect WHAT COUNTER RESEND-ARGS...: every recorded datagram again;

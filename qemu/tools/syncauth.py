@@ -282,11 +282,14 @@ def udp_of(pkt, v6):
     return hops, pkt[off + 8:off + ulen]
 
 
-def capture(iface, out, count, timeout, seconds=None, v6=False):
+def capture(iface, out, count, timeout, seconds=None, v6=False, ready=None):
     import time
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
                       socket.htons(0x86DD if v6 else 0x0800))
     s.bind((iface, 0))
+    if ready:
+        # The socket sees every packet from here on: the caller may start.
+        open(ready, "w").close()
     s.settimeout(timeout)
     got = 0
     end = time.monotonic() + seconds if seconds else None
@@ -486,6 +489,7 @@ def main():
     cap.add_argument("--timeout", type=float, default=10)
     cap.add_argument("--seconds", type=float, help="capture everything for this long")
     cap.add_argument("--v6", action="store_true", help="the IPv6 group ff02::8848")
+    cap.add_argument("--ready", help="create this file once capturing")
     rec = sub.add_parser("records")
     rec.add_argument("--file", required=True)
     ver = sub.add_parser("verify")
@@ -557,7 +561,7 @@ def main():
         elif a.cmd == "flood":
             flood(a)
         elif a.cmd == "capture":
-            capture(a.iface, a.out, a.count, a.timeout, a.seconds, a.v6)
+            capture(a.iface, a.out, a.count, a.timeout, a.seconds, a.v6, a.ready)
         elif a.cmd == "records":
             print(len(read_records(a.file)))
         elif a.cmd == "verify":
