@@ -80,13 +80,14 @@ esac
 marker="$out/.guest-started"
 # qemu/lib/guest-ports.sh connects the script's output and exit status
 # itself when virtme-ng's init could not (a guest whose udev was slow).
-cmd="touch '$marker' && cd '$top' && . '$here/lib/guest-ports.sh' && {$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KBUILD='$KBUILD' IPVS_AUTH_CACHE='$IPVS_AUTH_CACHE' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args; guest_exit \$?; }"
+exit_log="$out/.guest-exit"
+cmd="touch '$marker' && cd '$top' && guest_exit_log='$exit_log' && . '$here/lib/guest-ports.sh' && {$benchenv IPVS_AUTH_TOP='$top' IPVS_AUTH_OUT='$out' IPVS_AUTH_TIME_SCALE='$scale' IPVS_AUTH_KO='$top/src/ip_vs_sync_auth.ko' KBUILD='$KBUILD' IPVS_AUTH_CACHE='$IPVS_AUTH_CACHE' IPVSADM_AUTH='$IPVSADM_AUTH' KSRC='$KSRC' sh '$script'$args; guest_exit \$?; }"
 
 # Rarely, the guest comes up without running the script and without a word
 # (seen twice under load). A boot that never started the script is retried;
 # once the script has started, its result stands.
 for attempt in 1 2 3; do
-	rm -f "$marker"
+	rm -f "$marker" "$exit_log"
 	rc=0
 	# A guest that hangs must not hang CI: after IPVS_AUTH_VM_TIMEOUT
 	# seconds (default 80 min; the whole integration suite, 35 tests, ran
@@ -104,6 +105,10 @@ for attempt in 1 2 3; do
 		--rwdir "$out" --exec "$cmd" </dev/null 2>&1 1>&3 3>&- | cat >&2 3>&-; } 3>&1 | cat ||
 		rc=$?
 	if [ -f "$marker" ]; then
+		# What guest_exit recorded, when vng had no status from the guest.
+		if [ "$rc" = 255 ] && [ -f "$exit_log" ]; then
+			log "vng returned 255; the guest script's guest_exit wrote: $(cat "$exit_log")"
+		fi
 		exit "$rc"
 	fi
 	log "the guest did not start $(basename "$script") (vng exit $rc, attempt $attempt)"

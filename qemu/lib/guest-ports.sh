@@ -44,10 +44,18 @@ if [ ! -e /dev/virtme.ret ]; then
 fi
 
 # guest_exit STATUS: ends the guest command with STATUS, which goes back
-# to vng through its port if init did not connect it.
+# to vng through its port if init did not connect it. What it wrote, and
+# whether the write succeeded, goes to $guest_exit_log (qemu/run.sh's out
+# directory, shared with the host) too: with KASAN, vng has returned 255
+# (no number in its ret file) after scripts that had written their status
+# here, and the host's log shows no error; the record says what happened.
 guest_exit() {
 	if [ -n "$guest_ret_port" ]; then
-		echo "$1" >"$guest_ret_port"
+		if guest_err=$( (echo "$1" >"$guest_ret_port") 2>&1); then
+			guest_err="written"
+		fi
+		[ -z "${guest_exit_log:-}" ] ||
+			echo "status $1 to $guest_ret_port: $guest_err (uptime $(cut -d' ' -f1 /proc/uptime) s)" >"$guest_exit_log"
 	fi
 	exit "$1"
 }
