@@ -107,7 +107,7 @@ for attempt in 1 2 3; do
 	if [ -f "$marker" ]; then
 		# What guest_exit recorded, when vng had no status from the guest.
 		if [ "$rc" = 255 ] && [ -f "$exit_log" ]; then
-			log "vng returned 255; the guest script's guest_exit wrote: $(cat "$exit_log")"
+			log "vng returned 255; the guest script's guest_exit: $(cat "$exit_log")"
 		fi
 		exit "$rc"
 	fi
