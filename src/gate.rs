@@ -2325,7 +2325,7 @@ pub(crate) fn bench(iters: u32) -> Result {
         *us = r.prefix_ns / 1000;
         if r.prefix_left != 0 {
             pr_warn!(
-                "bench: the prefix accounting's benchmark left a prefix with {} entries\n",
+                "bench: the prefix accounting's benchmark left a prefix counted (table of {} entries)\n",
                 entries
             );
         }

@@ -57,10 +57,13 @@ fi
 guest_exit() {
 	if [ -n "$guest_ret_port" ]; then
 		if [ -e /dev/virtio-ports/virtme.ret ]; then
-			guest_did="udev made /dev/virtio-ports/virtme.ret"
+			guest_did="left to init, udev made /dev/virtio-ports/virtme.ret"
 		elif guest_did=$( (mkdir -p /dev/virtio-ports &&
 			ln -s "$guest_ret_port" /dev/virtio-ports/virtme.ret) 2>&1); then
-			guest_did="made /dev/virtio-ports/virtme.ret"
+			guest_did="left to init, made /dev/virtio-ports/virtme.ret"
+		elif [ -e /dev/virtio-ports/virtme.ret ]; then
+			# udev made it meanwhile (ln: File exists).
+			guest_did="left to init, udev made /dev/virtio-ports/virtme.ret meanwhile"
 		else
 			# Init will find no path to write to: the status is
 			# written here, the one writer then.
@@ -68,7 +71,7 @@ guest_exit() {
 			guest_did="written here (no symlink: $guest_did)"
 		fi
 		[ -z "${guest_exit_log:-}" ] ||
-			echo "status $1 left to init, $guest_did -> $(readlink -f /dev/virtio-ports/virtme.ret) (port $guest_ret_port; uptime $(cut -d' ' -f1 /proc/uptime) s)" >"$guest_exit_log"
+			echo "status $1 $guest_did -> $(readlink -f /dev/virtio-ports/virtme.ret) (port $guest_ret_port; uptime $(cut -d' ' -f1 /proc/uptime) s)" >"$guest_exit_log"
 	fi
 	exit "$1"
 }
