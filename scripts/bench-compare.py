@@ -134,35 +134,42 @@ def median(xs):
     return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2
 
 
-def less_accounting(base_paths, new_paths, base, new):
+def less_accounting(base_paths, new_paths, base):
     """Prints, for each table size whose NEW outputs time the expiring
     pass's prefix accounting alone, (NEW's expiring pass less that) / BASE's
     expiring pass: best of rounds (NEW's best round of the pass less its
     accounting, over BASE's best pass) and, with paired rounds, the median
     and range of the rounds' ratios."""
-    for name in new:
+    base_runs = [parse(p) for p in base_paths]
+    new_runs = [parse(p) for p in new_paths]
+    paired_runs = len(base_runs) == len(new_runs) >= 2
+    names = sorted({n for v in new_runs for n in v})
+    for name in names:
         m = re.match(rf"^gate (\d+) entries: {re.escape(ACCOUNTING)} us$", name)
         if not m:
             continue
         expiring = f"gate {m.group(1)} entries: collector pass, expiring us"
-        if expiring not in base or expiring not in new or not base[expiring][0]:
+        if expiring not in base or not base[expiring][0]:
             continue
-        # NEW's best round of the pass less the same round's accounting.
-        rest = [
-            v[expiring][0] - v[name][0] for v in map(parse, new_paths) if expiring in v and name in v
-        ]
-        if not rest:
+
+        def rest(v):
+            """A NEW round's pass less the same round's accounting."""
+            return v[expiring][0] - v[name][0] if expiring in v and name in v else None
+
+        rests = [r for r in map(rest, new_runs) if r is not None]
+        if not rests:
             continue
-        best_ratio = min(rest) / base[expiring][0]
-        row = f"# gate {m.group(1)} entries: collector pass, expiring, less the new side's prefix accounting: {best_ratio:.2f}"
-        if len(base_paths) == len(new_paths) >= 2:
-            r = []
-            for bp, np in zip(base_paths, new_paths):
-                b, v = parse(bp), parse(np)
-                if expiring in b and b[expiring][0] and expiring in v and name in v:
-                    r.append((v[expiring][0] - v[name][0]) / b[expiring][0])
+        row = (
+            f"# gate {m.group(1)} entries: collector pass, expiring, less the new side's "
+            f"prefix accounting: {min(rests) / base[expiring][0]:.2f}"
+        )
+        if paired_runs:
+            r = sorted(
+                rest(v) / b[expiring][0]
+                for b, v in zip(base_runs, new_runs)
+                if expiring in b and b[expiring][0] and rest(v) is not None
+            )
             if r:
-                r.sort()
                 row += f" (paired median {median(r):.2f}, range {r[0]:.2f}-{r[-1]:.2f})"
         print(row)
 
@@ -202,7 +209,7 @@ def main():
                 row += f"  {'-':>13}  {'-':>11}"
         note = "" if kind == "time" else "  (rate: below 1 is slower)"
         print(f"{row}{note}")
-    less_accounting(base_paths, new_paths, base, new)
+    less_accounting(base_paths, new_paths, base)
     for side, mine, other in (("base", base, new), ("new", new, base)):
         for n in sorted(set(mine) - set(other)):
             print(f"# {side} only: {n} {mine[n][0]}")

@@ -56,14 +56,11 @@ fi
 # $guest_exit_log (qemu/run.sh's out directory, shared with the host).
 guest_exit() {
 	if [ -n "$guest_ret_port" ]; then
+		# udev's symlink or ours: either way init writes through it.
+		guest_did=$( (mkdir -p /dev/virtio-ports &&
+			ln -s "$guest_ret_port" /dev/virtio-ports/virtme.ret) 2>&1)
 		if [ -e /dev/virtio-ports/virtme.ret ]; then
-			guest_did="left to init, udev made /dev/virtio-ports/virtme.ret"
-		elif guest_did=$( (mkdir -p /dev/virtio-ports &&
-			ln -s "$guest_ret_port" /dev/virtio-ports/virtme.ret) 2>&1); then
-			guest_did="left to init, made /dev/virtio-ports/virtme.ret"
-		elif [ -e /dev/virtio-ports/virtme.ret ]; then
-			# udev made it meanwhile (ln: File exists).
-			guest_did="left to init, udev made /dev/virtio-ports/virtme.ret meanwhile"
+			guest_did="left to init"
 		else
 			# Init will find no path to write to: the status is
 			# written here, the one writer then.
