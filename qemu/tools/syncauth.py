@@ -7,8 +7,16 @@
   syncauth.py counter NAME                   one counter from the status
   syncauth.py send [options]                 send a crafted sync message
   syncauth.py capture --iface IF --out FILE  save the next sync payload seen
-                     [--count N | --seconds T]  (or N of them, or all for T s)
+                     [--count N | --seconds T]  (or N of them, or all for T s,
+                     [--idle S]                 or until S s without one after
+                                                the first); of a fragmented
+                                                datagram, the first fragment
   syncauth.py records --file FILE            how many payloads a capture holds
+  syncauth.py entries --file FILE            how many IPv4 entries (36 bytes)
+                     [--applied]             its authenticated v1 messages
+                                             hold, by their size fields (or
+                                             how many an IPVS backup applies:
+                                             the 8-bit Count Conns of each)
   syncauth.py verify --file FILE --key KEY   check, in Python, the ICV of every
                      [--ext]                 captured payload (seed or extended
                                              layout); prints the count, fails
@@ -274,6 +282,9 @@ def udp_of(pkt, v6):
         off = (pkt[0] & 0x0F) * 4
         if pkt[9] != 17 or pkt[16:20] != socket.inet_aton(GROUP):
             return None
+        # A later fragment has no UDP header: only the first one counts.
+        if struct.unpack_from("!H", pkt, 6)[0] & 0x1FFF:
+            return None
         hops = pkt[8]
     dport = struct.unpack_from("!H", pkt, off + 2)[0]
     if dport < PORT or dport >= PORT + 64:
@@ -282,10 +293,13 @@ def udp_of(pkt, v6):
     return hops, pkt[off + 8:off + ulen]
 
 
-def capture(iface, out, count, timeout, seconds=None, v6=False, ready=None):
+def capture(iface, out, count, timeout, seconds=None, v6=False, ready=None, idle=None):
     import time
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
                       socket.htons(0x86DD if v6 else 0x0800))
+    # Room for bursts: a 64 KiB message is 45 frames (root may pass
+    # net.core.rmem_max).
+    s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 8 << 20)
     s.bind((iface, 0))
     if ready:
         # The socket sees every packet from here on: the caller may start.
@@ -293,10 +307,13 @@ def capture(iface, out, count, timeout, seconds=None, v6=False, ready=None):
     s.settimeout(timeout)
     got = 0
     end = time.monotonic() + seconds if seconds else None
+    last = None
     with open(out, "wb") as f:
         while (got < count) if end is None else (time.monotonic() < end):
+            if idle is not None and last is not None and time.monotonic() - last >= idle:
+                break
             if end is not None:
-                s.settimeout(max(0.05, end - time.monotonic()))
+                s.settimeout(max(0.05, min(end - time.monotonic(), 0.5)))
             try:
                 pkt = s.recv(65535)
             except socket.timeout:
@@ -309,6 +326,7 @@ def capture(iface, out, count, timeout, seconds=None, v6=False, ready=None):
             hops, payload = found
             f.write(struct.pack("!BH", hops, len(payload)) + payload)
             got += 1
+            last = time.monotonic()
 
 
 def flood(a):
@@ -490,6 +508,11 @@ def main():
     cap.add_argument("--seconds", type=float, help="capture everything for this long")
     cap.add_argument("--v6", action="store_true", help="the IPv6 group ff02::8848")
     cap.add_argument("--ready", help="create this file once capturing")
+    cap.add_argument("--idle", type=float,
+                     help="--seconds: stop this long after the last payload")
+    ent = sub.add_parser("entries")
+    ent.add_argument("--file", required=True)
+    ent.add_argument("--applied", action="store_true")
     rec = sub.add_parser("records")
     rec.add_argument("--file", required=True)
     ver = sub.add_parser("verify")
@@ -561,9 +584,27 @@ def main():
         elif a.cmd == "flood":
             flood(a)
         elif a.cmd == "capture":
-            capture(a.iface, a.out, a.count, a.timeout, a.seconds, a.v6, a.ready)
+            capture(a.iface, a.out, a.count, a.timeout, a.seconds, a.v6, a.ready, a.idle)
         elif a.cmd == "records":
             print(len(read_records(a.file)))
+        elif a.cmd == "entries":
+            total = 0
+            for i, (_, m) in enumerate(read_records(a.file)):
+                # v1 (reserved 0, version 1), the seed's auth flag, no
+                # extended header: IPVS header, auth header, entries.
+                size = struct.unpack_from("!H", m, 2)[0] if len(m) >= 8 else 0
+                if (len(m) < 8 or m[0] != 0 or m[5] != 1
+                        or struct.unpack_from("!H", m, 6)[0] != AUTH_FLAG
+                        or size < 24 or (size - 24) % 36):
+                    print(f"record {i}: not a seed-format v1 message of 36-byte entries",
+                          file=sys.stderr)
+                    return 1
+                n = (size - 24) // 36
+                if m[4] != n % 256:
+                    print(f"record {i}: {n} entries, Count Conns {m[4]}", file=sys.stderr)
+                    return 1
+                total += m[4] if a.applied else n
+            print(total)
         elif a.cmd == "verify":
             records = read_records(a.file)
             if len(records) < a.min:
