@@ -8,15 +8,18 @@
   syncauth.py send [options]                 send a crafted sync message
   syncauth.py capture --iface IF --out FILE  save the next sync payload seen
                      [--count N | --seconds T]  (or N of them, or all for T s,
-                     [--idle S]                 or until S s without one after
-                                                the first); of a fragmented
-                                                datagram, the first fragment
+                     [--idle S] [--strict]      or until S s without one after
+                                                the first; --strict: fail if
+                                                the socket dropped a frame);
+                                                of a fragmented datagram, the
+                                                first fragment
   syncauth.py records --file FILE            how many payloads a capture holds
   syncauth.py entries --file FILE            how many IPv4 entries (36 bytes)
-                     [--applied]             its authenticated v1 messages
+                     [--applied | --largest] its authenticated v1 messages
                                              hold, by their size fields (or
                                              how many an IPVS backup applies:
-                                             the 8-bit Count Conns of each)
+                                             the 8-bit Count Conns of each;
+                                             or the most one message holds)
   syncauth.py verify --file FILE --key KEY   check, in Python, the ICV of every
                      [--ext]                 captured payload (seed or extended
                                              layout); prints the count, fails
@@ -293,13 +296,17 @@ def udp_of(pkt, v6):
     return hops, pkt[off + 8:off + ulen]
 
 
-def capture(iface, out, count, timeout, seconds=None, v6=False, ready=None, idle=None):
+def capture(iface, out, count, timeout, seconds=None, v6=False, ready=None, idle=None,
+            strict=False):
     import time
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
                       socket.htons(0x86DD if v6 else 0x0800))
     # Room for bursts: a 64 KiB message is 45 frames (root may pass
     # net.core.rmem_max).
-    s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 8 << 20)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 8 << 20)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.bind((iface, 0))
     if ready:
         # The socket sees every packet from here on: the caller may start.
@@ -327,6 +334,11 @@ def capture(iface, out, count, timeout, seconds=None, v6=False, ready=None, idle
             f.write(struct.pack("!BH", hops, len(payload)) + payload)
             got += 1
             last = time.monotonic()
+    if strict:
+        # struct tpacket_stats: packets, drops (SOL_PACKET, PACKET_STATISTICS)
+        _, drops = struct.unpack("II", s.getsockopt(263, 6, 8))
+        if drops:
+            sys.exit(f"capture: the socket dropped {drops} frames")
 
 
 def flood(a):
@@ -510,9 +522,12 @@ def main():
     cap.add_argument("--ready", help="create this file once capturing")
     cap.add_argument("--idle", type=float,
                      help="--seconds: stop this long after the last payload")
+    cap.add_argument("--strict", action="store_true",
+                     help="fail if the socket dropped a frame")
     ent = sub.add_parser("entries")
     ent.add_argument("--file", required=True)
     ent.add_argument("--applied", action="store_true")
+    ent.add_argument("--largest", action="store_true", help="the most one message holds")
     rec = sub.add_parser("records")
     rec.add_argument("--file", required=True)
     ver = sub.add_parser("verify")
@@ -584,7 +599,8 @@ def main():
         elif a.cmd == "flood":
             flood(a)
         elif a.cmd == "capture":
-            capture(a.iface, a.out, a.count, a.timeout, a.seconds, a.v6, a.ready, a.idle)
+            capture(a.iface, a.out, a.count, a.timeout, a.seconds, a.v6, a.ready, a.idle,
+                    a.strict)
         elif a.cmd == "records":
             print(len(read_records(a.file)))
         elif a.cmd == "entries":
@@ -603,7 +619,8 @@ def main():
                 if m[4] != n % 256:
                     print(f"record {i}: {n} entries, Count Conns {m[4]}", file=sys.stderr)
                     return 1
-                total += m[4] if a.applied else n
+                total = (max(total, n) if a.largest else
+                         total + (m[4] if a.applied else n))
             print(total)
         elif a.cmd == "verify":
             records = read_records(a.file)

@@ -8,7 +8,7 @@
       through one raw socket; each new source port is a new IPVS
       connection. With K processes, each sends every K-th port through its
       own socket (a guest with K CPUs makes connections up to K times as
-      fast). Prints the number sent.
+      fast). Prints the number sent (--timed: and the seconds it took).
   udpconns.py sink PORT
       receive and discard UDP on PORT (the real server), so that it answers
       nothing, not even ICMP port unreachable.
@@ -38,6 +38,8 @@ def send_ports(a, first, step):
 
 
 def cmd_send(a):
+    import time
+    start = time.monotonic()
     kids = []
     for k in range(1, a.procs):
         pid = os.fork()
@@ -49,14 +51,16 @@ def cmd_send(a):
                 os._exit(1)
             os._exit(0)
         kids.append(pid)
-    send_ports(a, 0, a.procs)
     failed = 0
-    for pid in kids:
-        _, status = os.waitpid(pid, 0)
-        failed += status != 0
+    try:
+        send_ports(a, 0, a.procs)
+    finally:
+        for pid in kids:
+            _, status = os.waitpid(pid, 0)
+            failed += status != 0
     if failed:
         sys.exit(f"udpconns: {failed} of {a.procs} processes failed")
-    print(a.count)
+    print(f"{a.count} {time.monotonic() - start:.3f}" if a.timed else a.count)
 
 
 def cmd_sink(a):
@@ -76,6 +80,7 @@ def main():
     s.add_argument("--count", type=int, required=True)
     s.add_argument("--sport-base", type=int, default=10000)
     s.add_argument("--procs", type=int, default=1)
+    s.add_argument("--timed", action="store_true")
     k = sub.add_parser("sink")
     k.add_argument("port", type=int)
     a = p.parse_args()
