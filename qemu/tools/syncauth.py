@@ -14,12 +14,13 @@
                                                 of a fragmented datagram, the
                                                 first fragment
   syncauth.py records --file FILE            how many payloads a capture holds
-  syncauth.py entries --file FILE            how many IPv4 entries (36 bytes)
-                     [--applied | --largest] its authenticated v1 messages
-                                             hold, by their size fields (or
-                                             how many an IPVS backup applies:
-                                             the 8-bit Count Conns of each;
-                                             or the most one message holds)
+  syncauth.py entries --file FILE            of a capture's authenticated v1
+                                             messages of IPv4 entries (36
+                                             bytes): how many messages, how
+                                             many entries by their size
+                                             fields, how many an IPVS backup
+                                             applies (the 8-bit Count Conns
+                                             of each), the most one holds
   syncauth.py verify --file FILE --key KEY   check, in Python, the ICV of every
                      [--ext]                 captured payload (seed or extended
                                              layout); prints the count, fails
@@ -526,8 +527,6 @@ def main():
                      help="fail if the socket dropped a frame")
     ent = sub.add_parser("entries")
     ent.add_argument("--file", required=True)
-    ent.add_argument("--applied", action="store_true")
-    ent.add_argument("--largest", action="store_true", help="the most one message holds")
     rec = sub.add_parser("records")
     rec.add_argument("--file", required=True)
     ver = sub.add_parser("verify")
@@ -604,8 +603,9 @@ def main():
         elif a.cmd == "records":
             print(len(read_records(a.file)))
         elif a.cmd == "entries":
-            total = 0
-            for i, (_, m) in enumerate(read_records(a.file)):
+            records = read_records(a.file)
+            total = applied = largest = 0
+            for i, (_, m) in enumerate(records):
                 # v1 (reserved 0, version 1), the seed's auth flag, no
                 # extended header: IPVS header, auth header, entries.
                 size = struct.unpack_from("!H", m, 2)[0] if len(m) >= 8 else 0
@@ -619,9 +619,8 @@ def main():
                 if m[4] != n % 256:
                     print(f"record {i}: {n} entries, Count Conns {m[4]}", file=sys.stderr)
                     return 1
-                total = (max(total, n) if a.largest else
-                         total + (m[4] if a.applied else n))
-            print(total)
+                total, applied, largest = total + n, applied + m[4], max(largest, n)
+            print(len(records), total, applied, largest)
         elif a.cmd == "verify":
             records = read_records(a.file)
             if len(records) < a.min:
