@@ -28,6 +28,10 @@ NUM = r"(\d+)"
 # The expiring collector pass's work that C's never did (issue 21), timed
 # on its own in NEW: the pass less it compares the rest with C's pass.
 ACCOUNTING = "expiring pass's prefix accounting"
+# An accepted message's sender line (issue 22), which C's backup never
+# kept, timed on its own in NEW: the skb verify paths less it compare the
+# rest with C's paths.
+SENDER_LINE = "sync accepted message: its sender's line ns"
 
 
 def parse(path):
@@ -66,6 +70,16 @@ def parse(path):
             # Only a figure of drops that all found the line measures it.
             if m.group(3) == m.group(4):
                 figures["sync early drop: its source's line ns"] = (int(m.group(2)), "time")
+            continue
+        m = re.match(
+            r"^an accepted message's accounting besides its counter: the sender's line (\d+) ns/op "
+            r"\((\d+) of (\d+) on a line\)",
+            line,
+        )
+        if m:
+            # Only a figure of messages that all found the line measures it.
+            if m.group(2) == m.group(3):
+                figures[SENDER_LINE] = (int(m.group(1)), "time")
             continue
         m = re.match(r"^the expiring pass's per-prefix accounting alone .*?: (.*)$", line)
         if m:
@@ -134,44 +148,63 @@ def median(xs):
     return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2
 
 
+def less_part(base_runs, new_runs, base, figure, part, label):
+    """Prints (NEW's FIGURE less NEW's PART) / BASE's FIGURE: best of
+    rounds (NEW's best round of the figure less the same round's part,
+    over BASE's best) and, with paired rounds, the median and range of the
+    rounds' ratios. PART is work the NEW side does that BASE never did,
+    timed on its own."""
+    if figure not in base or not base[figure][0]:
+        return
+
+    def rest(v):
+        """A NEW round's figure less the same round's part."""
+        return v[figure][0] - v[part][0] if figure in v and part in v else None
+
+    rests = [r for r in map(rest, new_runs) if r is not None]
+    if not rests:
+        return
+    row = f"# {label}: {min(rests) / base[figure][0]:.2f}"
+    if len(base_runs) == len(new_runs) >= 2:
+        r = sorted(
+            rest(v) / b[figure][0]
+            for b, v in zip(base_runs, new_runs)
+            if figure in b and b[figure][0] and rest(v) is not None
+        )
+        if r:
+            row += f" (paired median {median(r):.2f}, range {r[0]:.2f}-{r[-1]:.2f})"
+    print(row)
+
+
 def less_accounting(base_paths, new_paths, base):
-    """Prints, for each table size whose NEW outputs time the expiring
-    pass's prefix accounting alone, (NEW's expiring pass less that) / BASE's
-    expiring pass: best of rounds (NEW's best round of the pass less its
-    accounting, over BASE's best pass) and, with paired rounds, the median
-    and range of the rounds' ratios."""
+    """Prints the figures less the NEW side's accounting that BASE never
+    did: the expiring collector pass less its prefix accounting (issue 21)
+    for each table size, and the skb verify paths less an accepted
+    message's sender line (issue 22)."""
     base_runs = [parse(p) for p in base_paths]
     new_runs = [parse(p) for p in new_paths]
-    paired_runs = len(base_runs) == len(new_runs) >= 2
     names = sorted({n for v in new_runs for n in v})
     for name in names:
         m = re.match(rf"^gate (\d+) entries: {re.escape(ACCOUNTING)} us$", name)
-        if not m:
-            continue
-        expiring = f"gate {m.group(1)} entries: collector pass, expiring us"
-        if expiring not in base or not base[expiring][0]:
-            continue
-
-        def rest(v):
-            """A NEW round's pass less the same round's accounting."""
-            return v[expiring][0] - v[name][0] if expiring in v and name in v else None
-
-        rests = [r for r in map(rest, new_runs) if r is not None]
-        if not rests:
-            continue
-        row = (
-            f"# gate {m.group(1)} entries: collector pass, expiring, less the new side's "
-            f"prefix accounting: {min(rests) / base[expiring][0]:.2f}"
-        )
-        if paired_runs:
-            r = sorted(
-                rest(v) / b[expiring][0]
-                for b, v in zip(base_runs, new_runs)
-                if expiring in b and b[expiring][0] and rest(v) is not None
+        if m:
+            less_part(
+                base_runs,
+                new_runs,
+                base,
+                f"gate {m.group(1)} entries: collector pass, expiring us",
+                name,
+                f"gate {m.group(1)} entries: collector pass, expiring, less the new side's prefix accounting",
             )
-            if r:
-                row += f" (paired median {median(r):.2f}, range {r[0]:.2f}-{r[-1]:.2f})"
-        print(row)
+    if SENDER_LINE in names:
+        for label in ("full", "1 entry"):
+            less_part(
+                base_runs,
+                new_runs,
+                base,
+                f"sync {label}: skb verify+strip ns",
+                SENDER_LINE,
+                f"sync {label}: skb verify+strip, less the new side's sender line",
+            )
 
 
 def main():
