@@ -148,6 +148,14 @@ capture_start() {
 # The IPsec gate's admin tool.
 IPSEC="/usr/bin/python3 $IPVS_AUTH_TOP/tools/ipvs-ipsec"
 
+# snmp NS PROTO FIELD: the counter FIELD of PROTO ("Udp", "Ip", ...) in
+# namespace NS's /proc/net/snmp (a line of names, then one of values).
+snmp() {
+	nsx "$1" awk -v p="$2:" -v f="$3" '$1 == p {
+		if (!h) { for (i = 2; i <= NF; i++) if ($i == f) c = i; h = 1 } else { print $c; exit }
+	}' /proc/net/snmp
+}
+
 # Prints counter $2 of namespace $1. A status counter is read from
 # /proc/net/ip_vs_sync_auth with awk: the same numbers the status sockopt
 # returns (one function fills both), without a Python start, which costs

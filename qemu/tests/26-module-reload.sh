@@ -103,7 +103,7 @@ expect_counter "$NS_DIRB" enabled 0
 nsx "$NS_DIRB" $SYNCAUTH status | grep '^rx_' >"$IPVS_AUTH_OUT/reload-cleared.txt"
 # The backup's UDP layer counts the master's datagrams that reached it.
 udp_in() {
-	nsx "$NS_DIRB" awk '/^Udp:/ { if (h) { print $2; exit } h = 1 }' /proc/net/snmp
+	snmp "$NS_DIRB" Udp InDatagrams
 }
 udp_above() {
 	[ "$(udp_in)" -gt "$1" ]

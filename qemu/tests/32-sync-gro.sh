@@ -81,12 +81,6 @@ sport=$(nsx "$NS_DIRA" ss -Hun dst 224.0.0.81 | awk '{ n = split($4, a, ":"); pr
 [ -n "$sport" ] || fail "cannot find the master's sync socket"
 FORGED=200
 
-# The backup namespace's UDP RcvbufErrors: datagrams its sockets dropped
-# for want of room.
-rcvbuf_errors() {
-	nsx "$NS_DIRB" awk '$1 == "Udp:" { if (!n) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; n = 1 } else print $c }' /proc/net/snmp
-}
-
 # burst MODE BASE: $N connections from ports BASE.. with the backup's
 # interface merging datagrams the way MODE says.
 burst() {
@@ -96,7 +90,7 @@ burst() {
 	esac || fail "$1: cannot set the GRO mode"
 	split=$(counter "$NS_DIRB" rx_gro_split)
 	icv=$(counter "$NS_DIRB" rx_drop_bad_icv)
-	rcvbuf=$(rcvbuf_errors)
+	rcvbuf=$(snmp "$NS_DIRB" Udp RcvbufErrors)
 	nsx "$NS_DIRA" $SYNCAUTH send --raw --src 10.0.3.1 --sport "$sport" --key not-the-key \
 		--seq 1000000 --count "$FORGED" --conns 38 --cip 10.9.9.9 &
 	forger=$!
@@ -108,7 +102,7 @@ burst() {
 		nsx "$NS_DIRA" cat /proc/net/ip_vs_sync_auth | grep -E '^(tx_|streams)'
 		echo "backup:"
 		nsx "$NS_DIRB" ip -s link show "$SYNC_IF_B"
-		fail "$1: the backup has $(udp_conn_count "$NS_DIRB" "$2" "$N") of $N connections, the master $(udp_conn_count "$NS_DIRA" "$2" "$N"); the backup's UDP RcvbufErrors $rcvbuf -> $(rcvbuf_errors)"
+		fail "$1: the backup has $(udp_conn_count "$NS_DIRB" "$2" "$N") of $N connections, the master $(udp_conn_count "$NS_DIRA" "$2" "$N"); the backup's UDP RcvbufErrors $rcvbuf -> $(snmp "$NS_DIRB" Udp RcvbufErrors)"
 	fi
 	for c in rx_drop_malformed rx_drop_bad_header rx_drop_replay; do
 		expect_counter "$NS_DIRB" "$c" 0
