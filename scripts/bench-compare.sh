@@ -21,6 +21,24 @@ rev=$(git -C "$top" rev-parse --verify "$base^{commit}") || exit 1
 wt=$(mktemp -d /tmp/ipvsa-bench-base.XXXXXX)
 trap 'git -C "$top" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"' EXIT
 git -C "$top" worktree add -q --detach "$wt" "$rev"
+# A base whose benchmark lacks what this tree's does to time both alike
+# gets it from scripts/bench-compare-REV.patch (REV names the base's
+# commit, e.g. its short hash): 29e7ece's gate benchmark gets the warm-up
+# table this tree's runs before its timed rows. Only the benchmark
+# changes, not the code timed.
+patch=
+for p in "$here"/bench-compare-*.patch; do
+	[ -f "$p" ] || continue
+	name=${p##*/bench-compare-}
+	name=${name%.patch}
+	if [ "$(git -C "$top" rev-parse --verify -q "$name^{commit}" || true)" = "$rev" ]; then
+		patch=$p
+	fi
+done
+if [ -n "$patch" ]; then
+	printf '\n== base: applying %s (benchmark only)\n' "${patch#"$top"/}"
+	git -C "$wt" apply "$patch"
+fi
 
 make -C "$top" module
 # The base module is built against this tree's kernel build, the one the
