@@ -1704,8 +1704,9 @@ impl Gate {
             // for a few entries at most. Each release may run the
             // softirqs that came meanwhile (`spin_unlock_bh`), so a nearly
             // empty table must not cost a thousand releases a pass.
-            if table.bucket_is_empty(i) {
-                i += 1;
+            let stop = buckets.min(resched);
+            i = table.next_nonempty(i, stop);
+            if i >= stop {
                 if i >= resched {
                     cond_resched();
                     resched = i + GC_RESCHED_BUCKETS;

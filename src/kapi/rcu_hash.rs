@@ -168,6 +168,19 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
             .is_none_or(|h| h.read_once().is_null())
     }
 
+    /// The first bucket from `from` on, below `to` (and the number of
+    /// buckets), that does not look empty, without the lock (a hint, as
+    /// [`Self::bucket_is_empty`]); the end of that range if there is none.
+    /// One walk over the buckets' slice: a pass over a sparse table spends
+    /// most of its time here.
+    pub(crate) fn next_nonempty(&self, from: usize, to: usize) -> usize {
+        let end = to.min(self.buckets.len());
+        self.buckets
+            .get(from..end)
+            .and_then(|s| s.iter().position(|h| !h.read_once().is_null()))
+            .map_or(end.max(from), |k| from + k)
+    }
+
     /// Bytes one node (key, value and links) takes from the allocator
     /// (its size rounded up to its `kmalloc` cache).
     pub(crate) fn node_size() -> usize {
