@@ -3351,6 +3351,40 @@ mod tests {
         Ok(v)
     }
 
+    #[test]
+    fn next_nonempty_finds_the_first_bucket_in_range() -> Result {
+        // 16 buckets; nodes in buckets 3 and 9 only.
+        let t = KBox::pin_init(RcuHash::<u32, u32, ()>::new(4, ()), GFP_KERNEL)?;
+        {
+            let mut w = t.write();
+            w.insert(3, 1, 0, GFP_KERNEL)?;
+            w.insert(9, 2, 0, GFP_KERNEL)?;
+        }
+        assert_eq!(t.buckets(), 16);
+        // A hit at `from`, past it, and none before the range's end.
+        assert_eq!(t.next_nonempty(3, 16), 3);
+        assert_eq!(t.next_nonempty(0, 16), 3);
+        assert_eq!(t.next_nonempty(4, 16), 9);
+        assert_eq!(t.next_nonempty(4, 9), 9);
+        assert_eq!(t.next_nonempty(4, 10), 9);
+        assert_eq!(t.next_nonempty(10, 16), 16);
+        // `to` beyond the table: the table's end.
+        assert_eq!(t.next_nonempty(10, 100), 16);
+        // An empty range, or one that starts past its end: never below
+        // `from`.
+        assert_eq!(t.next_nonempty(5, 5), 5);
+        assert_eq!(t.next_nonempty(7, 2), 7);
+        assert_eq!(t.next_nonempty(20, 100), 20);
+        // Buckets emptied: nothing found.
+        {
+            let mut w = t.write();
+            assert_eq!(w.retain_bucket(3, |_, ()| false), 1);
+            assert_eq!(w.retain_bucket(9, |_, ()| false), 1);
+        }
+        assert_eq!(t.next_nonempty(0, 16), 16);
+        Ok(())
+    }
+
     /// How many times `key` is listed in `v`.
     fn listed(v: &[(Cursor, EntryCopy)], key: &GateKey) -> usize {
         v.iter().filter(|(_, e)| e.key == *key).count()

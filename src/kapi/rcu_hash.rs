@@ -170,7 +170,8 @@ impl<K: PartialEq, V, W> RcuHash<K, V, W> {
 
     /// The first bucket from `from` on, below `to` (and the number of
     /// buckets), that does not look empty, without the lock (a hint, as
-    /// [`Self::bucket_is_empty`]); the end of that range if there is none.
+    /// [`Self::bucket_is_empty`]); the end of that range if there is none
+    /// (never less than `from`).
     /// One walk over the buckets' slice: a pass over a sparse table spends
     /// most of its time here.
     pub(crate) fn next_nonempty(&self, from: usize, to: usize) -> usize {
