@@ -313,7 +313,9 @@ impl PrefixMap {
     }
 
     /// An entry of `p` (`Initial` or not) left the table. Only decrements:
-    /// the node exists, so nothing is allocated.
+    /// the node exists, so nothing is allocated. Inline: the collector
+    /// runs it for every entry it removes.
+    #[inline]
     fn leave(&mut self, p: &PrefixAt, initial: bool) {
         let _ = self.change(p, |n| {
             n.entries = n.entries.saturating_sub(1);
@@ -542,6 +544,7 @@ impl Cell {
     }
 
     /// The source prefix of `key` that `bits`, this cell's, count it under.
+    #[inline]
     fn prefix_of(&self, key: &GateKey, bits: u32) -> PrefixAt {
         PrefixAt {
             prefix: limits::prefix_with_len(key, (bits >> B_PLEN_SHIFT) as u8),
@@ -1693,6 +1696,9 @@ impl Gate {
             let svcs = self.svcs.get(&rcu).copied().unwrap_or(Svcs::EMPTY);
             svcs.slot.map(|s| s.map_or(0, |s| s.soft_quota))
         };
+        // Without a quota no entry can be soft-extended (`room` is false
+        // for every slot): the pass then skips that check per entry.
+        let any_quota = quota.iter().any(|&q| q != 0);
         let (mut removed, mut extended) = (0u64, 0u64);
         let buckets = table.buckets();
         let (mut i, mut resched) = (0, GC_RESCHED_BUCKETS);
@@ -1722,7 +1728,9 @@ impl Gate {
                     continue;
                 }
                 removed += w.retain_bucket(i, |n, c| {
-                    seen += 1;
+                    // At most GC_GROUP_ENTRIES + a bucket's length: no
+                    // overflow to check.
+                    seen = usize::wrapping_add(seen, 1);
                     let cell = n.value();
                     // One load of the bits for the slot, the prefix and
                     // the state (the slot and prefix length never change).
@@ -1732,12 +1740,19 @@ impl Gate {
                         c.remove(slot, &cell.prefix_of(n.key(), bits), None);
                         return false;
                     };
-                    let room = c.svc_soft.get(slot).copied().unwrap_or(u32::MAX)
-                        < quota.get(slot).copied().unwrap_or(0);
-                    if !e.is_soft() && room && e.state() == State::Established {
+                    if any_quota
+                        && !e.is_soft()
+                        && e.state() == State::Established
+                        && c.svc_soft.get(slot).copied().unwrap_or(u32::MAX)
+                            < quota.get(slot).copied().unwrap_or(0)
+                    {
+                        // `old`, not `e`, goes to the out-of-line
+                        // `Cell::update`: `e` stays in registers on the
+                        // common path (no copy of the entry to the stack).
+                        let old = e;
                         let mut soft = e;
                         if soft.soft_extend(now + GC_PERIOD, &cfg) {
-                            cell.update(n.key(), &e, &soft, c);
+                            cell.update(n.key(), &old, &soft, c);
                             extended += 1;
                             e = soft;
                         }

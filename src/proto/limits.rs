@@ -227,23 +227,27 @@ pub const fn prefix_len(key: &GateKey, l: &Limits) -> u8 {
 }
 
 /// `key`'s client address with the bits past `plen` cleared.
+///
+/// Two 64-bit masks over the address read big-endian, not a loop per
+/// byte: the collector runs it for every entry it removes. An IPv4
+/// address keeps at most its first 32 bits, so its other 12 bytes come
+/// out 0 as before; a shift by 64 (nothing kept of that half) is 0.
+#[inline]
 pub fn prefix_with_len(key: &GateKey, plen: u8) -> Prefix {
-    let (bits, len) = if key.v6 {
-        (usize::from(plen.min(128)), 16)
-    } else {
-        (usize::from(plen.min(32)), 4)
-    };
+    let len = plen.min(if key.v6 { 128 } else { 32 });
+    let l = u32::from(len);
+    let [a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7] = key.client;
+    let hi = u64::from_be_bytes([a0, a1, a2, a3, a4, a5, a6, a7])
+        & u64::MAX.checked_shl(64 - l.min(64)).unwrap_or(0);
+    let lo = u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
+        & u64::MAX.checked_shl(128 - l.max(64)).unwrap_or(0);
     let mut addr = [0u8; 16];
-    for (i, (d, s)) in addr.iter_mut().zip(key.client.iter()).take(len).enumerate() {
-        let keep = bits.saturating_sub(i * 8).min(8);
-        // `keep` high bits of the byte.
-        let mask = if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
-        *d = s & mask;
-    }
+    addr[..8].copy_from_slice(&hi.to_be_bytes());
+    addr[8..].copy_from_slice(&lo.to_be_bytes());
     Prefix {
         addr,
         v6: key.v6,
-        len: plen.min(if key.v6 { 128 } else { 32 }),
+        len,
     }
 }
 
@@ -295,6 +299,51 @@ mod tests {
         };
         assert_eq!(prefix_of(&v4([1, 2, 3, 4]), &zero).addr, [0; 16]);
         assert_eq!(prefix_of(&k, &zero).addr, a);
+    }
+
+    /// The byte loop `prefix_with_len` was, as the reference.
+    fn prefix_bytewise(key: &GateKey, plen: u8) -> Prefix {
+        let (bits, len) = if key.v6 {
+            (usize::from(plen.min(128)), 16)
+        } else {
+            (usize::from(plen.min(32)), 4)
+        };
+        let mut addr = [0u8; 16];
+        for (i, (d, s)) in addr.iter_mut().zip(key.client.iter()).take(len).enumerate() {
+            let keep = bits.saturating_sub(i * 8).min(8);
+            let mask = if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
+            *d = s & mask;
+        }
+        Prefix {
+            addr,
+            v6: key.v6,
+            len: plen.min(if key.v6 { 128 } else { 32 }),
+        }
+    }
+
+    #[test]
+    fn prefix_with_len_matches_the_byte_loop() {
+        let mut a = [0u8; 16];
+        for (i, b) in a.iter_mut().enumerate() {
+            *b = 0xa5 ^ (i as u8).wrapping_mul(37);
+        }
+        let mut v4 = GateKey::v4([0xff, 0x80, 0x7f, 0x01], [192, 0, 2, 1]);
+        // Bytes past the IPv4 address are never kept, whatever they hold.
+        v4.client[4..].copy_from_slice(&a[4..]);
+        for key in [
+            v4,
+            GateKey::v4([10, 1, 0x3f, 9], [192, 0, 2, 1]),
+            GateKey::v6(a, [0; 16]),
+            GateKey::v6([0xff; 16], [0; 16]),
+        ] {
+            for plen in 0..=u8::MAX {
+                assert_eq!(
+                    prefix_with_len(&key, plen),
+                    prefix_bytewise(&key, plen),
+                    "{plen}"
+                );
+            }
+        }
     }
 
     #[test]
