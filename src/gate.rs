@@ -313,16 +313,40 @@ impl PrefixMap {
     }
 
     /// An entry of `p` (`Initial` or not) left the table. Only decrements:
-    /// the node exists, so nothing is allocated. Inline: the collector
-    /// runs it for every entry it removes.
+    /// the node exists, so nothing is allocated (a missing node or an out
+    /// of range bucket changes nothing, as [`Self::change`] would not).
+    /// Inline: the collector runs it for every entry it removes; the
+    /// node's unlinking, once per prefix, is out of line.
     #[inline]
     fn leave(&mut self, p: &PrefixAt, initial: bool) {
-        let _ = self.change(p, |n| {
-            n.entries = n.entries.saturating_sub(1);
-            if initial {
-                n.initial = n.initial.saturating_sub(1);
+        let Some(mut link) = self.buckets.get_mut(p.bucket as usize) else {
+            return;
+        };
+        while link.as_ref().is_some_and(|n| n.prefix != p.prefix) {
+            match link.as_mut() {
+                Some(n) => link = &mut n.next,
+                None => return,
             }
-        });
+        }
+        if let Some(node) = link.as_mut() {
+            node.entries = node.entries.saturating_sub(1);
+            if initial {
+                node.initial = node.initial.saturating_sub(1);
+            }
+            if node.entries == 0 {
+                Self::unlink(link);
+            }
+        }
+    }
+
+    /// Unlinks and frees the node `link` holds (its last entry left).
+    #[cold]
+    #[inline(never)]
+    fn unlink(link: &mut Option<KBox<PrefixNode>>) {
+        if let Some(node) = link.as_mut() {
+            let next = node.next.take();
+            *link = next;
+        }
     }
 
     /// Runs `f` on `p`'s node, made if missing (`GFP_ATOMIC`); a node left
@@ -450,19 +474,28 @@ impl Counts {
     /// table.
     fn remove(&mut self, slot: usize, p: &PrefixAt, e: Option<&Entry>) {
         let initial = e.is_some_and(|e| e.state() == State::Initial);
+        let soft = e.is_some_and(Entry::is_soft);
+        self.remove_as(slot, p, initial, soft);
+    }
+
+    /// [`Counts::remove`] for an entry that was `Initial` if `initial`
+    /// and soft-extended if `soft` (both false for an entry whose state
+    /// is unknown, `remove`'s `None`). Always inline: the collector runs
+    /// it for every entry it removes, with `p` and the flags in registers
+    /// rather than in structures on the stack.
+    #[inline(always)]
+    fn remove_as(&mut self, slot: usize, p: &PrefixAt, initial: bool, soft: bool) {
         self.prefixes.leave(p, initial);
         self.entries = self.entries.saturating_sub(1);
         if let Some(n) = self.svc_entries.get_mut(slot) {
             *n = n.saturating_sub(1);
         }
-        if let Some(e) = e {
-            if initial {
-                self.initial = self.initial.saturating_sub(1);
-            }
-            if e.is_soft() {
-                if let Some(n) = self.soft_mut(slot) {
-                    *n = n.saturating_sub(1);
-                }
+        if initial {
+            self.initial = self.initial.saturating_sub(1);
+        }
+        if soft {
+            if let Some(n) = self.soft_mut(slot) {
+                *n = n.saturating_sub(1);
             }
         }
     }
@@ -1727,42 +1760,58 @@ impl Gate {
                     i += 1;
                     continue;
                 }
-                removed += w.retain_bucket(i, |n, c| {
+                let gone = w.retain_bucket(i, |n, c| {
                     // At most GC_GROUP_ENTRIES + a bucket's length: no
                     // overflow to check.
                     seen = usize::wrapping_add(seen, 1);
                     let cell = n.value();
                     // One load of the bits for the slot, the prefix and
                     // the state (the slot and prefix length never change).
+                    // The entry is read from them and `expires`, not built
+                    // (`Cell::entry_of`): only a soft extension needs it
+                    // whole, and the counts take its flags in registers.
                     let bits = cell.load_bits();
                     let slot = Cell::slot_of(bits);
-                    let Some(mut e) = cell.entry_of(bits) else {
-                        c.remove(slot, &cell.prefix_of(n.key(), bits), None);
-                        return false;
-                    };
-                    if any_quota
-                        && !e.is_soft()
-                        && e.state() == State::Established
-                        && c.svc_soft.get(slot).copied().unwrap_or(u32::MAX)
-                            < quota.get(slot).copied().unwrap_or(0)
-                    {
-                        // `old`, not `e`, goes to the out-of-line
-                        // `Cell::update`: `e` stays in registers on the
-                        // common path (no copy of the entry to the stack).
-                        let old = e;
-                        let mut soft = e;
-                        if soft.soft_extend(now + GC_PERIOD, &cfg) {
-                            cell.update(n.key(), &old, &soft, c);
-                            extended += 1;
-                            e = soft;
+                    let state = bits & B_STATE;
+                    // A state the module never writes (`entry_of` gives
+                    // `None`): removed and counted out with no state, as
+                    // `Counts::remove` with `None`.
+                    let valid = state == B_INITIAL || state == B_ESTABLISHED;
+                    let mut soft = valid && bits & B_SOFT != 0;
+                    if valid {
+                        let mut expires = cell.expires.read_once();
+                        if any_quota
+                            && !soft
+                            && state == B_ESTABLISHED
+                            && c.svc_soft.get(slot).copied().unwrap_or(u32::MAX)
+                                < quota.get(slot).copied().unwrap_or(0)
+                        {
+                            // Under the lock: `entry_of` reads the same
+                            // `expires` again; valid, so always `Some`.
+                            if let Some(old) = cell.entry_of(bits) {
+                                let mut e = old;
+                                if e.soft_extend(now + GC_PERIOD, &cfg) {
+                                    cell.update(n.key(), &old, &e, c);
+                                    extended += 1;
+                                    expires = e.expires();
+                                    soft = e.is_soft();
+                                }
+                            }
+                        }
+                        // `Entry::is_expired`: `now >= expires`.
+                        if now < expires {
+                            return true;
                         }
                     }
-                    if e.is_expired(now) {
-                        c.remove(slot, &cell.prefix_of(n.key(), bits), Some(&e));
-                        return false;
-                    }
-                    true
-                }) as u64;
+                    // `Initial` stays `Initial` (soft extension is for
+                    // `Established` entries only).
+                    let initial = state == B_INITIAL;
+                    c.remove_as(slot, &cell.prefix_of(n.key(), bits), initial, soft);
+                    false
+                });
+                // At most the table's entries (a `u32`) a pass: no
+                // overflow to check.
+                removed = removed.wrapping_add(gone as u64);
                 i += 1;
             }
             drop(w);

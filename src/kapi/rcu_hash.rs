@@ -317,9 +317,9 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
         let Some(mut link) = table.buckets.get(bucket & table.mask) else {
             return 0;
         };
-        let mut removed = 0;
+        let mut removed = 0usize;
+        let mut p = self.link(link);
         loop {
-            let p = self.link(link);
             if p.is_null() {
                 return removed;
             }
@@ -327,16 +327,22 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
             let n = unsafe { &*p };
             if keep(n, &mut self.guard) {
                 link = &n.next;
+                p = self.link(link);
                 continue;
             }
             // Readers on `p` go on to its successor, which stays linked.
-            link.write_release(self.link(&n.next));
-            removed += 1;
+            // Only the lock's holder stores links, so `next` is what
+            // `link` now holds: not read again after the call below.
+            let next = self.link(&n.next);
+            link.write_release(next);
+            // At most the nodes of one bucket: no overflow to check.
+            removed = removed.wrapping_add(1);
             // SAFETY: `p` is unlinked, so no new reader can reach it; it was
             // allocated with kmalloc (`KBox`), and `rcu` is its callback
             // head, which nothing else uses. Its key and value need no
             // destructor (checked in `new`).
             unsafe { kernel::bindings::kvfree_call_rcu(n.rcu.get().cast(), p.cast()) };
+            p = next;
         }
     }
 }
