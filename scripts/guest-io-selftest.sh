@@ -7,8 +7,10 @@
 # an empty file through a bind mount in a private mount namespace, which
 # the guest's view of the host's root shares), so that the
 # /dev/virtio-ports/ symlinks init looks for never appear, as on a guest
-# whose udev outlasts init's wait. Needs root and a built kernel
-# (make kernel); about two minutes under TCG.
+# whose udev outlasts init's wait; and a third guest with
+# IPVS_AUTH_STOP_UDEV=1 (the KASAN kernel's default), whose udevd must be
+# gone when the script runs, its output and status still returned. Needs
+# root and a built kernel (make kernel); about three minutes under TCG.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -26,17 +28,25 @@ if [ -e /dev/virtme.ret ]; then
 else
 	echo "selftest: init did not connect the ports"
 fi
+# A zombie udevd (stopped, not reaped yet) is not running.
+if ps -o stat= -C systemd-udevd 2>/dev/null | grep -qv Z; then
+	echo "selftest: udevd running"
+else
+	echo "selftest: udevd not running"
+fi
 exit 7
 EOF
 : >"$out/no-udevadm"
 udevadm=$(readlink -f "$(command -v udevadm)")
 
 fail=0
-for mode in udev no-udev; do
+for mode in udev stop-udev no-udev; do
 	log "guest with $mode"
 	rc=0
 	if [ "$mode" = udev ]; then
-		IPVS_AUTH_OUT="$out" "$top/qemu/run.sh" "$out/guest.sh" >"$out/$mode.log" 2>&1 || rc=$?
+		IPVS_AUTH_STOP_UDEV=0 IPVS_AUTH_OUT="$out" "$top/qemu/run.sh" "$out/guest.sh" >"$out/$mode.log" 2>&1 || rc=$?
+	elif [ "$mode" = stop-udev ]; then
+		IPVS_AUTH_STOP_UDEV=1 IPVS_AUTH_OUT="$out" "$top/qemu/run.sh" "$out/guest.sh" >"$out/$mode.log" 2>&1 || rc=$?
 	else
 		IPVS_AUTH_OUT="$out" unshare -m -- sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' \
 			sh "$out/no-udevadm" "$udevadm" "$top/qemu/run.sh" "$out/guest.sh" >"$out/$mode.log" 2>&1 || rc=$?
@@ -44,7 +54,9 @@ for mode in udev no-udev; do
 	cat "$out/$mode.log"
 	expect=("selftest: to stdout" "selftest: to stderr")
 	if [ "$mode" = udev ]; then
-		expect+=("selftest: init connected the ports")
+		expect+=("selftest: init connected the ports" "selftest: udevd running")
+	elif [ "$mode" = stop-udev ]; then
+		expect+=("selftest: udevd not running" "udevd stopped in the guest before its script")
 	else
 		expect+=("selftest: init did not connect the ports" "virtme-ng's init found no script I/O ports")
 	fi
@@ -54,6 +66,10 @@ for mode in udev no-udev; do
 			fail=1
 		fi
 	done
+	if [ "$mode" != stop-udev ] && grep -qF "udevd stopped in the guest" "$out/$mode.log"; then
+		echo "FAIL  $mode: udevd stopped without IPVS_AUTH_STOP_UDEV=1"
+		fail=1
+	fi
 	if [ "$mode" = udev ] && grep -qF "virtme-ng's init found no script I/O ports" "$out/$mode.log"; then
 		echo "FAIL  udev: the fallback ran although init connected the ports"
 		fail=1
@@ -63,5 +79,5 @@ for mode in udev no-udev; do
 		fail=1
 	fi
 done
-[ "$fail" = 0 ] && echo "PASS  guest I/O with and without udev"
+[ "$fail" = 0 ] && echo "PASS  guest I/O with and without udev, and with udevd stopped"
 exit "$fail"

@@ -44,6 +44,27 @@ if [ ! -e /dev/virtme.ret ]; then
 	fi
 fi
 
+# With guest_stop_udev=1 (qemu/run.sh: IPVS_AUTH_STOP_UDEV, the KASAN
+# kernel's default), udevd and its workers are stopped here, before the
+# script runs: in a slow guest udevd kept the CPU about half busy long
+# after boot, with its queue empty, and no longer answered `udevadm
+# control --exit`. No test needs udev once the guest is up: the script's
+# ports are found above, and the status port's symlink is made by
+# guest_exit below when udev has not made it.
+if [ "${guest_stop_udev:-0}" = 1 ]; then
+	pkill -TERM -x systemd-udevd 2>/dev/null
+	guest_wait=0
+	while pgrep -x systemd-udevd >/dev/null 2>&1 && [ "$guest_wait" -lt 10 ]; do
+		# A zombie (stopped, not reaped yet) counts as gone.
+		[ "$(ps -o stat= -C systemd-udevd 2>/dev/null | grep -vc Z)" != 0 ] || break
+		guest_wait=$((guest_wait + 1))
+		sleep 1
+	done
+	pkill -KILL -x systemd-udevd 2>/dev/null
+	pkill -KILL -x '(udev-worker)' 2>/dev/null
+	echo "qemu/run.sh: udevd stopped in the guest before its script (IPVS_AUTH_STOP_UDEV=1)" >&2
+fi
+
 # guest_exit STATUS: ends the guest command with STATUS, which goes back
 # to vng through the status port if init did not connect it. Not by
 # writing it here: init (virtme-ng 1.42's run_user_script_on_console),
