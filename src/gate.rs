@@ -3455,6 +3455,67 @@ mod tests {
     }
 
     #[test]
+    fn collector_removes_from_deep_chains_and_counts_prefixes_out() -> Result {
+        // Four buckets for 100 entries (deep chains: removals next to each
+        // other, kept nodes between removed ones, removed tails), and a
+        // prefix map of one bucket with a prefix per client (/32): every
+        // prefix sits in one chain, left from its head, middle and tail.
+        let owner = Gate::create(GateKind::Private)?;
+        for k in [KNOB_MAX_INITIAL_PER_PREFIX, KNOB_MAX_ENTRIES_PER_PREFIX] {
+            owner.0.knobs[k].store(i32::MAX, R);
+        }
+        owner.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(TEST_ESTABLISHED_TIMEOUT, R);
+        owner.0.knobs[KNOB_PREFIX4].store(32, R);
+        let counts = Counts::new(PrefixMap::new(0, 0)?);
+        owner
+            .0
+            .table
+            .populate(KBox::pin_init(Table::new(2, counts), GFP_KERNEL)?);
+        // A soft quota of 10 for the service.
+        mark_test_vip(&owner.0, false, 10)?;
+        let g = TestGate(owner);
+        // 100 clients; the even ones established (an hour), the odd ones
+        // INITIAL (30 s).
+        for c in 1..=100u8 {
+            g.packet(c, UDP500, &ike(IC, [0; 8]))?;
+            if c % 2 == 0 {
+                g.packet(c, UDP500, &ike(IC, RC))?;
+            }
+        }
+        assert_eq!(g.counts(), (100, 50, 0));
+        assert_eq!(g.prefixes(), 100);
+        // The INITIAL entries expire: exactly the even clients are left,
+        // each prefix of an odd one gone.
+        g.advance(31, true);
+        assert_eq!(g.counts(), (50, 0, 0));
+        assert_eq!(g.prefixes(), 50);
+        assert_eq!(g.c_counter(EXPIRED), 50);
+        let left = walk(g.g(), Seek::From(Cursor::START))?;
+        assert_eq!(left.len(), 50);
+        assert!(left.iter().all(|(_, e)| e.key.client[3] % 2 == 0));
+        // At the established entries' timeout one pass soft-extends the
+        // quota's 10 of them and removes the other 40 (in one pass, so
+        // that a clock that ticked meanwhile changes nothing).
+        g.advance(3600 - 31, true);
+        assert_eq!(g.counts(), (10, 0, 10));
+        assert_eq!(g.c_counter(SOFT_EXTENDED), 10);
+        assert_eq!(g.prefixes(), 10);
+        assert_eq!(g.c_counter(EXPIRED), 90);
+        // Long after, the soft-extended entries expire too and are counted
+        // out of the quota and their prefixes: nothing is left behind.
+        g.advance(100_000, true);
+        assert_eq!(g.counts(), (0, 0, 0));
+        assert_eq!(g.prefixes(), 0);
+        assert_eq!(g.c_counter(EXPIRED), 100);
+        // The quota's room is back: a new client's entry is extended.
+        assert_eq!(g.establish(7)?, (ACCEPT, ACCEPT));
+        g.advance(3600, true);
+        assert_eq!(g.counts(), (1, 0, 1));
+        assert_eq!(g.c_counter(SOFT_EXTENDED), 11);
+        Ok(())
+    }
+
+    #[test]
     fn entries_are_listed_once_and_resume_at_a_cursor() -> Result {
         // Four buckets, so that most entries sit deep in a chain; every
         // test client is in one /24: no per-prefix bound.
