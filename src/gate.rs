@@ -3211,6 +3211,25 @@ mod tests {
                 .map_or(0, |t| t.write().prefixes.len())
         }
 
+        /// A private gate whose table has four buckets (most entries sit
+        /// deep in a chain) and its prefix map one, with no per-prefix
+        /// bound (every test client is in one /24), 192.0.2.1 marked with
+        /// soft quota `soft_quota`.
+        fn chained(soft_quota: u32) -> Result<Self> {
+            let owner = Gate::create(GateKind::Private)?;
+            for k in [KNOB_MAX_INITIAL_PER_PREFIX, KNOB_MAX_ENTRIES_PER_PREFIX] {
+                owner.0.knobs[k].store(i32::MAX, R);
+            }
+            owner.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(TEST_ESTABLISHED_TIMEOUT, R);
+            let counts = Counts::new(PrefixMap::new(0, 0)?);
+            owner
+                .0
+                .table
+                .populate(KBox::pin_init(Table::new(2, counts), GFP_KERNEL)?);
+            mark_test_vip(&owner.0, false, soft_quota)?;
+            Ok(Self(owner))
+        }
+
         /// INITIAL then ESTABLISHED for `client` (direct routing).
         fn establish(&self, client: u8) -> Result<(Verdict, Verdict)> {
             Ok((
@@ -3460,20 +3479,9 @@ mod tests {
         // other, kept nodes between removed ones, removed tails), and a
         // prefix map of one bucket with a prefix per client (/32): every
         // prefix sits in one chain, left from its head, middle and tail.
-        let owner = Gate::create(GateKind::Private)?;
-        for k in [KNOB_MAX_INITIAL_PER_PREFIX, KNOB_MAX_ENTRIES_PER_PREFIX] {
-            owner.0.knobs[k].store(i32::MAX, R);
-        }
-        owner.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(TEST_ESTABLISHED_TIMEOUT, R);
-        owner.0.knobs[KNOB_PREFIX4].store(32, R);
-        let counts = Counts::new(PrefixMap::new(0, 0)?);
-        owner
-            .0
-            .table
-            .populate(KBox::pin_init(Table::new(2, counts), GFP_KERNEL)?);
         // A soft quota of 10 for the service.
-        mark_test_vip(&owner.0, false, 10)?;
-        let g = TestGate(owner);
+        let g = TestGate::chained(10)?;
+        g.set_knob(KNOB_PREFIX4, 32);
         // 100 clients; the even ones established (an hour), the odd ones
         // INITIAL (30 s).
         for c in 1..=100u8 {
@@ -3517,20 +3525,8 @@ mod tests {
 
     #[test]
     fn entries_are_listed_once_and_resume_at_a_cursor() -> Result {
-        // Four buckets, so that most entries sit deep in a chain; every
-        // test client is in one /24: no per-prefix bound.
-        let owner = Gate::create(GateKind::Private)?;
-        for k in [KNOB_MAX_INITIAL_PER_PREFIX, KNOB_MAX_ENTRIES_PER_PREFIX] {
-            owner.0.knobs[k].store(i32::MAX, R);
-        }
-        owner.0.knobs[KNOB_ESTABLISHED_TIMEOUT].store(TEST_ESTABLISHED_TIMEOUT, R);
-        let counts = Counts::new(PrefixMap::new(0, 0)?);
-        owner
-            .0
-            .table
-            .populate(KBox::pin_init(Table::new(2, counts), GFP_KERNEL)?);
-        mark_test_vip(&owner.0, false, 0)?;
-        let g = TestGate(owner);
+        // Four buckets, so that most entries sit deep in a chain.
+        let g = TestGate::chained(0)?;
         assert_eq!(g.g().table.as_ref().map(|t| t.buckets()), Some(4));
         assert!(walk(g.g(), Seek::From(Cursor::START))?.is_empty());
         // 200 clients; the even ones established.
