@@ -1186,7 +1186,7 @@ impl Gate {
             Admission::Refuse(r) => return Err(Refused::Limit(r)),
         }
         w.add(slot, &prefix, e).map_err(|_| Refused::Nomem)?;
-        if w.insert(hash, *key, Cell::new(slot, &prefix, e, now), GFP_ATOMIC)
+        if w.insert(hash, *key, Cell::new(slot, &prefix, e, now))
             .is_err()
         {
             w.remove(slot, &prefix, Some(e));
@@ -3440,8 +3440,8 @@ mod tests {
         let t = KBox::pin_init(RcuHash::<u32, u32, ()>::new(4, ()), GFP_KERNEL)?;
         {
             let mut w = t.write();
-            w.insert(3, 1, 0, GFP_KERNEL)?;
-            w.insert(9, 2, 0, GFP_KERNEL)?;
+            w.insert(3, 1, 0)?;
+            w.insert(9, 2, 0)?;
         }
         assert_eq!(t.buckets(), 16);
         // A hit at `from`, past it, and none before the range's end.

@@ -19,7 +19,6 @@ use super::rcu::RcuHeld;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
-use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::lock::Guard;
@@ -272,15 +271,12 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
     }
 
     /// Links a new node for `key` (which must not be in the table) at the
-    /// head of bucket `hash`. Allocates with `flags` (`GFP_ATOMIC` in a
-    /// hook).
-    pub(crate) fn insert(
-        &mut self,
-        hash: u32,
-        key: K,
-        value: V,
-        flags: Flags,
-    ) -> Result<&Node<K, V>> {
+    /// head of bucket `hash`. Allocates with `GFP_ATOMIC`, never with a
+    /// caller's flags: the writer holds a spinlock with bottom halves off,
+    /// where an allocation must not sleep (a KUnit case that passed
+    /// `GFP_KERNEL` here made the debug kernels report "sleeping function
+    /// called from invalid context").
+    pub(crate) fn insert(&mut self, hash: u32, key: K, value: V) -> Result<&Node<K, V>> {
         let head = self.table.head(hash);
         let node = KBox::new(
             Node {
@@ -289,7 +285,7 @@ impl<K: PartialEq, V, W: Unpin> Writer<'_, K, V, W> {
                 key,
                 value,
             },
-            flags,
+            GFP_ATOMIC,
         )?;
         let p = KBox::into_raw(node);
         // INVARIANT: The node is complete before the release store makes it
