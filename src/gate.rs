@@ -312,6 +312,18 @@ impl PrefixMap {
         (0, 0)
     }
 
+    /// The link that holds `p`'s node, or the empty link at the end of its
+    /// chain if it has none; `None` for a bucket out of range. The one
+    /// walk of a chain for writers ([`Self::leave`], [`Self::change`]).
+    #[inline]
+    fn link_of(&mut self, p: &PrefixAt) -> Option<&mut Option<KBox<PrefixNode>>> {
+        let mut link = self.buckets.get_mut(p.bucket as usize)?;
+        while link.as_ref().is_some_and(|n| n.prefix != p.prefix) {
+            link = &mut link.as_mut()?.next;
+        }
+        Some(link)
+    }
+
     /// An entry of `p` (`Initial` or not) left the table. Only decrements:
     /// the node exists, so nothing is allocated (a missing node or an out
     /// of range bucket changes nothing, as [`Self::change`] would not).
@@ -319,15 +331,9 @@ impl PrefixMap {
     /// node's unlinking, once per prefix, is out of line.
     #[inline]
     fn leave(&mut self, p: &PrefixAt, initial: bool) {
-        let Some(mut link) = self.buckets.get_mut(p.bucket as usize) else {
+        let Some(link) = self.link_of(p) else {
             return;
         };
-        while link.as_ref().is_some_and(|n| n.prefix != p.prefix) {
-            match link.as_mut() {
-                Some(n) => link = &mut n.next,
-                None => return,
-            }
-        }
         if let Some(node) = link.as_mut() {
             node.entries = node.entries.saturating_sub(1);
             if initial {
@@ -352,16 +358,12 @@ impl PrefixMap {
     /// Runs `f` on `p`'s node, made if missing (`GFP_ATOMIC`); a node left
     /// with no entries goes.
     fn change(&mut self, p: &PrefixAt, f: impl FnOnce(&mut PrefixNode)) -> Result {
-        let mut link = self.buckets.get_mut(p.bucket as usize).ok_or(EINVAL)?;
-        while link.as_ref().is_some_and(|n| n.prefix != p.prefix) {
-            link = &mut link.as_mut().ok_or(EINVAL)?.next;
-        }
+        let link = self.link_of(p).ok_or(EINVAL)?;
         match link {
             Some(node) => {
                 f(node);
                 if node.entries == 0 {
-                    let next = node.next.take();
-                    *link = next;
+                    Self::unlink(link);
                 }
             }
             None => {
