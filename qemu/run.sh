@@ -73,19 +73,31 @@ case $scale in
 '' | *[!0-9]* | 0) die "IPVS_AUTH_TIME_SCALE must be a positive integer, not '$scale'" ;;
 esac
 # IPVS_AUTH_STOP_UDEV=1: qemu/lib/guest-ports.sh stops the guest's udevd
-# before the script runs (default 1 on the KASAN kernel, 0 elsewhere). In
-# a KASAN guest of one CPU, udevd kept the CPU about half busy, in the
-# kernel, for as long as the guest ran, although its queue was empty and
-# it no longer answered `udevadm control` (2026-12-04: 52 s of CPU in 60
-# s of an idle guest; rcu_preempt another 14 %). With it stopped, a
-# Python start took 6 s there instead of 18.5, /bin/true 1.8 s instead
-# of 5, `ip netns add` 3.5 s instead of 9.2.
+# before the script runs. In a KASAN guest of one CPU, udevd kept the CPU
+# about half busy, in the kernel, for as long as the guest ran, although
+# its queue was empty and it no longer answered `udevadm control`
+# (2026-12-04: 52 s of CPU in 60 s of an idle guest; rcu_preempt another
+# 14 %). With it stopped, a Python start took 6 s there instead of 18.5,
+# /bin/true 1.8 s instead of 5, `ip netns add` 3.5 s instead of 9.2.
+# IPVS_AUTH_STOP_UDEV=never: udev never starts (the KASAN kernel's
+# default): vng runs in a private mount namespace of the host where
+# udevadm, which systemd-udevd links to, is an empty file, and the guest
+# sees the host's root through that namespace. virtme-ng's init then
+# fails to start udevd, its coldplug and `udevadm settle --timeout=300`
+# return at once, and guest-ports.sh finds the script's ports itself. 0:
+# udev as usual (elsewhere).
 stop_udev=0
-[ "${IPVS_AUTH_VARIANT:-}" != kasan ] || stop_udev=1
+[ "${IPVS_AUTH_VARIANT:-}" != kasan ] || stop_udev=never
 stop_udev=${IPVS_AUTH_STOP_UDEV:-$stop_udev}
+no_udev=()
 case $stop_udev in
 0 | 1) ;;
-*) die "IPVS_AUTH_STOP_UDEV must be 0 or 1, not '$stop_udev'" ;;
+never)
+	: >"$out/.no-udevadm"
+	no_udev=(unshare -m -- sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh
+		"$out/.no-udevadm" "$(readlink -f "$(command -v udevadm)")")
+	;;
+*) die "IPVS_AUTH_STOP_UDEV must be 0, 1 or never, not '$stop_udev'" ;;
 esac
 # The guest's CPUs (IPVS_AUTH_VM_CPUS, default 2).
 cpus=${IPVS_AUTH_VM_CPUS:-2}
@@ -116,7 +128,7 @@ for attempt in 1 2 3; do
 	# to a file (make demo > log) that emptied the file and overwrote it.
 	# Through pipes (cat) they cannot: stdout stays stdout, stderr stderr.
 	{ timeout --kill-after=30 "${IPVS_AUTH_VM_TIMEOUT:-4800}" \
-		vng --run "$KBUILD" --disable-kvm --cpus "$cpus" --memory 2G "${kargs[@]}" \
+		"${no_udev[@]}" vng --run "$KBUILD" --disable-kvm --cpus "$cpus" --memory 2G "${kargs[@]}" \
 		--rwdir "$out" --exec "$cmd" </dev/null 2>&1 1>&3 3>&- | cat >&2 3>&-; } 3>&1 | cat ||
 		rc=$?
 	if [ -f "$marker" ]; then

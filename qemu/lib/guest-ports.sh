@@ -40,23 +40,28 @@ if [ ! -e /dev/virtme.ret ]; then
 	done
 	if [ -n "$guest_ret_port" ]; then
 		exec >"$guest_out_port" 2>"$guest_err_port"
-		echo "qemu/run.sh: virtme-ng's init found no script I/O ports (udev was not done after ${guest_wait} s more); the guest script writes to them itself" >&2
+		if [ "${guest_stop_udev:-0}" = never ]; then
+			guest_why="udev never started: IPVS_AUTH_STOP_UDEV=never"
+		else
+			guest_why="udev was not done after ${guest_wait} s more"
+		fi
+		echo "qemu/run.sh: virtme-ng's init found no script I/O ports ($guest_why); the guest script writes to them itself" >&2
 	fi
 fi
 
-# With guest_stop_udev=1 (qemu/run.sh: IPVS_AUTH_STOP_UDEV, the KASAN
-# kernel's default), udevd and its workers are stopped here, before the
-# script runs: in a slow guest udevd kept the CPU about half busy long
-# after boot, with its queue empty, and no longer answered `udevadm
-# control --exit`. No test needs udev once the guest is up: the script's
-# ports are found above, and the status port's symlink is made by
-# guest_exit below when udev has not made it.
+# With guest_stop_udev=1 (qemu/run.sh: IPVS_AUTH_STOP_UDEV=1), udevd and
+# its workers are stopped here, before the script runs: in a slow guest
+# udevd kept the CPU about half busy long after boot, with its queue
+# empty, and no longer answered `udevadm control --exit`. No test needs
+# udev once the guest is up: the script's ports are found above, and the
+# status port's symlink is made by guest_exit below when udev has not
+# made it. With IPVS_AUTH_STOP_UDEV=never udevd never started.
 if [ "${guest_stop_udev:-0}" = 1 ]; then
 	pkill -TERM -x systemd-udevd 2>/dev/null
 	guest_wait=0
-	while pgrep -x systemd-udevd >/dev/null 2>&1 && [ "$guest_wait" -lt 10 ]; do
-		# A zombie (stopped, not reaped yet) counts as gone.
-		[ "$(ps -o stat= -C systemd-udevd 2>/dev/null | grep -vc Z)" != 0 ] || break
+	# Until it is gone; a zombie (stopped, not reaped yet) counts as gone.
+	while [ "$(ps -o stat= -C systemd-udevd 2>/dev/null | grep -vc Z)" != 0 ] &&
+		[ "$guest_wait" -lt 10 ]; do
 		guest_wait=$((guest_wait + 1))
 		sleep 1
 	done
