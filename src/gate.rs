@@ -3526,6 +3526,76 @@ mod tests {
     }
 
     #[test]
+    fn prefix_map_unlinks_at_head_middle_and_tail() -> Result {
+        // One bucket: every prefix sits in one chain, in the order made (a
+        // new node goes at the chain's end). Each check names the other
+        // prefixes' counts too, so that unlinking the wrong node fails.
+        let mut m = PrefixMap::new(0, 0)?;
+        let p = |last: u8| {
+            let mut addr = [0u8; 16];
+            addr[..4].copy_from_slice(&[10, 0, 0, last]);
+            m.at(Prefix {
+                addr,
+                v6: false,
+                len: 32,
+            })
+        };
+        let (a, b, c, absent) = (p(1), p(2), p(3), p(4));
+        // A (1 INITIAL of 2 entries) -> B (0 of 1) -> C (1 of 2).
+        let fill = |m: &mut PrefixMap| -> Result {
+            for (x, initial, entries) in [(&a, 1, 2), (&b, 0, 1), (&c, 1, 2)] {
+                m.change(x, |n| {
+                    n.initial += initial;
+                    n.entries += entries;
+                })?;
+            }
+            Ok(())
+        };
+        let state = |m: &PrefixMap| (m.len(), m.get(&a), m.get(&b), m.get(&c));
+        fill(&mut m)?;
+        assert_eq!(state(&m), (3, (1, 2), (0, 1), (1, 2)));
+        // The middle node goes.
+        m.leave(&b, false);
+        assert_eq!(state(&m), (2, (1, 2), (0, 0), (1, 2)));
+        // The tail's count drops and it stays; then it goes, after A.
+        m.leave(&c, true);
+        assert_eq!(state(&m), (2, (1, 2), (0, 0), (0, 1)));
+        m.leave(&c, false);
+        assert_eq!(state(&m), (1, (1, 2), (0, 0), (0, 0)));
+        // The head, alone, goes.
+        m.leave(&a, true);
+        assert_eq!(state(&m), (1, (0, 1), (0, 0), (0, 0)));
+        m.leave(&a, false);
+        assert!(m.is_empty());
+        // The head goes with nodes after it.
+        fill(&mut m)?;
+        m.leave(&a, false);
+        m.leave(&a, true);
+        assert_eq!(state(&m), (2, (0, 0), (0, 1), (1, 2)));
+        // An absent prefix and a bucket out of range change nothing.
+        m.leave(&absent, true);
+        m.leave(
+            &PrefixAt {
+                prefix: b.prefix,
+                bucket: 1,
+            },
+            false,
+        );
+        assert_eq!(state(&m), (2, (0, 0), (0, 1), (1, 2)));
+        assert_eq!(m.get(&absent), (0, 0));
+        // change() takes a node to no entries: the tail (after B), then
+        // the head, alone.
+        m.change(&c, |n| {
+            n.initial -= 1;
+            n.entries -= 2;
+        })?;
+        assert_eq!(state(&m), (1, (0, 0), (0, 1), (0, 0)));
+        m.change(&b, |n| n.entries -= 1)?;
+        assert!(m.is_empty());
+        Ok(())
+    }
+
+    #[test]
     fn entries_are_listed_once_and_resume_at_a_cursor() -> Result {
         // Four buckets, so that most entries sit deep in a chain.
         let g = TestGate::chained(0)?;
