@@ -45,11 +45,15 @@ module! {
 }
 
 /// Fields drop in declaration order: the socket options go before the
-/// per-namespace states they reach (the sync one, and the IPsec gate's).
+/// per-namespace states they reach (the sync one, and the IPsec gate's),
+/// and the gate before the sync state, which the gate's hooks read (a
+/// failover needs authenticated sync: [`sync_net::SyncNet::authenticated`]).
+/// [`kapi::net::PernetData::of`] finds no data of a dropped registration
+/// anyway; this order keeps the gate from ever asking while it has hooks.
 struct IpVsSyncAuth {
     _sockopts: Pin<KBox<kapi::sockopt::Registration<sync_net::SyncSockopts>>>,
-    _sync: Pin<KBox<kapi::net::Registration<sync_net::SyncNet>>>,
     _gate: Pin<KBox<kapi::net::Registration<gate::GateNet>>>,
+    _sync: Pin<KBox<kapi::net::Registration<sync_net::SyncNet>>>,
 }
 
 impl kernel::Module for IpVsSyncAuth {
@@ -57,22 +61,27 @@ impl kernel::Module for IpVsSyncAuth {
         // Fail the load now, rather than at the first key, if the kernel
         // cannot provide the seed's algorithm.
         drop(kapi::hmac::HmacMd5::new(b"probe")?);
-        let gate = kapi::net::Registration::new()?;
+        // In the order opposite to the fields' (a failed step drops the
+        // ones before it in that order too): what is read before what reads
+        // it, and the socket options, the way in for users, last, so that
+        // no call can be running in a module whose `init` then fails (its
+        // code is freed without waiting for one).
         let sync = kapi::net::Registration::new()?;
-        let sockopts = kapi::sockopt::Registration::new()?;
+        let gate = kapi::net::Registration::new()?;
         let iters = module_parameters::bench.value();
         if iters > 0 {
             sync_state::bench(iters)?;
             gate::bench(iters)?;
         }
+        let sockopts = kapi::sockopt::Registration::new()?;
         pr_info!(
             "loaded: hmac(md5) available, IPVS {} sync path present\n",
             kapi::ipvs::proto_name(kapi::ipvs::IPPROTO_UDP)
         );
         Ok(IpVsSyncAuth {
             _sockopts: sockopts,
-            _sync: sync,
             _gate: gate,
+            _sync: sync,
         })
     }
 }

@@ -691,16 +691,19 @@ impl SyncNet {
         if !key.bytes().is_empty() && defrag6.is_none() {
             *defrag6 = Some(net.enable_defrag6()?);
         }
-        let _daemons = if key.bytes().is_empty() {
+        let daemons = if key.bytes().is_empty() {
             None
         } else {
             self.before_first_key(net)
         };
-        self.state.set_key(key.bytes())?;
-        if key.bytes().is_empty() && !self.state.keyed() {
+        let r = self.state.set_key(key.bytes());
+        drop(daemons);
+        // Off again once no key is left: after a clear, and after a first
+        // key that failed to install.
+        if !self.state.keyed() {
             *defrag6 = None;
         }
-        Ok(())
+        r
     }
 
     /// `setsockopt(IPVSA_SO_SYNC_EXT)`: one extended-format command.
@@ -723,12 +726,19 @@ impl SyncNet {
         if op == shim::IPVSA_EXT_ADD && defrag6.is_none() {
             *defrag6 = Some(net.enable_defrag6()?);
         }
-        let _daemons = if op == shim::IPVSA_EXT_ADD {
+        let daemons = if op == shim::IPVSA_EXT_ADD {
             self.before_first_key(net)
         } else {
             None
         };
-        self.state.ext_cmd(op, id, key)
+        let r = self.state.ext_cmd(op, id, key);
+        drop(daemons);
+        // As in `set_key`: after a clear, a removal, or a first extended key
+        // that was refused.
+        if !self.state.keyed() {
+            *defrag6 = None;
+        }
+        r
     }
 }
 

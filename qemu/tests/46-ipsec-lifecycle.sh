@@ -7,6 +7,14 @@
 # with live gate entries while ESP still flows, and the module unloaded.
 # "While ESP flows" is checked: the gate has passed the stream's ESP and
 # the stream still runs before each unload and the deletion.
+# During each unload a second client, which never sent ISAKMP, also
+# streams ESP at the address: each of its packets takes the gate's miss
+# path, which asks the sync state whether a synced flow may fail over
+# (SyncNet::authenticated). Until 2026-12-04 the module dropped the sync
+# state's registration before the gate's, so for a moment in every unload
+# the gate's hooks read the sync state's per-namespace slot after the
+# kernel had freed it (a use-after-free only KASAN shows: make check-kasan
+# TESTS=46).
 # Every step must succeed; the kernel log must stay clean (also checked,
 # with kmemleak on the debug kernel, by 99-kernel-log).
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
@@ -30,6 +38,17 @@ wait_esp_flowing() {
 	kill -0 "$stream" 2>/dev/null || fail "the ESP stream ended too early ($1)"
 }
 stop=$(mktemp -u /tmp/esp-stream-stop.XXXXXX)
+miss_stop=$(mktemp -u /tmp/esp-miss-stop.XXXXXX)
+# ESP from client 2, which has no entry: the gate's miss path.
+start_miss_stream() {
+	rm -f "$miss_stop"
+	nsx "$NS_CL2" nice -n 10 $IKEESP esp-stream --dst "$VIP" --spi "$1" --seconds "$(ts 120)" \
+		--stop-file "$miss_stop" >/dev/null &
+	miss=$!
+}
+misses_counted() {
+	[ "$(gate_counter esp_no_entry)" -gt "$miss_base" ]
+}
 start_stream() {
 	rm -f "$stop"
 	# nice 10: see 26-module-reload.
@@ -40,8 +59,13 @@ start_stream() {
 
 for round in 1 2 3; do
 	establish
+	miss_base=$(gate_counter esp_no_entry)
 	start_stream 77
+	start_miss_stream 177
 	wait_esp_flowing "round $round, before the unload"
+	wait_for "$(ts 10)" misses_counted ||
+		fail "client 2's ESP does not reach the gate's miss path (round $round)"
+	kill -0 "$miss" 2>/dev/null || fail "client 2's ESP stream ended too early (round $round)"
 	rmmod ip_vs_sync_auth || fail "rmmod under ESP traffic failed (round $round)"
 	[ -e /proc/net/ip_vs_ipsec ] && fail "/proc/net/ip_vs_ipsec left behind (round $round)"
 	sleep 1
@@ -59,8 +83,10 @@ for round in 1 2 3; do
 	# suppressed (seen once in CI: "silence").
 	sleep 1
 	kill -0 "$stream" 2>/dev/null || fail "the ESP stream ended before the reload was over (round $round)"
-	touch "$stop"
+	kill -0 "$miss" 2>/dev/null || fail "client 2's ESP stream ended before the reload was over (round $round)"
+	touch "$stop" "$miss_stop"
 	wait "$stream" || fail "the ESP stream failed (round $round)"
+	wait "$miss" || fail "client 2's ESP stream failed (round $round)"
 	[ "$(gate_counter esp_pass)" = 0 ] || fail "the reloaded gate passed ESP without an entry (round $round)"
 	# A fresh gate: the client has no entry any more, so its ESP is
 	# answered with ICMP. Probed until it is (bounded), not after a fixed
@@ -71,7 +97,7 @@ for round in 1 2 3; do
 		fail "the reloaded gate does not reject ESP without an entry (round $round)"
 	fi
 done
-info "3 unloads while ESP flowed through an established entry; reloaded gate active each time"
+info "3 unloads while ESP flowed through an established entry and ESP without one took the miss path; reloaded gate active each time"
 
 establish
 start_stream 78
@@ -81,7 +107,7 @@ sleep 1
 kill -0 "$stream" 2>/dev/null || fail "the ESP stream ended before the namespace was gone"
 touch "$stop"
 wait "$stream" || fail "the ESP stream failed"
-rm -f "$stop"
+rm -f "$stop" "$miss_stop"
 sleep 1
 rmmod ip_vs_sync_auth || fail "rmmod after deleting a namespace with live gate state failed"
 info "director namespace deleted with live entries under ESP; module unloaded"

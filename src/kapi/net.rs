@@ -98,28 +98,46 @@ impl<'a> Net<'a> {
 
 /// The slot the kernel assigns a type's per-namespace data
 /// (`pernet_operations.id`): one `static` per type, written by the kernel
-/// when the data's registration is made.
+/// when the data's registration is made, and whether that registration is
+/// alive.
 ///
 /// # Invariants
 ///
-/// After a [`Registration`] for the type was made, the value is the slot's
-/// ID and does not change until the registration is dropped.
-pub(crate) struct PernetId(Opaque<c_uint>);
+/// After a [`Registration`] for the type was made, `id` is the slot's ID
+/// and does not change until the registration is dropped. `live` is 1 from
+/// the end of [`Registration::new`] until the start of its drop, and 0
+/// otherwise: while it is 1, the slot `id` of every namespace holds this
+/// type's two pointers. At most one registration per type exists at a
+/// time.
+pub(crate) struct PernetId {
+    id: Opaque<c_uint>,
+    live: Atomic<i32>,
+}
 
 // SAFETY: The kernel writes the ID once, during `register_pernet_subsys()`,
-// before any reader can run; readers only load it.
+// before any reader can run; readers only load it. `live` is atomic.
 unsafe impl Sync for PernetId {}
 
 impl PernetId {
     /// An ID not assigned yet.
     pub(crate) const fn new() -> Self {
-        Self(Opaque::new(0))
+        Self {
+            id: Opaque::new(0),
+            live: Atomic::new(0),
+        }
     }
 
     fn get(&self) -> c_uint {
         // SAFETY: Written only by `register_pernet_subsys()` before any
         // reader of this registration runs (type invariant).
-        unsafe { *self.0.get() }
+        unsafe { *self.id.get() }
+    }
+
+    /// Whether the type's registration is alive (type invariant), an
+    /// acquire: a reader that sees 1 inside an RCU read-side critical
+    /// section may use the slot until the section ends.
+    fn is_live(&self) -> bool {
+        self.live.read_acquire() != 0
     }
 }
 
@@ -136,6 +154,15 @@ pub(crate) trait PernetData: Send + Sync + Sized + 'static {
     /// The data of `net`, if it exists (it does not while the namespace is
     /// being set up, nor once its teardown began).
     fn of<'a>(net: Net<'a>) -> Option<&'a Self> {
+        // The slot itself is freed when the registration drops; another
+        // registration's code (a hook of another type) may still ask then.
+        // Dropping the registration clears `live` before it unregisters,
+        // and unregistering waits for an RCU grace period before it frees
+        // the slot: a hook (inside an RCU read-side critical section) that
+        // saw 1 is done with the slot by then, one that starts later sees 0.
+        if !Self::id().is_live() {
+            return None;
+        }
         let slot = slot::<Self>(net.as_raw(), PUBLISHED);
         // SAFETY: `slot` is this type's published-data slot of a live
         // namespace, pointer-sized and aligned; the trampolines write it
@@ -163,8 +190,9 @@ const OWNED: usize = 1;
 /// to its data, the published one and the owned one.
 fn slot<T: PernetData>(net: *mut kernel::bindings::net, which: usize) -> *mut *mut T {
     // SAFETY: `net` is a live namespace, and `T::id()` the slot ID its
-    // registration got (the registration is alive whenever a namespace of
-    // this module's can be looked at).
+    // registration got: the callers are `PernetData::of`, which checks
+    // that the registration is alive, and the registration's own
+    // callbacks, which run only while it is registered.
     let base = unsafe { b::ipvsa_net_generic(net, T::id().get()) }.cast::<*mut T>();
     // `size` in the registration makes room for both pointers.
     base.wrapping_add(which.min(OWNED))
@@ -192,7 +220,11 @@ impl<T: PernetData> Registration<T> {
     /// Registers `T`: creates its data in every existing namespace, and in
     /// every new one from now on. Process context.
     pub(crate) fn new() -> Result<Pin<KBox<Self>>> {
-        KBox::pin_init(
+        // One registration per type (type invariant of `PernetId`).
+        if T::id().is_live() {
+            return Err(EBUSY);
+        }
+        let reg = KBox::pin_init(
             try_pin_init!(Self {
                 ops <- Opaque::try_ffi_init(|ops: *mut kernel::bindings::pernet_operations| {
                     // SAFETY: `ops` is valid for writes; a zeroed struct with
@@ -202,7 +234,7 @@ impl<T: PernetData> Registration<T> {
                             init: Some(init::<T>),
                             pre_exit: Some(pre_exit::<T>),
                             exit: Some(exit::<T>),
-                            id: T::id().0.get(),
+                            id: T::id().id.get(),
                             size: 2 * size_of::<*mut T>(),
                             ..Default::default()
                         })
@@ -214,13 +246,20 @@ impl<T: PernetData> Registration<T> {
                 _t: PhantomData,
             }),
             GFP_KERNEL,
-        )
+        )?;
+        // INVARIANT: Registered above: every namespace has the slot now.
+        T::id().live.write_release(1);
+        Ok(reg)
     }
 }
 
 #[pinned_drop]
 impl<T: PernetData> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
+        // INVARIANT: Cleared before the slots go (see `PernetData::of`);
+        // `synchronize_rcu()` in the unregistration orders it before their
+        // `kfree()`.
+        T::id().live.write_release(0);
         // SAFETY: Registered (type invariant); unregistering runs `exit` in
         // every namespace, which drops the data.
         unsafe { kernel::bindings::unregister_pernet_subsys(self.ops.get()) };
@@ -301,5 +340,81 @@ impl Drop for Defrag6 {
     fn drop(&mut self) {
         // SAFETY: Enabled in the live namespace (type invariant).
         unsafe { b::nf_defrag_ipv6_disable(self.net) };
+    }
+}
+
+#[kernel::macros::kunit_tests(ip_vs_sync_auth_net)]
+mod tests {
+    use super::*;
+
+    /// Per-namespace data that remembers its namespace.
+    #[pin_data]
+    struct Probe {
+        net: usize,
+    }
+
+    static PROBE_ID: PernetId = PernetId::new();
+
+    impl PernetData for Probe {
+        fn id() -> &'static PernetId {
+            &PROBE_ID
+        }
+
+        fn new(net: Net<'_>) -> impl PinInit<Self, Error> {
+            try_pin_init!(Self {
+                net: net.as_raw() as usize,
+            }? Error)
+        }
+    }
+
+    /// Another type's data, registered after [`Probe`]'s registration
+    /// dropped: the kernel gives it the slot ID `Probe` had.
+    #[pin_data]
+    struct Other {
+        _word: u64,
+    }
+
+    static OTHER_ID: PernetId = PernetId::new();
+
+    impl PernetData for Other {
+        fn id() -> &'static PernetId {
+            &OTHER_ID
+        }
+
+        fn new(_net: Net<'_>) -> impl PinInit<Self, Error> {
+            try_pin_init!(Self { _word: 1 }? Error)
+        }
+    }
+
+    /// A registration's data is found while it lives and not once it is
+    /// dropped: its slot is freed then (reading it would be a
+    /// use-after-free), and its ID goes to the next registration, whose
+    /// data `of` must not return as the old type's. A second registration
+    /// of the same type is refused, and a new one after the first dropped
+    /// works.
+    #[test]
+    fn data_is_unreachable_once_its_registration_drops() -> Result {
+        let init = Net::init();
+        assert!(Probe::of(init).is_none());
+        let reg = Registration::<Probe>::new()?;
+        assert_eq!(Probe::of(init).map(|p| p.net), Some(init.as_raw() as usize));
+        assert_eq!(
+            Registration::<Probe>::new().err().map(|e| e.to_errno()),
+            Some(EBUSY.to_errno())
+        );
+        let id = PROBE_ID.get();
+        drop(reg);
+        assert!(Probe::of(init).is_none());
+        let other = Registration::<Other>::new()?;
+        // `ida_alloc_min()` hands out the lowest free ID: the one freed.
+        assert_eq!(OTHER_ID.get(), id);
+        assert!(Other::of(init).is_some());
+        assert!(Probe::of(init).is_none());
+        drop(other);
+        let again = Registration::<Probe>::new()?;
+        assert_eq!(Probe::of(init).map(|p| p.net), Some(init.as_raw() as usize));
+        drop(again);
+        assert!(Probe::of(init).is_none());
+        Ok(())
     }
 }

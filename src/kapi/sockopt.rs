@@ -112,7 +112,8 @@ unsafe impl<T: Sockopts> Send for Registration<T> {}
 unsafe impl<T: Sockopts> Sync for Registration<T> {}
 
 impl<T: Sockopts> Registration<T> {
-    /// Registers `T`. Process context.
+    /// Registers `T`. Process context. A module's `init` makes this its
+    /// last step that can fail (see `drop`).
     pub(crate) fn new() -> Result<Pin<KBox<Self>>> {
         KBox::pin_init(
             try_pin_init!(Self {
@@ -146,8 +147,12 @@ impl<T: Sockopts> Registration<T> {
 #[pinned_drop]
 impl<T: Sockopts> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: Registered (type invariant); unregistering waits for calls
-        // in flight.
+        // SAFETY: Registered (type invariant). Unregistering only unlinks
+        // the ops; it does not wait for calls in flight. Each call holds a
+        // reference on the ops' owner, this module (`nf_sockopt_find()`
+        // takes it), so none runs once the module's exit has begun; the
+        // module registers these last in its `init` and so never drops them
+        // in a failing one, whose code is freed without waiting.
         unsafe { b::nf_unregister_sockopt(self.ops.get()) };
     }
 }
