@@ -687,19 +687,28 @@ impl SyncNet {
     fn set_key(&self, net: Net<'_>, arg: &SetArg<'_>) -> Result {
         let mut key = Secret::<{ shim::IPVSA_KEY_MAX as usize }>::new();
         arg.read(key.fill(arg.len()).ok_or(EINVAL)?)?;
+        self.key_command(net, !key.bytes().is_empty(), || {
+            self.state.set_key(key.bytes())
+        })
+    }
+
+    /// Runs a key command `cmd` under `cfg`, `adds` if it may install a
+    /// key: IPv6 defragmentation is turned on before such a command (and
+    /// IPVS's daemons checked, [`Self::before_first_key`]), and off again
+    /// after any command that left no key, whether it cleared the last one
+    /// or a first key was refused.
+    fn key_command(&self, net: Net<'_>, adds: bool, cmd: impl FnOnce() -> Result) -> Result {
         let mut defrag6 = self.cfg.lock();
-        if !key.bytes().is_empty() && defrag6.is_none() {
+        if adds && defrag6.is_none() {
             *defrag6 = Some(net.enable_defrag6()?);
         }
-        let daemons = if key.bytes().is_empty() {
-            None
-        } else {
+        let daemons = if adds {
             self.before_first_key(net)
+        } else {
+            None
         };
-        let r = self.state.set_key(key.bytes());
+        let r = cmd();
         drop(daemons);
-        // Off again once no key is left: after a clear, and after a first
-        // key that failed to install.
         if !self.state.keyed() {
             *defrag6 = None;
         }
@@ -722,23 +731,9 @@ impl SyncNet {
         };
         let (op, id, keylen) = (word(0), word(1), word(2) as usize);
         let key = b.get(KEY..KEY + keylen).ok_or(EINVAL)?;
-        let mut defrag6 = self.cfg.lock();
-        if op == shim::IPVSA_EXT_ADD && defrag6.is_none() {
-            *defrag6 = Some(net.enable_defrag6()?);
-        }
-        let daemons = if op == shim::IPVSA_EXT_ADD {
-            self.before_first_key(net)
-        } else {
-            None
-        };
-        let r = self.state.ext_cmd(op, id, key);
-        drop(daemons);
-        // As in `set_key`: after a clear, a removal, or a first extended key
-        // that was refused.
-        if !self.state.keyed() {
-            *defrag6 = None;
-        }
-        r
+        self.key_command(net, op == shim::IPVSA_EXT_ADD, || {
+            self.state.ext_cmd(op, id, key)
+        })
     }
 }
 

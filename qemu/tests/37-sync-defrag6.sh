@@ -34,8 +34,10 @@ snmp6() {
 	nsx "$NS" awk -v f="$1" '$1 == f { print $2 }' /proc/net/snmp6
 }
 
-# state WHAT: "on" if $NS reassembles in PRE_ROUTING (nf_defrag_ipv6),
-# "off" if the kernel's own reassembly took the fragments.
+# state WHAT: sets $got to "on" if $NS reassembles in PRE_ROUTING
+# (nf_defrag_ipv6), "off" if the kernel's own reassembly took the
+# fragments (not through a command substitution, so that fail ends the
+# test with its own message).
 state() {
 	before=$(snmp6 Ip6ReasmReqds)
 	noports=$(snmp6 Udp6NoPorts)
@@ -48,15 +50,15 @@ s.sendto(b"f" * 3000, ("fd00:37::2", 9))' || fail "$1: cannot send the datagram"
 	wait_for "$(ts 5)" arrived || fail "$1: the fragmented datagram did not arrive"
 	after=$(snmp6 Ip6ReasmReqds)
 	case $((after - before)) in
-	0) echo on ;;
-	3) echo off ;;
+	0) got=on ;;
+	3) got=off ;;
 	*) fail "$1: Ip6ReasmReqds went from $before to $after (expected +0 or +3)" ;;
 	esac
 }
 
 # expect_defrag WANT WHAT
 expect_defrag() {
-	got=$(state "$2")
+	state "$2"
 	[ "$got" = "$1" ] || fail "$2: IPv6 defragmentation is $got, expected $1"
 	info "$2: IPv6 defragmentation $got"
 }
