@@ -113,6 +113,7 @@ const FRAGMENT: usize = shim::IPVSA_GCNT_FRAGMENT as usize;
 const PREFIX_INITIAL_CAP: usize = shim::IPVSA_GCNT_PREFIX_INITIAL_CAP as usize;
 const PREFIX_CAP: usize = shim::IPVSA_GCNT_PREFIX_CAP as usize;
 const EVICTED: usize = shim::IPVSA_GCNT_EVICTED as usize;
+const GRO_SPLIT: usize = shim::IPVSA_GCNT_GRO_SPLIT as usize;
 const N_COUNTERS: usize = shim::IPVSA_GCNT_MAX as usize;
 
 /// Names of the counters after the events.
@@ -127,6 +128,7 @@ const OTHER_COUNTERS: [&str; N_COUNTERS - GateEvent::ALL.len()] = [
     "prefix_initial_cap",
     "prefix_cap",
     "evicted",
+    "gro_split",
 ];
 
 const _: () = {
@@ -138,7 +140,7 @@ const _: () = {
     assert!(GateEvent::EspNoEntry.index() == shim::IPVSA_GEV_ESP_NO_ENTRY as usize);
     assert!(GateEvent::EspPass.index() == shim::IPVSA_GEV_ESP_PASS as usize);
     assert!(MALFORMED == GateEvent::ALL.len());
-    assert!(EVICTED + 1 == N_COUNTERS);
+    assert!(GRO_SPLIT + 1 == N_COUNTERS);
 };
 
 /// The name of counter `idx`: an event's, or one of [`OTHER_COUNTERS`].
@@ -1634,6 +1636,13 @@ impl Gate {
             },
             _ => return Verdict::Accept,
         };
+        // A burst GRO merged (UDP GRO forwarding or fraglist GRO on the
+        // client's device; no local socket holds the port): its first
+        // datagram would be judged for all of them, and IPVS forward ESP
+        // in UDP behind an ISAKMP datagram. Each is judged on its own.
+        if skb.is_gso() {
+            return Verdict::Resegment;
+        }
         let outcome = match classified {
             Ok(Input::Esp) => Gate::esp(this, net, slot, &svc, &p.key, this.now(), rcu),
             Ok(input) => Gate::isakmp(this, net, slot, &svc, &p.key, &input, this.now()),
@@ -2177,7 +2186,9 @@ impl Hooks for GateNet {
         Verdict::Accept
     }
 
-    fn resegmented(&self, _ok: bool) {}
+    fn resegmented(&self, ok: bool) {
+        self.gate.0.count(if ok { GRO_SPLIT } else { MALFORMED });
+    }
 }
 
 impl ProcShow for GateNet {
@@ -3721,6 +3732,40 @@ mod tests {
             old || (e.key.client[3] > 200 && c.bucket > ck.bucket && listed(&rest, &e.key) == 1)
         }));
         assert!(rest.iter().all(|(c, _)| *c > ck));
+        Ok(())
+    }
+
+    #[test]
+    fn merged_bursts_are_split_before_they_are_judged() -> Result {
+        let g = TestGate::new(false, 0, 16)?;
+        let merged = |mut skb: TestSkb| {
+            skb.set_gso_size(32);
+            read_locked(|rcu| Gate::packet(g.g(), Net::init(), skb.skb(), PF_IPV4, rcu))
+        };
+        // An ISAKMP first datagram would create an entry and take the ESP
+        // in UDP merged behind it to IPVS; ESP is split as well.
+        for (t, payload) in [
+            (UDP4500, &natt_ike(IC, [0; 8])[..]),
+            (UDP500, &ike(IC, [0; 8])[..]),
+            (UDP4500, &ESP[..]),
+            (PESP, &ESP[..]),
+            (PAH, &ESP[..]),
+        ] {
+            assert_eq!(
+                merged(TestGate::skb(false, 1, t, payload, 0)?),
+                Verdict::Resegment
+            );
+        }
+        // Nothing judged yet: no entry, no counter.
+        assert_eq!(g.counts(), (0, 0, 0));
+        assert!((0..N_COUNTERS).all(|i| g.c_counter(i) == 0));
+        // Another UDP port of the address is not the gate's: as it came.
+        let other = TestSkb::gate(false, 1, IPPROTO_UDP, 53, &ESP, 0)?;
+        assert_eq!(merged(other), ACCEPT);
+        // Each datagram on its own, as the split hands them back.
+        assert_eq!(g.packet(1, UDP4500, &natt_ike(IC, [0; 8]))?, ACCEPT);
+        assert_eq!(g.packet(1, UDP4500, &ESP)?, DROP);
+        assert_eq!(g.counter(GateEvent::EspInitial), 1);
         Ok(())
     }
 

@@ -163,7 +163,7 @@ struct ipvsa_ext_status {
 #define IPVSA_IPSEC_F_NAT 0x1
 /* Virtual addresses one network namespace may mark. */
 #define IPVSA_IPSEC_MAX_SVC 16
-#define IPVSA_IPSEC_STATUS_VERSION 2
+#define IPVSA_IPSEC_STATUS_VERSION 3
 
 /**
  * struct ipvsa_ipsec_cmd - argument of setsockopt(IPVSA_SO_IPSEC)
@@ -200,7 +200,8 @@ struct ipvsa_ipsec_cmd {
 #define IPVSA_GCNT_PREFIX_INITIAL_CAP (IPVSA_GEV_MAX + 7)	/* source prefix's INITIAL cap */
 #define IPVSA_GCNT_PREFIX_CAP (IPVSA_GEV_MAX + 8)	/* source prefix's entry cap */
 #define IPVSA_GCNT_EVICTED (IPVSA_GEV_MAX + 9)	/* entries evicted to make room */
-#define IPVSA_GCNT_MAX (IPVSA_GEV_MAX + 10)
+#define IPVSA_GCNT_GRO_SPLIT (IPVSA_GEV_MAX + 10)	/* merged bursts split to judge each datagram */
+#define IPVSA_GCNT_MAX (IPVSA_GEV_MAX + 11)
 
 /**
  * struct ipvsa_ipsec_svc_info - one marked virtual address, for status

@@ -211,3 +211,22 @@ expect() {
 	[ "$got" = "$want" ] || fail "'$*' returned '$got', expected '$want'"
 	info "$* -> $got"
 }
+
+# gro_slow_napi NS DEV: GRO on device DEV of namespace NS, merged packets
+# held up to 1 ms (gro_flush_timeout), its NAPI threaded with the thread
+# at nice 19, so that datagrams sent back to back wait in the device's
+# ring and one poll merges them, however slow the kernel (32-sync-gro says
+# why). The GRO mode (rx-udp-gro-forwarding, rx-gro-list) is the caller's.
+gro_slow_napi() {
+	nsx "$1" ethtool -K "$2" gro on || fail "cannot turn GRO on"
+	nsx "$1" sh -c "echo 1000000 >/sys/class/net/$2/gro_flush_timeout" ||
+		fail "cannot set gro_flush_timeout"
+	nsx "$1" sh -c "echo 1 >/sys/class/net/$2/threaded" ||
+		fail "cannot make the NAPI of $2 threaded"
+	# Its thread is named napi/<device>-<NAPI id>.
+	napi_pids=$(pgrep -x "napi/$2-[0-9]+")
+	[ -n "$napi_pids" ] || fail "no NAPI thread for $2"
+	for pid in $napi_pids; do
+		renice -n 19 -p "$pid" >/dev/null || fail "cannot renice the NAPI thread $pid"
+	done
+}

@@ -53,17 +53,7 @@ trap 'sysctl -qw net.core.rmem_max="$rmem_max"; topology_cleanup' EXIT
 topology_setup
 udp_service 600
 set_keys "$KEY"
-nsx "$NS_DIRB" ethtool -K "$SYNC_IF_B" gro on || fail "cannot turn GRO on"
-nsx "$NS_DIRB" sh -c "echo 1000000 >/sys/class/net/$SYNC_IF_B/gro_flush_timeout" ||
-	fail "cannot set gro_flush_timeout"
-nsx "$NS_DIRB" sh -c "echo 1 >/sys/class/net/$SYNC_IF_B/threaded" ||
-	fail "cannot make the NAPI of $SYNC_IF_B threaded"
-# Its thread is named napi/<device>-<NAPI id>.
-napi_pids=$(pgrep -x "napi/$SYNC_IF_B-[0-9]+")
-[ -n "$napi_pids" ] || fail "no NAPI thread for $SYNC_IF_B"
-for pid in $napi_pids; do
-	renice -n 19 -p "$pid" >/dev/null || fail "cannot renice the NAPI thread $pid"
-done
+gro_slow_napi "$NS_DIRB" "$SYNC_IF_B"
 # Raised only if it is lower (it is 4 MiB by default); restored on exit.
 if [ "$rmem_max" -lt 1048576 ]; then
 	sysctl -qw net.core.rmem_max=1048576 || fail "cannot raise net.core.rmem_max"

@@ -6,7 +6,7 @@
 # status size; namespaces are independent.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 
-STATUS=816
+STATUS=824
 
 load_module
 NS=ipsecopt-$$

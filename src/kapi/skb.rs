@@ -62,7 +62,7 @@ impl SkBuff {
 
     /// The packet's shared info (`skb_shinfo()`), after the end of its
     /// data area.
-    fn shinfo(&self) -> *mut kernel::bindings::skb_shared_info {
+    pub(super) fn shinfo(&self) -> *mut kernel::bindings::skb_shared_info {
         // SAFETY: A live packet: its shared info is at `head + end`
         // (`skb_end_pointer()`; on 64-bit kernels, which have
         // `NET_SKBUFF_DATA_USES_OFFSET`, `end` is an offset from `head`:

@@ -477,6 +477,18 @@ impl TestSkb {
         self.skb.skb()
     }
 
+    /// Marks the packet as a burst GRO merged into datagrams of `size`
+    /// bytes (the GSO size `udp_gro_receive()` sets), for a hook's check;
+    /// it is not segmented.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn set_gso_size(&mut self, size: u16) {
+        let skb = self.skb.skb();
+        // SAFETY: Our packet alone (`Owned`'s invariant), so its live
+        // shared info (`SkBuff::shinfo`) is ours to write; freeing it does
+        // not read the GSO size.
+        unsafe { (*skb.shinfo()).gso_size = size };
+    }
+
     /// After a path ran: checks the IP and UDP lengths and checksums (of
     /// the kind the packet was built with: a full one stays valid, a zero
     /// one zero, a partial one partial with the new pseudo-header), TTL
