@@ -70,10 +70,13 @@ failover_move() {
 # failover_forge ADDR: a plaintext sync message, sent on the sync link from
 # the master's address, with a UDP ADDR:500 -> VIP:500 connection to rs1
 # (what an attacker on the sync segment sends); waits until the backup's
-# IPVS lists it.
+# IPVS lists it. The connection lives 300 s scaled (ts): on the KASAN
+# kernel (2026-12-04) 48 took longer than an unscaled 300 s to reach the
+# part that needs it, and IPVS had expired it.
 failover_forge() {
 	nsx "$NS_DIR" $SYNCAUTH send --src 10.0.3.1 --syncid 7 --proto udp --cip "$1" --cport 500 \
-		--vip "$VIP" --vport 500 --rip "$RS1" || fail "cannot send the forged sync message"
+		--vip "$VIP" --vport 500 --rip "$RS1" --conn-timeout "$(ts 300)" ||
+		fail "cannot send the forged sync message"
 	wait_for 10 sh -c "ip netns exec $NS_DIR2 ipvsadm -Lnc | grep -q 'UDP .* $1:500 *$VIP:500'" ||
 		fail "the backup's IPVS did not take the forged connection for $1 (the attack needs it)"
 }

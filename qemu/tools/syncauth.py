@@ -148,8 +148,9 @@ def build(args):
     state = 0 if proto == 17 else 1
     if getattr(args, "state", None) is not None:
         state = args.state
+    extra_args = {} if args.v0 else {"timeout": getattr(args, "conn_timeout", 300)}
     entries = b"".join(ent(args.cip, args.cport + i, args.vip, vport, args.rip, vport,
-                           state=state, proto=proto)
+                           state=state, proto=proto, **extra_args)
                        for i in range(args.conns))
     auth = args.key is not None
     if auth and getattr(args, "ext", False):
@@ -483,6 +484,8 @@ def main():
     s.add_argument("--vip", default="10.0.1.1")
     s.add_argument("--rip", default="10.0.2.2")
     s.add_argument("--state", type=int, help="the entries' IPVS state (TCP: 3 SYN_RECV, ...)")
+    s.add_argument("--conn-timeout", type=int, default=300,
+                   help="v1: the entries' timeout, seconds (the backup's IPVS keeps them that long)")
     s.add_argument("--v0", action="store_true")
     s.add_argument("--no-flag", action="store_true")
     s.add_argument("--spare", type=lambda x: int(x, 0), help="v1: this spare field")
