@@ -57,6 +57,8 @@ const UDP_HDR: usize = 8;
 const IPV6_HDR: usize = 40;
 /// IPv6's next header value of a fragment header.
 const NEXTHDR_FRAGMENT: u8 = 44;
+/// IPv6 next header: authentication header (AH).
+const NEXTHDR_AUTH: u8 = 51;
 /// IP protocol number of UDP.
 const IPPROTO_UDP: u8 = 17;
 
@@ -133,6 +135,15 @@ fn classify(skb: &SkBuff, pf: u8, cfg: &DaemonConfig, threads: u32) -> Match {
             // is one that could not be reassembled.
             if skb.ipv6_find_hdr(NEXTHDR_FRAGMENT).is_ok() {
                 return Match::Bad;
+            }
+            // Behind AH (transport-mode IPsec between the directors), which
+            // ipv6_find_hdr() walks past: the datagram is IPsec's until AH
+            // is verified and removed, and then passes LOCAL_IN again
+            // (xfrm6_transport_finish() runs the hooks on it), where it is
+            // checked. Changing it here would break AH's ICV; on the master,
+            // LOCAL_OUT sees it again with AH added, signed already.
+            if skb.ipv6_find_hdr(NEXTHDR_AUTH).is_ok() {
+                return Match::NotSync;
             }
             match skb.ipv6_find_hdr(IPPROTO_UDP) {
                 Ok(off) => (off, true),
@@ -926,5 +937,43 @@ impl Sockopts for SyncSockopts {
             shim::IPVSA_SO_IPSEC => crate::gate::sockopt_get(net, buf),
             _ => Err(EINVAL),
         }
+    }
+}
+
+#[kunit_tests(ip_vs_sync_auth_classify)]
+mod tests {
+    use super::*;
+    use crate::kapi::testskb::TestSkb;
+
+    /// IPVS's default IPv6 group, ff02::8848 (`ipvsadm --mcast-group`).
+    const GROUP6: [u8; 16] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x88, 0x48];
+
+    fn cfg6(group: [u8; 16]) -> DaemonConfig {
+        DaemonConfig {
+            group: Group::V6(group),
+            port: 8848,
+            syncid: 0,
+            maxlen: 1500,
+        }
+    }
+
+    fn classified(ah: bool, group: [u8; 16]) -> Result<Match> {
+        let mut skb = TestSkb::sync6(GROUP6, ah, &[0u8; 40])?;
+        Ok(classify(skb.skb(), PF_IPV6, &cfg6(group), 1))
+    }
+
+    #[test]
+    fn ipv6_datagrams_behind_ah_are_left_to_ipsec() -> Result {
+        // The plain datagram is the daemon's, its UDP header after the
+        // IPv6 header.
+        let plain = classified(false, GROUP6)?;
+        assert!(matches!(plain, Match::Sync(p) if p.v6 && p.nh == 0 && p.thoff == 40));
+        // Behind AH: IPsec's first; checked once AH is removed.
+        assert!(matches!(classified(true, GROUP6)?, Match::NotSync));
+        // Another group: not the daemon's, with or without AH.
+        let mut other = GROUP6;
+        other[15] ^= 1;
+        assert!(matches!(classified(false, other)?, Match::NotSync));
+        Ok(())
     }
 }

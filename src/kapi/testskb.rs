@@ -56,6 +56,8 @@ const IPPROTO_UDP: u8 = 17;
 const NEXTHDR_FRAGMENT: u8 = 44;
 #[cfg(CONFIG_KUNIT)]
 const NEXTHDR_DEST: u8 = 60;
+#[cfg(CONFIG_KUNIT)]
+const IPPROTO_AH: u8 = 51;
 /// `CSUM_MANGLED_0`: a computed UDP checksum of 0, as sent.
 const CSUM_MANGLED_0: u16 = 0xffff;
 
@@ -465,6 +467,46 @@ impl TestSkb {
         }
         skb.put_data(&h)?;
         skb.put_data(payload)?;
+        Ok(Self {
+            skb,
+            clone: None,
+            kind: u32::MAX,
+        })
+    }
+
+    /// An IPv6 datagram from 2001:db8:3::1 to `group`, from and to port
+    /// 8848, hop limit 255, carrying `msg`; with `ah`, behind an
+    /// authentication header (12-byte ICV, as transport-mode IPsec puts
+    /// it). Process context.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn sync6(group: [u8; 16], ah: bool, msg: &[u8]) -> Result<Self> {
+        const AH_LEN: usize = 24;
+        let hdrs = IP6_HLEN + if ah { AH_LEN } else { 0 } + UDP_HLEN;
+        let ll = b::LL_MAX_HEADER as usize;
+        let mut skb = Owned::alloc(ll + ETH_HLEN + hdrs + msg.len())?;
+        skb.start_at_network_header(ll)?;
+        let mut h = KVec::from_elem(0u8, hdrs, GFP_KERNEL)?;
+        let payload_len = u16::try_from(hdrs - IP6_HLEN + msg.len()).map_err(|_| EINVAL)?;
+        set(&mut h, 0, &[0x60])?;
+        set(&mut h, 4, &payload_len.to_be_bytes())?;
+        set(&mut h, 6, &[if ah { IPPROTO_AH } else { IPPROTO_UDP }, 255])?;
+        set(&mut h, 8, &[0x20, 0x01, 0x0d, 0xb8, 0, 3])?;
+        set(&mut h, 23, &[1])?;
+        set(&mut h, 24, &group)?;
+        let mut off = IP6_HLEN;
+        if ah {
+            // Next header, payload length (in 4-byte units, minus 2),
+            // reserved, SPI 0x100, sequence number 1, ICV.
+            set(&mut h, off, &[IPPROTO_UDP, (AH_LEN / 4 - 2) as u8])?;
+            set(&mut h, off + 4, &[0, 0, 1, 0, 0, 0, 0, 1])?;
+            off += AH_LEN;
+        }
+        let len = u16::try_from(UDP_HLEN + msg.len()).map_err(|_| EINVAL)?;
+        set(&mut h, off, &8848u16.to_be_bytes())?;
+        set(&mut h, off + 2, &8848u16.to_be_bytes())?;
+        set(&mut h, off + 4, &len.to_be_bytes())?;
+        skb.put_data(&h)?;
+        skb.put_data(msg)?;
         Ok(Self {
             skb,
             clone: None,
