@@ -93,10 +93,10 @@ struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb)
 	return next;
 }
 
-int ipvsa_nf_hook_again(const struct nf_hook_state *state, struct sk_buff *skb)
+struct nf_hook_entries *ipvsa_nf_hook_entries(const struct nf_hook_state *state)
 {
-	return NF_HOOK(state->pf, state->hook, state->net, state->sk, skb,
-		       state->in, state->out, state->okfn);
+	return state->pf == NFPROTO_IPV6 ? rcu_dereference(state->net->nf.hooks_ipv6[state->hook]) :
+					   rcu_dereference(state->net->nf.hooks_ipv4[state->hook]);
 }
 
 struct net *ipvsa_sock_net(const struct sock *sk)

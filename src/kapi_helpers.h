@@ -17,6 +17,7 @@
 
 struct in6_addr;
 struct net;
+struct nf_hook_entries;
 struct nf_hook_state;
 struct sk_buff;
 struct sock;
@@ -52,8 +53,11 @@ unsigned int ipvsa_crypto_shash_descsize(struct crypto_shash *tfm);
 void ipvsa_consume_skb(struct sk_buff *skb);
 /* skb->next, then skb_mark_not_on_list(). */
 struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb);
-/* NF_HOOK() (inline) with the hook, namespace, devices and okfn of @state. */
-int ipvsa_nf_hook_again(const struct nf_hook_state *state, struct sk_buff *skb);
+/*
+ * The hooks @state runs (IPv4 or IPv6, its hook number), as nf_hook()
+ * (inline) finds them: rcu_dereference() is a macro.
+ */
+struct nf_hook_entries *ipvsa_nf_hook_entries(const struct nf_hook_state *state);
 
 /* Sockets (include/net/sock.h, inet_sock.h): inlines, macros, bitfields. */
 /* sock_net() (inline): the socket's namespace. */

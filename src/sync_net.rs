@@ -31,7 +31,7 @@ use crate::kapi::netfilter::{
 use crate::kapi::procfs::{ProcFile, ProcShow, Readers, Show};
 use crate::kapi::rcu::RcuHeld;
 use crate::kapi::secret::Secret;
-use crate::kapi::skb::{SkBuff, CHECKSUM_PARTIAL};
+use crate::kapi::skb::{SkBuff, Writable, CHECKSUM_PARTIAL};
 use crate::kapi::sockopt::{GetBuf, SetArg, Sockopts};
 use crate::kapi::sys::uptime_secs;
 use crate::kapi::sysctl::{self, IntKnob, IntKnobs, NetSysctl};
@@ -199,17 +199,19 @@ fn own_sync_sock(skb: &SkBuff, pkt: &Pkt) -> bool {
     }
 }
 
-/// Makes the whole datagram linear and writable; returns the UDP length.
-fn writable(skb: &mut SkBuff, pkt: &Pkt) -> Option<usize> {
-    skb.make_writable(skb.len()).ok()?;
+/// Makes the whole datagram linear and writable; returns it with the UDP
+/// length.
+fn writable<'a>(skb: &'a mut SkBuff, pkt: &Pkt) -> Option<(Writable<'a>, usize)> {
+    let len = skb.len();
+    let w = skb.make_writable(len).ok()?;
     let mut b = [0u8; 2];
     let ulen = usize::from(u16::from_be_bytes(
-        skb.bytes(pkt.thoff + 4, &mut b)?.try_into().ok()?,
+        w.bytes(pkt.thoff + 4, &mut b)?.try_into().ok()?,
     ));
-    if ulen < UDP_HDR || pkt.thoff + ulen > skb.len() {
+    if ulen < UDP_HDR || pkt.thoff + ulen > w.len() {
         return None;
     }
-    Some(ulen)
+    Some((w, ulen))
 }
 
 /// The longest UDP payload a datagram whose UDP header is at `pkt.thoff`
@@ -245,7 +247,7 @@ fn put16(b: &mut [u8], off: usize, v: u16) {
 /// for the payload and the two length fields, so it stays valid exactly if
 /// it was; an IPv4 datagram without a checksum (0) stays without. An IPv6
 /// datagram with a zero checksum (invalid) gets a full one.
-fn finish(skb: &mut SkBuff, pkt: &Pkt, ulen: usize, set_ttl: bool, diff: u32) -> Option<()> {
+fn finish(skb: &mut Writable<'_>, pkt: &Pkt, ulen: usize, set_ttl: bool, diff: u32) -> Option<()> {
     let len = skb.len();
     let partial = skb.ip_summed() == CHECKSUM_PARTIAL;
     let d = skb.linear_mut(len)?;
@@ -517,16 +519,16 @@ fn try_transmit(
     pkt: &Pkt,
     tx: &TxConfig,
 ) -> Option<bool> {
-    let ulen = writable(skb, pkt)?;
+    let (mut skb, ulen) = writable(skb, pkt)?;
     if pkt.thoff + ulen != skb.len() {
         return None;
     }
     // Room for either header (seed: 16 bytes, extended: 24), and if the
     // tailroom has it (IPVS's buffers do), for the one-update MAC too.
-    if skb.tailroom() < AUTH_HDR_MAX {
+    if skb.own_tailroom() < AUTH_HDR_MAX {
         skb.grow_tailroom(AUTH_HDR_MAX).ok()?;
     }
-    let room = skb.tailroom().min(AUTH_HDR_MAX + MAC_ROOM);
+    let room = skb.own_tailroom().min(AUTH_HDR_MAX + MAC_ROOM);
     skb.put(room).ok()?;
     let start = pkt.thoff + UDP_HDR;
     let plen = ulen - UDP_HDR;
@@ -551,7 +553,13 @@ fn try_transmit(
         return Some(true);
     }
     // The auth header went in after the first `front` bytes or fewer.
-    finish(skb, pkt, n + UDP_HDR, true, csum::sub(new_sum, old_sum))?;
+    finish(
+        &mut skb,
+        pkt,
+        n + UDP_HDR,
+        true,
+        csum::sub(new_sum, old_sum),
+    )?;
     Some(true)
 }
 
@@ -599,15 +607,14 @@ fn try_receive(
     pkt: &Pkt,
     rx: &RxConfig,
 ) -> Option<bool> {
-    let ulen = writable(skb, pkt)?;
+    let (mut skb, ulen) = writable(skb, pkt)?;
     let ttl = skb.byte(pkt.nh + if pkt.v6 { 7 } else { 8 })?;
     let start = pkt.thoff + UDP_HDR;
     let plen = ulen - UDP_HDR;
     // Scratch after the datagram for the one-update MAC: link padding,
     // and the tailroom unless the data is shared with a clone.
     let padding = skb.len() - pkt.thoff - ulen;
-    let tail = if skb.cloned() { 0 } else { skb.tailroom() };
-    let room = (padding + tail).min(MAC_ROOM);
+    let room = (padding + skb.own_tailroom()).min(MAC_ROOM);
     let front = plen.min(RX_CSUM_FRONT);
     let (old_sum, off) = {
         let buf = skb
@@ -639,10 +646,10 @@ fn try_receive(
     if skb.ip_summed() == CHECKSUM_PARTIAL {
         // From a local sender: the checksum is still to be summed.
         skb.move_csum_start(off)?;
-        finish(skb, pkt, ulen, false, 0)?;
+        finish(&mut skb, pkt, ulen, false, 0)?;
         return Some(true);
     }
-    finish(skb, pkt, ulen, false, csum::sub(new_sum, old_sum))?;
+    finish(&mut skb, pkt, ulen, false, csum::sub(new_sum, old_sum))?;
     // The ICV covered every byte of the payload; the checksum, updated
     // above, is still right if it was (IPVS's socket does not check it).
     skb.set_csum_unnecessary();

@@ -37,8 +37,9 @@ pub(crate) enum Verdict {
     /// Drop it without telling the sender (`NF_STOLEN` after freeing it):
     /// for a kernel sender that would log an error for each one.
     DropQuietly,
-    /// It is a burst that GRO merged: split it and run this hook's chain
-    /// again on each datagram (see [`Hooks::resegmented`]).
+    /// It is a burst that GRO merged: split it and run each datagram
+    /// through the hooks from this one on (see [`Hooks::resegmented`]);
+    /// hooks before this one saw the burst.
     Resegment,
 }
 
@@ -93,8 +94,10 @@ pub(crate) trait Hooks: PernetData {
     const HOOKS: &'static [HookSpec];
 
     /// Decides for `skb` at hook `which` ([`HookSpec::which`]). Softirq
-    /// (`LOCAL_IN`) or the sending task's context (`LOCAL_OUT`): must not
-    /// sleep or allocate.
+    /// (`LOCAL_IN`) or the sending task's context (`LOCAL_OUT`), with
+    /// bottom halves possibly off: must not sleep, and allocates only
+    /// atomically (`GFP_ATOMIC`) and only off the common path (a packet
+    /// made writable or given room, the gate's new entry).
     fn hook(&self, which: usize, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict;
 
     /// After [`Verdict::Resegment`]: whether the burst could be split
@@ -231,7 +234,7 @@ unsafe extern "C" fn hook_trampoline<T: Hooks>(
         }
         Verdict::Resegment => {
             // SAFETY: As above; the state is valid for the call.
-            let ok = unsafe { resegment(skb, state) };
+            let ok = unsafe { resegment::<T>(skb, state, priv_) };
             data.resegmented(ok);
             if ok {
                 kernel::bindings::NF_STOLEN
@@ -242,19 +245,73 @@ unsafe extern "C" fn hook_trampoline<T: Hooks>(
     }
 }
 
-/// Splits the GSO packet `skb` into its datagrams and runs the hook chain
-/// of `state` on each (as `nf_queue` and IPVS do for packets they send
-/// on); consumes `skb` if it succeeds.
+/// The index of `T`'s hook `priv_` in `entries` (a hook of `T` is
+/// `hook_trampoline::<T>` with its ops' `priv`, which [`HookOps::new`]
+/// sets).
 ///
 /// # Safety
 ///
-/// `skb` and `state` as netfilter passed them to a hook; on success the
-/// caller returns `NF_STOLEN` and does not touch `skb` again.
-unsafe fn resegment(skb: *mut kernel::bindings::sk_buff, state: *const b::nf_hook_state) -> bool {
+/// `entries` is null or the hook entries of a hook point, read under the
+/// RCU read side held for the call.
+unsafe fn own_index<T: Hooks>(
+    entries: *const b::nf_hook_entries,
+    priv_: *mut c_void,
+) -> Option<u32> {
+    if entries.is_null() {
+        return None;
+    }
+    let ours: b::nf_hookfn = Some(hook_trampoline::<T>);
+    // SAFETY: Live entries (the caller's RCU read side): a count, then as
+    // many entries in the flexible array after it.
+    let (n, hooks) = unsafe { ((*entries).num_hook_entries, (*entries).hooks.as_ptr()) };
+    (0..usize::from(n)).find_map(|i| {
+        // SAFETY: `i` is below the count.
+        let e = unsafe { &*hooks.add(i) };
+        // The same function: the module's Rust is one codegen unit, so
+        // `hook_trampoline::<T>` has one address. A miss fails closed.
+        let same = e.hook.map(|f| f as usize) == ours.map(|f| f as usize);
+        (same && e.priv_ == priv_).then_some(i as u32)
+    })
+}
+
+/// Splits the GSO packet `skb` into its datagrams and runs each through
+/// the hook chain of `state` from this hook (`priv_` of `T`) on, which
+/// decides for each datagram on its own, as `nf_reinject()` goes on from
+/// the hook that queued a packet, and then on to `state`'s `okfn`: the
+/// hooks before this one saw the packet merged and do not see it again.
+/// Consumes `skb` if it succeeds; fails, leaving it, for a packet the
+/// receive path does not split ([`SkBuff::splittable`]) or if this hook
+/// is not found.
+///
+/// # Safety
+///
+/// `skb`, `state` and `priv_` as netfilter passed them to
+/// `hook_trampoline::<T>`; on success the caller returns `NF_STOLEN` and
+/// does not touch `skb` again.
+unsafe fn resegment<T: Hooks>(
+    skb: *mut kernel::bindings::sk_buff,
+    state: *const b::nf_hook_state,
+    priv_: *mut c_void,
+) -> bool {
+    let thoff = {
+        // SAFETY: The packet netfilter handed the hook, for this scope.
+        let skb = unsafe { SkBuff::from_raw(skb) };
+        if !skb.splittable() {
+            return false;
+        }
+        skb.transport_after_network()
+    };
+    // SAFETY: `state` is valid for the call, and netfilter holds the RCU
+    // read side around it, for as long as `entries` is used.
+    let entries = unsafe { b::ipvsa_nf_hook_entries(state) };
+    // SAFETY: As above.
+    let Some(index) = (unsafe { own_index::<T>(entries, priv_) }) else {
+        return false;
+    };
     // `skb_gso_segment()` (inline) with no device features: segmented in
-    // software, the transmit path's variant.
+    // software, as `udp_rcv_segment()` does on the receive path.
     // SAFETY: `skb` is a GSO packet this hook owns for the call.
-    let segs = unsafe { b::__skb_gso_segment(skb, 0, true) };
+    let segs = unsafe { b::__skb_gso_segment(skb, 0, false) };
     // An `ERR_PTR()` or null: nothing was segmented.
     let Ok(segs) = kernel::error::from_err_ptr(segs) else {
         return false;
@@ -262,14 +319,39 @@ unsafe fn resegment(skb: *mut kernel::bindings::sk_buff, state: *const b::nf_hoo
     if segs.is_null() {
         return false;
     }
-    // SAFETY: The segments are new packets; the original is ours to free.
+    // SAFETY: The segments are ours: new packets or, for a fraglist
+    // burst, the original itself as the first, with a reference of its own
+    // (`skb_segment_list()` takes one). Consuming the original drops the
+    // reference netfilter handed the hook (the caller returns `NF_STOLEN`),
+    // as `validate_xmit_skb()` and `udp_rcv_segment()` do.
     unsafe { b::ipvsa_consume_skb(skb) };
     let mut seg = segs;
     while !seg.is_null() {
         // SAFETY: `seg` is a segment of the list, each owned by us.
         let next = unsafe { b::ipvsa_skb_unlink_next(seg) };
-        // SAFETY: `state` is valid for this call; `NF_HOOK` takes `seg`.
-        unsafe { b::ipvsa_nf_hook_again(state, seg) };
+        // Segmenting an IPv6 packet leaves its transport header after the
+        // extension headers; the input path it goes on to expects it where
+        // `ip6_rcv_core()` put it (and pulls to it, then reads the next
+        // header from the IPv6 header's field).
+        // SAFETY: A segment of our own, for this statement.
+        unsafe { SkBuff::from_raw(seg) }.set_transport_after_network(thoff);
+        // SAFETY: `seg` is ours and passed on; `state` is valid for the
+        // call and only read (`nf_hook_slow()` takes it non-const, as
+        // `nf_hook()` passes its own); `entries` are live under the RCU
+        // read side, and `index` is below their count.
+        let ret = unsafe { b::nf_hook_slow(seg, state.cast_mut(), entries, index) };
+        if ret == 1 {
+            // Every hook accepted it: on to where `NF_HOOK()` goes.
+            // SAFETY: `state`'s `okfn`, with its namespace and socket,
+            // takes the packet, as `NF_HOOK()` calls it.
+            unsafe {
+                if let Some(okfn) = (*state).okfn {
+                    okfn((*state).net, (*state).sk, seg);
+                } else {
+                    b::ipvsa_consume_skb(seg);
+                }
+            }
+        }
         seg = next;
     }
     true

@@ -104,6 +104,41 @@ impl SkBuff {
         unsafe { (*self.shinfo()).gso_size != 0 }
     }
 
+    /// Whether the receive path can split this GSO packet
+    /// (`udp_rcv_segment()`'s conditions): not UDP fragmentation offload
+    /// (`SKB_GSO_UDP`, which only a virtual machine's device hands up),
+    /// and its checksum checked or still to be summed, not
+    /// `CHECKSUM_NONE` (which `__skb_gso_segment()` warns about). GRO
+    /// builds neither.
+    pub(super) fn splittable(&self) -> bool {
+        // SAFETY: A live packet's shared info (`Self::shinfo`).
+        let gso_type = unsafe { (*self.shinfo()).gso_type };
+        gso_type & kernel::bindings::SKB_GSO_UDP as u32 == 0
+            && self.ip_summed() != kernel::bindings::CHECKSUM_NONE as u8
+    }
+
+    /// The transport header's offset from the network header.
+    pub(super) fn transport_after_network(&self) -> u16 {
+        // SAFETY: A live packet.
+        let (th, nh) = unsafe {
+            let h = self.headers();
+            ((*h).transport_header, (*h).network_header)
+        };
+        th.wrapping_sub(nh)
+    }
+
+    /// Puts the transport header `off` bytes after the network header (as
+    /// [`Self::transport_after_network`] read it from the packet this one
+    /// was split from).
+    pub(super) fn set_transport_after_network(&mut self, off: u16) {
+        // SAFETY: A packet this borrow may change; the offset is a plain
+        // integer field, used only to find the header.
+        unsafe {
+            let h = self.headers();
+            (*h).transport_header = (*h).network_header.wrapping_add(off);
+        }
+    }
+
     /// Where the network header is, from the data pointer.
     pub(crate) fn network_offset(&self) -> Option<usize> {
         // SAFETY: A live packet.
@@ -215,51 +250,22 @@ impl SkBuff {
     }
 
     /// Makes the first `len` bytes linear and writable (copying them only
-    /// if they are shared or paged). Fails for a GSO packet.
-    pub(crate) fn make_writable(&mut self, len: usize) -> Result {
+    /// if they are shared or paged), and hands out the packet to change
+    /// them through. Fails for a GSO packet.
+    pub(crate) fn make_writable(&mut self, len: usize) -> Result<Writable<'_>> {
         if self.is_gso() {
             return Err(EINVAL);
         }
-        let len = u32::try_from(len).map_err(|_| EINVAL)?;
+        let n = u32::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: A packet this borrow may change.
-        let ret = unsafe { kernel::bindings::skb_ensure_writable(self.raw(), len) };
+        let ret = unsafe { kernel::bindings::skb_ensure_writable(self.raw(), n) };
         // `to_result()`, which is not inlined, without its call.
         if ret < 0 {
-            Err(Error::from_errno(ret))
-        } else {
-            Ok(())
+            return Err(Error::from_errno(ret));
         }
-    }
-
-    /// The linear part (`data .. data + headlen`) to read and write; only
-    /// as much of it as [`Self::make_writable`] made writable may be
-    /// changed, which the caller ensures by asking for no more.
-    pub(crate) fn linear_mut(&mut self, len: usize) -> Option<&mut [u8]> {
-        let headlen = self.headlen();
-        if len > headlen {
-            return None;
-        }
-        // SAFETY: `data .. data + len` is inside the linear part, which the
-        // `&mut` borrow lets us change (the caller made it writable); the
-        // slice's borrow ends before anything can reallocate the buffer.
-        Some(unsafe { core::slice::from_raw_parts_mut((*self.raw()).data, len) })
-    }
-
-    /// The linear part and, past its end, up to `len` bytes in all of the
-    /// free space after it (the tailroom, if the data is not shared with a
-    /// clone): scratch a hook may write into without it becoming part of
-    /// the packet. The linear part must have been made writable.
-    pub(crate) fn linear_and_tail_mut(&mut self, len: usize) -> Option<&mut [u8]> {
-        let headlen = self.headlen();
-        let tail = if self.cloned() { 0 } else { self.tailroom() };
-        if len > headlen.checked_add(tail)? {
-            return None;
-        }
-        // SAFETY: `data .. data + headlen` is the (writable) linear part and
-        // the tailroom follows it in the same buffer, owned by this packet
-        // alone when it is not cloned; the borrow ends before anything can
-        // reallocate the buffer.
-        Some(unsafe { core::slice::from_raw_parts_mut((*self.raw()).data, len) })
+        // INVARIANT: `skb_ensure_writable()` made the first `len` bytes
+        // linear and the packet's own.
+        Ok(Writable { skb: self, len })
     }
 
     /// Free bytes after the data.
@@ -297,39 +303,8 @@ impl SkBuff {
         }
     }
 
-    /// Makes room for `n` more bytes after the data (reallocating, atomic
-    /// allocation).
-    pub(crate) fn grow_tailroom(&mut self, n: usize) -> Result {
-        let n = c_int::try_from(n).map_err(|_| EINVAL)?;
-        // SAFETY: A packet this borrow may change.
-        to_result(unsafe {
-            kernel::bindings::pskb_expand_head(self.raw(), 0, n, kernel::bindings::GFP_ATOMIC)
-        })
-    }
-
-    /// Extends the data by `n` bytes of its tailroom, which must have them.
-    pub(crate) fn put(&mut self, n: usize) -> Result {
-        // `skb_put()` (exported, but a call for two additions): the tailroom
-        // is 0 unless the packet is linear, so `n > 0` bytes of it are
-        // after the data of a linear packet.
-        if n > self.tailroom() {
-            return Err(EINVAL);
-        }
-        let n = u32::try_from(n).map_err(|_| EINVAL)?;
-        // SAFETY: A packet this borrow may change. It is linear and has
-        // `n` bytes between `tail` and `end` (checked above), so the new
-        // tail is at most `end`, where `skb_put()` would not panic; `tail`
-        // is an offset from `head` here (see `Self::shinfo`).
-        unsafe {
-            let skb = self.raw();
-            (*skb).tail += n;
-            (*skb).len += n;
-        }
-        Ok(())
-    }
-
     /// Cuts the data to `len` bytes.
-    pub(crate) fn trim(&mut self, len: usize) {
+    fn trim(&mut self, len: usize) {
         let Ok(len) = u32::try_from(len) else {
             return;
         };
@@ -357,57 +332,6 @@ impl SkBuff {
         }
     }
 
-    /// Removes `n` bytes that follow the first `keep` bytes (the network
-    /// and transport headers) by moving those headers, and the link-layer
-    /// header before them, up by `n` bytes and pulling them off the front,
-    /// as IPsec transport mode removes an ESP header: what follows does not
-    /// move. The first `keep + n` bytes must be linear and writable.
-    pub(crate) fn remove_after_headers(&mut self, keep: usize, n: usize) -> Result {
-        let span = keep.checked_add(n).ok_or(EINVAL)?;
-        // The header offsets are 16-bit.
-        let by = u16::try_from(n).map_err(|_| EINVAL)?;
-        let headroom = self.headroom();
-        let headlen = self.headlen();
-        if span > headlen {
-            return Err(EINVAL);
-        }
-        // SAFETY: A live packet.
-        let mac = unsafe { (*self.headers()).mac_header };
-        // `skb_mac_header_was_set()` (inline): not `(u16)~0U`.
-        let mac = (mac != u16::MAX).then_some(usize::from(mac));
-        // SAFETY: A live packet.
-        let mac_len = usize::from(unsafe { (*self.raw()).mac_len });
-        // The whole buffer from its head to the end of the moved span.
-        // SAFETY: `head .. data + span` is the headroom and the start of the
-        // linear part, both in the packet's buffer, writable (the caller
-        // made the span writable; the headroom is the packet's own once its
-        // data is not shared, which `skb_ensure_writable()` ensured).
-        let buf = unsafe { core::slice::from_raw_parts_mut((*self.raw()).head, headroom + span) };
-        buf.copy_within(headroom..headroom + keep, headroom + n);
-        if let Some(mac) = mac {
-            if mac + mac_len <= headroom {
-                buf.copy_within(mac..mac + mac_len, mac + n);
-            }
-        }
-        // SAFETY: The bytes moved; the data and the offsets follow them:
-        // `__skb_pull()` of `n <= headlen` bytes (`len` stays at least
-        // `data_len`; `skb_pull()` would only add the call and a check of
-        // that). The offsets stay inside the buffer: they only move up to
-        // the data.
-        unsafe {
-            let skb = self.raw();
-            (*skb).len -= u32::from(by);
-            (*skb).data = (*skb).data.add(n);
-            let h = self.headers();
-            (*h).network_header = (*h).network_header.wrapping_add(by);
-            (*h).transport_header = (*h).transport_header.wrapping_add(by);
-            if mac.is_some() {
-                (*h).mac_header = (*h).mac_header.wrapping_add(by);
-            }
-        }
-        Ok(())
-    }
-
     /// How the transport checksum stands (`CHECKSUM_*`).
     pub(crate) fn ip_summed(&self) -> u8 {
         // SAFETY: A live packet; read through bindgen's accessor of the
@@ -418,7 +342,7 @@ impl SkBuff {
     /// Moves the start of the partial checksum by `by` bytes (after the
     /// headers moved). `None`, and nothing changed, unless the packet has
     /// `CHECKSUM_PARTIAL` and the new start fits.
-    pub(crate) fn move_csum_start(&mut self, by: usize) -> Option<()> {
+    fn move_csum_start(&mut self, by: usize) -> Option<()> {
         if self.ip_summed() != CHECKSUM_PARTIAL {
             return None;
         }
@@ -435,7 +359,7 @@ impl SkBuff {
     }
 
     /// Marks the transport checksum as checked.
-    pub(crate) fn set_csum_unnecessary(&mut self) {
+    fn set_csum_unnecessary(&mut self) {
         // SAFETY: A packet this borrow may change; both bitfields are
         // written through bindgen's accessors of the `headers` group's
         // bitfield unit (a read-modify-write of the unit, as C's
@@ -445,6 +369,197 @@ impl SkBuff {
             Headers::set_ip_summed_raw(h, CHECKSUM_UNNECESSARY);
             Headers::set_csum_level_raw(h, 0);
         }
+    }
+}
+
+/// A packet whose first `len` bytes, as far as they are in its linear
+/// part, are its own to change: what [`SkBuff::make_writable`] hands out,
+/// and the only way to write the packet's bytes.
+///
+/// # Invariants
+///
+/// The first `len` bytes of `skb`'s data that lie in its linear part, and
+/// the headroom before them, are this packet's to change: not shared, or
+/// shared only with clones that do not use that header area
+/// (`skb_clone_writable()`: `hdr_len` covers it; such a clone still owns
+/// the tailroom too, which is why [`Writable::own_tailroom`] is 0 while
+/// the data is cloned). Its methods keep that (no method of [`SkBuff`]
+/// makes the data shared), and keep `len` at or below the writable span
+/// as the data moves or shrinks.
+pub(crate) struct Writable<'a> {
+    skb: &'a mut SkBuff,
+    len: usize,
+}
+
+impl core::ops::Deref for Writable<'_> {
+    type Target = SkBuff;
+
+    fn deref(&self) -> &SkBuff {
+        self.skb
+    }
+}
+
+impl Writable<'_> {
+    /// The first `len` bytes of the linear part, to read and write: no
+    /// more than were made writable.
+    pub(crate) fn linear_mut(&mut self, len: usize) -> Option<&mut [u8]> {
+        if len > self.len || len > self.skb.headlen() {
+            return None;
+        }
+        // SAFETY: `data .. data + len` is inside the linear part and
+        // writable (type invariant), which the `&mut` borrow lets us
+        // change; the slice's borrow ends before anything can reallocate
+        // the buffer.
+        Some(unsafe { core::slice::from_raw_parts_mut((*self.skb.raw()).data, len) })
+    }
+
+    /// The writable linear part and, past its end, up to `len` bytes in
+    /// all of the free space after it (the tailroom, if the data is not
+    /// shared with a clone): scratch a hook may write into without it
+    /// becoming part of the packet. `None` unless the whole linear part is
+    /// writable.
+    pub(crate) fn linear_and_tail_mut(&mut self, len: usize) -> Option<&mut [u8]> {
+        let headlen = self.skb.headlen();
+        if headlen > self.len {
+            return None;
+        }
+        let tail = if self.skb.cloned() {
+            0
+        } else {
+            self.skb.tailroom()
+        };
+        if len > headlen.checked_add(tail)? {
+            return None;
+        }
+        // SAFETY: `data .. data + headlen` is the linear part, writable
+        // (type invariant, checked above), and the tailroom follows it in
+        // the same buffer, owned by this packet alone when it is not
+        // cloned; the borrow ends before anything can reallocate the
+        // buffer.
+        Some(unsafe { core::slice::from_raw_parts_mut((*self.skb.raw()).data, len) })
+    }
+
+    /// Free bytes after the data that are the packet's own: none while the
+    /// data is shared with a clone.
+    pub(crate) fn own_tailroom(&self) -> usize {
+        if self.skb.cloned() {
+            0
+        } else {
+            self.skb.tailroom()
+        }
+    }
+
+    /// Makes room for `n` more bytes after the data (reallocating, atomic
+    /// allocation): the data is then the packet's own, with the same bytes
+    /// writable.
+    pub(crate) fn grow_tailroom(&mut self, n: usize) -> Result {
+        let n = c_int::try_from(n).map_err(|_| EINVAL)?;
+        // SAFETY: A packet this borrow may change. `pskb_expand_head()`
+        // copies the linear part into a new buffer of the packet's own
+        // (the type invariant holds after it) or, failing, changes nothing.
+        to_result(unsafe {
+            kernel::bindings::pskb_expand_head(self.skb.raw(), 0, n, kernel::bindings::GFP_ATOMIC)
+        })
+    }
+
+    /// Extends the data by `n` bytes of its own tailroom
+    /// ([`Self::own_tailroom`]), which must have them; they are writable.
+    pub(crate) fn put(&mut self, n: usize) -> Result {
+        // `skb_put()` (exported, but a call for two additions): the tailroom
+        // is 0 unless the packet is linear, so `n > 0` bytes of it are
+        // after the data of a linear packet; it is not shared with a clone
+        // (`own_tailroom()`).
+        if n > self.own_tailroom() || self.len < self.skb.len() {
+            return Err(EINVAL);
+        }
+        let n32 = u32::try_from(n).map_err(|_| EINVAL)?;
+        // SAFETY: A packet this borrow may change. It is linear and has
+        // `n` bytes of its own between `tail` and `end` (checked above), so
+        // the new tail is at most `end`, where `skb_put()` would not panic;
+        // `tail` is an offset from `head` here (see `SkBuff::shinfo`).
+        unsafe {
+            let skb = self.skb.raw();
+            (*skb).tail += n32;
+            (*skb).len += n32;
+        }
+        // INVARIANT: All of the data was writable, and the new bytes are
+        // the packet's own.
+        self.len = self.skb.len();
+        Ok(())
+    }
+
+    /// Cuts the data to `len` bytes.
+    pub(crate) fn trim(&mut self, len: usize) {
+        self.skb.trim(len);
+        // INVARIANT: Cutting shares nothing; the writable span ends with
+        // the data at most.
+        self.len = self.len.min(self.skb.len());
+    }
+
+    /// Removes `n` bytes that follow the first `keep` bytes (the network
+    /// and transport headers) by moving those headers, and the link-layer
+    /// header before them, up by `n` bytes and pulling them off the front,
+    /// as IPsec transport mode removes an ESP header: what follows does not
+    /// move. The first `keep + n` bytes must be writable.
+    pub(crate) fn remove_after_headers(&mut self, keep: usize, n: usize) -> Result {
+        let span = keep.checked_add(n).ok_or(EINVAL)?;
+        // The header offsets are 16-bit.
+        let by = u16::try_from(n).map_err(|_| EINVAL)?;
+        let skb = &mut *self.skb;
+        let headroom = skb.headroom();
+        if span > skb.headlen() || span > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: A live packet.
+        let mac = unsafe { (*skb.headers()).mac_header };
+        // `skb_mac_header_was_set()` (inline): not `(u16)~0U`.
+        let mac = (mac != u16::MAX).then_some(usize::from(mac));
+        // SAFETY: A live packet.
+        let mac_len = usize::from(unsafe { (*skb.raw()).mac_len });
+        // The whole buffer from its head to the end of the moved span.
+        // SAFETY: `head .. data + span` is the headroom and the start of the
+        // linear part, both in the packet's buffer, writable: the span is
+        // (checked above, type invariant), and the headroom is the packet's
+        // own once its data is not shared, which `skb_ensure_writable()`
+        // ensured (a clone whose header area is its own,
+        // `skb_clone_writable()`, owns the headroom too).
+        let buf = unsafe { core::slice::from_raw_parts_mut((*skb.raw()).head, headroom + span) };
+        buf.copy_within(headroom..headroom + keep, headroom + n);
+        if let Some(mac) = mac {
+            if mac + mac_len <= headroom {
+                buf.copy_within(mac..mac + mac_len, mac + n);
+            }
+        }
+        // SAFETY: The bytes moved; the data and the offsets follow them:
+        // `__skb_pull()` of `n <= headlen` bytes (`len` stays at least
+        // `data_len`; `skb_pull()` would only add the call and a check of
+        // that). The offsets stay inside the buffer: they only move up to
+        // the data.
+        unsafe {
+            let raw = skb.raw();
+            (*raw).len -= u32::from(by);
+            (*raw).data = (*raw).data.add(n);
+            let h = skb.headers();
+            (*h).network_header = (*h).network_header.wrapping_add(by);
+            (*h).transport_header = (*h).transport_header.wrapping_add(by);
+            if mac.is_some() {
+                (*h).mac_header = (*h).mac_header.wrapping_add(by);
+            }
+        }
+        // INVARIANT: The data starts `n` bytes further into the span that
+        // was writable.
+        self.len -= n;
+        Ok(())
+    }
+
+    /// [`SkBuff::move_csum_start`].
+    pub(crate) fn move_csum_start(&mut self, by: usize) -> Option<()> {
+        self.skb.move_csum_start(by)
+    }
+
+    /// [`SkBuff::set_csum_unnecessary`].
+    pub(crate) fn set_csum_unnecessary(&mut self) {
+        self.skb.set_csum_unnecessary()
     }
 }
 

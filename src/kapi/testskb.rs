@@ -260,7 +260,8 @@ impl Owned {
                     c => c,
                 }
             };
-            let lin = skb.skb().linear_mut(IP4_HLEN + UDP_HLEN).ok_or(EINVAL)?;
+            let mut w = skb.skb().make_writable(IP4_HLEN + UDP_HLEN)?;
+            let lin = w.linear_mut(IP4_HLEN + UDP_HLEN).ok_or(EINVAL)?;
             set(lin, IP4_HLEN + UDP_CHECK, &check.to_ne_bytes())?;
         }
         Ok(skb)
