@@ -93,6 +93,16 @@ struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb)
 	return next;
 }
 
+int ipvsa_nf_okfn_bh(const struct nf_hook_state *state, struct sk_buff *skb)
+{
+	int ret;
+
+	local_bh_disable();
+	ret = state->okfn(state->net, state->sk, skb);
+	local_bh_enable();
+	return ret;
+}
+
 struct nf_hook_entries *ipvsa_nf_hook_entries(const struct nf_hook_state *state)
 {
 	return state->pf == NFPROTO_IPV6 ? rcu_dereference(state->net->nf.hooks_ipv6[state->hook]) :

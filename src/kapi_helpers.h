@@ -58,6 +58,13 @@ struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb);
  * (inline) finds them: rcu_dereference() is a macro.
  */
 struct nf_hook_entries *ipvsa_nf_hook_entries(const struct nf_hook_state *state);
+/*
+ * @state->okfn with bottom halves off, as nf_reinject() calls it (a hook
+ * may run in process context, after a queue's verdict): local_bh_disable()
+ * and local_bh_enable() are inline, and which functions they call depends
+ * on the configuration (CONFIG_TRACE_IRQFLAGS, PREEMPT_RT).
+ */
+int ipvsa_nf_okfn_bh(const struct nf_hook_state *state, struct sk_buff *skb);
 
 /* Sockets (include/net/sock.h, inet_sock.h): inlines, macros, bitfields. */
 /* sock_net() (inline): the socket's namespace. */

@@ -265,12 +265,21 @@ unsafe fn own_index<T: Hooks>(
     // many entries in the flexible array after it.
     let (n, hooks) = unsafe { ((*entries).num_hook_entries, (*entries).hooks.as_ptr()) };
     (0..usize::from(n)).find_map(|i| {
-        // SAFETY: `i` is below the count.
-        let e = unsafe { &*hooks.add(i) };
-        // The same function: the module's Rust is one codegen unit, so
-        // `hook_trampoline::<T>` has one address. A miss fails closed.
-        let same = e.hook.map(|f| f as usize) == ours.map(|f| f as usize);
-        (same && e.priv_ == priv_).then_some(i as u32)
+        // SAFETY: `i` is below the count. Read once, not referenced:
+        // unregistering a hook overwrites its entry in place
+        // (`nf_remove_net_hook()`'s `WRITE_ONCE()`s).
+        let (hook, hpriv) = unsafe {
+            let e = hooks.add(i);
+            (
+                core::ptr::read_volatile(core::ptr::addr_of!((*e).hook)),
+                core::ptr::read_volatile(core::ptr::addr_of!((*e).priv_)),
+            )
+        };
+        // The same function: the module's Rust is one codegen unit
+        // (`-Ccodegen-units=1`), and kCFI keeps functions' own addresses,
+        // so `hook_trampoline::<T>` has one address. A miss fails closed.
+        let same = hook.map(|f| f as usize) == ours.map(|f| f as usize);
+        (same && hpriv == priv_).then_some(i as u32)
     })
 }
 
@@ -341,16 +350,12 @@ unsafe fn resegment<T: Hooks>(
         // read side, and `index` is below their count.
         let ret = unsafe { b::nf_hook_slow(seg, state.cast_mut(), entries, index) };
         if ret == 1 {
-            // Every hook accepted it: on to where `NF_HOOK()` goes.
-            // SAFETY: `state`'s `okfn`, with its namespace and socket,
-            // takes the packet, as `NF_HOOK()` calls it.
-            unsafe {
-                if let Some(okfn) = (*state).okfn {
-                    okfn((*state).net, (*state).sk, seg);
-                } else {
-                    b::ipvsa_consume_skb(seg);
-                }
-            }
+            // Every hook accepted it: on to where `NF_HOOK()` goes, with
+            // bottom halves off as `nf_reinject()` does (this hook may run
+            // in process context, after an earlier hook queued the burst).
+            // SAFETY: `state`'s `okfn` (netfilter's hook points all have
+            // one), with its namespace and socket, takes the packet.
+            unsafe { b::ipvsa_nf_okfn_bh(state, seg) };
         }
         seg = next;
     }
