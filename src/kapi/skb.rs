@@ -423,12 +423,7 @@ impl Writable<'_> {
         if headlen > self.len {
             return None;
         }
-        let tail = if self.skb.cloned() {
-            0
-        } else {
-            self.skb.tailroom()
-        };
-        if len > headlen.checked_add(tail)? {
+        if len > headlen.checked_add(self.own_tailroom())? {
             return None;
         }
         // SAFETY: `data .. data + headlen` is the linear part, writable
