@@ -41,6 +41,14 @@
 # with a 32 KiB buffer the same showed with 17 RcvbufErrors for 17 x 38
 # missing connections. IPVS's net.ipv4.vs.sync_sock_size sets the buffer
 # (doubled), clamped by net.core.rmem_max (4 MiB by default in 7.3).
+#
+# The split datagrams must go on to the hooks after the module's with the
+# master's link-layer header, as unmerged ones do, or a rule on the source
+# MAC address would not match them: last, a small burst in each GRO mode
+# (few log lines) runs with a filter INPUT rule that logs the master's sync
+# flow with its MAC header decoded (LOG --log-macdecode prints MACSRC only
+# for a packet that has an Ethernet header). Each accepted message must be
+# logged once, with the master's address.
 . "$IPVS_AUTH_TOP/qemu/lib/common.sh"
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
@@ -49,7 +57,8 @@ KEY=gro-test-key
 N=3000
 load_module
 rmem_max=$(sysctl -n net.core.rmem_max) || fail "cannot read net.core.rmem_max"
-trap 'sysctl -qw net.core.rmem_max="$rmem_max"; topology_cleanup' EXIT
+all_netns=$(sysctl -n net.netfilter.nf_log_all_netns) || fail "cannot read net.netfilter.nf_log_all_netns"
+trap 'sysctl -qw net.core.rmem_max="$rmem_max" net.netfilter.nf_log_all_netns="$all_netns"; topology_cleanup' EXIT
 topology_setup
 udp_service 600
 set_keys "$KEY"
@@ -67,7 +76,9 @@ nsx "$NS_DIRB" sysctl -qw net.ipv4.vs.sync_sock_size=1048576 ||
 	fail "the backup's sync_sock_size or rmem_max did not take"
 start_sync --sync-maxlen 1400
 # The master's sync socket: where its datagrams come from.
-sport=$(nsx "$NS_DIRA" ss -Hun dst 224.0.0.81 | awk '{ n = split($4, a, ":"); print a[n]; exit }')
+# (The local address's field: ss prints no state column for it.)
+sport=$(nsx "$NS_DIRA" ss -Hun dst 224.0.0.81 |
+	awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^10\.0\.3\.1:/) { n = split($i, a, ":"); print a[n]; exit } }')
 [ -n "$sport" ] || fail "cannot find the master's sync socket"
 FORGED=200
 
@@ -126,4 +137,27 @@ gro() {
 
 gro udp-l4 20000
 gro fraglist 30000
-info "accepted $(counter "$NS_DIRB" rx_accepted) messages in all"
+
+checktool "iptables-legacy --version" "iptables-legacy is not installed (iptables)"
+# The test's namespaces are not the initial one: LOG logs there only with
+# nf_log_all_netns (restored on exit).
+sysctl -qw net.netfilter.nf_log_all_netns=1 || fail "cannot set nf_log_all_netns"
+mac_a=$(nsx "$NS_DIRA" cat "/sys/class/net/$SYNC_IF_A/address") || fail "cannot read the master's MAC address"
+rule="INPUT -p udp -s 10.0.3.1 --sport $sport -j LOG --log-prefix ipvsa32-mac: --log-level 7 --log-macdecode"
+# shellcheck disable=SC2086
+nsx "$NS_DIRB" iptables-legacy -A $rule || fail "cannot add the LOG rule"
+log_mark
+accepted=$(counter "$NS_DIRB" rx_accepted)
+N=400
+gro udp-l4 50000
+gro fraglist 52000
+accepted=$(($(counter "$NS_DIRB" rx_accepted) - accepted))
+# shellcheck disable=SC2086
+nsx "$NS_DIRB" iptables-legacy -D $rule || fail "cannot remove the LOG rule"
+logged=$(log_since_mark | grep -c 'ipvsa32-mac:')
+with_mac=$(log_since_mark | grep 'ipvsa32-mac:' | grep -c " MACSRC=$mac_a ")
+[ "$logged" = "$accepted" ] ||
+	fail "the rule after the module logged $logged of the $accepted messages it accepted"
+[ "$with_mac" = "$logged" ] ||
+	fail "$((logged - with_mac)) of $logged messages reached the rule after the module without the master's link-layer header ($mac_a): $(log_since_mark | grep 'ipvsa32-mac:' | grep -v -m1 " MACSRC=$mac_a ")"
+info "MAC: each of the $accepted messages of merged bursts went on with the master's link-layer header"

@@ -288,15 +288,16 @@ unsafe fn own_index<T: Hooks>(
 /// decides for each datagram on its own, as `nf_reinject()` goes on from
 /// the hook that queued a packet, and then on to `state`'s `okfn`: the
 /// hooks before this one saw the packet merged and do not see it again.
-/// Consumes `skb` if it succeeds; fails, leaving it, for a packet the
-/// receive path does not split ([`SkBuff::splittable`]) or if this hook
-/// is not found.
+/// Consumes `skb` if it succeeds; fails, leaving it to be dropped (its
+/// data may then start at the link-layer header), for a packet the receive
+/// path does not split ([`SkBuff::splittable`]), if this hook is not
+/// found, or if segmenting fails.
 ///
 /// # Safety
 ///
 /// `skb`, `state` and `priv_` as netfilter passed them to
 /// `hook_trampoline::<T>`; on success the caller returns `NF_STOLEN` and
-/// does not touch `skb` again.
+/// does not touch `skb` again; on failure it returns `NF_DROP`.
 unsafe fn resegment<T: Hooks>(
     skb: *mut kernel::bindings::sk_buff,
     state: *const b::nf_hook_state,
@@ -317,6 +318,15 @@ unsafe fn resegment<T: Hooks>(
     let Some(index) = (unsafe { own_index::<T>(entries, priv_) }) else {
         return false;
     };
+    // From the link-layer header where it can be ([`SkBuff::push_to_mac`]),
+    // so that segmenting copies it into every segment with the network
+    // header (as a frame is segmented on the transmit path): segmented
+    // from the network header, the segments have no link-layer header
+    // (`mac_len` 0), and the rules after this hook that match on it (`-m
+    // mac`, nftables' `ether saddr`) would not match them. Each segment is
+    // pulled back to its network header below.
+    // SAFETY: The packet netfilter handed the hook, for this statement.
+    unsafe { SkBuff::from_raw(skb) }.push_to_mac();
     // `skb_gso_segment()` (inline) with no device features: segmented in
     // software, as `udp_rcv_segment()` does on the receive path.
     // SAFETY: `skb` is a GSO packet this hook owns for the call.
@@ -342,8 +352,28 @@ unsafe fn resegment<T: Hooks>(
         // extension headers; the input path it goes on to expects it where
         // `ip6_rcv_core()` put it (and pulls to it, then reads the next
         // header from the IPv6 header's field).
-        // SAFETY: A segment of our own, for this statement.
-        unsafe { SkBuff::from_raw(seg) }.set_transport_after_network(thoff);
+        let at_network = {
+            // SAFETY: A segment of our own, for this scope.
+            let seg = unsafe { SkBuff::from_raw(seg) };
+            seg.set_transport_after_network(thoff);
+            // Where the input path had the data: at the network header
+            // (`mac_len` bytes after the copied link-layer header).
+            seg.pull_to_network()
+        };
+        if !at_network {
+            // Not a datagram the input path can take (no segment is made
+            // that way): dropped, not passed on misread.
+            // SAFETY: `seg` is ours, unlinked, and not used after.
+            unsafe {
+                kernel::bindings::sk_skb_reason_drop(
+                    core::ptr::null(),
+                    seg,
+                    kernel::bindings::skb_drop_reason_SKB_DROP_REASON_NETFILTER_DROP,
+                )
+            };
+            seg = next;
+            continue;
+        }
         // SAFETY: `seg` is ours and passed on; `state` is valid for the
         // call and only read (`nf_hook_slow()` takes it non-const, as
         // `nf_hook()` passes its own); `entries` are live under the RCU

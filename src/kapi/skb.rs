@@ -139,6 +139,117 @@ impl SkBuff {
         }
     }
 
+    /// Moves the data pointer back to the link-layer header, if the packet
+    /// has one right before its network header, where the data is
+    /// (`__skb_push()` of `skb_mac_offset()`), so that segmenting copies it
+    /// into every segment with the network header, as the transmit path
+    /// segments a frame from its link-layer header; [`Self::pull_to_network`]
+    /// moves each segment's data back on after. Nothing is written: the
+    /// header's bytes are already there. Returns whether it moved.
+    ///
+    /// Not for a fraglist packet any of whose member datagrams has less
+    /// room before its network header than that header's length:
+    /// `skb_segment_list()` pushes each member back by the head's
+    /// link-layer header length (`__udp_gso_segment_list()` passes
+    /// `skb_mac_header_len()`), which must not pass the member's buffer's
+    /// start (`skb_under_panic()`). A member's room is what its sender
+    /// left, not the head's: a VLAN tag that only the head got back into
+    /// its frame, or a device that allocates without headroom. Such a
+    /// packet is segmented from its network header, as before, and its
+    /// datagrams go on without a link-layer header.
+    pub(super) fn push_to_mac(&mut self) -> bool {
+        // SAFETY: A live packet.
+        let (mac, nh) = unsafe {
+            let h = self.headers();
+            ((*h).mac_header, (*h).network_header)
+        };
+        // `skb_mac_header_was_set()` (inline): not `(u16)~0U`.
+        if mac == u16::MAX || self.network_offset() != Some(0) {
+            return false;
+        }
+        let Some(n) = nh.checked_sub(mac) else {
+            return false;
+        };
+        if n == 0 {
+            return false;
+        }
+        // SAFETY: A live packet's shared info (`Self::shinfo`).
+        let (gso_type, mut member) = unsafe {
+            let sh = self.shinfo();
+            ((*sh).gso_type, (*sh).frag_list)
+        };
+        if gso_type & kernel::bindings::SKB_GSO_FRAGLIST as u32 != 0 {
+            // As long as the burst (GRO stops one short of 64 KiB).
+            while !member.is_null() {
+                // SAFETY: `member` is on the packet's frag list: packets the
+                // packet owns, alive as long as it is, which this borrow
+                // holds. Their header group is plain integers and `next`
+                // (of the first union's list view) the list's link, both
+                // only read.
+                let (mnh, next) = unsafe {
+                    let h: *const Headers =
+                        core::ptr::addr_of!((*member).__bindgen_anon_4.headers).cast();
+                    (
+                        (*h).network_header,
+                        (*member).__bindgen_anon_1.__bindgen_anon_1.next,
+                    )
+                };
+                if mnh == u16::MAX || mnh < n {
+                    return false;
+                }
+                member = next;
+            }
+        }
+        let headroom = self.headroom();
+        let n = usize::from(n);
+        // The link-layer header starts in the buffer (`mac` is an offset
+        // from `head`), and the data is at the network header.
+        if n > headroom {
+            return false;
+        }
+        let Ok(n32) = u32::try_from(n) else {
+            return false;
+        };
+        // SAFETY: `head + mac .. data` (`n <= headroom` bytes) is in the
+        // packet's buffer, before the data: moving `data` back over it and
+        // counting its bytes in `len` is `__skb_push()`, which only moves
+        // the pointer; `data` stays at or after `head`. Nothing is written
+        // through it, so a buffer shared with a clone is not changed.
+        unsafe {
+            let raw = self.raw();
+            (*raw).data = (*raw).data.sub(n);
+            (*raw).len += n32;
+        }
+        true
+    }
+
+    /// Moves the data pointer on to the network header, if that is after
+    /// it in the linear part (`__skb_pull()` of `skb_network_offset()`):
+    /// where a split datagram goes on into the input path. `false` if the
+    /// network header is before the data or past the linear part (the
+    /// datagram cannot go on).
+    pub(super) fn pull_to_network(&mut self) -> bool {
+        let Some(n) = self.network_offset() else {
+            return false;
+        };
+        // `n <= headlen <= len`, a `u32`.
+        let Ok(n32) = u32::try_from(n) else {
+            return false;
+        };
+        if n > self.headlen() {
+            return false;
+        }
+        // SAFETY: `n` bytes of the linear part follow `data`: pulling them
+        // (`__skb_pull()`) keeps `data` in the buffer and `len` at least
+        // `data_len`.
+        unsafe {
+            let raw = self.raw();
+            (*raw).len -= n32;
+            (*raw).data = (*raw).data.add(n);
+        }
+        true
+    }
+
     /// Where the network header is, from the data pointer.
     pub(crate) fn network_offset(&self) -> Option<usize> {
         // SAFETY: A live packet.
@@ -621,5 +732,65 @@ impl Sock<'_> {
         // SAFETY: `p` points to the socket's 16-byte IPv6 address.
         a.copy_from_slice(unsafe { core::slice::from_raw_parts(p, 16) });
         Some(a)
+    }
+}
+
+#[kernel::macros::kunit_tests(ip_vs_sync_auth_skb)]
+mod tests {
+    use super::*;
+    use crate::kapi::testskb::{TestSkb, TEST_MAC};
+    use crate::shim::IPVSA_TEST_SKB_LINEAR as LINEAR;
+
+    const MSG: [u8; 24] = [0x5a; 24];
+
+    /// Where the data is against the network header, and the length.
+    fn at(skb: &SkBuff) -> (Option<usize>, usize) {
+        (skb.network_offset(), skb.len())
+    }
+
+    #[test]
+    fn link_layer_header_is_pushed_for_segmenting_and_pulled_after() -> Result {
+        let mut t = TestSkb::sync(LINEAR, &MSG)?;
+        let skb = t.skb();
+        let (off, len) = at(skb);
+        assert_eq!(off, Some(0));
+        assert!(skb.push_to_mac());
+        // The data starts at the Ethernet header, counted in the length.
+        assert_eq!(at(skb), (Some(TEST_MAC.len()), len + TEST_MAC.len()));
+        let mut buf = [0u8; 14];
+        assert_eq!(skb.bytes(0, &mut buf), Some(&TEST_MAC[..]));
+        assert!(skb.pull_to_network());
+        assert_eq!(at(skb), (Some(0), len));
+        // At the network header, nothing more to push past: a second pull
+        // changes nothing, and a packet without a link-layer header is
+        // not pushed.
+        assert!(skb.pull_to_network());
+        assert_eq!(at(skb), (Some(0), len));
+        Ok(())
+    }
+
+    #[test]
+    fn fraglist_member_without_room_keeps_the_burst_at_its_network_header() -> Result {
+        // Room for the head's 14-byte Ethernet header before each member's
+        // network header: `skb_segment_list()` may push the members back
+        // that far.
+        let mut t = TestSkb::sync(LINEAR, &MSG)?;
+        t.add_fraglist_member(14)?;
+        t.add_fraglist_member(32)?;
+        let (_, len) = at(t.skb());
+        assert!(t.skb().push_to_mac());
+        assert_eq!(at(t.skb()), (Some(14), len + 14));
+
+        // A member with 12 bytes before its network header (a VLAN tag
+        // back in the head's frame only; a device without headroom): not
+        // pushed, or `skb_segment_list()` would push that member past its
+        // buffer's start.
+        let mut t = TestSkb::sync(LINEAR, &MSG)?;
+        t.add_fraglist_member(32)?;
+        t.add_fraglist_member(12)?;
+        let before = at(t.skb());
+        assert!(!t.skb().push_to_mac());
+        assert_eq!(at(t.skb()), before);
+        Ok(())
     }
 }

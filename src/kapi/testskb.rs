@@ -62,7 +62,7 @@ const IPPROTO_AH: u8 = 51;
 const CSUM_MANGLED_0: u16 = 0xffff;
 
 /// The Ethernet header the builders put before the network header.
-const TEST_MAC: [u8; ETH_HLEN] = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+pub(crate) const TEST_MAC: [u8; ETH_HLEN] = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
 
 /// How the UDP checksum of a test datagram arrives.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -518,6 +518,46 @@ impl TestSkb {
     /// The packet, as a hook gets it.
     pub(crate) fn skb(&mut self) -> &mut SkBuff {
         self.skb.skb()
+    }
+
+    /// Hangs on the packet's frag list a datagram of its flow whose
+    /// network header is `room` bytes into its buffer (what its sender
+    /// left before it), its data after its IPv4 and UDP headers, as
+    /// fraglist GRO (`skb_gro_receive_list()`) chains the datagrams it
+    /// merges, and marks the packet a fraglist burst; it is not segmented.
+    /// Process context.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn add_fraglist_member(&mut self, room: usize) -> Result {
+        const BODY: usize = 16;
+        let mut m = Owned::alloc(room + IP4_HLEN + UDP_HLEN + BODY)?;
+        m.reserve(room)?;
+        let at = m.headroom();
+        m.headers().network_header = at;
+        m.headers().transport_header = at + IP4_HLEN as u16;
+        m.put_data(&[0u8; IP4_HLEN + UDP_HLEN + BODY])?;
+        let raw = m.raw();
+        let head = self.skb.raw();
+        // SAFETY: `m` holds its headers (pulled, as GRO pulls them), and
+        // both packets are ours alone: the member goes to the end of the
+        // head's frag list, which owns it from then on (freeing the head
+        // frees it, `skb_release_data()`), and the head's lengths count it
+        // as they count a chained datagram (`data_len` too: not linear).
+        unsafe {
+            kb::skb_pull(raw, (IP4_HLEN + UDP_HLEN) as u32);
+            let len = (*raw).len;
+            let sh = SkBuff::from_raw(head).shinfo();
+            let mut link: *mut *mut kb::sk_buff = core::ptr::addr_of_mut!((*sh).frag_list);
+            while !(*link).is_null() {
+                link = core::ptr::addr_of_mut!((**link).__bindgen_anon_1.__bindgen_anon_1.next);
+            }
+            *link = raw;
+            core::mem::forget(m);
+            (*head).len += len;
+            (*head).data_len += len;
+            (*sh).gso_type |= (kb::SKB_GSO_FRAGLIST | kb::SKB_GSO_UDP_L4) as u32;
+            (*sh).gso_size = len as u16;
+        }
+        Ok(())
     }
 
     /// Marks the packet as a burst GRO merged into datagrams of `size`
