@@ -526,7 +526,8 @@ impl Writable<'_> {
 
     /// The writable linear part and, past its end, up to `len` bytes in
     /// all of the free space after it (the tailroom, if the data is not
-    /// shared with a clone): scratch a hook may write into without it
+    /// shared with a clone), zeroed (not what an earlier use of the
+    /// buffer left there): scratch a hook may write into without it
     /// becoming part of the packet. `None` unless the whole linear part is
     /// writable.
     pub(crate) fn linear_and_tail_mut(&mut self, len: usize) -> Option<&mut [u8]> {
@@ -542,7 +543,11 @@ impl Writable<'_> {
         // the same buffer, owned by this packet alone when it is not
         // cloned; the borrow ends before anything can reallocate the
         // buffer.
-        Some(unsafe { core::slice::from_raw_parts_mut((*self.skb.raw()).data, len) })
+        let buf = unsafe { core::slice::from_raw_parts_mut((*self.skb.raw()).data, len) };
+        if let Some(tail) = buf.get_mut(headlen..) {
+            tail.fill(0);
+        }
+        Some(buf)
     }
 
     /// Free bytes after the data that are the packet's own: none while the
@@ -569,7 +574,9 @@ impl Writable<'_> {
     }
 
     /// Extends the data by `n` bytes of its own tailroom
-    /// ([`Self::own_tailroom`]), which must have them; they are writable.
+    /// ([`Self::own_tailroom`]), which must have them; they are writable,
+    /// and zeroed (`skb_put_zero()`: not what an earlier use of the buffer
+    /// left there).
     pub(crate) fn put(&mut self, n: usize) -> Result {
         // `skb_put()` (exported, but a call for two additions): the tailroom
         // is 0 unless the packet is linear, so `n > 0` bytes of it are
@@ -591,6 +598,13 @@ impl Writable<'_> {
         // INVARIANT: All of the data was writable, and the new bytes are
         // the packet's own.
         self.len = self.skb.len();
+        let total = self.len;
+        if let Some(new) = self
+            .linear_mut(total)
+            .and_then(|b| b.get_mut(total.saturating_sub(n)..))
+        {
+            new.fill(0);
+        }
         Ok(())
     }
 
@@ -766,6 +780,30 @@ mod tests {
         // not pushed.
         assert!(skb.pull_to_network());
         assert_eq!(at(skb), (Some(0), len));
+        Ok(())
+    }
+
+    #[test]
+    fn tailroom_is_zeroed_before_a_hook_sees_it() -> Result {
+        let mut t = TestSkb::sync(LINEAR, &MSG)?;
+        let len = t.skb().len();
+        let mut w = t.skb().make_writable(len)?;
+        w.grow_tailroom(16)?;
+        assert!(w.own_tailroom() >= 16);
+        // Bytes left in the tailroom (as by an earlier use of the
+        // buffer) are not what the scratch shows, each time.
+        for _ in 0..2 {
+            let buf = w.linear_and_tail_mut(len + 16).ok_or(EINVAL)?;
+            assert!(buf[len..].iter().all(|&b| b == 0));
+            assert_eq!(&buf[len - MSG.len()..len], &MSG[..]);
+            buf[len..].fill(0xa5);
+        }
+        // Nor what the data grows over.
+        w.put(16)?;
+        assert_eq!(w.len(), len + 16);
+        let buf = w.linear_mut(len + 16).ok_or(EINVAL)?;
+        assert!(buf[len..].iter().all(|&b| b == 0));
+        assert_eq!(&buf[len - MSG.len()..len], &MSG[..]);
         Ok(())
     }
 
