@@ -53,6 +53,7 @@
 . "$IPVS_AUTH_TOP/qemu/lib/topology.sh"
 
 checktool "ethtool --version" "ethtool is not installed (make setup installs it)"
+checktool "iptables-legacy --version" "iptables-legacy is not installed (iptables)"
 KEY=gro-test-key
 N=3000
 load_module
@@ -138,7 +139,6 @@ gro() {
 gro udp-l4 20000
 gro fraglist 30000
 
-checktool "iptables-legacy --version" "iptables-legacy is not installed (iptables)"
 # The test's namespaces are not the initial one: LOG logs there only with
 # nf_log_all_netns (restored on exit).
 sysctl -qw net.netfilter.nf_log_all_netns=1 || fail "cannot set nf_log_all_netns"
@@ -151,9 +151,17 @@ accepted=$(counter "$NS_DIRB" rx_accepted)
 N=400
 gro udp-l4 50000
 gro fraglist 52000
-accepted=$(($(counter "$NS_DIRB" rx_accepted) - accepted))
+# Every message of the bursts in (none comes 2 s after the last), then the
+# rule out, so that both counts cover the same messages.
+settled() {
+	a=$(counter "$NS_DIRB" rx_accepted)
+	sleep 2
+	[ "$a" = "$(counter "$NS_DIRB" rx_accepted)" ]
+}
+wait_for 30 settled || fail "the backup went on accepting messages after the bursts"
 # shellcheck disable=SC2086
 nsx "$NS_DIRB" iptables-legacy -D $rule || fail "cannot remove the LOG rule"
+accepted=$(($(counter "$NS_DIRB" rx_accepted) - accepted))
 logged=$(log_since_mark | grep -c 'ipvsa32-mac:')
 with_mac=$(log_since_mark | grep 'ipvsa32-mac:' | grep -c " MACSRC=$mac_a ")
 [ "$logged" = "$accepted" ] ||

@@ -323,7 +323,10 @@ unsafe fn resegment<T: Hooks>(
     // header (as a frame is segmented on the transmit path): segmented
     // from the network header, the segments have no link-layer header
     // (`mac_len` 0), and the rules after this hook that match on it (`-m
-    // mac`, nftables' `ether saddr`) would not match them. Each segment is
+    // mac`, nftables' `ether saddr`) would not match them.
+    // `skb_segment_list()` then writes that header in front of each member
+    // datagram, as the transmit path does: the same bytes (GRO merges only
+    // datagrams whose link-layer headers are equal). Each segment is
     // pulled back to its network header below.
     // SAFETY: The packet netfilter handed the hook, for this statement.
     unsafe { SkBuff::from_raw(skb) }.push_to_mac();

@@ -152,9 +152,10 @@ impl SkBuff {
     /// `skb_segment_list()` pushes each member back by the head's
     /// link-layer header length (`__udp_gso_segment_list()` passes
     /// `skb_mac_header_len()`), which must not pass the member's buffer's
-    /// start (`skb_under_panic()`). A member's room is what its sender
-    /// left, not the head's: a VLAN tag that only the head got back into
-    /// its frame, or a device that allocates without headroom. Such a
+    /// start (`skb_under_panic()`). A member's room is what its own
+    /// link-layer header took, not the head's: an Ethernet member has 14
+    /// bytes or more, but a head whose VLAN tag was put back into its
+    /// frame alone (a VLAN device with `reorder_hdr off`) has 18. Such a
     /// packet is segmented from its network header, as before, and its
     /// datagrams go on without a link-layer header.
     pub(super) fn push_to_mac(&mut self) -> bool {
@@ -179,7 +180,8 @@ impl SkBuff {
             ((*sh).gso_type, (*sh).frag_list)
         };
         if gso_type & kernel::bindings::SKB_GSO_FRAGLIST as u32 != 0 {
-            // As long as the burst (GRO stops one short of 64 KiB).
+            // As long as the burst: UDP GRO merges at most 64 datagrams
+            // (`UDP_GRO_CNT_MAX`).
             while !member.is_null() {
                 // SAFETY: `member` is on the packet's frag list: packets the
                 // packet owns, alive as long as it is, which this borrow
@@ -775,11 +777,19 @@ mod tests {
         assert_eq!(skb.bytes(0, &mut buf), Some(&TEST_MAC[..]));
         assert!(skb.pull_to_network());
         assert_eq!(at(skb), (Some(0), len));
-        // At the network header, nothing more to push past: a second pull
-        // changes nothing, and a packet without a link-layer header is
-        // not pushed.
+        // At the network header already: a second pull changes nothing.
         assert!(skb.pull_to_network());
         assert_eq!(at(skb), (Some(0), len));
+        Ok(())
+    }
+
+    #[test]
+    fn packet_without_link_layer_header_is_not_pushed() -> Result {
+        let mut t = TestSkb::sync(LINEAR, &MSG)?;
+        t.drop_link_layer_header();
+        let before = at(t.skb());
+        assert!(!t.skb().push_to_mac());
+        assert_eq!(at(t.skb()), before);
         Ok(())
     }
 
@@ -819,8 +829,9 @@ mod tests {
         assert!(t.skb().push_to_mac());
         assert_eq!(at(t.skb()), (Some(14), len + 14));
 
-        // A member with 12 bytes before its network header (a VLAN tag
-        // back in the head's frame only; a device without headroom): not
+        // A member with less room before its network header than the
+        // head's link-layer header (12 bytes against 14 here; 14 against
+        // 18 when only the head's frame got its VLAN tag back): not
         // pushed, or `skb_segment_list()` would push that member past its
         // buffer's start.
         let mut t = TestSkb::sync(LINEAR, &MSG)?;

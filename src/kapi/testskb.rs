@@ -520,15 +520,19 @@ impl TestSkb {
         self.skb.skb()
     }
 
-    /// Hangs on the packet's frag list a datagram of its flow whose
-    /// network header is `room` bytes into its buffer (what its sender
-    /// left before it), its data after its IPv4 and UDP headers, as
-    /// fraglist GRO (`skb_gro_receive_list()`) chains the datagrams it
-    /// merges, and marks the packet a fraglist burst; it is not segmented.
-    /// Process context.
+    /// Hangs on the packet's frag list a datagram whose network header is
+    /// `room` bytes into its buffer, its data after its IPv4 and UDP
+    /// headers, as fraglist GRO (`skb_gro_receive_list()`) chains the
+    /// datagrams it merges, and marks the packet a fraglist burst. Only
+    /// the layout is a burst's: the member's headers are zeros and the GSO
+    /// size its length, so it must not be segmented. Not for a packet
+    /// built with a clone (`EINVAL`). Process context.
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn add_fraglist_member(&mut self, room: usize) -> Result {
         const BODY: usize = 16;
+        if self.clone.is_some() {
+            return Err(EINVAL);
+        }
         let mut m = Owned::alloc(room + IP4_HLEN + UDP_HLEN + BODY)?;
         m.reserve(room)?;
         let at = m.headroom();
@@ -558,6 +562,16 @@ impl TestSkb {
             (*sh).gso_size = len as u16;
         }
         Ok(())
+    }
+
+    /// Leaves the packet without a link-layer header, as a device without
+    /// one hands it up (`mac_header` at the network header, `mac_len` 0).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn drop_link_layer_header(&mut self) {
+        let net = self.skb.headers().network_header;
+        self.skb.headers().mac_header = net;
+        // SAFETY: Our packet alone (`Owned`'s invariant); a plain field.
+        unsafe { (*self.skb.raw()).mac_len = 0 };
     }
 
     /// Marks the packet as a burst GRO merged into datagrams of `size`
