@@ -223,13 +223,7 @@ unsafe extern "C" fn hook_trampoline<T: Hooks>(
         Verdict::DropQuietly => {
             // SAFETY: The packet is ours to free if the verdict is
             // `NF_STOLEN`, and nothing uses it after.
-            unsafe {
-                kernel::bindings::sk_skb_reason_drop(
-                    core::ptr::null(),
-                    skb,
-                    kernel::bindings::skb_drop_reason_SKB_DROP_REASON_NETFILTER_DROP,
-                )
-            };
+            unsafe { drop_stolen(skb) };
             kernel::bindings::NF_STOLEN
         }
         Verdict::Resegment => {
@@ -243,6 +237,23 @@ unsafe extern "C" fn hook_trampoline<T: Hooks>(
             }
         }
     }
+}
+
+/// Frees a packet the hook took, as a netfilter drop
+/// (`SKB_DROP_REASON_NETFILTER_DROP`, what `NF_DROP` would report).
+///
+/// # Safety
+///
+/// `skb` is a packet the caller owns and does not use after.
+unsafe fn drop_stolen(skb: *mut kernel::bindings::sk_buff) {
+    // SAFETY: The caller gives up its packet.
+    unsafe {
+        kernel::bindings::sk_skb_reason_drop(
+            core::ptr::null(),
+            skb,
+            kernel::bindings::skb_drop_reason_SKB_DROP_REASON_NETFILTER_DROP,
+        )
+    };
 }
 
 /// The index of `T`'s hook `priv_` in `entries` (a hook of `T` is
@@ -367,13 +378,7 @@ unsafe fn resegment<T: Hooks>(
             // Not a datagram the input path can take (no segment is made
             // that way): dropped, not passed on misread.
             // SAFETY: `seg` is ours, unlinked, and not used after.
-            unsafe {
-                kernel::bindings::sk_skb_reason_drop(
-                    core::ptr::null(),
-                    seg,
-                    kernel::bindings::skb_drop_reason_SKB_DROP_REASON_NETFILTER_DROP,
-                )
-            };
+            unsafe { drop_stolen(seg) };
             seg = next;
             continue;
         }

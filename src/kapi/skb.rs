@@ -202,16 +202,13 @@ impl SkBuff {
                 member = next;
             }
         }
-        let headroom = self.headroom();
+        let n32 = u32::from(n);
         let n = usize::from(n);
         // The link-layer header starts in the buffer (`mac` is an offset
         // from `head`), and the data is at the network header.
-        if n > headroom {
+        if n > self.headroom() {
             return false;
         }
-        let Ok(n32) = u32::try_from(n) else {
-            return false;
-        };
         // SAFETY: `head + mac .. data` (`n <= headroom` bytes) is in the
         // packet's buffer, before the data: moving `data` back over it and
         // counting its bytes in `len` is `__skb_push()`, which only moves
