@@ -546,7 +546,7 @@ impl TestSkb {
         // head's frag list, which owns it from then on (freeing the head
         // frees it, `skb_release_data()`), and the head's lengths count it
         // as they count a chained datagram (`data_len` too: not linear).
-        unsafe {
+        let len = unsafe {
             kb::skb_pull(raw, (IP4_HLEN + UDP_HLEN) as u32);
             let len = (*raw).len;
             let sh = SkBuff::from_raw(head).shinfo();
@@ -559,8 +559,10 @@ impl TestSkb {
             (*head).len += len;
             (*head).data_len += len;
             (*sh).gso_type |= (kb::SKB_GSO_FRAGLIST | kb::SKB_GSO_UDP_L4) as u32;
-            (*sh).gso_size = len as u16;
-        }
+            len
+        };
+        // The member's length, a few dozen bytes.
+        self.set_gso_size(len as u16);
         Ok(())
     }
 
