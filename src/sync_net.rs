@@ -540,14 +540,16 @@ fn try_transmit(
     let n = match res {
         // Counted by the state: fail closed.
         Err(_) => {
-            skb.trim(start + plen);
+            // Dropped either way (the cut undoes `put()` only): a failed
+            // cut is not a second error.
+            let _ = skb.trim(start + plen);
             return Some(false);
         }
         Ok(n) if n > plen + room || n < plen => return None,
         Ok(n) => n,
     };
     let new_sum = csum::add_bytes(0, buf.get(..front + n - plen)?);
-    skb.trim(start + n);
+    skb.trim(start + n).ok()?;
     if n == plen {
         // No key any more: as IPVS built it.
         return Some(true);
@@ -640,7 +642,7 @@ fn try_receive(
     // transport mode removes an ESP header, so that the entries stay
     // where they are. Also drops any bytes after the datagram (link
     // padding).
-    skb.trim(pkt.thoff + ulen);
+    skb.trim(pkt.thoff + ulen).ok()?;
     skb.remove_after_headers(start, off).ok()?;
     let ulen = ulen - off;
     if skb.ip_summed() == CHECKSUM_PARTIAL {

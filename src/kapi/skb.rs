@@ -413,15 +413,19 @@ impl SkBuff {
         }
     }
 
-    /// Cuts the data to `len` bytes.
-    fn trim(&mut self, len: usize) {
+    /// Cuts the data to `len` bytes (`pskb_trim()`). A paged packet may
+    /// need an atomic allocation (its data or a frag-list member unshared
+    /// first): `ENOMEM` if that fails, the packet then left at its length
+    /// (its data possibly unshared), for dropping.
+    fn trim(&mut self, len: usize) -> Result {
+        // More than a packet can hold: nothing to cut.
         let Ok(len) = u32::try_from(len) else {
-            return;
+            return Ok(());
         };
         // SAFETY: A live packet.
         let (cur, data_len) = unsafe { ((*self.raw()).len, (*self.raw()).data_len) };
         if len >= cur {
-            return;
+            return Ok(());
         }
         let tail = u32::try_from(self.headroom())
             .ok()
@@ -429,16 +433,28 @@ impl SkBuff {
         match tail {
             // `skb_trim()` of a linear packet, without the call:
             // `__skb_trim()` sets the length and `skb_set_tail_pointer()`.
-            // SAFETY: A linear packet this borrow may change, cut to fewer
-            // bytes than it has: the new tail is inside its data. `tail`
-            // is an offset from `head` (see `Self::shinfo`).
-            Some(tail) if data_len == 0 => unsafe {
-                (*self.raw()).len = len;
-                (*self.raw()).tail = tail;
-            },
-            // SAFETY: A packet this borrow may change; the kernel's own
-            // function (which warns about a paged packet, as before).
-            _ => unsafe { kernel::bindings::skb_trim(self.raw(), len) },
+            Some(tail) if data_len == 0 => {
+                // SAFETY: A linear packet this borrow may change, cut to
+                // fewer bytes than it has: the new tail is inside its
+                // data. `tail` is an offset from `head` (see
+                // `Self::shinfo`).
+                unsafe {
+                    (*self.raw()).len = len;
+                    (*self.raw()).tail = tail;
+                }
+                Ok(())
+            }
+            // `__pskb_trim()` of a paged packet (`skb_trim()` would warn
+            // and cut nothing): drops the fragments and frag-list members
+            // past `len`, cuts the last one kept, and may then copy what
+            // is left into the linear part (`skb_condense()`, only for a
+            // packet without a socket). Also takes a linear packet whose
+            // tail offset would not fit (none does).
+            // SAFETY: A packet this borrow may change (reallocating or
+            // unsharing its data and freeing its members is allowed:
+            // `&mut self`, and no pointer into it outlives the borrow),
+            // cut to fewer bytes than it has; atomic allocations only.
+            _ => to_result(unsafe { kernel::bindings::___pskb_trim(self.raw(), len) }),
         }
     }
 
@@ -607,12 +623,14 @@ impl Writable<'_> {
         Ok(())
     }
 
-    /// Cuts the data to `len` bytes.
-    pub(crate) fn trim(&mut self, len: usize) {
-        self.skb.trim(len);
-        // INVARIANT: Cutting shares nothing; the writable span ends with
-        // the data at most.
+    /// Cuts the data to `len` bytes; `ENOMEM` if a paged packet could not
+    /// be (see [`SkBuff::trim`]: drop it then).
+    pub(crate) fn trim(&mut self, len: usize) -> Result {
+        let res = self.skb.trim(len);
+        // INVARIANT: Cutting shares nothing (a paged packet's data is
+        // unshared first); the writable span ends with the data at most.
         self.len = self.len.min(self.skb.len());
+        res
     }
 
     /// Removes `n` bytes that follow the first `keep` bytes (the network
@@ -811,6 +829,43 @@ mod tests {
         let buf = w.linear_mut(len + 16).ok_or(EINVAL)?;
         assert!(buf[len..].iter().all(|&b| b == 0));
         assert_eq!(&buf[len - MSG.len()..len], &MSG[..]);
+        Ok(())
+    }
+
+    #[test]
+    fn paged_packet_is_cut_not_warned_about() -> Result {
+        use crate::shim::IPVSA_TEST_SKB_PAGED as PAGED;
+        // The message in a page fragment: cut inside it (where
+        // `skb_trim()` would warn and cut nothing).
+        let mut t = TestSkb::sync(PAGED, &MSG)?;
+        let skb = t.skb();
+        let len = skb.len();
+        let head = skb.headlen();
+        assert!(head < len - 4);
+        let mut before = [0u8; 128];
+        let mut buf = [0u8; 128];
+        before[..len].copy_from_slice(skb.bytes(0, &mut buf[..len]).ok_or(EINVAL)?);
+        skb.trim(len - 4)?;
+        assert_eq!(skb.len(), len - 4);
+        assert_eq!(skb.bytes(0, &mut buf[..len - 4]), Some(&before[..len - 4]));
+        // Straight into the linear part of a paged packet (the packet
+        // above was made linear by `skb_condense()` after its cut).
+        let mut t = TestSkb::sync(PAGED, &MSG)?;
+        let skb = t.skb();
+        assert!(skb.headlen() == head && skb.len() == len);
+        skb.trim(head - 2)?;
+        assert_eq!((skb.len(), skb.headlen()), (head - 2, head - 2));
+        assert_eq!(
+            skb.bytes(0, &mut buf[..head - 2]),
+            Some(&before[..head - 2])
+        );
+        // A frag-list member dropped whole.
+        let mut t = TestSkb::sync(LINEAR, &MSG)?;
+        let len = t.skb().len();
+        t.add_fraglist_member(32)?;
+        assert!(t.skb().len() > len);
+        t.skb().trim(len)?;
+        assert_eq!((t.skb().len(), t.skb().headlen()), (len, len));
         Ok(())
     }
 
