@@ -6,9 +6,8 @@
 //! the rule in `src/Kbuild`, with the kernel's own bindgen parameters and C
 //! flags, into `ip_vs_sync_auth_shim_generated.rs` (not committed).
 //!
-//! Its functions are called only from [`crate::kapi`], behind safe
-//! wrappers; its constants and socket option structures are used
-//! everywhere.
+//! It declares no functions: its constants and socket option structures
+//! are used everywhere.
 
 #![allow(
     dead_code,

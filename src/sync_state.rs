@@ -921,8 +921,9 @@ pub(crate) fn bench(iters: u32) -> Result {
                 *p = b;
             }
         }
-        // The room `ipvsa_tx_skb()` gives (IPVS's buffers have it): the
-        // largest header and the one-update MAC's scratch.
+        // The room the master's packet path (`sync_net::try_transmit()`)
+        // gives (IPVS's buffers have it): the largest header and the
+        // one-update MAC's scratch.
         let room = (shim::IPVSA_AUTH_HDR_MAX + shim::IPVSA_MAC_ROOM) as usize;
         let mut buf = KVec::from_elem(0u8, plain_len + room, GFP_KERNEL)?;
         let mut signed = KVec::from_elem(0u8, wire_len, GFP_KERNEL)?;
@@ -934,9 +935,9 @@ pub(crate) fn bench(iters: u32) -> Result {
         st.transmit(&mut buf, plain_len, 0, &TX_V1_150)?;
         signed.copy_from_slice(buf.get(..wire_len).ok_or(EINVAL)?);
         // The verify loop runs on a frame with the IPv4 and UDP headers in
-        // front, which it moves up by the stripped length as
-        // `ipvsa_rx_skb()` does, and the MAC's scratch after the message
-        // (skbs have that tailroom).
+        // front, which it moves up by the stripped length as the backup's
+        // packet path (`sync_net::try_receive()`) does, and the MAC's
+        // scratch after the message (skbs have that tailroom).
         const HDRS: usize = 28;
         let scratch = shim::IPVSA_MAC_ROOM as usize;
         let mut frame = KVec::from_elem(0x45u8, HDRS + wire_len + scratch, GFP_KERNEL)?;
@@ -1372,7 +1373,7 @@ mod tests {
     #[test]
     fn master_output_matches_reference() -> Result {
         // Exactly 16 bytes of room (three MAC updates), and room for the
-        // one-update MAC as `ipvsa_tx_skb()` gives it: the same bytes.
+        // one-update MAC as `sync_net::try_transmit()` gives it: the same bytes.
         for room in [
             16,
             (shim::IPVSA_AUTH_HDR_MAX + shim::IPVSA_MAC_ROOM) as usize,
