@@ -2110,7 +2110,7 @@ pub(crate) struct GateNet {
 static GATE_NET_ID: PernetId = PernetId::new();
 
 /// [`GateNet`]'s hooks.
-static HOOK_OPS: [HookOps<GateNet>; 4] = [
+static HOOK_OPS: [HookOps<GateNet>; GateNet::HOOKS.len()] = [
     HookOps::new(&GateNet::HOOKS[0]),
     HookOps::new(&GateNet::HOOKS[1]),
     HookOps::new(&GateNet::HOOKS[2]),

@@ -85,14 +85,6 @@ void ipvsa_consume_skb(struct sk_buff *skb)
 	consume_skb(skb);
 }
 
-struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb)
-{
-	struct sk_buff *next = skb->next;
-
-	skb_mark_not_on_list(skb);
-	return next;
-}
-
 int ipvsa_nf_okfn_bh(const struct nf_hook_state *state, struct sk_buff *skb)
 {
 	int ret;
@@ -156,11 +148,6 @@ bool ipvsa_sk_fullsock(const struct sock *sk)
 bool ipvsa_sk_kern_sock(const struct sock *sk)
 {
 	return sk->sk_kern_sock;
-}
-
-bool ipvsa_in_kthread(void)
-{
-	return current->flags & PF_KTHREAD;
 }
 
 void ipvsa_spin_lock_bh(spinlock_t *lock)

@@ -51,11 +51,11 @@ unsigned int ipvsa_crypto_shash_descsize(struct crypto_shash *tfm);
  */
 /* consume_skb() (an inline without tracepoints). */
 void ipvsa_consume_skb(struct sk_buff *skb);
-/* skb->next, then skb_mark_not_on_list(). */
-struct sk_buff *ipvsa_skb_unlink_next(struct sk_buff *skb);
 /*
  * The hooks @state runs (IPv4 or IPv6, its hook number), as nf_hook()
- * (inline) finds them: rcu_dereference() is a macro.
+ * (inline) finds them: rcu_dereference() is a macro, and on the debug
+ * and KASAN kernels (CONFIG_PROVE_RCU) checks that the RCU read side is
+ * held.
  */
 struct nf_hook_entries *ipvsa_nf_hook_entries(const struct nf_hook_state *state);
 /*
@@ -82,8 +82,6 @@ const u8 *ipvsa_sk_v6_daddr(const struct sock *sk);
 bool ipvsa_sk_fullsock(const struct sock *sk);
 /* sk->sk_kern_sock (a bitfield of full sockets). */
 bool ipvsa_sk_kern_sock(const struct sock *sk);
-/* current->flags & PF_KTHREAD. */
-bool ipvsa_in_kthread(void);
 /* spin_lock_bh(), spin_trylock_bh(), spin_unlock_bh() (inlines). */
 void ipvsa_spin_lock_bh(spinlock_t *lock);
 int ipvsa_spin_trylock_bh(spinlock_t *lock);
@@ -115,7 +113,11 @@ int ipvsa_ip_vs_conn_in_pkts(const struct ip_vs_conn *cp);
 int ipvsa_ip_vs_sync_threshold(struct netns_ipvs *ipvs);
 /* __ip_vs_conn_put() (inline). */
 void ipvsa_ip_vs_conn_put(struct ip_vs_conn *cp);
-/* cp->daf, cp->daddr (struct ip_vs_conn is opaque to Rust): the real server. */
+/*
+ * cp->daf, cp->daddr: the real server. struct ip_vs_conn is opaque to Rust
+ * by src/Kbuild's choice (--opaque-type): bindgen would otherwise describe
+ * it and the types it holds for these two fields and the flags.
+ */
 u8 ipvsa_ip_vs_conn_daf(const struct ip_vs_conn *cp);
 void ipvsa_ip_vs_conn_daddr(const struct ip_vs_conn *cp, union nf_inet_addr *daddr);
 /* cond_resched() (a macro). */

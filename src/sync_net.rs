@@ -360,7 +360,7 @@ impl PinnedDrop for SyncNet {
 static SYNC_NET_ID: PernetId = PernetId::new();
 
 /// [`SyncNet`]'s hooks.
-static HOOK_OPS: [HookOps<SyncNet>; 4] = [
+static HOOK_OPS: [HookOps<SyncNet>; SyncNet::HOOKS.len()] = [
     HookOps::new(&SyncNet::HOOKS[0]),
     HookOps::new(&SyncNet::HOOKS[1]),
     HookOps::new(&SyncNet::HOOKS[2]),

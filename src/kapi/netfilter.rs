@@ -360,8 +360,14 @@ unsafe fn resegment<T: Hooks>(
     unsafe { b::ipvsa_consume_skb(skb) };
     let mut seg = segs;
     while !seg.is_null() {
-        // SAFETY: `seg` is a segment of the list, each owned by us.
-        let next = unsafe { b::ipvsa_skb_unlink_next(seg) };
+        // `skb->next`, then `skb_mark_not_on_list()` (inline: `next`
+        // cleared).
+        // SAFETY: `seg` is a segment of the list, each owned by us; `next`
+        // is a plain field of its list link.
+        let next = unsafe {
+            let link = core::ptr::addr_of_mut!((*seg).__bindgen_anon_1.__bindgen_anon_1.next);
+            core::ptr::replace(link, core::ptr::null_mut())
+        };
         // Segmenting an IPv6 packet leaves its transport header after the
         // extension headers; the input path it goes on to expects it where
         // `ip6_rcv_core()` put it (and pulls to it, then reads the next

@@ -715,8 +715,17 @@ impl Sock<'_> {
     /// Whether it is a kernel socket (`sk_kern_sock`) and the packet is
     /// sent from a kernel thread: what IPVS's sync sockets are.
     pub(crate) fn kernel_thread_kernel_socket(&self) -> bool {
-        // SAFETY: A live full socket; the current task always exists.
-        unsafe { b::ipvsa_sk_kern_sock(self.ptr) && b::ipvsa_in_kthread() }
+        // SAFETY: A live full socket.
+        if !unsafe { b::ipvsa_sk_kern_sock(self.ptr) } {
+            return false;
+        }
+        // `current->flags & PF_KTHREAD`.
+        let task = kernel::task::Task::current_raw();
+        // SAFETY: The current task is alive while it runs this; a plain
+        // read, as C's of `current->flags` (`PF_KTHREAD` is set when a
+        // thread is created and never changes).
+        let flags = unsafe { (*task).flags };
+        flags & kernel::bindings::PF_KTHREAD != 0
     }
 
     /// Whether it is a UDP socket connected to a peer (as `connect()`
