@@ -32,7 +32,8 @@ use crate::kapi::inline_atomic::{InlineAdd, InlineAtomic};
 use crate::kapi::ipvs::ConnTuple;
 use crate::kapi::net::{Defrag6, Net, PernetData, PernetId};
 use crate::kapi::netfilter::{
-    HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, LOCAL_IN, PF_IPV4, PF_IPV6, PRI_NAT_SRC,
+    HookOps, HookSpec, HookState, Hooks, NetHooks, Verdict, FORWARD, LOCAL_IN, PF_IPV4, PF_IPV6,
+    PRI_NAT_SRC,
 };
 use crate::kapi::procfs::{Cursor, ProcFile, ProcSeq, ProcShow, Readers, Seek, Show};
 use crate::kapi::rcu::RcuHeld;
@@ -59,9 +60,6 @@ use kernel::sync::barrier;
 use kernel::sync::{new_mutex, rcu, Arc, Mutex, SetOnce};
 use kernel::time::msecs_to_jiffies;
 use kernel::workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem};
-
-/// `NF_INET_FORWARD`.
-const FORWARD: u32 = kernel::bindings::nf_inet_hooks_NF_INET_FORWARD;
 
 /// Which of [`GateNet`]'s hooks: the gate in `LOCAL_IN`.
 const GATE: usize = 0;
@@ -873,8 +871,10 @@ const KNOB_DEFAULTS: [i32; 11] = [
     Limits::DEFAULT.prefix6 as i32,
     Limits::DEFAULT.evict_after as i32,
 ];
-/// The longest timeout: a day's worth of jiffies must fit in an `int`.
-const TIMEOUT_MAX: i32 = i32::MAX / kernel::bindings::HZ as i32;
+/// The longest timeout, `INT_MAX / HZ` seconds (its jiffies fit in an
+/// `int`), as the C gate had it. The kernel's `HZ`: the bindings' `HZ` is
+/// the UAPI's (`USER_HZ`, 100).
+const TIMEOUT_MAX: i32 = i32::MAX / kernel::bindings::CONFIG_HZ as i32;
 
 /// The gate's state in one namespace (or a private one, for KUnit and the
 /// benchmark).
@@ -2110,12 +2110,7 @@ pub(crate) struct GateNet {
 static GATE_NET_ID: PernetId = PernetId::new();
 
 /// [`GateNet`]'s hooks.
-static HOOK_OPS: [HookOps<GateNet>; GateNet::HOOKS.len()] = [
-    HookOps::new(&GateNet::HOOKS[0]),
-    HookOps::new(&GateNet::HOOKS[1]),
-    HookOps::new(&GateNet::HOOKS[2]),
-    HookOps::new(&GateNet::HOOKS[3]),
-];
+static HOOK_OPS: [HookOps<GateNet>; GateNet::HOOKS.len()] = HookOps::all();
 
 impl PernetData for GateNet {
     fn id() -> &'static PernetId {
@@ -2914,6 +2909,24 @@ mod tests {
     const UDP4500: T = T::Udp4500;
     const PESP: T = T::Esp;
     const PAH: T = T::Ah;
+
+    /// The timeout knobs take 1 to `INT_MAX / HZ` seconds with the
+    /// kernel's `HZ` (`CONFIG_HZ`), not the UAPI's `USER_HZ`.
+    #[test]
+    fn timeout_knobs_stop_at_int_max_over_hz() {
+        let hz = i64::from(kernel::bindings::CONFIG_HZ);
+        let mut seen = 0;
+        for k in <Gate as IntKnobs>::KNOBS {
+            let name = k.name.to_bytes();
+            if name.ends_with(b"_timeout") || name == b"ipsec_evict_after" {
+                seen += 1;
+                assert_eq!(k.min, 1);
+                assert!(i64::from(k.max) * hz <= i64::from(i32::MAX));
+                assert!((i64::from(k.max) + 1) * hz > i64::from(i32::MAX));
+            }
+        }
+        assert_eq!(seen, 3);
+    }
 
     #[test]
     fn esp_without_entry_is_rejected() -> Result {

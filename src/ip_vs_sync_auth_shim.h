@@ -20,8 +20,6 @@
  * ---------------------------------------------------------------------------
  */
 
-struct net;
-
 /* Sockopt (PF_INET, level IPPROTO_IP): set = install key / clear, get = status. */
 #define IPVSA_SO_SYNC_AUTH 1168
 /* Longest key accepted (the HMAC-MD5 block size). */
@@ -189,7 +187,7 @@ struct ipvsa_ipsec_cmd {
 #define IPVSA_GEV_ESP_NO_ENTRY 12
 #define IPVSA_GEV_ESP_PASS 14
 #define IPVSA_GEV_MAX 16
-/* Counters kept by the C side, after the events. */
+/* Counters kept outside the state machine, after the events. */
 #define IPVSA_GCNT_MALFORMED (IPVSA_GEV_MAX + 0)	/* bad IP/UDP header */
 #define IPVSA_GCNT_FAILOVER (IPVSA_GEV_MAX + 1)	/* ESTABLISHED from a synced IPVS entry */
 #define IPVSA_GCNT_LEARNED (IPVSA_GEV_MAX + 2)	/* NAT: responder cookie learned */

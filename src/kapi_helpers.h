@@ -15,7 +15,6 @@
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 
-struct in6_addr;
 struct net;
 struct nf_hook_entries;
 struct nf_hook_state;
@@ -72,7 +71,7 @@ struct net *ipvsa_sock_net(const struct sock *sk);
 /* sk->sk_protocol, sk->sk_family (kernel::bindings has struct sock opaque). */
 u16 ipvsa_sk_protocol(const struct sock *sk);
 u16 ipvsa_sk_family(const struct sock *sk);
-/* sk->sk_state == TCP_ESTABLISHED: for UDP, connected to a peer. */
+/* sk->sk_state == TCP_ESTABLISHED (struct sock opaque): for UDP, connected. */
 bool ipvsa_sk_established(const struct sock *sk);
 /* inet_sk(sk)->inet_dport, ->inet_daddr (network order), sk->sk_v6_daddr. */
 __be16 ipvsa_sk_dport(const struct sock *sk);
@@ -95,7 +94,7 @@ void ipvsa_icmp_send(struct sk_buff *skb, int type, int code);
 /* icmpv6_send() (inline: passes IP6CB(skb)). */
 void ipvsa_icmpv6_send(struct sk_buff *skb, u8 type, u8 code, u32 info);
 
-/* IPVS connections (include/net/ip_vs.h): inlines and a volatile field. */
+/* IPVS connections (include/net/ip_vs.h): inlines and fields of an opaque type. */
 struct ip_vs_conn;
 struct ip_vs_conn_param;
 struct netns_ipvs;
@@ -105,7 +104,7 @@ void ipvsa_ip_vs_conn_fill_param(struct netns_ipvs *ipvs, int af, int protocol,
 				 const union nf_inet_addr *caddr, __be16 cport,
 				 const union nf_inet_addr *vaddr, __be16 vport,
 				 struct ip_vs_conn_param *p);
-/* cp->flags (volatile). */
+/* cp->flags (struct ip_vs_conn opaque, below). */
 u32 ipvsa_ip_vs_conn_flags(const struct ip_vs_conn *cp);
 /* atomic_read(&cp->in_pkts) (inline). */
 int ipvsa_ip_vs_conn_in_pkts(const struct ip_vs_conn *cp);

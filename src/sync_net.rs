@@ -343,6 +343,9 @@ pub(crate) struct SyncNet {
     state: NetState,
 }
 
+// `#[pinned_drop]` expands to an `unsafe impl` (the `pin-init` crate's
+// contract, kept by the macro); the body is safe code.
+#[allow(unsafe_code)]
 #[pinned_drop]
 impl PinnedDrop for SyncNet {
     fn drop(self: Pin<&mut Self>) {
@@ -360,12 +363,7 @@ impl PinnedDrop for SyncNet {
 static SYNC_NET_ID: PernetId = PernetId::new();
 
 /// [`SyncNet`]'s hooks.
-static HOOK_OPS: [HookOps<SyncNet>; SyncNet::HOOKS.len()] = [
-    HookOps::new(&SyncNet::HOOKS[0]),
-    HookOps::new(&SyncNet::HOOKS[1]),
-    HookOps::new(&SyncNet::HOOKS[2]),
-    HookOps::new(&SyncNet::HOOKS[3]),
-];
+static HOOK_OPS: [HookOps<SyncNet>; SyncNet::HOOKS.len()] = HookOps::all();
 
 impl PernetData for SyncNet {
     fn id() -> &'static PernetId {
@@ -510,8 +508,8 @@ fn transmit(
     }
 }
 
-/// [`Self::transmit`]; `None` for a packet the C side of the old code
-/// counted as `tx_error` (not a complete datagram, no memory).
+/// [`transmit`]; `None` for a packet counted as `tx_error` (not a
+/// complete datagram, no memory).
 fn try_transmit(
     state: &NetState,
     rcu: RcuHeld<'_>,
@@ -538,13 +536,9 @@ fn try_transmit(
     let old_sum = csum::add_bytes(0, buf.get(..front)?);
     let res = state.transmit_in(rcu, buf, plen, pkt.stream as usize, tx);
     let n = match res {
-        // Counted by the state: fail closed.
-        Err(_) => {
-            // Dropped either way (the cut undoes `put()` only): a failed
-            // cut is not a second error.
-            let _ = skb.trim(start + plen);
-            return Some(false);
-        }
+        // Counted by the state: fail closed (the packet is dropped as it
+        // is).
+        Err(_) => return Some(false),
         Ok(n) if n > plen + room || n < plen => return None,
         Ok(n) => n,
     };
@@ -601,7 +595,7 @@ fn receive(state: &NetState, rcu: RcuHeld<'_>, skb: &mut SkBuff, pkt: &Pkt, rx: 
     }
 }
 
-/// [`Self::receive`]; `None` for a malformed datagram.
+/// [`receive`]; `None` for a malformed datagram.
 fn try_receive(
     state: &NetState,
     rcu: RcuHeld<'_>,

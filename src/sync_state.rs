@@ -251,8 +251,8 @@ pub(crate) struct RxConfig {
 }
 
 /// What the master's configuration says a message of its own looks like,
-/// and how long the datagram may grow (C side: from the socket, IPVS's
-/// sync settings and the IP header).
+/// and how long the datagram may grow (`sync_net`: from IPVS's sync
+/// settings, the IP header and the rollout knob).
 #[derive(Clone, Copy)]
 pub(crate) struct TxConfig {
     /// IPVS's `sync_version` (0: v0 messages, else v1).
@@ -1291,7 +1291,7 @@ mod tests {
     }
 
     /// The master configuration `plain` was built under (its layout and
-    /// SyncID), as the C side reads it from IPVS.
+    /// SyncID), as `sync_net` reads it from IPVS.
     fn cfg_for(plain: &[u8]) -> TxConfig {
         TxConfig {
             version: u8::from(plain.first() == Some(&0)),

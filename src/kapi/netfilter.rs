@@ -22,6 +22,8 @@ pub(crate) const PF_IPV6: u8 = kernel::bindings::NFPROTO_IPV6 as u8;
 pub(crate) const LOCAL_IN: u32 = kernel::bindings::nf_inet_hooks_NF_INET_LOCAL_IN;
 /// `NF_INET_LOCAL_OUT`.
 pub(crate) const LOCAL_OUT: u32 = kernel::bindings::nf_inet_hooks_NF_INET_LOCAL_OUT;
+/// `NF_INET_FORWARD`.
+pub(crate) const FORWARD: u32 = kernel::bindings::nf_inet_hooks_NF_INET_FORWARD;
 /// `NF_IP_PRI_MANGLE` (the same value for IPv6).
 pub(crate) const PRI_MANGLE: i32 = b::nf_ip_hook_priorities_NF_IP_PRI_MANGLE;
 /// `NF_IP_PRI_NAT_SRC` (the same value for IPv6).
@@ -133,6 +135,21 @@ impl<T: Hooks> HookOps<T> {
         ops.priority = spec.priority;
         // INVARIANT: Set above.
         HookOps(ops, PhantomData)
+    }
+
+    /// The ops for each of `T::HOOKS`, in order: a `static` of them is
+    /// what [`NetHooks::new`] registers. `N` must be `T::HOOKS.len()`, and
+    /// `T::HOOKS` must not be empty; otherwise a `static` built with it
+    /// does not compile.
+    pub(crate) const fn all<const N: usize>() -> [Self; N] {
+        assert!(N == T::HOOKS.len(), "N is not T::HOOKS.len()");
+        let mut ops = [const { Self::new(&T::HOOKS[0]) }; N];
+        let mut i = 1;
+        while i < N {
+            ops[i] = Self::new(&T::HOOKS[i]);
+            i += 1;
+        }
+        ops
     }
 }
 
