@@ -41,7 +41,7 @@ use crate::kapi::rcu_box::RcuBox;
 use crate::kapi::rcu_hash::{RcuHash, Writer};
 use crate::kapi::skb::SkBuff;
 use crate::kapi::sockopt::{GetBuf, SetArg};
-use crate::kapi::sys::{cond_resched, random_u32, uptime_secs};
+use crate::kapi::sys::{cond_resched, ipsec_table_bits, random_u32, uptime_secs};
 use crate::kapi::sysctl::{self, IntKnob, IntKnobs, NetSysctl};
 use crate::kapi::work::cancel_delayed_sync;
 use crate::proto::addr::{IpAddr, Ipv4, Ipv6};
@@ -1043,7 +1043,7 @@ impl GateKind {
     /// Bits of the gate's table.
     fn table_bits(self) -> u32 {
         match self {
-            GateKind::Namespace => crate::module_parameters::ipsec_table_bits.value(),
+            GateKind::Namespace => ipsec_table_bits(),
             GateKind::Private => PRIVATE_TABLE_BITS,
         }
     }
@@ -2226,9 +2226,8 @@ impl ProcShow for GateNet {
             }
         }
         seq_print!(m, "entries: {}\ninitial: {}\n", st.entries, st.initial);
-        // 2^ipsec_table_bits once an address was gated, else 0: the only
-        // place the parameter in effect shows (a Rust module's parameters
-        // are not under /sys/module).
+        // 2^ipsec_table_bits once an address was gated, else 0: the size
+        // in effect (/sys/module shows the value given, before clamping).
         let buckets = this.gate.0.table.as_ref().map_or(0, |t| t.buckets());
         seq_print!(m, "buckets: {}\n", buckets);
         for (i, v) in st.counters.iter().enumerate() {

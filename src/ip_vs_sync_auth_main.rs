@@ -43,10 +43,6 @@ module! {
             default: 0,
             description: "Run the in-kernel benchmark with this many iterations at load (0: no)",
         },
-        ipsec_table_bits: u32 {
-            default: 14,
-            description: "log2 of the IPsec gate's hash buckets per netns (8..20, default 14)",
-        },
     },
 }
 

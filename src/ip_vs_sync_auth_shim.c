@@ -3,9 +3,10 @@
  * ip_vs_sync_auth: the module's only C. One-line wrappers, as the files
  * in rust/helpers/ are for the kernel crate, of what Rust cannot call:
  * static inline functions, macros, bitfields and fields of structures that
- * are opaque to Rust. kapi_helpers.h says for each which of these it is;
- * only src/kapi/ calls them. Everything exported is called from Rust
- * directly.
+ * are opaque to Rust; and the module parameter ipsec_table_bits (a macro;
+ * kapi_helpers.h says why not the kernel crate's). kapi_helpers.h says for
+ * each which of these it is; only src/kapi/ calls them. Everything
+ * exported is called from Rust directly.
  */
 
 #include <crypto/hash.h>
@@ -24,6 +25,7 @@
 #include <net/sock.h>
 #include <linux/icmpv6.h>
 #include <linux/jiffies.h>
+#include <linux/moduleparam.h>
 #include <net/icmp.h>
 
 #include "kapi_helpers.h"
@@ -226,4 +228,13 @@ void ipvsa_cond_resched(void)
 struct net *ipvsa_seq_file_net(struct seq_file *seq)
 {
 	return seq_file_net(seq);
+}
+
+static unsigned int ipvsa_table_bits = 14;
+module_param_named(ipsec_table_bits, ipvsa_table_bits, uint, 0444);
+MODULE_PARM_DESC(ipsec_table_bits, "log2 of the IPsec gate's hash buckets per netns (8..20, default 14)");
+
+unsigned int ipvsa_ipsec_table_bits(void)
+{
+	return READ_ONCE(ipvsa_table_bits);
 }

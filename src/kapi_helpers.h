@@ -122,6 +122,14 @@ void ipvsa_ip_vs_conn_daddr(const struct ip_vs_conn *cp, union nf_inet_addr *dad
 /* cond_resched() (a macro). */
 void ipvsa_cond_resched(void);
 
+/*
+ * The module parameter ipsec_table_bits (module_param_named(), a macro). In
+ * C because the kernel crate's parameters (7.3) take one value: a second
+ * one (/etc/modprobe.d and the modprobe command line) fails the load with
+ * EEXIST, where a C parameter takes the last; and they have no sysfs file.
+ */
+unsigned int ipvsa_ipsec_table_bits(void);
+
 /* seq_file_net() (inline): the namespace of a proc_create_net() file. */
 struct seq_file;
 struct net *ipvsa_seq_file_net(struct seq_file *seq);

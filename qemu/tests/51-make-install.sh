@@ -56,7 +56,8 @@ modprobe ip_vs_sync_auth || fail "modprobe ip_vs_sync_auth failed"
 grep -q '^ip_vs_sync_auth ' /proc/modules || fail "modprobe did not load ip_vs_sync_auth"
 grep -q '^ip_vs ' /proc/modules || fail "modprobe did not load ip_vs"
 # (Rust module parameters have no sysfs file: rust/macros/module.rs
-# registers them with perm 0, so modinfo above is where they show.)
+# registers them with perm 0, so modinfo above is where they show;
+# ipsec_table_bits, a C parameter, has one: 62 reads it.)
 info "plain modprobe loaded ip_vs and ip_vs_sync_auth"
 modprobe -r ip_vs_sync_auth || fail "modprobe -r failed"
 grep -q '^ip_vs_sync_auth ' /proc/modules && fail "still loaded after modprobe -r"

@@ -4,7 +4,10 @@
 # 22: every documented command works), from spoofed sources:
 #   1. ipsec_table_bits: the module loaded with ipsec_table_bits=8 has no
 #      table before the first gated address (buckets: 0), then 256 buckets;
-#      reloaded with 30 and with 3, the nearest bounds (2^20, 2^8);
+#      reloaded with it given twice (9, then 12: the last wins, as modprobe
+#      passes /etc/modprobe.d's value and then the command line's), with 30
+#      and with 3, the nearest bounds (2^20, 2^8); the value given reads
+#      back from /sys/module and cannot be written there;
 #   2. ipsec_prefix4: with ipsec_max_initial_per_prefix=5, 500 spoofed
 #      IKE_SA_INIT from two /24s make 10 INITIAL entries at the default
 #      /24 (490 prefix_initial_cap), and 500 from two /24s of another /16 make 5 at
@@ -32,15 +35,24 @@ buckets() {
 ipsec_service dr
 [ "$(buckets)" = 256 ] || fail "ipsec_table_bits=8: buckets $(buckets), expected 256"
 info "ipsec_table_bits=8: no table before the first address, then 256 buckets"
-for case in 30:1048576 3:256; do
+param=/sys/module/ip_vs_sync_auth/parameters/ipsec_table_bits
+for case in 9,12:4096 30:1048576 3:256; do
 	bits=${case%:*} want=${case#*:}
+	args=$(echo "$bits" | tr ',' '\n' | sed 's/^/ipsec_table_bits=/' | tr '\n' ' ')
 	rmmod ip_vs_sync_auth || fail "rmmod failed"
-	insmod "$IPVS_AUTH_KO" ipsec_table_bits="$bits" || fail "insmod ipsec_table_bits=$bits failed"
-	[ "$(buckets)" = 0 ] || fail "ipsec_table_bits=$bits: buckets $(buckets) before the first address"
+	# shellcheck disable=SC2086 # one word per parameter
+	insmod "$IPVS_AUTH_KO" $args || fail "insmod $args failed"
+	[ "$(cat "$param")" = "${bits##*,}" ] || fail "$args: $param reads '$(cat "$param")'"
+	[ "$(buckets)" = 0 ] || fail "$args: buckets $(buckets) before the first address"
 	nsx "$NS_DIR" $IPSEC add "$VIP" || fail "ipvs-ipsec add $VIP failed"
-	[ "$(buckets)" = "$want" ] || fail "ipsec_table_bits=$bits: buckets $(buckets), expected $want"
-	info "ipsec_table_bits=$bits: $want buckets"
+	[ "$(buckets)" = "$want" ] || fail "$args: buckets $(buckets), expected $want"
+	info "$args: $want buckets, $param reads ${bits##*,}"
 done
+if (echo 16 > "$param") 2>/dev/null; then
+	fail "$param took a write"
+fi
+[ "$(cat "$param")" = 3 ] || fail "$param reads '$(cat "$param")' after a refused write"
+info "$param is read-only"
 nsx "$NS_DIR" sysctl -qw net.ipv4.vs.ipsec_initial_timeout="$(ts 120)"
 
 # --- 2. ipsec_prefix4, from spoofed sources on a0.

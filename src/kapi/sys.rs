@@ -2,7 +2,7 @@
 
 //! Small kernel services without a wrapper in the 7.3 kernel crate: the
 //! seconds clock, wall-clock nanoseconds, random numbers,
-//! `cond_resched()`.
+//! `cond_resched()`, the module parameter `ipsec_table_bits`.
 //!
 //! C header: [`include/linux/jiffies.h`](srctree/include/linux/jiffies.h)
 
@@ -29,6 +29,13 @@ pub(crate) fn uptime_secs() -> u64 {
     unsafe {
         b::ipvsa_uptime_secs()
     }
+}
+
+/// The module parameter `ipsec_table_bits` as loaded (the last value given
+/// wins; a C parameter: see `kapi_helpers.h`).
+pub(crate) fn ipsec_table_bits() -> u32 {
+    // SAFETY: No preconditions (a load of the parameter's word).
+    unsafe { b::ipvsa_ipsec_table_bits() }
 }
 
 /// A random number (`get_random_u32()`).
