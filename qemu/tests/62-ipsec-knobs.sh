@@ -38,7 +38,7 @@ info "ipsec_table_bits=8: no table before the first address, then 256 buckets"
 param=/sys/module/ip_vs_sync_auth/parameters/ipsec_table_bits
 for case in 9,12:4096 30:1048576 3:256; do
 	bits=${case%:*} want=${case#*:}
-	args=$(echo "$bits" | tr ',' '\n' | sed 's/^/ipsec_table_bits=/' | tr '\n' ' ')
+	args=$(echo "$bits" | sed 's/^/ipsec_table_bits=/; s/,/ ipsec_table_bits=/g')
 	rmmod ip_vs_sync_auth || fail "rmmod failed"
 	# shellcheck disable=SC2086 # one word per parameter
 	insmod "$IPVS_AUTH_KO" $args || fail "insmod $args failed"
